@@ -1,0 +1,69 @@
+// Immutable-by-convention, reference-counted byte storage for tensors: either
+// owned heap memory or a window into a memory-mapped file. Copying a Tensor
+// copies the shared_ptr, never the bytes, so one load feeds many graphs.
+#ifndef QEFF_IR_BUFFER_H_
+#define QEFF_IR_BUFFER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace qeff::ir {
+
+// A read-only mmap of a whole file. Unmapped when the last reference goes.
+class MappedFile {
+ public:
+  static absl::StatusOr<std::shared_ptr<const MappedFile>> Open(
+      const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile(std::string path, const uint8_t* data, size_t size)
+      : path_(std::move(path)), data_(data), size_(size) {}
+  std::string path_;
+  const uint8_t* data_;
+  size_t size_;
+};
+
+// Bytes with an owner. `mutable_data()` is for the code that just created an
+// owned buffer (kernels writing their outputs); mapped buffers are read-only.
+class Buffer {
+ public:
+  // Zero-initialized owned storage.
+  static std::shared_ptr<Buffer> Allocate(size_t bytes);
+  static std::shared_ptr<Buffer> Copy(const void* data, size_t bytes);
+  // A window [offset, offset+bytes) of a mapped file; checks bounds.
+  static absl::StatusOr<std::shared_ptr<Buffer>> FromMapped(
+      std::shared_ptr<const MappedFile> file, size_t offset, size_t bytes);
+
+  const uint8_t* data() const { return data_; }
+  uint8_t* mutable_data();  // QEFF_CHECKs that the buffer is owned
+  size_t size() const { return size_; }
+  bool is_mapped() const { return file_ != nullptr; }
+  // For mapped buffers: the file and the window's offset in it.
+  const MappedFile* file() const { return file_.get(); }
+  size_t file_offset() const { return file_offset_; }
+
+ private:
+  Buffer() = default;
+  std::vector<uint8_t> owned_;
+  std::shared_ptr<const MappedFile> file_;
+  size_t file_offset_ = 0;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace qeff::ir
+
+#endif  // QEFF_IR_BUFFER_H_
