@@ -1,0 +1,75 @@
+// The device layer: Driver (enumerates and opens devices) → Device (compiles
+// a graph for its specializations into a Program; loads a Program into a
+// Session) → Session (runs one specialization at a time; retained-state
+// buffers stay on the device between calls).
+//
+// Retained state: a graph input X whose graph output `X_RetainedState`
+// exists is state. Callers never pass it: the session starts it zeroed and
+// feeds each call's `X_RetainedState` back as the next call's X. Run returns
+// only the other outputs (e.g. logits).
+#ifndef QEFF_HW_DRIVER_H_
+#define QEFF_HW_DRIVER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "hw/specialization.h"
+#include "ir/graph.h"
+#include "ir/tensor.h"
+
+namespace qeff::hw {
+
+using TensorMap = std::map<std::string, ir::Tensor>;
+
+// Compile options (QEfficient's names). Every field is implemented by a
+// driver or rejected by it with a clear error.
+struct CompileOptions {
+  int num_cores = 0;      // 0: the device's default
+  int num_devices = 1;    // tensor slicing across cards; >1 not yet supported
+  bool mxfp6_matmul = false;
+  bool mxint8_kv_cache = false;
+};
+
+// Compiled form of one graph for a set of specializations.
+class Program {
+ public:
+  virtual ~Program() = default;
+  virtual const std::vector<Specialization>& specializations() const = 0;
+  virtual std::string device_kind() const = 0;
+};
+
+class Session {
+ public:
+  virtual ~Session() = default;
+  // Runs the named specialization. `inputs` are the non-state graph inputs;
+  // their shapes must match the specialization. Returns non-state outputs.
+  virtual absl::StatusOr<TensorMap> Run(absl::string_view specialization,
+                                        const TensorMap& inputs) = 0;
+  // Zeroes all retained state (a new sequence).
+  virtual absl::Status ResetState() = 0;
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+  virtual std::string name() const = 0;  // e.g. "reference:0"
+  virtual std::string kind() const = 0;  // e.g. "reference"
+  virtual absl::StatusOr<std::shared_ptr<const Program>> Compile(
+      const ir::Graph& graph, const std::vector<Specialization>& specs,
+      const CompileOptions& options) = 0;
+  virtual absl::StatusOr<std::unique_ptr<Session>> Load(
+      std::shared_ptr<const Program> program) = 0;
+};
+
+// Opens a device by spec: "reference" (more kinds come with their drivers).
+absl::StatusOr<std::unique_ptr<Device>> OpenDevice(absl::string_view spec);
+// The kinds OpenDevice knows.
+std::vector<std::string> DeviceKinds();
+
+}  // namespace qeff::hw
+
+#endif  // QEFF_HW_DRIVER_H_

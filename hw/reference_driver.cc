@@ -1,0 +1,118 @@
+#include "hw/reference_driver.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "hw/graph_io.h"
+#include "ir/evaluator.h"
+#include "ir/status_macros.h"
+
+namespace qeff::hw {
+namespace {
+
+class ReferenceProgram : public Program {
+ public:
+  ReferenceProgram(ir::Graph g, std::vector<Specialization> specs, GraphIO io)
+      : graph(std::move(g)), specs(std::move(specs)), io(std::move(io)) {}
+  const std::vector<Specialization>& specializations() const override {
+    return specs;
+  }
+  std::string device_kind() const override { return "reference"; }
+
+  ir::Graph graph;
+  std::vector<Specialization> specs;
+  GraphIO io;
+};
+
+class ReferenceSession : public Session {
+ public:
+  explicit ReferenceSession(std::shared_ptr<const ReferenceProgram> p)
+      : p_(std::move(p)) {
+    ResetState().IgnoreError();
+  }
+
+  absl::Status ResetState() override {
+    state_.clear();
+    for (const BoundIO& s : p_->io.state)
+      state_[s.name] = ir::Tensor::Zeros(s.dtype, s.dims);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<TensorMap> Run(absl::string_view specialization,
+                                const TensorMap& inputs) override {
+    QEFF_ASSIGN_OR_RETURN(int spec,
+                          p_->io.FindSpecialization(p_->specs, specialization));
+    QEFF_RETURN_IF_ERROR(p_->io.CheckInputs(spec, inputs));
+    absl::flat_hash_map<std::string, ir::Tensor> feed;
+    for (const auto& [name, t] : inputs) feed[name] = t;
+    for (const auto& [name, t] : state_) feed[name] = t;
+    QEFF_ASSIGN_OR_RETURN(std::vector<ir::Tensor> outs,
+                          ir::Evaluator::Run(p_->graph, feed));
+    TensorMap result;
+    const auto& graph_outs = p_->graph.outputs();
+    for (size_t i = 0; i < graph_outs.size(); ++i) {
+      const std::string& name = p_->graph.value(graph_outs[i]).name;
+      constexpr absl::string_view kSuffix = "_RetainedState";
+      if (absl::EndsWith(name, kSuffix)) {
+        std::string in = name.substr(0, name.size() - kSuffix.size());
+        ir::Tensor& slot = state_[in];
+        if (outs[i].dims() != slot.dims() || outs[i].dtype() != slot.dtype()) {
+          return absl::InternalError(absl::StrCat(
+              "output '", name, "' is ", outs[i].TypeString(), " but the state is ",
+              slot.TypeString()));
+        }
+        slot = outs[i];
+      } else {
+        result[name] = outs[i];
+      }
+    }
+    return result;
+  }
+
+ private:
+  std::shared_ptr<const ReferenceProgram> p_;
+  TensorMap state_;
+};
+
+class ReferenceDevice : public Device {
+ public:
+  std::string name() const override { return "reference:0"; }
+  std::string kind() const override { return "reference"; }
+
+  absl::StatusOr<std::shared_ptr<const Program>> Compile(
+      const ir::Graph& graph, const std::vector<Specialization>& specs,
+      const CompileOptions& options) override {
+    if (options.num_devices != 1) {
+      return absl::UnimplementedError(absl::StrCat(
+          "reference driver: num_devices=", options.num_devices,
+          " (tensor slicing) is not supported; use 1"));
+    }
+    if (options.mxfp6_matmul || options.mxint8_kv_cache) {
+      return absl::UnimplementedError(
+          "reference driver: mxfp6_matmul / mxint8_kv_cache are not supported "
+          "(the reference runs the graph exactly as given)");
+    }
+    QEFF_ASSIGN_OR_RETURN(GraphIO io, BindGraphIO(graph, specs));
+    return std::shared_ptr<const Program>(
+        std::make_shared<ReferenceProgram>(graph, specs, std::move(io)));
+  }
+
+  absl::StatusOr<std::unique_ptr<Session>> Load(
+      std::shared_ptr<const Program> program) override {
+    auto p = std::dynamic_pointer_cast<const ReferenceProgram>(program);
+    if (!p) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "reference driver cannot load a program compiled for '",
+          program ? program->device_kind() : "nothing", "'"));
+    }
+    return std::unique_ptr<Session>(new ReferenceSession(std::move(p)));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Device> MakeReferenceDevice() {
+  return std::make_unique<ReferenceDevice>();
+}
+
+}  // namespace qeff::hw

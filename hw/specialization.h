@@ -1,0 +1,35 @@
+// Shape specializations: named bindings of a graph's symbols
+// (batch_size, seq_len, ctx_len, full_batch_size …) a program is compiled
+// for. Read and written in QEfficient's named `specializations.json` form:
+// {"specializations":[{"name":"Prefill","symbols":{"batch_size":"1",
+//   "seq_len":"32","ctx_len":"128"}}, …]}.
+#ifndef QEFF_HW_SPECIALIZATION_H_
+#define QEFF_HW_SPECIALIZATION_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "ir/shape.h"
+
+namespace qeff::hw {
+
+struct Specialization {
+  std::string name;
+  ir::SymbolBindings symbols;
+};
+
+// The usual pair for a causal LM.
+std::vector<Specialization> PrefillDecodeSpecializations(int64_t batch_size,
+                                                         int64_t prompt_len,
+                                                         int64_t ctx_len);
+
+std::string SpecializationsToJson(const std::vector<Specialization>& specs);
+// `source` names the file in errors.
+absl::StatusOr<std::vector<Specialization>> ParseSpecializationsJson(
+    absl::string_view json, absl::string_view source);
+
+}  // namespace qeff::hw
+
+#endif  // QEFF_HW_SPECIALIZATION_H_
