@@ -1,0 +1,74 @@
+// Generation on one session: prefill the prompt in chunks of the Prefill
+// specialization's seq_len (the last chunk padded with position -1), then
+// decode one token at a time with the Decode specialization. Greedy
+// (argmax, lowest id on ties). Batch size 1 per call; continuous batching
+// comes with the device scheduler.
+//
+// Capacity (DESIGN.md): a prompt of L tokens and n generated tokens need
+// L + n - 1 <= ctx_len; anything more is an error before any work, unless
+// `stop_at_ctx_len` asks to stop there (the result says so).
+#ifndef QEFF_ENGINE_GENERATOR_H_
+#define QEFF_ENGINE_GENERATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "hw/driver.h"
+
+namespace qeff::engine {
+
+struct GenerationOptions {
+  int64_t prefill_seq_len = 32;  // the Prefill specialization's seq_len
+  int64_t ctx_len = 128;
+  int64_t generation_len = 32;   // tokens to generate, including the first
+  int64_t eos_id = -1;           // stop after emitting it; -1: never
+  bool stop_at_ctx_len = false;
+  int64_t pad_id = 0;            // input id of padding slots (any id works)
+  // Called with each new token as it is produced (streaming output).
+  std::function<void(int64_t)> on_token;
+};
+
+struct GenerationStats {
+  double ttft_s = 0;        // prefill, up to the first token
+  double decode_tok_s = 0;  // tokens after the first, per second of decode
+  double total_tok_s = 0;   // generated tokens per second end to end
+  double e2e_s = 0;
+};
+
+struct GenerationResult {
+  std::vector<int64_t> token_ids;  // generated ids only
+  GenerationStats stats;
+  bool stopped_at_ctx_len = false;
+  bool stopped_at_eos = false;
+};
+
+// Logits of the most recent call, for teacher-forced comparisons: the
+// Generator can also be driven step by step.
+class Generator {
+ public:
+  explicit Generator(hw::Session* session) : session_(session) {}
+
+  absl::StatusOr<GenerationResult> Generate(const std::vector<int64_t>& prompt,
+                                            const GenerationOptions& options);
+
+  // Runs the prompt through prefill chunks (state reset first) and returns
+  // the logits [1, 1, vocab] at its last token.
+  absl::StatusOr<ir::Tensor> Prefill(const std::vector<int64_t>& prompt,
+                                     const GenerationOptions& options);
+  // Feeds one token at `position`; returns logits [1, 1, vocab].
+  absl::StatusOr<ir::Tensor> Decode(int64_t token, int64_t position);
+
+ private:
+  hw::Session* session_;
+};
+
+// Index of the largest logit in the last dimension of a [1, 1, V] tensor
+// (lowest index on ties).
+int64_t Argmax(const ir::Tensor& logits);
+
+}  // namespace qeff::engine
+
+#endif  // QEFF_ENGINE_GENERATOR_H_

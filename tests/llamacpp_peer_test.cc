@@ -1,0 +1,141 @@
+// Peer test: the real trained stories260K tells the same story through qeff
+// (GGUF, and llama2.c .bin + tok512.bin: checkpoint → eager graph →
+// transform_lm → reference device) as llama.cpp's greedy run on the GGUF.
+// Skips with a reason when ../shared or the llama.cpp peer is absent.
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/generator.h"
+#include "engine/lm_pipeline.h"
+#include "gtest/gtest.h"
+#include "hw/reference_driver.h"
+#include "models/model_loader.h"
+
+namespace qeff {
+namespace {
+
+constexpr int kGenerationLen = 64;
+constexpr char kPrompt[] = "Once upon a time";
+
+struct PeerRun {
+  std::vector<int64_t> prompt_ids, token_ids;
+  std::string text;
+};
+
+std::vector<int64_t> IntsAfter(const std::string& json, const std::string& key) {
+  std::vector<int64_t> out;
+  size_t k = json.find("\"" + key + "\":[");
+  if (k == std::string::npos) return out;
+  size_t start = json.find('[', k) + 1, end = json.find(']', start);
+  for (absl::string_view p : absl::StrSplit(json.substr(start, end - start), ',')) {
+    int64_t v;
+    if (absl::SimpleAtoi(p, &v)) out.push_back(v);
+  }
+  return out;
+}
+
+// Runs llama.cpp; returns false (with `why`) when the peer is unavailable.
+bool RunLlamaCpp(const std::string& gguf, PeerRun* run, std::string* why) {
+  const char* peers = std::getenv("QEFF_PEERS_DIR");
+  if (!peers || !*peers) {
+    *why = "QEFF_PEERS_DIR is not set (run ./setup.sh)";
+    return false;
+  }
+  std::string pkg = absl::StrCat(peers, "/node_modules/node-llama-cpp/package.json");
+  if (FILE* f = std::fopen(pkg.c_str(), "r")) {
+    std::fclose(f);
+  } else {
+    *why = absl::StrCat("node-llama-cpp is not installed in ", peers);
+    return false;
+  }
+  std::string cmd = absl::StrCat("node tests/peers/llama_generate.mjs '", peers, "' '", gguf,
+                                 "' '", kPrompt, "' ", kGenerationLen, " 2>&1");
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) {
+    *why = "cannot start node";
+    return false;
+  }
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int rc = pclose(p);
+  if (rc != 0 || out.find("\"token_ids\"") == std::string::npos) {
+    ADD_FAILURE() << "llama.cpp peer failed (rc " << rc << "): " << out;
+    *why = "peer failed";
+    return false;
+  }
+  run->prompt_ids = IntsAfter(out, "prompt_ids");
+  run->token_ids = IntsAfter(out, "token_ids");
+  return true;
+}
+
+engine::GenerationResult RunQeff(const std::string& model, const std::string& tokenizer,
+                                 std::vector<int64_t>* prompt_ids, std::string* text) {
+  models::LoadOptions lo;
+  lo.tokenizer_path = tokenizer;
+  auto m = models::Load(model, lo);
+  EXPECT_TRUE(m.ok()) << m.status();
+  if (!m.ok()) return {};
+  auto ids = m->tokenizer->Encode(kPrompt, true);
+  EXPECT_TRUE(ids.ok()) << ids.status();
+  prompt_ids->assign(ids->begin(), ids->end());
+  auto device = hw::MakeReferenceDevice();
+  auto compiled = engine::CompileLM(m->eager, *device,
+                                    hw::PrefillDecodeSpecializations(1, 8, 128), {});
+  EXPECT_TRUE(compiled.ok()) << compiled.status();
+  if (!compiled.ok()) return {};
+  auto session = device->Load(compiled->program);
+  EXPECT_TRUE(session.ok());
+  engine::Generator gen(session->get());
+  engine::GenerationOptions o;
+  o.prefill_seq_len = 8;
+  o.ctx_len = 128;
+  o.generation_len = kGenerationLen;
+  auto r = gen.Generate(*prompt_ids, o);
+  EXPECT_TRUE(r.ok()) << r.status();
+  std::vector<int32_t> t(r->token_ids.begin(), r->token_ids.end());
+  *text = *m->tokenizer->Decode(t);
+  return *r;
+}
+
+TEST(LlamaCppPeer, Stories260KGreedyStory) {
+  const char* shared = std::getenv("QEFF_SHARED_DIR");
+  if (!shared || !*shared) GTEST_SKIP() << "QEFF_SHARED_DIR is not set (no ../shared)";
+  std::string dir = absl::StrCat(shared, "/models/stories260K");
+  std::string gguf = dir + "/stories260K.gguf";
+  if (FILE* f = std::fopen(gguf.c_str(), "r")) {
+    std::fclose(f);
+  } else {
+    GTEST_SKIP() << gguf << " is absent";
+  }
+  PeerRun peer;
+  std::string why;
+  if (!RunLlamaCpp(gguf, &peer, &why)) GTEST_SKIP() << "llama.cpp peer unavailable: " << why;
+  ASSERT_EQ(peer.token_ids.size(), static_cast<size_t>(kGenerationLen));
+
+  std::vector<int64_t> prompt;
+  std::string text;
+  engine::GenerationResult r = RunQeff(gguf, "", &prompt, &text);
+  EXPECT_EQ(prompt, peer.prompt_ids);
+  EXPECT_EQ(r.token_ids, peer.token_ids);
+  std::printf("qeff (gguf): %s\n", text.c_str());
+
+  std::vector<int64_t> prompt2;
+  std::string text2;
+  engine::GenerationResult r2 =
+      RunQeff(dir + "/stories260K.bin", dir + "/tok512.bin", &prompt2, &text2);
+  EXPECT_EQ(prompt2, peer.prompt_ids);
+  EXPECT_EQ(r2.token_ids, peer.token_ids);
+  EXPECT_EQ(text2, text);
+  std::printf("qeff (llama2.c): %s\n", text2.c_str());
+}
+
+}  // namespace
+}  // namespace qeff

@@ -1,0 +1,26 @@
+// Small helpers shared by the command-line tools.
+#ifndef QEFF_TOOLS_TOOL_UTIL_H_
+#define QEFF_TOOLS_TOOL_UTIL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace qeff::tools {
+
+// A user's path, resolved against BUILD_WORKING_DIRECTORY under `bazel run`.
+std::string UserPath(const std::string& path);
+// $QEFF_HOME, else ~/.cache/qeff_models.
+std::string QeffHome();
+bool FileExists(const std::string& path);
+absl::Status MakeDirs(const std::string& dir);
+// A JSON string literal (UTF-8 kept, control characters escaped).
+std::string JsonString(absl::string_view s);
+std::string JoinInts(const std::vector<int64_t>& v);
+
+}  // namespace qeff::tools
+
+#endif  // QEFF_TOOLS_TOOL_UTIL_H_
