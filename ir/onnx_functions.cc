@@ -1,0 +1,260 @@
+#include "ir/onnx_functions.h"
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "ir/graph.h"
+
+namespace qeff::ir::onnx_internal {
+namespace {
+
+// Appends nodes to a function body with generated value names.
+class Body {
+ public:
+  Body(onnx::FunctionProto* f) : f_(f) {}
+
+  // One node; returns its (first) output's name.
+  std::string Op(const std::string& op, std::vector<std::string> inputs,
+                 std::vector<onnx::AttributeProto> attrs = {}) {
+    onnx::NodeProto* n = f_->add_node();
+    n->set_op_type(op);
+    for (auto& in : inputs) n->add_input(in);
+    std::string out = absl::StrCat("t", next_++, "_", op);
+    n->add_output(out);
+    for (auto& a : attrs) *n->add_attribute() = std::move(a);
+    return out;
+  }
+  std::string Ints(std::vector<int64_t> v) {
+    return Op("Constant", {}, {IntsAttr("value_ints", v)});
+  }
+  std::string Int(int64_t v) {
+    onnx::AttributeProto a;
+    a.set_name("value_int");
+    a.set_type(onnx::AttributeProto::INT);
+    a.set_i(v);
+    return Op("Constant", {}, {a});
+  }
+  // Renames the last node's output (the function's output).
+  void NameLastOutput(const std::string& name) {
+    f_->mutable_node(f_->node_size() - 1)->set_output(0, name);
+  }
+
+  static onnx::AttributeProto IntAttr(const std::string& name, int64_t v) {
+    onnx::AttributeProto a;
+    a.set_name(name);
+    a.set_type(onnx::AttributeProto::INT);
+    a.set_i(v);
+    return a;
+  }
+  static onnx::AttributeProto IntsAttr(const std::string& name,
+                                       const std::vector<int64_t>& v) {
+    onnx::AttributeProto a;
+    a.set_name(name);
+    a.set_type(onnx::AttributeProto::INTS);
+    for (int64_t x : v) a.add_ints(x);
+    return a;
+  }
+
+ private:
+  onnx::FunctionProto* f_;
+  int next_ = 0;
+};
+
+onnx::FunctionProto NewFunction(absl::string_view domain,
+                                absl::string_view name,
+                                std::vector<std::string> inputs,
+                                std::vector<std::string> attrs = {}) {
+  onnx::FunctionProto f;
+  f.set_domain(std::string(domain));
+  f.set_name(std::string(name));
+  for (auto& i : inputs) f.add_input(i);
+  f.add_output("out");
+  for (auto& a : attrs) f.add_attribute(a);
+  auto* op = f.add_opset_import();
+  op->set_domain("");
+  op->set_version(17);
+  return f;
+}
+
+constexpr int64_t kInt64 = 7;  // TensorProto.INT64
+
+// Shared by CtxScatter and CtxScatterCB. `rows` (int64 [B,1,1,1]) are the
+// cache rows written, or "" for rows 0..B-1.
+void BuildScatter(Body& b, const std::string& data, const std::string& rows,
+                  const std::string& position_ids, const std::string& updates) {
+  const int64_t kMax = std::numeric_limits<int64_t>::max();
+  std::string pos = b.Op("Cast", {position_ids}, {Body::IntAttr("to", kInt64)});
+  std::string zero = b.Int(0), one = b.Int(1), minus_one = b.Int(-1);
+  std::string one_1d = b.Ints({1});
+  std::string shape_u = b.Op("Shape", {updates});
+  std::string shape_p = b.Op("Shape", {pos});
+  std::string B = b.Op("Gather", {shape_p, b.Ints({0})});  // [1]
+  std::string S = b.Op("Gather", {shape_p, b.Ints({1})});
+  std::string H = b.Op("Gather", {shape_u, b.Ints({1})});
+  std::string C = b.Op("Gather", {b.Op("Shape", {data}), b.Ints({2})});
+  std::string s_scalar = b.Op("Squeeze", {S, b.Ints({0})});
+  std::string s_range = b.Op("Range", {zero, s_scalar, one});  // [S]
+
+  // Which entries are real, and each row's last real entry.
+  std::string valid = b.Op("GreaterOrEqual", {pos, zero});  // [B,S]
+  std::string s_or_neg = b.Op("Where", {valid, s_range, minus_one});
+  std::string last_s = b.Op(
+      "ReduceMax", {s_or_neg},
+      {Body::IntsAttr("axes", {1}), Body::IntAttr("keepdims", 1)});  // [B,1]
+  std::string any_valid = b.Op("GreaterOrEqual", {last_s, zero});    // [B,1]
+  std::string last_s0 = b.Op("Max", {last_s, zero});
+  std::string last_p = b.Op("GatherElements", {pos, last_s0},
+                            {Body::IntAttr("axis", 1)});  // [B,1]
+  std::string c_minus_1 = b.Op("Sub", {C, one_1d});
+  // Padding → the row's last real position; idle row → slot C-1.
+  std::string redirect = b.Op("Where", {any_valid, last_p, c_minus_1});
+  std::string pos_eff = b.Op("Where", {valid, pos, redirect});   // [B,S]
+  std::string src_s = b.Op("Where", {valid, s_range, last_s0});  // [B,S]
+
+  // Each entry's update: updates[b,:,src_s[b,s],:] ...
+  std::string upd_t =
+      b.Op("Transpose", {updates}, {Body::IntsAttr("perm", {0, 2, 1, 3})});
+  std::string src_idx = b.Op("Unsqueeze", {src_s, b.Ints({2})});  // [B,S,1]
+  std::string upd_g = b.Op("GatherND", {upd_t, src_idx},
+                           {Body::IntAttr("batch_dims", 1)});  // [B,S,H,D]
+  std::string upd_sel =
+      b.Op("Transpose", {upd_g}, {Body::IntsAttr("perm", {0, 2, 1, 3})});
+  // ... or, in an idle row, the value already in slot C-1 of its cache row.
+  std::string last_slot = b.Op(
+      "Slice", {data, b.Ints({-1}), b.Ints({kMax}), b.Ints({2})});  // [N,H,1,D]
+  if (!rows.empty()) {
+    std::string rows_1d = b.Op("Reshape", {rows, b.Ints({-1})});
+    last_slot =
+        b.Op("Gather", {last_slot, rows_1d}, {Body::IntAttr("axis", 0)});
+  }
+  std::string any4 =
+      b.Op("Unsqueeze", {any_valid, b.Ints({2, 3})});               // [B,1,1,1]
+  std::string upd_eff = b.Op("Where", {any4, upd_sel, last_slot});  // [B,H,S,D]
+
+  // indices[b,h,s] = (row(b), h, pos_eff[b,s]).
+  std::string exp_shape =
+      b.Op("Concat", {B, H, S, one_1d}, {Body::IntAttr("axis", 0)});
+  std::string b_idx;
+  if (rows.empty()) {
+    std::string b_range =
+        b.Op("Range", {zero, b.Op("Squeeze", {B, b.Ints({0})}), one});
+    b_idx = b.Op("Unsqueeze", {b_range, b.Ints({1, 2, 3})});
+  } else {
+    b_idx = rows;
+  }
+  b_idx = b.Op("Expand", {b_idx, exp_shape});
+  std::string h_range =
+      b.Op("Range", {zero, b.Op("Squeeze", {H, b.Ints({0})}), one});
+  std::string h_idx = b.Op(
+      "Expand", {b.Op("Unsqueeze", {h_range, b.Ints({0, 2, 3})}), exp_shape});
+  std::string c_idx =
+      b.Op("Expand", {b.Op("Unsqueeze", {pos_eff, b.Ints({1, 3})}), exp_shape});
+  std::string indices =
+      b.Op("Concat", {b_idx, h_idx, c_idx}, {Body::IntAttr("axis", 3)});
+  b.Op("ScatterND", {data, indices, upd_eff});
+  b.NameLastOutput("out");
+}
+
+// Shared by CtxGather and CtxGatherCB.
+void BuildGather(Body& b, const std::string& data, const std::string& rows,
+                 const std::string& ctx_indices) {
+  std::string idx = b.Op("Cast", {ctx_indices}, {Body::IntAttr("to", kInt64)});
+  std::string zero = b.Int(0), one = b.Int(1);
+  std::string one_1d = b.Ints({1});
+  std::string shape_d = b.Op("Shape", {data});
+  std::string H = b.Op("Gather", {shape_d, b.Ints({1})});
+  std::string B = rows.empty()
+                      ? b.Op("Gather", {shape_d, b.Ints({0})})
+                      : b.Op("Gather", {b.Op("Shape", {rows}), b.Ints({0})});
+  // idx broadcast to [B,H,N].
+  std::string bh1 = b.Op("Concat", {B, H, one_1d}, {Body::IntAttr("axis", 0)});
+  std::string idx_e = b.Op("Expand", {idx, bh1});
+  std::string idx_u = b.Op("Unsqueeze", {idx_e, b.Ints({3})});  // [B,H,N,1]
+  if (rows.empty()) {
+    b.Op("GatherND", {data, idx_u}, {Body::IntAttr("batch_dims", 2)});
+  } else {
+    std::string bhn1 = b.Op("Shape", {idx_u});
+    std::string b_idx = b.Op("Expand", {rows, bhn1});  // rows: [B,1,1,1]
+    std::string h_range =
+        b.Op("Range", {zero, b.Op("Squeeze", {H, b.Ints({0})}), one});
+    std::string h_idx =
+        b.Op("Expand", {b.Op("Unsqueeze", {h_range, b.Ints({0, 2, 3})}), bhn1});
+    std::string indices =
+        b.Op("Concat", {b_idx, h_idx, idx_u}, {Body::IntAttr("axis", 3)});
+    b.Op("GatherND", {data, indices});
+  }
+  b.NameLastOutput("out");
+}
+
+// batch_index [B,1] (any integer type) → int64 [B,1,1,1].
+std::string Rows(Body& b, const std::string& batch_index) {
+  std::string bi = b.Op("Cast", {batch_index}, {Body::IntAttr("to", kInt64)});
+  std::string flat = b.Op("Reshape", {bi, b.Ints({-1})});
+  return b.Op("Unsqueeze", {flat, b.Ints({1, 2, 3})});
+}
+
+}  // namespace
+
+bool IsCustomOp(absl::string_view domain, absl::string_view op) {
+  if (domain == kQaicDomain) {
+    return op == "CtxScatter" || op == "CtxGather" || op == "CtxScatterCB" ||
+           op == "CtxGatherCB";
+  }
+  if (domain == kQtiDomain) return op == "CustomRMSNorm";
+  return false;
+}
+
+absl::StatusOr<onnx::FunctionProto> CustomOpFunction(absl::string_view domain,
+                                                     absl::string_view op) {
+  if (domain == kQaicDomain && op == "CtxScatter") {
+    auto f = NewFunction(domain, op, {"data", "position_ids", "updates"});
+    Body b(&f);
+    BuildScatter(b, "data", "", "position_ids", "updates");
+    return f;
+  }
+  if (domain == kQaicDomain && op == "CtxScatterCB") {
+    auto f = NewFunction(domain, op,
+                         {"data", "batch_index", "position_ids", "updates"});
+    Body b(&f);
+    BuildScatter(b, "data", Rows(b, "batch_index"), "position_ids", "updates");
+    return f;
+  }
+  if (domain == kQaicDomain && op == "CtxGather") {
+    auto f = NewFunction(domain, op, {"data", "ctx_indices"});
+    Body b(&f);
+    BuildGather(b, "data", "", "ctx_indices");
+    return f;
+  }
+  if (domain == kQaicDomain && op == "CtxGatherCB") {
+    auto f = NewFunction(domain, op, {"data", "batch_index", "ctx_indices"});
+    Body b(&f);
+    BuildGather(b, "data", Rows(b, "batch_index"), "ctx_indices");
+    return f;
+  }
+  if (domain == kQtiDomain && op == "CustomRMSNorm") {
+    auto f = NewFunction(domain, op, {"hidden", "weight"}, {"epsilon"});
+    Body b(&f);
+    onnx::AttributeProto eps_ref;
+    eps_ref.set_name("value_float");
+    eps_ref.set_type(onnx::AttributeProto::FLOAT);
+    eps_ref.set_ref_attr_name("epsilon");
+    std::string eps = b.Op("Constant", {}, {eps_ref});
+    std::string x2 = b.Op("Mul", {"hidden", "hidden"});
+    std::string var =
+        b.Op("ReduceMean", {x2},
+             {Body::IntsAttr("axes", {-1}), Body::IntAttr("keepdims", 1)});
+    std::string sum = b.Op("Add", {var, b.Op("CastLike", {eps, var})});
+    std::string inv = b.Op("Reciprocal", {b.Op("Sqrt", {sum})});
+    std::string normed = b.Op("Mul", {"hidden", inv});
+    b.Op("Mul", {normed, b.Op("CastLike", {"weight", normed})});
+    b.NameLastOutput("out");
+    return f;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("no ONNX function for ", domain, ".", op));
+}
+
+}  // namespace qeff::ir::onnx_internal
