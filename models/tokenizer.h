@@ -1,0 +1,78 @@
+// The tokenizer interface every model family's tokenizer implements, UTF-8
+// helpers, and a streaming decoder for printing generated tokens.
+#ifndef QEFF_MODELS_TOKENIZER_H_
+#define QEFF_MODELS_TOKENIZER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace qeff::models {
+
+// Text <-> token ids. Implementations are immutable after construction and
+// safe to use from several threads.
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // Ids for `text` (UTF-8; invalid UTF-8 is an error naming the byte
+  // offset), with the BOS id first when `add_bos`. Control tokens written
+  // as text (e.g. "<s>") are encoded as plain text, never as their id.
+  virtual absl::StatusOr<std::vector<int32_t>> Encode(absl::string_view text,
+                                                      bool add_bos) const = 0;
+  // The exact bytes token `id` stands for: its piece with the
+  // word-boundary marker resolved (e.g. SentencePiece's U+2581 -> ' ') and
+  // byte-fallback tokens (<0xNN>) as their single byte, so a token may be
+  // part of a UTF-8 sequence. Control/unknown tokens and out-of-range ids
+  // give "". Concatenating DecodeToken over generated ids gives the
+  // generated text exactly.
+  virtual std::string DecodeToken(int32_t id) const = 0;
+  // The text of `ids`: DecodeToken concatenated, except that when ids start
+  // with BOS, the word-boundary space that Encode prefixes to the text is
+  // dropped (so Decode(Encode(t, true)) == t). Out-of-range ids are errors.
+  virtual absl::StatusOr<std::string> Decode(
+      absl::Span<const int32_t> ids) const = 0;
+
+  virtual int32_t bos_id() const = 0;
+  virtual int32_t eos_id() const = 0;
+  virtual int32_t vocab_size() const = 0;
+  // Whether the model's tokenizer config adds BOS to prompts.
+  virtual bool add_bos_by_default() const = 0;
+};
+
+// Turns a stream of token ids into printable text chunks: each chunk is
+// whole UTF-8 sequences; bytes of a sequence that is not complete yet are
+// held back until the tokens that complete it arrive. Bytes that can never
+// form valid UTF-8 are passed through as they are (never held forever).
+class StreamingDecoder {
+ public:
+  explicit StreamingDecoder(const Tokenizer* tokenizer)
+      : tokenizer_(tokenizer) {}
+  // The text that became complete with token `id` (possibly empty).
+  std::string Push(int32_t id);
+  // Whatever is still held back (an incomplete sequence at the end).
+  std::string Finish();
+
+ private:
+  const Tokenizer* tokenizer_;
+  std::string pending_;
+};
+
+// Length of the UTF-8 sequence that starts with `lead` (1..4), or 0 when
+// `lead` cannot start one.
+int Utf8SequenceLength(uint8_t lead);
+// Offset of the first byte where `text` stops being valid UTF-8 (rejects
+// overlong forms, surrogates and code points past U+10FFFF), or npos.
+size_t FindInvalidUtf8(absl::string_view text);
+// Length of the longest prefix of `bytes` that does not end inside an
+// incomplete but still possibly valid sequence.
+size_t CompleteUtf8Prefix(absl::string_view bytes);
+
+}  // namespace qeff::models
+
+#endif  // QEFF_MODELS_TOKENIZER_H_
