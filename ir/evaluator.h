@@ -3,6 +3,28 @@
 // each op's output rounded to its dtype — so it agrees with onnxruntime and
 // with ONNX's own test data. It is the oracle for every later test and the
 // engine of the `reference` driver. It is not fast and does not try to be.
+//
+// Semantics (ir/evaluator.cc, ir/kernels/*.cc):
+// - ONNX opset-17 semantics with numpy broadcasting; older forms that ONNX's
+//   test data still uses are accepted too (Unsqueeze/Squeeze/Reduce* axes as
+//   attribute or input, Split sizes as attribute or input, Softmax before
+//   opset 13 when Graph::opsets says so).
+// - Output dtypes follow ONNX's type rules inside each kernel (Cast's `to`,
+//   bool for comparisons, int64 for Shape/ArgMax/TopK indices, ...); the
+//   graph's value types are not consulted, so unset types are fine.
+// - Floats compute in double and round once to the output dtype (f16/bf16
+//   round to nearest even); integers compute in int64 and wrap to their
+//   width; integer division truncates toward zero, x / 0 gives 0.
+// - Quantized constants (Tensor::is_quantized()) and quantized feeds are
+//   dequantized with ir/quant.h when a node reads them (f32, then rounded to
+//   the logical dtype).
+// - Custom ops (CustomRMSNorm, CtxScatter/CtxGather and their CB forms):
+//   exact specification in ir/custom_ops.h.
+// - Every kernel is registered by one std::call_once on the first
+//   FindKernel; linking //ir:evaluator is enough. RegisterKernel may add or
+//   replace kernels afterwards (tests, experiments).
+// - Errors name the node (Node::Describe()); an op without a kernel is
+//   kUnimplemented.
 #ifndef QEFF_IR_EVALUATOR_H_
 #define QEFF_IR_EVALUATOR_H_
 
