@@ -128,6 +128,43 @@ TEST(GgufTest, RoundTripsMetadataAndTensors) {
   EXPECT_EQ(g->GetTensor("zzz").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST(GgufTest, QuantizedTypes) {
+  struct Case {
+    uint32_t ggml;
+    ir::QuantFormat quant;
+    int64_t values, bytes;
+  };
+  const Case cases[] = {{kGgmlQ8_0, ir::QuantFormat::kQ8_0, 32, 34},
+                        {kGgmlQ4_0, ir::QuantFormat::kQ4_0, 32, 18},
+                        {kGgmlQ4_K, ir::QuantFormat::kQ4_K, 256, 144},
+                        {kGgmlQ5_K, ir::QuantFormat::kQ5_K, 256, 176},
+                        {kGgmlQ6_K, ir::QuantFormat::kQ6_K, 256, 210}};
+  GgufWriter w;
+  for (const Case& c : cases) {
+    // 3 rows of 2 blocks each.
+    w.AddRawTensor(GgmlTypeName(c.ggml), c.ggml, {2 * c.values, 3},
+                   std::string(6 * c.bytes, static_cast<char>(c.ggml)));
+  }
+  auto g = ReadGguf(WriteBytes("quant.gguf", w.Serialize()));
+  ASSERT_TRUE(g.ok()) << g.status();
+  for (const Case& c : cases) {
+    auto t = g->GetTensor(GgmlTypeName(c.ggml));
+    ASSERT_TRUE(t.ok()) << GgmlTypeName(c.ggml);
+    EXPECT_EQ(t->quant(), c.quant);
+    EXPECT_EQ(t->dtype(), ir::DType::kF32);
+    EXPECT_EQ(t->dims(), (std::vector<int64_t>{3, 2 * c.values}));
+    EXPECT_EQ(t->buffer()->size(), static_cast<size_t>(6 * c.bytes));
+    EXPECT_EQ(t->raw()[0], c.ggml);
+  }
+  // Round trip through AddTensor keeps the format.
+  GgufWriter w2;
+  ASSERT_TRUE(w2.AddTensor("k", *g->GetTensor("q4_K")).ok());
+  auto g2 = ReadGguf(WriteBytes("quant2.gguf", w2.Serialize()));
+  ASSERT_TRUE(g2.ok());
+  EXPECT_EQ(g2->GetTensor("k")->quant(), ir::QuantFormat::kQ4_K);
+  EXPECT_EQ(g2->FindTensor("k")->ggml_type, kGgmlQ4_K);
+}
+
 TEST(GgufTest, CustomAlignment) {
   GgufWriter w;
   w.SetAlignment(64);
