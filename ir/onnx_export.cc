@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "ir/onnx_convert.h"
 #include "ir/onnx_functions.h"
+#include "ir/quant.h"
 #include "ir/status_macros.h"
 #include "onnx/checker.h"
 #include "onnx/defs/schema.h"
@@ -29,6 +30,9 @@ using onnx_internal::TypeToProto;
 constexpr int64_t kIrVersion = 8;
 constexpr int64_t kMaxOnnxOpset = 17;
 constexpr size_t kExternalAlignment = 64;
+// ir/custom_ops.h's kCustomRMSNormDefaultEpsilon (that header belongs to
+// //ir:evaluator; onnx_io_test checks the two agree).
+constexpr float kCustomRMSNormDefaultEpsilon = 1e-6f;
 
 std::string BaseName(const std::string& path) {
   size_t slash = path.find_last_of('/');
@@ -101,9 +105,14 @@ void Exporter::Assign(ValueId v) {
 absl::Status Exporter::AddInitializer(ValueId v, onnx::GraphProto* graph) {
   Tensor t = *g_.value(v).constant;
   if (t.is_quantized()) {
-    return absl::UnimplementedError(
-        absl::StrCat("constant '", g_.value(v).name, "' is quantized (",
-                     t.TypeString(), "); dequantize it before export"));
+    // ONNX has no block-quantized types: export the f32 values.
+    auto deq = Dequantize(t);
+    if (!deq.ok()) {
+      return absl::Status(deq.status().code(),
+                          absl::StrCat("constant '", g_.value(v).name,
+                                       "': ", deq.status().message()));
+    }
+    t = *std::move(deq);
   }
   onnx::TensorProto* tp = graph->add_initializer();
   tp->set_name(Name(v));
@@ -200,9 +209,12 @@ absl::Status Exporter::Build() {
       }
       np->set_domain(n.domain);
       functions[{n.domain, n.op_type}] = true;
+      // An ONNX 1.12 function has no attribute defaults: write the
+      // specification's default (ir/custom_ops.h) explicitly.
       if (n.op_type == "CustomRMSNorm" && n.attr("epsilon") == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(n.Describe(), ": no 'epsilon' attribute"));
+        QEFF_RETURN_IF_ERROR(AttributeToProto(
+            "epsilon", Attribute::Float(kCustomRMSNormDefaultEpsilon),
+            np->add_attribute()));
       }
     }
     if (!n.name.empty()) {

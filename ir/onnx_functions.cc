@@ -83,20 +83,42 @@ constexpr int64_t kInt64 = 7;  // TensorProto.INT64
 
 // Shared by CtxScatter and CtxScatterCB. `rows` (int64 [B,1,1,1]) are the
 // cache rows written, or "" for rows 0..B-1.
+//
+// ScatterND applies duplicate indices in an unspecified order, so every
+// index that occurs more than once must carry the same value:
+// - real entries of a row with the same position carry the update of the
+//   last of them (the specification's "later s wins");
+// - a padding entry (position < 0) is redirected to its row's last real
+//   position s*, carrying that entry's update (s* is the last entry with
+//   its position, so this is the value the real write stores);
+// - an all-padding (idle) row writes slot C-1 of its cache row with the
+//   value already there.
 void BuildScatter(Body& b, const std::string& data, const std::string& rows,
                   const std::string& position_ids, const std::string& updates) {
   const int64_t kMax = std::numeric_limits<int64_t>::max();
-  std::string pos = b.Op("Cast", {position_ids}, {Body::IntAttr("to", kInt64)});
+  std::string pos0 =
+      b.Op("Cast", {position_ids}, {Body::IntAttr("to", kInt64)});
   std::string zero = b.Int(0), one = b.Int(1), minus_one = b.Int(-1);
   std::string one_1d = b.Ints({1});
   std::string shape_u = b.Op("Shape", {updates});
-  std::string shape_p = b.Op("Shape", {pos});
-  std::string B = b.Op("Gather", {shape_p, b.Ints({0})});  // [1]
-  std::string S = b.Op("Gather", {shape_p, b.Ints({1})});
+  std::string B = b.Op("Gather", {shape_u, b.Ints({0})});  // [1]
   std::string H = b.Op("Gather", {shape_u, b.Ints({1})});
+  std::string S = b.Op("Gather", {shape_u, b.Ints({2})});
   std::string C = b.Op("Gather", {b.Op("Shape", {data}), b.Ints({2})});
-  std::string s_scalar = b.Op("Squeeze", {S, b.Ints({0})});
-  std::string s_range = b.Op("Range", {zero, s_scalar, one});  // [S]
+  // position_ids [1,S] broadcasts over the batch.
+  std::string pos =
+      b.Op("Expand",
+           {pos0, b.Op("Concat", {B, one_1d}, {Body::IntAttr("axis", 0)})});
+  std::string s_range =
+      b.Op("Range", {zero, b.Op("Squeeze", {S, b.Ints({0})}), one});  // [S]
+
+  // For each entry, the last entry of its row with the same position.
+  std::string eq = b.Op("Equal", {b.Op("Unsqueeze", {pos, b.Ints({2})}),
+                                  b.Op("Unsqueeze", {pos, b.Ints({1})})});
+  std::string same_s = b.Op("Where", {eq, s_range, minus_one});  // [B,S,S]
+  std::string last_same =
+      b.Op("ReduceMax", {same_s},
+           {Body::IntsAttr("axes", {2}), Body::IntAttr("keepdims", 0)});
 
   // Which entries are real, and each row's last real entry.
   std::string valid = b.Op("GreaterOrEqual", {pos, zero});  // [B,S]
@@ -111,8 +133,8 @@ void BuildScatter(Body& b, const std::string& data, const std::string& rows,
   std::string c_minus_1 = b.Op("Sub", {C, one_1d});
   // Padding → the row's last real position; idle row → slot C-1.
   std::string redirect = b.Op("Where", {any_valid, last_p, c_minus_1});
-  std::string pos_eff = b.Op("Where", {valid, pos, redirect});   // [B,S]
-  std::string src_s = b.Op("Where", {valid, s_range, last_s0});  // [B,S]
+  std::string pos_eff = b.Op("Where", {valid, pos, redirect});     // [B,S]
+  std::string src_s = b.Op("Where", {valid, last_same, last_s0});  // [B,S]
 
   // Each entry's update: updates[b,:,src_s[b,s],:] ...
   std::string upd_t =
@@ -158,7 +180,7 @@ void BuildScatter(Body& b, const std::string& data, const std::string& rows,
   b.NameLastOutput("out");
 }
 
-// Shared by CtxGather and CtxGatherCB.
+// Shared by CtxGather and CtxGatherCB. ctx_indices is [B, N], [1, N] or [N].
 void BuildGather(Body& b, const std::string& data, const std::string& rows,
                  const std::string& ctx_indices) {
   std::string idx = b.Op("Cast", {ctx_indices}, {Body::IntAttr("to", kInt64)});
@@ -169,9 +191,13 @@ void BuildGather(Body& b, const std::string& data, const std::string& rows,
   std::string B = rows.empty()
                       ? b.Op("Gather", {shape_d, b.Ints({0})})
                       : b.Op("Gather", {b.Op("Shape", {rows}), b.Ints({0})});
-  // idx broadcast to [B,H,N].
+  // idx → [B|1, N] → [B|1, 1, N] → broadcast to [B, H, N].
+  std::string n = b.Op("Gather", {b.Op("Shape", {idx}), b.Ints({-1})});
+  std::string idx2 = b.Op("Reshape", {idx, b.Op("Concat", {b.Ints({-1}), n},
+                                                {Body::IntAttr("axis", 0)})});
+  std::string idx3 = b.Op("Unsqueeze", {idx2, b.Ints({1})});
   std::string bh1 = b.Op("Concat", {B, H, one_1d}, {Body::IntAttr("axis", 0)});
-  std::string idx_e = b.Op("Expand", {idx, bh1});
+  std::string idx_e = b.Op("Expand", {idx3, bh1});
   std::string idx_u = b.Op("Unsqueeze", {idx_e, b.Ints({3})});  // [B,H,N,1]
   if (rows.empty()) {
     b.Op("GatherND", {data, idx_u}, {Body::IntAttr("batch_dims", 2)});
@@ -242,14 +268,19 @@ absl::StatusOr<onnx::FunctionProto> CustomOpFunction(absl::string_view domain,
     eps_ref.set_type(onnx::AttributeProto::FLOAT);
     eps_ref.set_ref_attr_name("epsilon");
     std::string eps = b.Op("Constant", {}, {eps_ref});
-    std::string x2 = b.Op("Mul", {"hidden", "hidden"});
+    // In double, rounded once to x's type: y = x * (1 / sqrt(mean(x²) + eps))
+    // * weight, in the evaluator kernel's order.
+    constexpr int64_t kDouble = 11;  // TensorProto.DOUBLE
+    std::string x = b.Op("Cast", {"hidden"}, {Body::IntAttr("to", kDouble)});
+    std::string w = b.Op("Cast", {"weight"}, {Body::IntAttr("to", kDouble)});
     std::string var =
-        b.Op("ReduceMean", {x2},
+        b.Op("ReduceMean", {b.Op("Mul", {x, x})},
              {Body::IntsAttr("axes", {-1}), Body::IntAttr("keepdims", 1)});
-    std::string sum = b.Op("Add", {var, b.Op("CastLike", {eps, var})});
-    std::string inv = b.Op("Reciprocal", {b.Op("Sqrt", {sum})});
-    std::string normed = b.Op("Mul", {"hidden", inv});
-    b.Op("Mul", {normed, b.Op("CastLike", {"weight", normed})});
+    std::string eps_d = b.Op("Cast", {eps}, {Body::IntAttr("to", kDouble)});
+    std::string inv =
+        b.Op("Reciprocal", {b.Op("Sqrt", {b.Op("Add", {var, eps_d})})});
+    std::string y = b.Op("Mul", {b.Op("Mul", {x, inv}), w});
+    b.Op("CastLike", {y, "hidden"});
     b.NameLastOutput("out");
     return f;
   }

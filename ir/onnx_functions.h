@@ -1,20 +1,16 @@
 // Internal to ONNX import/export: the model-local ONNX functions that
 // decompose qeff's custom ops into standard ONNX ops (opset 17), so that
 // stock onnxruntime runs an exported model. Each body implements exactly the
-// op's specification in ir/custom_ops.h and DESIGN.md "Custom ops":
+// op's specification in ir/custom_ops.h on every valid input (DESIGN.md
+// "Custom ops"); onnx_io_test checks each, inlined and run by the reference
+// evaluator, against the evaluator's native kernel.
 //
-// - CtxScatter(data[B,H,C,D], position_ids[B,S], updates[B,H,S,D]): one
-//   ScatterND whose duplicate indices always carry identical values: a
-//   padding entry (position < 0) is redirected to its row's last real
-//   position carrying that position's own update; an all-padding (idle) row
-//   writes slot C-1 with the value already there.
-// - CtxScatterCB(data[N,H,C,D], batch_index[B,1], position_ids, updates):
-//   the same, on cache rows batch_index[b].
-// - CtxGather(data[B,H,C,D], ctx_indices[..., N]) -> [B,H,N,D]:
-//   out[b,h,n] = data[b,h,idx[b,h,n]] with idx broadcast to [B,H,N].
-// - CtxGatherCB(data[N,H,C,D], batch_index[B,1], ctx_indices) -> [B,H,N,D]:
-//   out[b,h,n] = data[batch_index[b],h,idx[b,h,n]].
-// - CustomRMSNorm(x, weight; epsilon) = x / sqrt(mean(x², -1) + eps) * weight.
+// The scatters are one ScatterND whose duplicate indices always carry
+// identical values (ScatterND's order for duplicates is unspecified):
+// duplicate real positions carry the last one's update, a padding entry is
+// redirected to its row's last real position with that position's update,
+// and an idle (all-padding) row rewrites slot C-1 with its own value.
+// Valid input for CtxScatterCB has distinct batch_index rows.
 #ifndef QEFF_IR_ONNX_FUNCTIONS_H_
 #define QEFF_IR_ONNX_FUNCTIONS_H_
 

@@ -474,17 +474,5 @@ TEST(OnnxIo, CustomOpsExportWithFunctionsThatPassTheChecker) {
   EXPECT_EQ(g3->value(g3->outputs()[2]).name, "past_key.0_RetainedState");
 }
 
-TEST(OnnxIo, CustomRMSNormNeedsEpsilon) {
-  Graph g;
-  ValueId x = g.AddInput("x", {DType::kF32, Shape::Of({2, 4})});
-  ValueId w = g.AddConstant("w", Iota({4}));
-  NodeId n = g.AddNode("CustomRMSNorm", {x, w}, 1, {}, "norm",
-                       std::string(kQtiDomain));
-  g.AddOutput(g.node(n).outputs[0]);
-  absl::Status s = ExportOnnx(g, TempPath("noeps.onnx"));
-  ASSERT_FALSE(s.ok());
-  EXPECT_TRUE(absl::StrContains(s.message(), "epsilon")) << s;
-}
-
 }  // namespace
 }  // namespace qeff::ir
