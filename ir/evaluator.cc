@@ -34,6 +34,8 @@ void RegisterAllKernels() {
     kernels::RegisterShapeKernels();
     kernels::RegisterIndexKernels();
     kernels::RegisterCustomKernels();
+    kernels::RegisterNnKernels();
+    kernels::RegisterLossKernels();
   });
 }
 

@@ -449,5 +449,25 @@ TEST(CustomOps, ContinuousBatchingIdleSlot) {
   EXPECT_NE(bad.status().message().find("batch_index"), std::string::npos);
 }
 
+TEST(Evaluator, NnAndLossOps) {
+  Tensor x = Tensor::F32({1, 3}, {1, 2, 3});
+  ExpectValues(Run1("Pad", {x, Tensor::I64({4}, {0, 2, 0, 1})},
+                    {{"mode", Attribute::String("reflect")}}),
+               {1, 6}, {3, 2, 1, 2, 3, 2});
+  ExpectValues(Run1("Tile", {x, Tensor::I64({2}, {2, 1})}), {2, 3},
+               {1, 2, 3, 1, 2, 3});
+  ExpectValues(Run1("OneHot", {Tensor::I64({2}, {0, -1}), Tensor::I64({}, {3}),
+                               Tensor::F32({2}, {0, 5})}),
+               {2, 3}, {5, 0, 0, 0, 0, 5});
+  ExpectValues(Run1("LeakyRelu", {Tensor::F32({2}, {-2, 2})},
+                    {{"alpha", Attribute::Float(0.5f)}}),
+               {2}, {-1, 2});
+  // NLL with class weights, mean reduction: (1*0.5 + 2*0.25) / (1 + 2).
+  Tensor logp = Tensor::F32({2, 2}, {-0.5f, -1.5f, -3.0f, -0.25f});
+  ExpectValues(Run1("NegativeLogLikelihoodLoss",
+                    {logp, Tensor::I64({2}, {0, 1}), Tensor::F32({2}, {1, 2})}),
+               {}, {1.0 / 3.0});
+}
+
 }  // namespace
 }  // namespace qeff::ir

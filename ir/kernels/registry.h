@@ -12,6 +12,8 @@ void RegisterMatmulKernels();
 void RegisterShapeKernels();
 void RegisterIndexKernels();
 void RegisterCustomKernels();
+void RegisterNnKernels();
+void RegisterLossKernels();
 
 }  // namespace qeff::ir::kernels
 
