@@ -21,7 +21,7 @@ absl::Status RMSNormKernel(const KernelContext& ctx, std::vector<Tensor>* out) {
                  x.TypeString());
   }
   const int64_t d = x.dims().back();
-  if (w.num_elements() != d || w.rank() > 1 && w.dims().back() != d) {
+  if (w.num_elements() != d || (w.rank() > 1 && w.dims().back() != d)) {
     return Error(ctx, "weight ", w.TypeString(), " does not match x ",
                  x.TypeString());
   }
