@@ -54,7 +54,7 @@ bool RunLlamaCpp(const std::string& gguf, PeerRun* run, std::string* why) {
     *why = absl::StrCat("node-llama-cpp is not installed in ", peers);
     return false;
   }
-  std::string cmd = absl::StrCat("node tests/peers/llama_generate.mjs '", peers, "' '", gguf,
+  std::string cmd = absl::StrCat("node tests/e2e/peers/llama_generate.mjs '", peers, "' '", gguf,
                                  "' '", kPrompt, "' ", kGenerationLen, " 2>&1");
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) {
