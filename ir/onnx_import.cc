@@ -437,4 +437,20 @@ absl::StatusOr<Graph> ImportOnnx(const std::string& path,
   return ImportOnnxModel(model, DirName(path), options, path);
 }
 
+absl::StatusOr<Tensor> ImportOnnxTensor(const std::string& path) {
+  auto file = MappedFile::Open(path);
+  if (!file.ok()) {
+    return absl::Status(
+        file.status().code(),
+        absl::StrCat("tensor file '", path, "': ", file.status().message()));
+  }
+  onnx::TensorProto t;
+  if ((*file)->size() > static_cast<size_t>(INT_MAX) ||
+      !t.ParseFromArray((*file)->data(), static_cast<int>((*file)->size()))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor file '", path, "': not a valid TensorProto"));
+  }
+  return TensorFromProto(t, nullptr, absl::StrCat("tensor file '", path, "'"));
+}
+
 }  // namespace qeff::ir

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ir/graph.h"
+#include "ir/tensor.h"
 
 namespace onnx {
 class ModelProto;
@@ -60,6 +61,10 @@ absl::StatusOr<Graph> ImportOnnxModel(const onnx::ModelProto& model,
                                       const std::string& model_dir,
                                       const ImportOptions& options = {},
                                       const std::string& source = "<model>");
+
+// Reads a file holding one serialized TensorProto (as ONNX's test data
+// sets do: input_0.pb ...). String and external-data tensors are errors.
+absl::StatusOr<Tensor> ImportOnnxTensor(const std::string& path);
 
 }  // namespace qeff::ir
 
