@@ -1,0 +1,39 @@
+// Internals of the cpu compiler shared by compiler.cc, fusion.cc and
+// lower.cc. Fused ops are nodes of the private domain "qeff.cpu" whose
+// output types are set by the fusion (shape inference never sees them).
+#ifndef QEFF_HW_CPU_COMPILER_INTERNAL_H_
+#define QEFF_HW_CPU_COMPILER_INTERNAL_H_
+
+#include <map>
+
+#include "absl/status/statusor.h"
+#include "hw/cpu/plan.h"
+#include "ir/graph.h"
+
+namespace qeff::hw::cpu {
+
+inline constexpr char kCpuDomain[] = "qeff.cpu";
+
+// Linear: MatMul(x, Transpose(W [N,K] const)) (W possibly behind a Cast
+// from f16/bf16) and MatMul(x, W [K,N] const f32, repacked to [N,K]) ->
+// Linear(x, W [N,K]). With `mxfp6`, f32/f16/bf16 weights are quantized to
+// MXFP6 here. Returns the number of fusions.
+// Packed weights by source storage, shared by the specializations.
+using PackedWeights = std::map<const void*, ir::Tensor>;
+absl::StatusOr<int> FuseLinear(ir::Graph& g, bool mxfp6, PackedWeights* packed);
+// RMSNorm, RoPE, SwiGLU and attention-over-cache patterns (after constant
+// folding, which makes gather indices and scalars constants).
+absl::StatusOr<int> FuseBlocks(ir::Graph& g);
+
+// The kernel name and parameters of a node (Step without slots). Alias ops
+// (Reshape, Unsqueeze, Squeeze, Flatten, Identity) give op "Alias".
+absl::StatusOr<Step> LowerNode(const ir::Graph& g, const ir::Node& n);
+
+// Runs one lowered step on concrete tensors (compile-time folding).
+absl::StatusOr<std::vector<ir::Tensor>> RunStepOnTensors(
+    const Step& step, const std::vector<const ir::Tensor*>& inputs,
+    const std::vector<ir::TensorType>& output_types);
+
+}  // namespace qeff::hw::cpu
+
+#endif  // QEFF_HW_CPU_COMPILER_INTERNAL_H_

@@ -1,0 +1,206 @@
+#include "hw/cpu/cpu_driver.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "hw/cpu/compiler.h"
+#include "hw/cpu/kernels.h"
+#include "hw/cpu/plan.h"
+#include "ir/status_macros.h"
+#include "oneapi/tbb/info.h"
+#include "oneapi/tbb/task_arena.h"
+
+namespace qeff::hw {
+namespace {
+
+using cpu::Arg;
+using cpu::CpuProgram;
+using cpu::KernelCtx;
+using cpu::SlotKind;
+
+// 64-byte aligned zeroed bytes.
+struct AlignedBytes {
+  explicit AlignedBytes(size_t n) : size(n) {
+    data =
+        static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64 + 64));
+    std::memset(data, 0, n);
+  }
+  ~AlignedBytes() { std::free(data); }
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
+  uint8_t* data;
+  size_t size;
+};
+
+class CpuSession : public Session {
+ public:
+  CpuSession(std::shared_ptr<const CpuProgram> p, int cores)
+      : p_(std::move(p)), arena_(cores) {
+    int64_t bytes = 0;
+    for (const auto& plan : p_->plans)
+      bytes = std::max(bytes, plan.arena_bytes);
+    scratch_ = std::make_unique<AlignedBytes>(static_cast<size_t>(bytes));
+    for (const BoundIO& s : p_->io.state)
+      state_.push_back(ir::Tensor::Zeros(s.dtype, s.dims));
+    kernels_.resize(p_->plans.size());
+    for (size_t i = 0; i < p_->plans.size(); ++i)
+      for (const auto& st : p_->plans[i].steps)
+        kernels_[i].push_back(cpu::FindKernel(st.op));
+  }
+
+  absl::Status ResetState() override {
+    for (ir::Tensor& t : state_) std::memset(t.mutable_raw(), 0, t.byte_size());
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<TensorMap> Run(absl::string_view specialization,
+                                const TensorMap& inputs) override {
+    QEFF_ASSIGN_OR_RETURN(int spec,
+                          p_->io.FindSpecialization(p_->specs, specialization));
+    QEFF_RETURN_IF_ERROR(p_->io.CheckInputs(spec, inputs));
+    const cpu::SpecPlan& plan = p_->plans[spec];
+    std::vector<const ir::Tensor*> in_tensors;
+    for (const BoundIO& b : p_->io.inputs[spec])
+      in_tensors.push_back(&inputs.at(b.name));
+    std::vector<ir::Tensor> outs;
+    for (size_t i = 0; i < p_->io.outputs.size(); ++i) outs.emplace_back();
+    // Output tensors from the Copy steps' target slots.
+    for (const auto& sl : plan.slots) {
+      if (sl.kind == SlotKind::kOutput && !outs[sl.index].has_storage())
+        outs[sl.index] = ir::Tensor::Zeros(sl.dtype, sl.dims);
+    }
+    auto base = [&](const cpu::Slot& sl) -> uint8_t* {
+      switch (sl.kind) {
+        case SlotKind::kArena:
+          return scratch_->data + plan.buffer_offsets[sl.index];
+        case SlotKind::kConst:
+          return const_cast<uint8_t*>(p_->constants[sl.index].raw());
+        case SlotKind::kInput:
+          return const_cast<uint8_t*>(in_tensors[sl.index]->raw());
+        case SlotKind::kState:
+          return state_[sl.index].mutable_raw();
+        case SlotKind::kOutput:
+          return outs[sl.index].mutable_raw();
+      }
+      return nullptr;
+    };
+    absl::Status status;
+    try {
+      arena_.execute([&] {
+        std::vector<Arg> in, out;
+        for (size_t i = 0; i < plan.steps.size() && status.ok(); ++i) {
+          const cpu::Step& st = plan.steps[i];
+          in.clear();
+          out.clear();
+          for (int s : st.inputs) {
+            if (s < 0)
+              in.push_back(Arg{});
+            else
+              in.push_back(Arg{base(plan.slots[s]), &plan.slots[s]});
+          }
+          for (int s : st.outputs)
+            out.push_back(Arg{base(plan.slots[s]), &plan.slots[s]});
+          status = kernels_[spec][i](KernelCtx{st, in, out});
+        }
+      });
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("cpu driver: ", e.what()));
+    }
+    QEFF_RETURN_IF_ERROR(status);
+    TensorMap result;
+    for (size_t i = 0; i < outs.size(); ++i)
+      result[p_->io.outputs[i]] = std::move(outs[i]);
+    return result;
+  }
+
+ private:
+  std::shared_ptr<const CpuProgram> p_;
+  tbb::task_arena arena_;
+  std::unique_ptr<AlignedBytes> scratch_;
+  std::vector<ir::Tensor> state_;
+  std::vector<std::vector<cpu::KernelFn>> kernels_;
+};
+
+class CpuDevice : public Device {
+ public:
+  CpuDevice(int card, int cards, int cores)
+      : card_(card), cards_(cards), cores_(cores) {}
+  std::string name() const override {
+    return cards_ == 1 ? "cpu:0" : absl::StrCat("cpu:", cards_, "/", card_);
+  }
+  std::string kind() const override { return "cpu"; }
+  int cores() const { return cores_; }
+
+  absl::StatusOr<std::shared_ptr<const Program>> Compile(
+      const ir::Graph& graph, const std::vector<Specialization>& specs,
+      const CompileOptions& options) override {
+    if (options.num_cores > cores_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cpu driver: num_cores=", options.num_cores,
+                       " but device ", name(), " owns ", cores_));
+    }
+    QEFF_ASSIGN_OR_RETURN(std::shared_ptr<CpuProgram> p,
+                          cpu::CompileProgram(graph, specs, options));
+    return std::shared_ptr<const Program>(std::move(p));
+  }
+
+  absl::StatusOr<std::unique_ptr<Session>> Load(
+      std::shared_ptr<const Program> program) override {
+    auto p = std::dynamic_pointer_cast<const CpuProgram>(program);
+    if (!p) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cpu driver cannot load a program compiled for '",
+                       program ? program->device_kind() : "nothing", "'"));
+    }
+    int cores =
+        p->options.num_cores ? std::min(p->options.num_cores, cores_) : cores_;
+    return std::unique_ptr<Session>(new CpuSession(std::move(p), cores));
+  }
+
+ private:
+  int card_, cards_, cores_;
+};
+
+int HostCores() {
+  int n = tbb::info::default_concurrency();
+  return n > 0 ? n : 1;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Device>> OpenCpuDevice(absl::string_view spec) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device '", spec, "': ", why,
+                     " (use cpu, cpu:N or cpu:N/k with 0 <= k < N)"));
+  };
+  if (spec == "cpu")
+    return std::unique_ptr<Device>(new CpuDevice(0, 1, HostCores()));
+  if (!absl::StartsWith(spec, "cpu:")) return bad("not a cpu device");
+  absl::string_view rest = spec.substr(4);
+  std::vector<absl::string_view> parts = absl::StrSplit(rest, '/');
+  int n = 0, k = 0;
+  if (parts.size() > 2 || !absl::SimpleAtoi(parts[0], &n) || n < 1)
+    return bad("the card count N must be a positive integer");
+  if (parts.size() == 2 && (!absl::SimpleAtoi(parts[1], &k) || k < 0 || k >= n))
+    return bad("the card index k must be in [0, N)");
+  const int host = HostCores();
+  if (n > host)
+    return bad(
+        absl::StrCat("N=", n, " cards exceed the host's ", host, " cores"));
+  const int cores = host / n + (k < host % n ? 1 : 0);
+  return std::unique_ptr<Device>(new CpuDevice(k, n, cores));
+}
+
+int CpuDeviceCores(const Device& device) {
+  auto* d = dynamic_cast<const CpuDevice*>(&device);
+  return d ? d->cores() : 0;
+}
+
+}  // namespace qeff::hw

@@ -1,0 +1,177 @@
+#include "hw/cpu/cpu_driver.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+#include "hw/conformance/test_graphs.h"
+#include "hw/cpu/compiler.h"
+#include "hw/reference_driver.h"
+
+namespace qeff::hw {
+namespace {
+
+using ::qeff::hw::testing::MakeTinyLlama;
+using ::qeff::hw::testing::TinyLlamaOptions;
+
+// Max |a - b| over max |b|.
+double RelErr(const ir::Tensor& a, const ir::Tensor& b) {
+  double num = 0, den = 1e-30;
+  for (int64_t i = 0; i < b.num_elements(); ++i) {
+    num = std::max(num, std::fabs(a.GetDouble(i) - b.GetDouble(i)));
+    den = std::max(den, std::fabs(b.GetDouble(i)));
+  }
+  return num / den;
+}
+
+// Prefill of a 5-token prompt in chunks of 4 (padded), then 3 decode steps
+// feeding the reference's greedy token; logits compared at every call.
+void RunAndCompare(const ir::Graph& cpu_graph, const ir::Graph& ref_graph,
+                   double tol, const CompileOptions& opts = {}) {
+  auto specs = PrefillDecodeSpecializations(1, 4, 16);
+  auto cpu = OpenCpuDevice("cpu");
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  auto ref = MakeReferenceDevice();
+  auto cp = (*cpu)->Compile(cpu_graph, specs, opts);
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  auto rp = ref->Compile(ref_graph, specs, {});
+  ASSERT_TRUE(rp.ok()) << rp.status();
+  auto cs = (*cpu)->Load(*cp);
+  auto rs = ref->Load(*rp);
+  ASSERT_TRUE(cs.ok() && rs.ok());
+  std::vector<int64_t> prompt = {3, 7, 1, 9, 4};
+  auto run = [&](const std::string& spec, std::vector<int64_t> ids,
+                 std::vector<int64_t> pos) {
+    const int64_t n = static_cast<int64_t>(ids.size());
+    TensorMap in = {{"input_ids", ir::Tensor::I64({1, n}, ids)},
+                    {"position_ids", ir::Tensor::I64({1, n}, pos)}};
+    auto a = (*cs)->Run(spec, in);
+    auto b = (*rs)->Run(spec, in);
+    EXPECT_TRUE(a.ok()) << a.status();
+    EXPECT_TRUE(b.ok()) << b.status();
+    if (!a.ok() || !b.ok()) return int64_t{-1};
+    const ir::Tensor& la = a->at("logits");
+    const ir::Tensor& lb = b->at("logits");
+    EXPECT_EQ(la.dims(), lb.dims());
+    EXPECT_LE(RelErr(la, lb), tol) << spec << " at position " << pos[0];
+    int64_t best = 0;
+    for (int64_t i = 1; i < lb.num_elements(); ++i)
+      if (lb.GetDouble(i) > lb.GetDouble(best)) best = i;
+    return best;
+  };
+  run("Prefill", {3, 7, 1, 9}, {0, 1, 2, 3});
+  int64_t tok = run("Prefill", {4, 0, 0, 0}, {4, -1, -1, -1});
+  for (int64_t p = 5; p < 8; ++p) tok = run("Decode", {tok}, {p});
+}
+
+TEST(CpuDriver, TinyLlamaF32MatchesReference) {
+  auto m = MakeTinyLlama({});
+  ASSERT_TRUE(m.ok()) << m.status();
+  RunAndCompare(m->graph, m->graph, 1e-5);
+}
+
+TEST(CpuDriver, FusesLinearAttentionNormsRope) {
+  auto m = MakeTinyLlama({});
+  ASSERT_TRUE(m.ok()) << m.status();
+  cpu::CompileStats st;
+  auto p = cpu::CompileProgram(m->graph, PrefillDecodeSpecializations(1, 4, 16),
+                               {}, &st);
+  ASSERT_TRUE(p.ok()) << p.status();
+  // Per specialization and layer: 7 Linear; + lm_head.
+  EXPECT_EQ(st.fused_linear, 2 * (2 * 7 + 1));
+  // Per layer: attention, 2 RMSNorm, 2 RoPE, SiluMul; + final norm.
+  EXPECT_EQ(st.fused_blocks, 2 * (2 * 6 + 1));
+  for (const auto& plan : (*p)->plans) {
+    for (const auto& s : plan.steps) {
+      EXPECT_NE(s.op, "MatMul") << s.label;
+      EXPECT_NE(s.op, "Softmax") << s.label;
+      EXPECT_NE(s.op, "CtxGather") << s.label;
+    }
+  }
+}
+
+class CpuQuant : public ::testing::TestWithParam<ir::QuantFormat> {};
+
+TEST_P(CpuQuant, MatchesReferenceOnDequantizedWeights) {
+  TinyLlamaOptions o;
+  const ir::QuantFormat f = GetParam();
+  if (f == ir::QuantFormat::kQ4_K || f == ir::QuantFormat::kQ5_K ||
+      f == ir::QuantFormat::kQ6_K) {
+    o.hidden = 256;
+    o.intermediate = 256;
+  }
+  o.weights = f;
+  o.tie_embeddings = true;  // also a quantized embedding table (Gather)
+  auto m = MakeTinyLlama(o);
+  ASSERT_TRUE(m.ok()) << m.status();
+  RunAndCompare(m->graph, m->dequantized, 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Formats, CpuQuant,
+    ::testing::Values(ir::QuantFormat::kQ8_0, ir::QuantFormat::kQ4_0,
+                      ir::QuantFormat::kQ4_K, ir::QuantFormat::kQ5_K,
+                      ir::QuantFormat::kQ6_K, ir::QuantFormat::kMXFP6),
+    [](const auto& info) {
+      return std::string(ir::QuantFormatName(info.param));
+    });
+
+TEST(CpuDriver, DeviceSpecs) {
+  auto all = OpenCpuDevice("cpu");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ((*all)->name(), "cpu:0");
+  const int host = CpuDeviceCores(**all);
+  EXPECT_GE(host, 1);
+  if (host >= 2) {
+    auto c1 = OpenCpuDevice("cpu:2/1");
+    ASSERT_TRUE(c1.ok()) << c1.status();
+    EXPECT_EQ((*c1)->name(), "cpu:2/1");
+    EXPECT_EQ(CpuDeviceCores(**c1) + CpuDeviceCores(**OpenCpuDevice("cpu:2")),
+              host);
+  }
+  EXPECT_FALSE(OpenCpuDevice("cpu:0").ok());
+  EXPECT_FALSE(OpenCpuDevice("cpu:2/2").ok());
+  EXPECT_FALSE(OpenCpuDevice("cpu:x").ok());
+}
+
+TEST(CpuDriver, RejectsUnsupportedOptions) {
+  auto m = MakeTinyLlama({});
+  ASSERT_TRUE(m.ok());
+  auto d = OpenCpuDevice("cpu");
+  CompileOptions o;
+  o.num_devices = 2;
+  auto p = (*d)->Compile(m->graph, PrefillDecodeSpecializations(1, 4, 16), o);
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_NE(p.status().message().find("num_devices"), std::string::npos);
+  o = {};
+  o.mxint8_kv_cache = true;
+  p = (*d)->Compile(m->graph, PrefillDecodeSpecializations(1, 4, 16), o);
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace qeff::hw
+
+namespace qeff::hw {
+namespace {
+
+TEST(CpuDriver, Mxfp6MatmulOptionQuantizesAtCompileTime) {
+  // Weights already on the MXFP6 grid: quantizing them again at compile
+  // time is exact, so the result must match the reference on f32 weights.
+  TinyLlamaOptions o;
+  o.weights = ir::QuantFormat::kMXFP6;
+  auto m = MakeTinyLlama(o);
+  ASSERT_TRUE(m.ok()) << m.status();
+  CompileOptions opts;
+  opts.mxfp6_matmul = true;
+  RunAndCompare(m->dequantized, m->dequantized, 1e-5, opts);
+  auto p = cpu::CompileProgram(m->dequantized,
+                               PrefillDecodeSpecializations(1, 4, 16), opts);
+  ASSERT_TRUE(p.ok());
+  int mx = 0;
+  for (const auto& c : (*p)->constants)
+    mx += c.quant() == ir::QuantFormat::kMXFP6;
+  EXPECT_EQ(mx, 2 * 7 + 1);  // shared by both specializations
+}
+
+}  // namespace
+}  // namespace qeff::hw

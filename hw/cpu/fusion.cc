@@ -1,0 +1,376 @@
+// Pattern fusions of the cpu compiler (see compiler_internal.h). Each
+// rewrite adds a "qeff.cpu" node computing the matched value from the
+// pattern's roots and redirects the value's uses; the matched nodes die in
+// dead-code removal unless something else still reads them.
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "hw/cpu/compiler_internal.h"
+#include "ir/quant.h"
+#include "ir/status_macros.h"
+
+namespace qeff::hw::cpu {
+namespace {
+
+using ir::Graph;
+using ir::Node;
+using ir::ValueId;
+
+// The live producer of v when it is `op` (ai.onnx), else nullptr.
+const Node* Prod(const Graph& g, ValueId v, absl::string_view op) {
+  if (v == ir::kNoValue) return nullptr;
+  const Node* n = g.Producer(v);
+  if (!n || n->dead || n->op_type != op || !n->domain.empty()) return nullptr;
+  return n;
+}
+
+std::vector<int64_t> DimsOf(const Graph& g, ValueId v) {
+  const ir::Shape& s = g.value(v).type.shape;
+  return s.ranked() && s.is_static() ? s.StaticDims() : std::vector<int64_t>{};
+}
+
+// A constant f32 scalar (any shape with one element).
+bool ScalarConst(const Graph& g, ValueId v, float* out) {
+  const ir::Value& val = g.value(v);
+  if (!val.is_constant() || val.constant->is_quantized() ||
+      val.constant->dtype() != ir::DType::kF32 ||
+      val.constant->num_elements() != 1)
+    return false;
+  *out = val.constant->data<float>()[0];
+  return true;
+}
+
+// Adds `op` computing the value `old` and points every use of `old` at it.
+ValueId Replace(Graph& g, ValueId old, const std::string& op,
+                std::vector<ValueId> ins,
+                std::map<std::string, ir::Attribute> attrs = {}) {
+  ir::NodeId n = g.AddNode(op, std::move(ins), 1, std::move(attrs),
+                           g.value(old).name + ".fused", kCpuDomain);
+  ValueId out = g.node(n).outputs[0];
+  g.value(out).type = g.value(old).type;
+  g.value(out).name = g.value(old).name;
+  g.ReplaceAllUsesWith(old, out);
+  return out;
+}
+
+std::vector<ValueId> LiveOutputsOf(const Graph& g, absl::string_view op,
+                                   absl::string_view domain = "") {
+  std::vector<ValueId> r;
+  for (ir::NodeId id : g.LiveNodes()) {
+    const Node& n = g.node(id);
+    if (n.op_type == op && n.domain == domain) r.push_back(n.outputs[0]);
+  }
+  return r;
+}
+
+// x of Unsqueeze(x,[2]) -> Expand([1,1,rep,1,1]) -> Reshape([B,H,C,D]),
+// or v itself when it is not that pattern.
+ValueId UnrepeatKv(const Graph& g, ValueId v) {
+  const Node* rs = Prod(g, v, "Reshape");
+  if (!rs) return v;
+  const Node* ex = Prod(g, rs->inputs[0], "Expand");
+  if (!ex) return v;
+  const Node* un = Prod(g, ex->inputs[0], "Unsqueeze");
+  if (!un) return v;
+  auto x = DimsOf(g, un->inputs[0]), u = DimsOf(g, un->outputs[0]),
+       e = DimsOf(g, ex->outputs[0]), r = DimsOf(g, v);
+  if (x.size() != 4 || u.size() != 5 || e.size() != 5 || r.size() != 4)
+    return v;
+  if (u != std::vector<int64_t>{x[0], x[1], 1, x[2], x[3]}) return v;
+  if (e != std::vector<int64_t>{x[0], x[1], e[2], x[2], x[3]}) return v;
+  if (r != std::vector<int64_t>{x[0], x[1] * e[2], x[2], x[3]}) return v;
+  return un->inputs[0];
+}
+
+// Whether a constant index tensor selects slots 0..C-1 in every row.
+bool IdentityIndices(const Graph& g, ValueId idx, int64_t c) {
+  const ir::Value& v = g.value(idx);
+  if (!v.is_constant()) return false;
+  const auto d = v.constant->dims();
+  if (d.empty() || d.back() != c) return false;
+  std::vector<int64_t> ints = v.constant->ToInts();
+  for (size_t i = 0; i < ints.size(); ++i)
+    if (ints[i] != static_cast<int64_t>(i % c)) return false;
+  return true;
+}
+
+// Resolves a [B,Hkv,C,D] key/value source to the cache it gathers from:
+// {cache, batch_index or kNoValue}.
+std::pair<ValueId, ValueId> CacheSource(const Graph& g, ValueId kv) {
+  const Node* n = g.Producer(kv);
+  if (n && !n->dead && n->domain == ir::kQaicDomain) {
+    const int64_t c =
+        DimsOf(g, n->inputs[0]).size() == 4 ? DimsOf(g, n->inputs[0])[2] : -1;
+    if (n->op_type == "CtxGather" && DimsOf(g, kv)[2] == c &&
+        IdentityIndices(g, n->inputs[1], c))
+      return {n->inputs[0], ir::kNoValue};
+    if (n->op_type == "CtxGatherCB" && DimsOf(g, kv)[2] == c &&
+        IdentityIndices(g, n->inputs[2], c))
+      return {n->inputs[0], n->inputs[1]};
+  }
+  return {kv, ir::kNoValue};
+}
+
+bool FuseAttentionAt(Graph& g, ValueId ctx) {
+  const Node* pv = Prod(g, ctx, "MatMul");
+  if (!pv) return false;
+  const Node* sm = Prod(g, pv->inputs[0], "Softmax");
+  if (!sm) return false;
+  const auto sd = DimsOf(g, sm->outputs[0]);
+  if (sd.size() != 4) return false;
+  int64_t ax = sm->GetInt("axis", -1);
+  if (ax != -1 && ax != 3) return false;
+  const Node* wh = Prod(g, sm->inputs[0], "Where");
+  if (!wh) return false;
+  float masked, scale;
+  if (!ScalarConst(g, wh->inputs[1], &masked)) return false;
+  const Node* mul = Prod(g, wh->inputs[2], "Mul");
+  if (!mul) return false;
+  ValueId qk_v = mul->inputs[0];
+  if (!ScalarConst(g, mul->inputs[1], &scale)) {
+    if (!ScalarConst(g, mul->inputs[0], &scale)) return false;
+    qk_v = mul->inputs[1];
+  }
+  const Node* qk = Prod(g, qk_v, "MatMul");
+  if (!qk) return false;
+  const Node* kt = Prod(g, qk->inputs[1], "Transpose");
+  if (!kt || kt->GetInts("perm") != std::vector<int64_t>{0, 1, 3, 2})
+    return false;
+  ValueId q = qk->inputs[0];
+  auto [kcache, kbi] = CacheSource(g, UnrepeatKv(g, kt->inputs[0]));
+  auto [vcache, vbi] = CacheSource(g, UnrepeatKv(g, pv->inputs[1]));
+  if (kbi != vbi) return false;
+  const auto qd = DimsOf(g, q), kd = DimsOf(g, kcache), vd = DimsOf(g, vcache),
+             md = DimsOf(g, wh->inputs[0]), od = DimsOf(g, ctx);
+  if (qd.size() != 4 || kd.size() != 4 || vd != kd || od != qd ||
+      md.size() != 4)
+    return false;
+  const int64_t B = qd[0], H = qd[1], S = qd[2], D = qd[3], C = kd[2];
+  if (kd[3] != D || H % kd[1] != 0) return false;
+  if (kbi == ir::kNoValue && kd[0] != B) return false;
+  if ((md[0] != 1 && md[0] != B) || (md[1] != 1 && md[1] != H) || md[2] != S ||
+      md[3] != C)
+    return false;
+  if (g.value(wh->inputs[0]).type.dtype != ir::DType::kBool ||
+      g.value(q).type.dtype != ir::DType::kF32 ||
+      g.value(kcache).type.dtype != ir::DType::kF32)
+    return false;
+  std::vector<ValueId> ins = {q, kcache, vcache, wh->inputs[0]};
+  if (kbi != ir::kNoValue) ins.push_back(kbi);
+  Replace(g, ctx, "Attention", ins,
+          {{"scale", ir::Attribute::Float(scale)},
+           {"masked", ir::Attribute::Float(masked)}});
+  return true;
+}
+
+// Mul(w, Mul(x, Reciprocal(Sqrt(Add(ReduceMean(Pow(x, 2)), eps))))).
+bool FuseRmsNormAt(Graph& g, ValueId y) {
+  const Node* m = Prod(g, y, "Mul");
+  if (!m) return false;
+  for (int wi = 0; wi < 2; ++wi) {
+    ValueId w = m->inputs[wi], normed = m->inputs[1 - wi];
+    if (!g.value(w).is_constant() || g.value(w).constant->is_quantized() ||
+        g.value(w).constant->dtype() != ir::DType::kF32 ||
+        DimsOf(g, w).size() != 1)
+      continue;
+    const Node* nm = Prod(g, normed, "Mul");
+    if (!nm) continue;
+    for (int xi = 0; xi < 2; ++xi) {
+      ValueId x = nm->inputs[xi];
+      const Node* rc = Prod(g, nm->inputs[1 - xi], "Reciprocal");
+      if (!rc) continue;
+      const Node* sq = Prod(g, rc->inputs[0], "Sqrt");
+      if (!sq) continue;
+      const Node* add = Prod(g, sq->inputs[0], "Add");
+      if (!add) continue;
+      float eps;
+      ValueId var = add->inputs[0];
+      if (!ScalarConst(g, add->inputs[1], &eps)) {
+        if (!ScalarConst(g, add->inputs[0], &eps)) continue;
+        var = add->inputs[1];
+      }
+      const Node* rm = Prod(g, var, "ReduceMean");
+      if (!rm || rm->GetInt("keepdims", 1) != 1) continue;
+      const auto xd = DimsOf(g, x);
+      std::vector<int64_t> axes = rm->GetInts("axes");
+      if (rm->has_input(1) && g.value(rm->inputs[1]).is_constant())
+        axes = g.value(rm->inputs[1]).constant->ToInts();
+      if (axes.size() != 1 ||
+          (axes[0] != -1 && axes[0] != static_cast<int64_t>(xd.size()) - 1))
+        continue;
+      const Node* pw = Prod(g, rm->inputs[0], "Pow");
+      float two;
+      if (!pw || pw->inputs[0] != x || !ScalarConst(g, pw->inputs[1], &two) ||
+          two != 2.0f)
+        continue;
+      if (xd.empty() || DimsOf(g, w)[0] != xd.back() || DimsOf(g, y) != xd ||
+          g.value(x).type.dtype != ir::DType::kF32)
+        continue;
+      Replace(g, y, "RMSNorm", {x, w},
+              {{"epsilon", ir::Attribute::Float(eps)}});
+      return true;
+    }
+  }
+  return false;
+}
+
+// Add(Mul(x, cos), Mul(Concat(Neg(Slice(x, h:2h)), Slice(x, 0:h)), sin)).
+bool FuseRopeAt(Graph& g, ValueId y) {
+  const Node* add = Prod(g, y, "Add");
+  if (!add) return false;
+  for (int o = 0; o < 2; ++o) {
+    const Node* mc = Prod(g, add->inputs[o], "Mul");
+    const Node* ms = Prod(g, add->inputs[1 - o], "Mul");
+    if (!mc || !ms) continue;
+    for (int a = 0; a < 2; ++a) {
+      const Node* cat = Prod(g, ms->inputs[a], "Concat");
+      if (!cat || cat->inputs.size() != 2) continue;
+      ValueId sin = ms->inputs[1 - a];
+      const Node* neg = Prod(g, cat->inputs[0], "Neg");
+      if (!neg) continue;
+      const Node* s2 = Prod(g, neg->inputs[0], "Slice");
+      const Node* s1 = Prod(g, cat->inputs[1], "Slice");
+      if (!s1 || !s2 || s1->inputs[0] != s2->inputs[0]) continue;
+      ValueId x = s1->inputs[0];
+      ValueId cos;
+      if (mc->inputs[0] == x)
+        cos = mc->inputs[1];
+      else if (mc->inputs[1] == x)
+        cos = mc->inputs[0];
+      else
+        continue;
+      const auto xd = DimsOf(g, x);
+      if (xd.size() != 4 || xd[3] % 2 || DimsOf(g, y) != xd) continue;
+      const int64_t half = xd[3] / 2;
+      auto slice_ok = [&](const Node* s, int64_t start) {
+        if (DimsOf(g, s->outputs[0]) !=
+            std::vector<int64_t>{xd[0], xd[1], xd[2], half})
+          return false;
+        if (!s->has_input(1) || !g.value(s->inputs[1]).is_constant())
+          return false;
+        auto st = g.value(s->inputs[1]).constant->ToInts();
+        if (s->has_input(4) && (!g.value(s->inputs[4]).is_constant() ||
+                                g.value(s->inputs[4]).constant->ToInts() !=
+                                    std::vector<int64_t>{1}))
+          return false;
+        if (!s->has_input(3) || !g.value(s->inputs[3]).is_constant())
+          return false;
+        auto ax = g.value(s->inputs[3]).constant->ToInts();
+        return st.size() == 1 &&
+               (st[0] == start || st[0] == start - 2 * half) &&
+               ax.size() == 1 && (ax[0] == -1 || ax[0] == 3);
+      };
+      if (!slice_ok(s1, 0) || !slice_ok(s2, half)) continue;
+      const auto cd = DimsOf(g, cos), sd = DimsOf(g, sin);
+      if (cd.size() != 4 || sd != cd || cd[2] != xd[2] || cd[3] != xd[3] ||
+          (cd[0] != 1 && cd[0] != xd[0]) || (cd[1] != 1 && cd[1] != xd[1]))
+        continue;
+      Replace(g, y, "Rope", {x, cos, sin});
+      return true;
+    }
+  }
+  return false;
+}
+
+// Mul(Mul(g, Sigmoid(g)), up) with equal shapes.
+bool FuseSiluMulAt(Graph& g, ValueId y) {
+  const Node* m = Prod(g, y, "Mul");
+  if (!m) return false;
+  for (int a = 0; a < 2; ++a) {
+    const Node* act = Prod(g, m->inputs[a], "Mul");
+    if (!act) continue;
+    ValueId up = m->inputs[1 - a];
+    for (int b = 0; b < 2; ++b) {
+      const Node* sg = Prod(g, act->inputs[b], "Sigmoid");
+      ValueId gate = act->inputs[1 - b];
+      if (!sg || sg->inputs[0] != gate) continue;
+      const auto gd = DimsOf(g, gate);
+      if (gd.empty() || DimsOf(g, up) != gd || DimsOf(g, y) != gd ||
+          g.value(gate).type.dtype != ir::DType::kF32)
+        continue;
+      Replace(g, y, "SiluMul", {gate, up});
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<int> FuseLinear(Graph& g, bool mxfp6, PackedWeights* packed) {
+  int count = 0;
+  for (ValueId y : LiveOutputsOf(g, "MatMul")) {
+    const Node* mm = g.Producer(y);
+    ValueId x = mm->inputs[0], b = mm->inputs[1];
+    const auto xd = DimsOf(g, x);
+    if (xd.empty() || g.value(x).type.dtype != ir::DType::kF32) continue;
+    ir::Tensor w;
+    const void* key = nullptr;
+    if (const Node* t = Prod(g, b, "Transpose")) {
+      auto perm = t->GetInts("perm");
+      if (perm != std::vector<int64_t>{1, 0} && !perm.empty()) continue;
+      ValueId src = t->inputs[0];
+      if (const Node* c = Prod(g, src, "Cast")) {
+        if (g.value(src).type.dtype != ir::DType::kF32) continue;
+        src = c->inputs[0];
+      }
+      const ir::Value& wv = g.value(src);
+      if (!wv.is_constant() || wv.constant->rank() != 2) continue;
+      w = *wv.constant;
+      key = w.buffer().get();
+    } else if (g.value(b).is_constant() && g.value(b).constant->rank() == 2 &&
+               !g.value(b).constant->is_quantized() &&
+               g.value(b).constant->dtype() == ir::DType::kF32) {
+      // [K, N] -> packed [N, K] (a compile-time copy).
+      const ir::Tensor& kn = *g.value(b).constant;
+      key = kn.buffer().get();
+      const int64_t K = kn.dims()[0], N = kn.dims()[1];
+      w = ir::Tensor::Zeros(ir::DType::kF32, {N, K});
+      for (int64_t i = 0; i < K; ++i)
+        for (int64_t j = 0; j < N; ++j)
+          w.mutable_data<float>()[j * K + i] = kn.data<float>()[i * N + j];
+    } else {
+      continue;
+    }
+    if (w.dims()[1] != xd.back()) continue;
+    if (auto it = packed->find(key); it != packed->end()) {
+      ValueId wc =
+          g.AddConstant(g.value(y).name + ".packed_weight", it->second);
+      Replace(g, y, "Linear", {x, wc});
+      ++count;
+      continue;
+    }
+    if (!w.is_quantized() && w.dtype() != ir::DType::kF32 &&
+        w.dtype() != ir::DType::kF16 && w.dtype() != ir::DType::kBF16)
+      continue;
+    if (mxfp6 && !w.is_quantized()) {
+      auto q = ir::Quantize(w, ir::QuantFormat::kMXFP6);
+      if (!q.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "cpu compiler: mxfp6_matmul: weight of ", mm->Describe(), " ",
+            w.TypeString(), ": ", q.status().message()));
+      }
+      w = *std::move(q);
+    }
+    (*packed)[key] = w;
+    ValueId wc = g.AddConstant(g.value(y).name + ".packed_weight", w);
+    Replace(g, y, "Linear", {x, wc});
+    ++count;
+  }
+  return count;
+}
+
+absl::StatusOr<int> FuseBlocks(Graph& g) {
+  int count = 0;
+  for (ValueId v : LiveOutputsOf(g, "MatMul")) count += FuseAttentionAt(g, v);
+  for (ValueId v : LiveOutputsOf(g, "Mul")) count += FuseRmsNormAt(g, v);
+  for (ValueId v : LiveOutputsOf(g, "Add")) count += FuseRopeAt(g, v);
+  for (ValueId v : LiveOutputsOf(g, "Mul")) {
+    if (g.Producer(v)->dead) continue;
+    count += FuseSiluMulAt(g, v);
+  }
+  g.RemoveDeadCode();
+  return count;
+}
+
+}  // namespace qeff::hw::cpu

@@ -1,0 +1,59 @@
+#include "hw/cpu/kernels.h"
+
+#include <mutex>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "oneapi/tbb/blocked_range.h"
+#include "oneapi/tbb/parallel_for.h"
+#include "oneapi/tbb/partitioner.h"
+
+namespace qeff::hw::cpu {
+namespace {
+
+absl::flat_hash_map<std::string, KernelFn>& Registry() {
+  static auto* r = new absl::flat_hash_map<std::string, KernelFn>();
+  return *r;
+}
+
+}  // namespace
+
+int64_t Slot::num_elements() const { return ir::NumElements(dims); }
+
+void RegisterKernel(absl::string_view op, KernelFn fn) {
+  Registry()[std::string(op)] = fn;
+}
+
+KernelFn FindKernel(absl::string_view op) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    RegisterElementwiseKernels();
+    RegisterDataKernels();
+    RegisterNNKernels();
+    RegisterLinearKernels();
+  });
+  auto it = Registry().find(std::string(op));
+  return it == Registry().end() ? nullptr : it->second;
+}
+
+void ParallelFor(int64_t n, int64_t grain,
+                 const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  if (grain < 1) grain = 1;
+  if (n <= grain) {
+    fn(0, n);
+    return;
+  }
+  tbb::parallel_for(
+      tbb::blocked_range<int64_t>(0, n, grain),
+      [&](const tbb::blocked_range<int64_t>& r) { fn(r.begin(), r.end()); },
+      tbb::simple_partitioner());
+}
+
+absl::Status KernelError(const KernelCtx& k, absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("cpu kernel ", k.step.op, " (", k.step.label, "): ", what));
+}
+
+}  // namespace qeff::hw::cpu

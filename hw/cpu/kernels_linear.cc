@@ -1,0 +1,263 @@
+// Linear (x [..., K] times a constant weight W [N, K]: y = x W^T) for weights
+// in f32, f16, bf16 and every block format of ir/quant.h, and fused
+// attention over the retained cache.
+//
+// Linear: work is split over output features; for one feature the weight
+// row is walked block by block (a quantized block is dequantized once into
+// a small float buffer, then dotted with every input row), and each row's
+// accumulator adds the block dots in ascending block order. A row's result
+// therefore depends on nothing but that row and W — batch-invariant.
+// Block dots use 8 float lanes (AVX2+FMA when the host has it, a portable
+// 8-lane loop otherwise); the per-row accumulator is double.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "hw/cpu/kernels.h"
+#include "ir/quant.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace qeff::hw::cpu {
+namespace {
+
+using ir::DType;
+using ir::QuantFormat;
+
+float DotPortable(const float* a, const float* b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
+  float tail = 0;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
+         ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) float DotAvx2(const float* a,
+                                                  const float* b, int64_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+  __m128 lo = _mm256_castps256_ps128(acc), hi = _mm256_extractf128_ps(acc, 1);
+  __m128 s = _mm_add_ps(lo, hi);
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  float tail = 0;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  return _mm_cvtss_f32(s) + tail;
+}
+
+bool HasAvx2() {
+  static const bool has =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+#endif
+
+inline float Dot(const float* a, const float* b, int64_t n) {
+#if defined(__x86_64__)
+  if (HasAvx2()) return DotAvx2(a, b, n);
+#endif
+  return DotPortable(a, b, n);
+}
+
+// Decodes values [v0, v0 + n) of one weight row into `out`, for the
+// row-local block starting at v0. For quantized formats n is the block size.
+struct RowDecoder {
+  DType dtype;
+  QuantFormat quant;
+  int64_t block;        // values per step
+  int64_t block_bytes;  // quantized only
+  // Returns a pointer to n floats (either into the row itself or `buf`).
+  const float* Decode(const uint8_t* row, int64_t v0, int64_t n,
+                      float* buf) const {
+    if (quant != QuantFormat::kNone) {
+      const uint8_t* blk = row + (v0 / block) * block_bytes;
+      switch (quant) {
+        case QuantFormat::kQ8_0: {
+          uint16_t h;
+          std::memcpy(&h, blk, 2);
+          const float d = ir::HalfToFloat(h);
+          const int8_t* q = reinterpret_cast<const int8_t*>(blk + 2);
+          for (int j = 0; j < 32; ++j) buf[j] = d * q[j];
+          return buf;
+        }
+        case QuantFormat::kQ4_0: {
+          uint16_t h;
+          std::memcpy(&h, blk, 2);
+          const float d = ir::HalfToFloat(h);
+          const uint8_t* q = blk + 2;
+          for (int j = 0; j < 16; ++j) {
+            buf[j] = d * static_cast<float>((q[j] & 15) - 8);
+            buf[j + 16] = d * static_cast<float>((q[j] >> 4) - 8);
+          }
+          return buf;
+        }
+        default:
+          // K-quants and MX: the IR's block decoder (exact llama.cpp / OCP
+          // decoding); a 256- or 32-value block amortizes the call.
+          ir::DequantizeBlock(quant, blk, buf).IgnoreError();
+          return buf;
+      }
+    }
+    switch (dtype) {
+      case DType::kF32:
+        return reinterpret_cast<const float*>(row) + v0;
+      case DType::kF16: {
+        const uint16_t* p = reinterpret_cast<const uint16_t*>(row) + v0;
+        for (int64_t j = 0; j < n; ++j) buf[j] = ir::HalfToFloat(p[j]);
+        return buf;
+      }
+      case DType::kBF16: {
+        const uint16_t* p = reinterpret_cast<const uint16_t*>(row) + v0;
+        for (int64_t j = 0; j < n; ++j) {
+          uint32_t u = static_cast<uint32_t>(p[j]) << 16;
+          std::memcpy(&buf[j], &u, 4);
+        }
+        return buf;
+      }
+      default:
+        return nullptr;
+    }
+  }
+};
+
+// Linear(x [..., K] f32, W [N, K] const) -> y [..., N] f32.
+absl::Status Linear(const KernelCtx& k) {
+  const Arg& x = k.in[0];
+  const Arg& w = k.in[1];
+  const int64_t K = x.dims().back();
+  const int64_t N = w.dims()[0];
+  if (w.dims().size() != 2 || w.dims()[1] != K)
+    return KernelError(k, "weight does not match input");
+  const int64_t M = K ? x.n() / K : 0;
+  RowDecoder dec{w.slot->dtype, w.slot->quant, 64, 0};
+  int64_t row_bytes;
+  if (w.slot->quant != QuantFormat::kNone) {
+    const ir::QuantBlockInfo qi = ir::QuantInfo(w.slot->quant);
+    if (K % qi.block_values)
+      return KernelError(k, "K is not a multiple of the block");
+    dec.block = qi.block_values;
+    dec.block_bytes = qi.block_bytes;
+    row_bytes = K / qi.block_values * qi.block_bytes;
+  } else {
+    if (w.slot->dtype != DType::kF32 && w.slot->dtype != DType::kF16 &&
+        w.slot->dtype != DType::kBF16)
+      return KernelError(k, absl::StrCat("unsupported weight dtype ",
+                                         ir::DTypeName(w.slot->dtype)));
+    row_bytes = K * ir::DTypeSize(w.slot->dtype);
+  }
+  const float* px = x.in<float>();
+  float* py = k.out[0].out<float>();
+  const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(16, N / 64));
+  ParallelFor(N, grain, [&](int64_t jb, int64_t je) {
+    std::vector<double> acc(M);
+    std::vector<float> buf(dec.block);
+    for (int64_t j = jb; j < je; ++j) {
+      const uint8_t* row = w.data + j * row_bytes;
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t v0 = 0; v0 < K; v0 += dec.block) {
+        const int64_t n = std::min(dec.block, K - v0);
+        const float* wb = dec.Decode(row, v0, n, buf.data());
+        for (int64_t i = 0; i < M; ++i) acc[i] += Dot(wb, px + i * K + v0, n);
+      }
+      for (int64_t i = 0; i < M; ++i)
+        py[i * N + j] = static_cast<float>(acc[i]);
+    }
+  });
+  return absl::OkStatus();
+}
+
+// Attention(q [B,H,S,D], k [Bc,Hkv,C,D], v [Bc,Hkv,C,D], mask bool
+// [Bm,Hm,S,C] (true = masked; Bm, Hm may be 1), batch_index [B,1] or
+// omitted) -> context [B,H,S,D]. floats: scale, masked score. GQA: head h
+// reads kv head h / (H / Hkv) — the repeat is never materialized.
+// Per (b, h, s) row: score_c = f32(q.k_c) * scale, or the masked score;
+// softmax; context = sum_c p_c v_c in ascending c. Slots whose score is
+// the masked score contribute exp(masked - max) which underflows to exactly
+// 0 when an unmasked slot scores far above it, so they are skipped then.
+absl::Status Attention(const KernelCtx& k) {
+  const auto& qd = k.in[0].dims();
+  const auto& kd = k.in[1].dims();
+  const auto& md = k.in[3].dims();
+  const int64_t B = qd[0], H = qd[1], S = qd[2], D = qd[3];
+  const int64_t Bc = kd[0], Hkv = kd[1], C = kd[2];
+  if (kd[3] != D || H % Hkv || md.size() != 4 || md[2] != S || md[3] != C)
+    return KernelError(k, "attention operand shapes do not agree");
+  const int64_t rep = H / Hkv;
+  const float scale = k.step.floats[0], masked = k.step.floats[1];
+  const float* q = k.in[0].in<float>();
+  const float* kc = k.in[1].in<float>();
+  const float* vc = k.in[2].in<float>();
+  const bool* mask = k.in[3].in<bool>();
+  const Arg* bi = k.in.size() > 4 && k.in[4].data ? &k.in[4] : nullptr;
+  std::vector<int64_t> rows(B);
+  for (int64_t b = 0; b < B; ++b) {
+    rows[b] = bi ? bi->in<int64_t>()[b] : b;
+    if (rows[b] < 0 || rows[b] >= Bc)
+      return KernelError(k, absl::StrCat("cache row ", rows[b],
+                                         " out of range [0, ", Bc, ")"));
+  }
+  float* out = k.out[0].out<float>();
+  ParallelFor(B * H * S, 1, [&](int64_t r0, int64_t r1) {
+    std::vector<float> sc(C), acc(D);
+    std::vector<char> live(C);
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t s = r % S, h = (r / S) % H, b = r / (S * H);
+      const float* qr = q + r * D;
+      const int64_t kvrow = (rows[b] * Hkv + h / rep) * C;
+      const bool* mr =
+          mask +
+          (((md[0] == 1 ? 0 : b) * md[1] + (md[1] == 1 ? 0 : h)) * S + s) * C;
+      float mx = -INFINITY;
+      int64_t nlive = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        live[c] = !mr[c];
+        if (mr[c]) continue;
+        ++nlive;
+        const float dot = Dot(qr, kc + (kvrow + c) * D, D);
+        sc[c] = dot * scale;
+        mx = std::max(mx, sc[c]);
+      }
+      const bool skip_masked = nlive > 0 && mx - masked > 200.0f;
+      if (!skip_masked) {
+        for (int64_t c = 0; c < C; ++c) {
+          if (!live[c]) sc[c] = masked;
+          mx = c == 0 ? sc[c] : std::max(mx, sc[c]);
+          live[c] = 1;
+        }
+      }
+      double sum = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        if (!live[c]) continue;
+        sc[c] = static_cast<float>(std::exp(static_cast<double>(sc[c]) - mx));
+        sum += sc[c];
+      }
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int64_t c = 0; c < C; ++c) {
+        if (!live[c]) continue;
+        const float p = static_cast<float>(sc[c] / sum);
+        const float* vr = vc + (kvrow + c) * D;
+        for (int64_t j = 0; j < D; ++j) acc[j] += p * vr[j];
+      }
+      std::memcpy(out + r * D, acc.data(), D * sizeof(float));
+    }
+  });
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterLinearKernels() {
+  RegisterKernel("Linear", Linear);
+  RegisterKernel("Attention", Attention);
+}
+
+}  // namespace qeff::hw::cpu
