@@ -2,6 +2,7 @@
 // Each value knows its producer (or that it is a graph input or a constant
 // initializer) and its uses; an omitted optional input is kNoValue. Names are
 // metadata: they need not be unique in memory and are made unique on export.
+// References to values and nodes stay valid while the graph grows.
 // Removing a node tombstones it (ids stay valid); Compact() is never needed
 // for correctness. Copying a Graph copies nodes and values; constant tensors
 // share their storage, so one loaded model feeds many transforms.
@@ -12,6 +13,7 @@
 #define QEFF_IR_GRAPH_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -188,8 +190,10 @@ class Graph {
 
  private:
   ValueId NewValue(std::string name);
-  std::vector<Value> values_;
-  std::vector<Node> nodes_;
+  // Deques: adding values or nodes never invalidates references to existing
+  // ones, so passes may hold `const Value&` across insertions.
+  std::deque<Value> values_;
+  std::deque<Node> nodes_;
   std::vector<ValueId> inputs_;
   std::vector<ValueId> outputs_;
 };

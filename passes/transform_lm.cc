@@ -74,7 +74,7 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
     auto v = FindProduced(g, LlamaRoles::Value(i));
     if (!k || !v) break;
     ++layers;
-    const ir::TensorType& kt = g.value(*k).type;
+    const ir::TensorType kt = g.value(*k).type;  // a copy: adding values below reallocates
     // [B, n_kv, S, D]: the builder's shapes are known once inferred; the
     // cache's head count and head dim come from them.
     if (!kt.shape.ranked() || kt.shape.rank() != 4 || !kt.shape[1].is_static() ||

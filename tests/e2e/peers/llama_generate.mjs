@@ -14,5 +14,5 @@ for await (const t of seq.evaluate(promptIds, {temperature: 0})) {
   out.push(t);
   if (out.length >= Number(n)) break;
 }
-console.log(JSON.stringify({prompt_ids: promptIds, token_ids: out, text: model.detokenize(out)}));
-process.exit(0);
+// stdout to a pipe is asynchronous: exit only once it is flushed.
+process.stdout.write(JSON.stringify({prompt_ids: promptIds, token_ids: out, text: model.detokenize(out)}) + "\n", () => process.exit(0));
