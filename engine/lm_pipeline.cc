@@ -4,21 +4,26 @@
 #include "ir/op_schema.h"
 #include "ir/status_macros.h"
 #include "ir/verifier.h"
+#include "passes/custom_rms_norm.h"
 
 namespace qeff::engine {
+
+void AddTransformLMPasses(passes::PassPipeline& p, const passes::TransformLMOptions& o) {
+  // The KV rewrite first: it finds its sites by the builders' role names,
+  // which later fusions may rename.
+  p.AddPass<passes::TransformLM>(o);
+  // Then the hot-spot custom ops QEfficient's graphs carry.
+  p.AddPass<passes::CustomRMSNormFusion>();
+}
 
 absl::StatusOr<ir::Graph> TransformForDevice(const ir::Graph& eager,
                                              const passes::TransformLMOptions& o) {
   ir::Graph g = eager;
   QEFF_RETURN_IF_ERROR(ir::InferShapes(g));
-  passes::TransformLM transform(o);
-  auto changed = transform.Run(g);
+  passes::PassPipeline pipeline;
+  AddTransformLMPasses(pipeline, o);
+  auto changed = pipeline.Run(g);
   if (!changed.ok()) return changed.status();
-  QEFF_RETURN_IF_ERROR(ir::InferShapes(g));
-  absl::Status v = ir::VerifyGraph(g);
-  if (!v.ok()) {
-    return absl::Status(v.code(), absl::StrCat("after transform_lm: ", v.message()));
-  }
   return g;
 }
 

@@ -10,11 +10,16 @@
 #include "absl/status/statusor.h"
 #include "hw/driver.h"
 #include "ir/graph.h"
+#include "passes/pass_pipeline.h"
 #include "passes/transform_lm.h"
 
 namespace qeff::engine {
 
-// Shape inference, TransformLM, shape inference again, verification.
+// The transform_lm pipeline: the retained-state KV rewrite, then
+// CustomRMSNorm. (PassPipeline re-infers shapes and verifies after each.)
+void AddTransformLMPasses(passes::PassPipeline& p, const passes::TransformLMOptions& o);
+
+// Shape inference, then the transform_lm pipeline.
 absl::StatusOr<ir::Graph> TransformForDevice(const ir::Graph& eager,
                                              const passes::TransformLMOptions& o);
 
