@@ -1,19 +1,32 @@
 // models::Load: from a path to the eager graph, its config and weights (and,
-// where the checkpoint carries one, its tokenizer). Dispatches on the file:
-//  - `*.gguf`: GGUF v3 with `general.architecture` = llama;
-//  - llama2.c `*.bin` (+ a separate tokenizer.bin).
+// where the checkpoint carries one, its tokenizer). Dispatches on the path:
+//  - a folder: a Hugging Face model folder (config.json, model.safetensors
+//    or a sharded model.safetensors.index.json, generation_config.json and
+//    tokenizer_config.json when present);
+//  - `*.gguf`: GGUF v3 with `general.architecture` llama (also Mistral
+//    converted by llama.cpp) or qwen2;
+//  - llama2.c `*.bin` (+ a separate tokenizer.bin);
+//  - anything else that looks like `ORG/NAME[@REV]`: a model in the offline
+//    Hugging Face hub cache (models/hf_hub.h), loaded as a folder.
 // Weights stay memory-mapped; Q/K rows stored in the interleaved RoPE layout
-// (GGUF, llama2.c) are un-permuted into HF's layout (the one allowed copy).
-// Hugging Face folders come with the models issue.
+// (GGUF llama, llama2.c) are un-permuted into HF's layout (the one allowed
+// copy). Architectures: see models/arch/registry.h.
+//
+// Tokenizers: GGUF files carry theirs; llama2.c and HF folders take one from
+// LoadOptions::tokenizer_path (a tokenizer.bin or a .gguf). HF tokenizer.json
+// is not read yet (no reader exists), so an HF folder without
+// tokenizer_path loads with a null tokenizer.
 #ifndef QEFF_MODELS_MODEL_LOADER_H_
 #define QEFF_MODELS_MODEL_LOADER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "ir/graph.h"
-#include "models/arch/llama.h"
+#include "models/arch/registry.h"
+#include "models/hf_config.h"
 #include "models/tokenizer.h"
 
 namespace qeff::models {
@@ -22,12 +35,16 @@ struct LoadOptions {
   // A llama2.c tokenizer.bin (or a .gguf holding a vocabulary) for
   // checkpoints without their own tokenizer; empty: none.
   std::string tokenizer_path;
+  // Hub cache for ORG/NAME ids; empty: DefaultHubCacheDir().
+  std::string hub_cache_dir;
 };
 
 struct LoadedModel {
-  std::string source;        // the path loaded
+  std::string source;        // the path loaded (the snapshot for hub ids)
   std::string architecture;  // HF class name, e.g. "LlamaForCausalLM"
-  LlamaConfig config;
+  ModelConfig config;
+  std::optional<GenerationConfig> generation;  // HF folders that have one
+  std::optional<TokenizerConfig> tokenizer_config;
   WeightMap weights;                     // HF names
   std::unique_ptr<Tokenizer> tokenizer;  // null when none was found
   ir::Graph eager;
@@ -35,6 +52,9 @@ struct LoadedModel {
 
 absl::StatusOr<LoadedModel> Load(const std::string& path,
                                  const LoadOptions& options = {});
+
+// GGUF tensor name → HF name for a llama-family file ("" if unknown).
+std::string GgufToHfName(absl::string_view gguf_name);
 
 }  // namespace qeff::models
 

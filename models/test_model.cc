@@ -1,13 +1,19 @@
 #include "models/test_model.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cmath>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "ir/status_macros.h"
 #include "models/gguf_writer.h"
+#include "models/json.h"
 #include "models/rope_layout.h"
+#include "models/safetensors.h"
 
 namespace qeff::models {
 namespace {
@@ -104,7 +110,10 @@ WeightMap MakeTestWeights(const TestModelSpec& s, LlamaConfig* config) {
   const int64_t h = c.hidden_size, d = c.HeadDim(), f = c.intermediate_size;
   const float in_std = 1.0f / std::sqrt(static_cast<float>(h));
   WeightMap w;
-  w["model.embed_tokens.weight"] = Random(src, {c.vocab_size, h}, 1.0f);
+  // A tied head with N(0, 1) embeddings would just echo the input token
+  // (the residual stream keeps its embedding); tied models get small ones.
+  w["model.embed_tokens.weight"] =
+      Random(src, {c.vocab_size, h}, c.tie_word_embeddings ? 0.1f : 1.0f);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     std::string p = absl::StrCat("model.layers.", i, ".");
     w[p + "input_layernorm.weight"] = Random(src, {h}, 0.1f, 1.0f);
@@ -128,25 +137,226 @@ WeightMap MakeTestWeights(const TestModelSpec& s, LlamaConfig* config) {
   return w;
 }
 
+namespace {
+
+std::vector<std::pair<std::string, ir::Tensor>> Ordered(WeightMap w,
+                                                        const LlamaConfig& c) {
+  std::vector<std::pair<std::string, ir::Tensor>> out;
+  auto take = [&](const std::string& n) {
+    auto it = w.find(n);
+    if (it != w.end()) out.emplace_back(n, it->second);
+  };
+  take("model.embed_tokens.weight");
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    std::string p = absl::StrCat("model.layers.", i, ".");
+    for (const char* r :
+         {"input_layernorm.weight", "self_attn.q_proj.weight",
+          "self_attn.q_proj.bias", "self_attn.k_proj.weight",
+          "self_attn.k_proj.bias", "self_attn.v_proj.weight",
+          "self_attn.v_proj.bias", "self_attn.o_proj.weight",
+          "post_attention_layernorm.weight", "mlp.gate_proj.weight",
+          "mlp.up_proj.weight", "mlp.down_proj.weight"})
+      take(p + r);
+  }
+  take("model.norm.weight");
+  take("lm_head.weight");
+  return out;
+}
+
+// Qwen2-style: the llama draw, then q/k/v biases drawn after all weights.
+TestModel MakeLlamaFamily(const TestModelSpec& s) {
+  TestModelSpec base = s;
+  base.tie_word_embeddings = s.arch == "qwen2" ? true : s.tie_word_embeddings;
+  LlamaConfig c;
+  WeightMap w = MakeTestWeights(base, &c);
+  if (s.arch == "mistral") c.sliding_window = s.sliding_window;
+  if (s.arch == "qwen2") {
+    c.qkv_bias = true;
+    c.rms_norm_eps = 1e-6f;
+    NormalSource src(s.seed ^ 0x9e3779b97f4a7c15ull);
+    const int64_t d = c.HeadDim();
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+      std::string p = absl::StrCat("model.layers.", i, ".self_attn.");
+      w[p + "q_proj.bias"] = Random(src, {c.num_attention_heads * d}, 0.5f);
+      w[p + "k_proj.bias"] = Random(src, {c.num_key_value_heads * d}, 0.5f);
+      w[p + "v_proj.bias"] = Random(src, {c.num_key_value_heads * d}, 0.5f);
+    }
+  }
+  TestModel m;
+  m.config = FromLlamaConfig(c, s.arch);
+  m.tensors = Ordered(std::move(w), c);
+  return m;
+}
+
+TestModel MakeGpt2(const TestModelSpec& s) {
+  Gpt2Config c;
+  c.vocab_size = static_cast<int64_t>(MakeTestVocab().pieces.size());
+  c.n_positions = s.max_position_embeddings;
+  c.n_embd = s.hidden_size;
+  c.n_layer = s.num_hidden_layers;
+  c.n_head = s.num_attention_heads;
+  c.n_inner = s.intermediate_size;
+  NormalSource src(s.seed);
+  const int64_t h = c.n_embd, f = c.Inner();
+  const float in_std = 1.0f / std::sqrt(static_cast<float>(h));
+  TestModel m;
+  auto add = [&](std::string n, ir::Tensor t) {
+    m.tensors.emplace_back(std::move(n), std::move(t));
+  };
+  // Small embeddings: the head is tied (see MakeTestWeights).
+  add("wte.weight", Random(src, {c.vocab_size, h}, 0.1f));
+  add("wpe.weight", Random(src, {c.n_positions, h}, 0.1f));
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    std::string p = absl::StrCat("h.", i, ".");
+    add(p + "ln_1.weight", Random(src, {h}, 0.1f, 1.0f));
+    add(p + "ln_1.bias", Random(src, {h}, 0.1f));
+    add(p + "attn.c_attn.weight", Random(src, {h, 3 * h}, in_std));
+    add(p + "attn.c_attn.bias", Random(src, {3 * h}, 0.1f));
+    add(p + "attn.c_proj.weight", Random(src, {h, h}, in_std));
+    add(p + "attn.c_proj.bias", Random(src, {h}, 0.1f));
+    add(p + "ln_2.weight", Random(src, {h}, 0.1f, 1.0f));
+    add(p + "ln_2.bias", Random(src, {h}, 0.1f));
+    add(p + "mlp.c_fc.weight", Random(src, {h, f}, in_std));
+    add(p + "mlp.c_fc.bias", Random(src, {f}, 0.1f));
+    add(p + "mlp.c_proj.weight",
+        Random(src, {f, h}, 1.0f / std::sqrt(static_cast<float>(f))));
+    add(p + "mlp.c_proj.bias", Random(src, {h}, 0.1f));
+  }
+  add("ln_f.weight", Random(src, {h}, 0.1f, 1.0f));
+  add("ln_f.bias", Random(src, {h}, 0.1f));
+  m.config.family = ModelFamily::kGpt2;
+  m.config.model_type = "gpt2";
+  m.config.architecture = "GPT2LMHeadModel";
+  m.config.gpt2 = c;
+  FillCommon(&m.config);
+  return m;
+}
+
+std::string ConfigJson(const ModelConfig& m) {
+  std::vector<std::string> f;
+  auto kv = [&](const std::string& k, const std::string& v) {
+    f.push_back(absl::StrCat("  ", JsonQuote(k), ": ", v));
+  };
+  auto num = [](double v) { return absl::StrFormat("%.9g", v); };
+  kv("architectures", absl::StrCat("[", JsonQuote(m.architecture), "]"));
+  kv("model_type", JsonQuote(m.model_type));
+  kv("torch_dtype", "\"float32\"");
+  kv("bos_token_id", "1");
+  kv("eos_token_id", "2");
+  kv("vocab_size", absl::StrCat(m.vocab_size));
+  if (m.family == ModelFamily::kGpt2) {
+    const Gpt2Config& c = m.gpt2;
+    kv("n_positions", absl::StrCat(c.n_positions));
+    kv("n_embd", absl::StrCat(c.n_embd));
+    kv("n_layer", absl::StrCat(c.n_layer));
+    kv("n_head", absl::StrCat(c.n_head));
+    kv("n_inner", absl::StrCat(c.n_inner));
+    kv("layer_norm_epsilon", num(c.layer_norm_epsilon));
+    kv("activation_function", JsonQuote(c.activation_function));
+    kv("scale_attn_weights", "true");
+    kv("tie_word_embeddings", "true");
+  } else {
+    const LlamaConfig& c = m.llama;
+    kv("hidden_size", absl::StrCat(c.hidden_size));
+    kv("intermediate_size", absl::StrCat(c.intermediate_size));
+    kv("num_hidden_layers", absl::StrCat(c.num_hidden_layers));
+    kv("num_attention_heads", absl::StrCat(c.num_attention_heads));
+    kv("num_key_value_heads", absl::StrCat(c.num_key_value_heads));
+    kv("hidden_act", "\"silu\"");
+    kv("max_position_embeddings", absl::StrCat(c.max_position_embeddings));
+    kv("rms_norm_eps", num(c.rms_norm_eps));
+    kv("rope_theta", num(c.rope_theta));
+    kv("tie_word_embeddings", c.tie_word_embeddings ? "true" : "false");
+    if (m.model_type == "mistral")
+      kv("sliding_window", absl::StrCat(c.sliding_window));
+    if (m.model_type == "qwen2") kv("use_sliding_window", "false");
+    if (m.model_type == "llama") kv("attention_bias", "false");
+  }
+  return absl::StrCat("{\n", absl::StrJoin(f, ",\n"), "\n}\n");
+}
+
+absl::Status MakeDirs(const std::string& dir) {
+  std::string cur;
+  for (size_t i = 0; i <= dir.size(); ++i) {
+    if (i == dir.size() || (dir[i] == '/' && i > 0)) {
+      cur = dir.substr(0, i);
+      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
+        return absl::InternalError(
+            absl::StrCat(cur, ": cannot create folder (errno ", errno, ")"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::vector<std::string>& TestModelArchitectures() {
+  static const auto* kArchs =
+      new std::vector<std::string>{"llama", "mistral", "qwen2", "gpt2"};
+  return *kArchs;
+}
+
+uint64_t DefaultTestSeed(const std::string& arch) {
+  if (arch == "llama") return 42;
+  if (arch == "mistral") return 42;
+  if (arch == "qwen2") return 42;
+  return 42;  // gpt2
+}
+
+std::vector<int64_t> TestPromptIds() {
+  return {1, 300, 262, 318, 331, 270, 345, 290, 300, 262};
+}
+
+WeightMap TestModel::Weights() const {
+  WeightMap w;
+  for (const auto& [n, t] : tensors) w[n] = t;
+  return w;
+}
+
+absl::StatusOr<TestModel> MakeTestModel(const TestModelSpec& spec) {
+  if (spec.arch == "gpt2") return MakeGpt2(spec);
+  if (spec.arch == "llama" || spec.arch == "mistral" || spec.arch == "qwen2")
+    return MakeLlamaFamily(spec);
+  return absl::InvalidArgumentError(absl::StrCat(
+      "test model: unknown architecture '", spec.arch,
+      "' (supported: ", absl::StrJoin(TestModelArchitectures(), ", "), ")"));
+}
+
 absl::Status WriteTestModelGguf(const TestModelSpec& s,
                                 const std::string& path) {
-  LlamaConfig c;
-  WeightMap w = MakeTestWeights(s, &c);
+  QEFF_ASSIGN_OR_RETURN(TestModel tm, MakeTestModel(s));
+  if (tm.config.family != ModelFamily::kLlama) {
+    return absl::UnimplementedError(absl::StrCat(
+        "test model: GGUF output is not supported for '", s.arch, "'"));
+  }
+  const LlamaConfig& c = tm.config.llama;
+  WeightMap w = tm.Weights();
   TestVocab vocab = MakeTestVocab();
+  // llama.cpp converts Mistral as "llama"; Qwen2 has its own architecture
+  // and keeps HF's rotate-half Q/K layout.
+  const std::string arch = s.arch == "qwen2" ? "qwen2" : "llama";
+  const bool permute = arch == "llama";
+  auto key = [&](absl::string_view k) { return absl::StrCat(arch, ".", k); };
   GgufWriter g;
-  g.Add("general.architecture", GgufValue::String("llama"));
+  g.Add("general.architecture", GgufValue::String(arch));
   g.Add("general.name",
-        GgufValue::String(absl::StrCat("qeff-test-llama-seed", s.seed)));
-  g.Add("llama.context_length", GgufValue::U32(c.max_position_embeddings));
-  g.Add("llama.embedding_length", GgufValue::U32(c.hidden_size));
-  g.Add("llama.feed_forward_length", GgufValue::U32(c.intermediate_size));
-  g.Add("llama.block_count", GgufValue::U32(c.num_hidden_layers));
-  g.Add("llama.attention.head_count", GgufValue::U32(c.num_attention_heads));
-  g.Add("llama.attention.head_count_kv", GgufValue::U32(c.num_key_value_heads));
-  g.Add("llama.attention.layer_norm_rms_epsilon",
+        GgufValue::String(
+            s.arch == "llama"
+                ? absl::StrCat("qeff-test-llama-seed", s.seed)
+                : absl::StrCat("qeff-test-", s.arch, "-seed", s.seed)));
+  g.Add(key("context_length"), GgufValue::U32(c.max_position_embeddings));
+  g.Add(key("embedding_length"), GgufValue::U32(c.hidden_size));
+  g.Add(key("feed_forward_length"), GgufValue::U32(c.intermediate_size));
+  g.Add(key("block_count"), GgufValue::U32(c.num_hidden_layers));
+  g.Add(key("attention.head_count"), GgufValue::U32(c.num_attention_heads));
+  g.Add(key("attention.head_count_kv"), GgufValue::U32(c.num_key_value_heads));
+  g.Add(key("attention.layer_norm_rms_epsilon"),
         GgufValue::F32(c.rms_norm_eps));
-  g.Add("llama.rope.freq_base", GgufValue::F32(c.rope_theta));
-  g.Add("llama.rope.dimension_count", GgufValue::U32(c.HeadDim()));
+  g.Add(key("rope.freq_base"), GgufValue::F32(c.rope_theta));
+  g.Add(key("rope.dimension_count"), GgufValue::U32(c.HeadDim()));
+  if (c.sliding_window > 0)
+    g.Add(key("attention.sliding_window"), GgufValue::U32(c.sliding_window));
   g.Add("tokenizer.ggml.model", GgufValue::String("llama"));
   g.Add("tokenizer.ggml.tokens", GgufValue::StringArray(vocab.pieces));
   g.Add("tokenizer.ggml.scores", GgufValue::F32Array(vocab.scores));
@@ -157,8 +367,10 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
   g.Add("tokenizer.ggml.add_bos_token", GgufValue::Bool(true));
   auto put = [&](const std::string& gguf_name, const std::string& hf_name,
                  int permute_heads) -> absl::Status {
-    ir::Tensor t = w.at(hf_name);
-    if (permute_heads > 0) {
+    auto it = w.find(hf_name);
+    if (it == w.end()) return absl::OkStatus();  // optional (bias, lm_head)
+    ir::Tensor t = it->second;
+    if (permute && permute_heads > 0) {
       QEFF_ASSIGN_OR_RETURN(t, PermuteQK(t, permute_heads));
     }
     return g.AddTensor(gguf_name, t);
@@ -177,6 +389,12 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_v.weight", p + "self_attn.v_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(
+        put(b + "attn_q.bias", p + "self_attn.q_proj.bias", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "attn_k.bias", p + "self_attn.k_proj.bias", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "attn_v.bias", p + "self_attn.v_proj.bias", 0));
+    QEFF_RETURN_IF_ERROR(
         put(b + "attn_output.weight", p + "self_attn.o_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "ffn_norm.weight", p + "post_attention_layernorm.weight", 0));
@@ -190,6 +408,33 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
   if (!c.tie_word_embeddings)
     QEFF_RETURN_IF_ERROR(put("output.weight", "lm_head.weight", 0));
   return g.WriteFile(path);
+}
+
+absl::Status WriteTestModelHf(const TestModelSpec& spec, const std::string& dir,
+                              bool also_gguf) {
+  QEFF_ASSIGN_OR_RETURN(TestModel tm, MakeTestModel(spec));
+  QEFF_RETURN_IF_ERROR(MakeDirs(dir));
+  QEFF_ASSIGN_OR_RETURN(std::string st,
+                        SerializeSafetensors(tm.tensors, {{"format", "pt"}}));
+  QEFF_RETURN_IF_ERROR(WriteFileAtomically(dir + "/model.safetensors", st));
+  QEFF_RETURN_IF_ERROR(
+      WriteFileAtomically(dir + "/config.json", ConfigJson(tm.config)));
+  QEFF_RETURN_IF_ERROR(
+      WriteFileAtomically(dir + "/generation_config.json",
+                          "{\n  \"bos_token_id\": 1,\n  \"eos_token_id\": 2,\n "
+                          " \"do_sample\": false\n}\n"));
+  if (tm.config.family == ModelFamily::kLlama) {
+    QEFF_RETURN_IF_ERROR(WriteFileAtomically(
+        dir + "/tokenizer_config.json",
+        "{\n  \"add_bos_token\": true,\n  \"add_eos_token\": false,\n"
+        "  \"bos_token\": \"<s>\",\n  \"eos_token\": \"</s>\",\n"
+        "  \"unk_token\": \"<unk>\",\n  \"tokenizer_class\": "
+        "\"LlamaTokenizer\"\n}\n"));
+  }
+  if (also_gguf) {
+    QEFF_RETURN_IF_ERROR(WriteTestModelGguf(spec, dir + "/model.gguf"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace qeff::models

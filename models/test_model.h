@@ -9,13 +9,19 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "models/arch/llama.h"
+#include "models/arch/registry.h"
 
 namespace qeff::models {
 
 struct TestModelSpec {
+  // "llama" (GQA), "mistral" (GQA + sliding window), "qwen2" (GQA, q/k/v
+  // biases, tied embeddings) or "gpt2". The sizes below apply to all.
+  std::string arch = "llama";
   uint64_t seed = 42;
   int64_t hidden_size = 64;
   int64_t intermediate_size = 176;
@@ -23,8 +29,35 @@ struct TestModelSpec {
   int64_t num_attention_heads = 4;
   int64_t num_key_value_heads = 2;
   int64_t max_position_embeddings = 256;
-  bool tie_word_embeddings = false;
+  bool tie_word_embeddings = false;  // llama/mistral (qwen2: always tied)
+  int64_t sliding_window = 8;        // mistral
 };
+
+// The architectures MakeTestModel knows.
+const std::vector<std::string>& TestModelArchitectures();
+// A seed for `arch` whose greedy continuation of TestPromptIds() has a top-1
+// margin >= 1e-3 at each of 32 steps (checked by test_model_test).
+uint64_t DefaultTestSeed(const std::string& arch);
+// A fixed prompt for tests (ids of the test vocabulary, BOS first).
+std::vector<int64_t> TestPromptIds();
+
+struct TestModel {
+  ModelConfig config;
+  // Tensors in HF names and layout, in file order.
+  std::vector<std::pair<std::string, ir::Tensor>> tensors;
+  WeightMap Weights() const;
+};
+// Any architecture of TestModelArchitectures(); an unknown one is an error
+// listing them.
+absl::StatusOr<TestModel> MakeTestModel(const TestModelSpec& spec);
+
+// Writes a Hugging Face folder `dir` (created if needed): config.json,
+// generation_config.json, model.safetensors and, for the llama family,
+// tokenizer_config.json. With `also_gguf`, `dir`/model.gguf holds the same
+// weights (llama family; Q/K permuted as llama.cpp stores them for llama
+// and mistral) with the test vocabulary. Files are written atomically.
+absl::Status WriteTestModelHf(const TestModelSpec& spec, const std::string& dir,
+                              bool also_gguf = false);
 
 // The vocabulary's pieces (index = token id) and scores; shared by the
 // writer and tests.
@@ -36,8 +69,8 @@ struct TestVocab {
 };
 TestVocab MakeTestVocab();
 
-// Writes the model as GGUF (atomically). Q/K rows are stored in llama.cpp's
-// interleaved layout, as real GGUF files are.
+// Writes the model as GGUF (atomically; llama, mistral, qwen2). Q/K rows are
+// stored in llama.cpp's interleaved layout, as real GGUF files are.
 absl::Status WriteTestModelGguf(const TestModelSpec& spec,
                                 const std::string& path);
 

@@ -11,9 +11,6 @@ namespace qeff::models {
 
 using ir::Attribute;
 using ir::DType;
-using ir::Dim;
-using ir::GraphBuilder;
-using ir::Shape;
 using ir::Tensor;
 using ir::ValueId;
 
@@ -44,14 +41,55 @@ absl::Status LlamaConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("llama config: head_dim ", HeadDim(), " must be even"));
   }
+  if (sliding_window < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "llama config: sliding_window must be >= 0, got ", sliding_window));
+  }
+  const RopeScaling& r = rope_scaling;
+  if (r.type != RopeScaling::Type::kNone && !(r.factor > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "llama config: rope_scaling.factor must be positive, got ", r.factor));
+  }
+  if (r.type == RopeScaling::Type::kLlama3) {
+    if (r.original_max_position_embeddings <= 0 ||
+        !(r.high_freq_factor > r.low_freq_factor) || !(r.low_freq_factor > 0)) {
+      return absl::InvalidArgumentError(
+          "llama config: rope_scaling llama3 needs "
+          "original_max_position_embeddings > 0 and "
+          "high_freq_factor > low_freq_factor > 0");
+    }
+  }
   return absl::OkStatus();
 }
 
-std::string LlamaRoles::KeyRot(int layer) {
-  return absl::StrCat("model.layers.", layer, ".self_attn.k_rot");
-}
-std::string LlamaRoles::Value(int layer) {
-  return absl::StrCat("model.layers.", layer, ".self_attn.v");
+std::vector<float> RopeInverseFrequencies(const LlamaConfig& c) {
+  const int64_t d = c.HeadDim();
+  std::vector<float> inv(d / 2);
+  for (int64_t i = 0; i < d / 2; ++i) {
+    float e = static_cast<float>(2 * i) / static_cast<float>(d);
+    inv[i] = 1.0f / std::pow(c.rope_theta, e);
+  }
+  const RopeScaling& r = c.rope_scaling;
+  if (r.type == RopeScaling::Type::kLinear) {
+    for (float& f : inv) f /= r.factor;
+  } else if (r.type == RopeScaling::Type::kLlama3) {
+    // transformers _compute_llama3_parameters.
+    const float old_ctx =
+        static_cast<float>(r.original_max_position_embeddings);
+    const float low_wavelen = old_ctx / r.low_freq_factor;
+    const float high_wavelen = old_ctx / r.high_freq_factor;
+    for (float& f : inv) {
+      const float wavelen = 2.0f * static_cast<float>(M_PI) / f;
+      if (wavelen > low_wavelen) {
+        f = f / r.factor;
+      } else if (wavelen >= high_wavelen) {
+        const float smooth = (old_ctx / wavelen - r.low_freq_factor) /
+                             (r.high_freq_factor - r.low_freq_factor);
+        f = (1 - smooth) * f / r.factor + smooth * f;
+      }
+    }
+  }
+  return inv;
 }
 
 namespace {
@@ -59,187 +97,212 @@ namespace {
 class LlamaBuilder {
  public:
   LlamaBuilder(const LlamaConfig& c, const WeightMap& w, ir::Graph* g)
-      : c_(c), w_(w), b_(g) {}
+      : c_(c), a_("llama", w, g), b_(a_.b()) {}
 
   absl::Status Build() {
-    const Shape tokens_shape({Dim::Symbol("batch_size"), Dim::Symbol("seq_len")});
-    ValueId input_ids = b_.Input("input_ids", DType::kI64, tokens_shape);
-    ValueId position_ids = b_.Input("position_ids", DType::kI64, tokens_shape);
-
-    QEFF_ASSIGN_OR_RETURN(ValueId embed, Weight("model.embed_tokens.weight",
-                                                {c_.vocab_size, c_.hidden_size}));
-    ValueId h = b_.Op("Gather", {embed, input_ids}, {{"axis", Attribute::Int(0)}},
-                      "model.embed_tokens");
-    BuildRope(position_ids);
-    BuildCausalMask(position_ids);
+    a_.AddTokenInputs();
+    QEFF_ASSIGN_OR_RETURN(ValueId embed,
+                          a_.Weight("model.embed_tokens.weight",
+                                    {c_.vocab_size, c_.hidden_size}));
+    ValueId h = b_.Op("Gather", {embed, a_.input_ids()},
+                      {{"axis", Attribute::Int(0)}}, "model.embed_tokens");
+    BuildRope(a_.position_ids());
+    a_.CausalMask();
     for (int i = 0; i < c_.num_hidden_layers; ++i) {
       QEFF_ASSIGN_OR_RETURN(h, Layer(i, h));
     }
     QEFF_ASSIGN_OR_RETURN(ValueId norm_w,
-                          Weight("model.norm.weight", {c_.hidden_size}));
+                          a_.Weight("model.norm.weight", {c_.hidden_size}));
     ValueId normed = RmsNorm(h, norm_w, LlamaRoles::kFinalHidden);
     ValueId lm_head;
-    if (c_.tie_word_embeddings || !w_.contains("lm_head.weight")) {
-      if (!c_.tie_word_embeddings) {
+    if (c_.tie_word_embeddings) {
+      lm_head = embed;
+    } else {
+      if (!a_.Has("lm_head.weight")) {
         return absl::NotFoundError(
             "llama weights: 'lm_head.weight' is missing and "
             "tie_word_embeddings is false");
       }
-      lm_head = embed;
-    } else {
-      QEFF_ASSIGN_OR_RETURN(lm_head, Weight("lm_head.weight",
-                                            {c_.vocab_size, c_.hidden_size}));
+      QEFF_ASSIGN_OR_RETURN(
+          lm_head,
+          a_.Weight("lm_head.weight", {c_.vocab_size, c_.hidden_size}));
     }
-    ValueId logits = Linear(normed, lm_head, LlamaRoles::kLogits);
+    ValueId logits =
+        a_.Linear(normed, lm_head, ir::kNoValue, LlamaRoles::kLogits);
     b_.graph().AddOutput(logits);
     return absl::OkStatus();
   }
 
  private:
-  absl::StatusOr<ValueId> Weight(const std::string& name,
-                                 std::vector<int64_t> dims) {
-    auto it = w_.find(name);
-    if (it == w_.end())
-      return absl::NotFoundError(absl::StrCat("llama weights: '", name, "' is missing"));
-    if (it->second.dims() != dims) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "llama weights: '", name, "' has shape ",
-          Shape::Of(it->second.dims()).ToString(), ", expected ",
-          Shape::Of(dims).ToString()));
-    }
-    return b_.Const(name, it->second);
-  }
-
-  // x @ W^T for an HF Linear weight [out, in].
-  ValueId Linear(ValueId x, ValueId w, const std::string& name) {
-    ValueId wt = b_.Transpose(w, {1, 0}, name + ".weight_t");
-    return b_.MatMul(x, wt, name);
-  }
-
   // HF LlamaRMSNorm: x * rsqrt(mean(x^2) + eps) * weight.
   ValueId RmsNorm(ValueId x, ValueId w, const std::string& name) {
     ValueId sq = b_.Op("Pow", {x, b_.ScalarF32(2.0f)}, {}, name + ".sq");
-    ValueId var = b_.Op("ReduceMean", {sq},
-                        {{"axes", Attribute::Ints({-1})},
-                         {"keepdims", Attribute::Int(1)}},
-                        name + ".variance");
+    ValueId var = b_.Op(
+        "ReduceMean", {sq},
+        {{"axes", Attribute::Ints({-1})}, {"keepdims", Attribute::Int(1)}},
+        name + ".variance");
     ValueId eps = b_.Add(var, b_.ScalarF32(c_.rms_norm_eps), name + ".var_eps");
-    ValueId rstd = b_.Op("Reciprocal", {b_.Op("Sqrt", {eps}, {}, name + ".std")},
-                         {}, name + ".rstd");
+    ValueId rstd =
+        b_.Op("Reciprocal", {b_.Op("Sqrt", {eps}, {}, name + ".std")}, {},
+              name + ".rstd");
     ValueId normed = b_.Mul(x, rstd, name + ".normed");
     return b_.Mul(w, normed, name);
   }
 
   // cos/sin [B, 1, S, D] from position_ids, HF rotate-half layout.
   void BuildRope(ValueId position_ids) {
-    int64_t d = c_.HeadDim();
-    std::vector<float> inv_freq(d / 2);
-    for (int64_t i = 0; i < d / 2; ++i) {
-      inv_freq[i] = static_cast<float>(
-          1.0 / std::pow(static_cast<double>(c_.rope_theta),
-                         static_cast<double>(2 * i) / static_cast<double>(d)));
-    }
-    ValueId inv = b_.Const("model.rotary_emb.inv_freq",
-                           Tensor::F32({d / 2}, inv_freq));
+    const int64_t d = c_.HeadDim();
+    std::vector<float> inv_freq = RopeInverseFrequencies(c_);
+    ValueId inv =
+        b_.Const("model.rotary_emb.inv_freq", Tensor::F32({d / 2}, inv_freq));
     ValueId pos = b_.Op("Cast", {position_ids},
                         {{"to", Attribute::Int(ir::DTypeToOnnx(DType::kF32))}},
                         "model.rotary_emb.positions");
-    ValueId freqs = b_.Mul(b_.Unsqueeze(pos, {-1}), inv, "model.rotary_emb.freqs");
-    ValueId emb = b_.Op("Concat", {freqs, freqs}, {{"axis", Attribute::Int(-1)}},
-                        "model.rotary_emb.emb");
+    if (c_.rope_scaling.type == RopeScaling::Type::kDynamic) {
+      inv = DynamicInvFreq(pos);
+    }
+    ValueId freqs =
+        b_.Mul(b_.Unsqueeze(pos, {-1}), inv, "model.rotary_emb.freqs");
+    ValueId emb = b_.Op("Concat", {freqs, freqs},
+                        {{"axis", Attribute::Int(-1)}}, "model.rotary_emb.emb");
     cos_ = b_.Unsqueeze(b_.Op("Cos", {emb}, {}, "model.rotary_emb.cos_s"), {1},
                         "model.rotary_emb.cos");
     sin_ = b_.Unsqueeze(b_.Op("Sin", {emb}, {}, "model.rotary_emb.sin_s"), {1},
                         "model.rotary_emb.sin");
   }
 
-  // masked[b, 0, i, j] = position[b, j] > position[b, i].
-  void BuildCausalMask(ValueId position_ids) {
-    ValueId q = b_.Unsqueeze(position_ids, {1, 3}, "model.mask.query_pos");
-    ValueId k = b_.Unsqueeze(position_ids, {1, 2}, "model.mask.key_pos");
-    mask_ = b_.Op("Greater", {k, q}, {}, LlamaRoles::kCausalMask);
+  // Dynamic NTK (transformers _compute_dynamic_ntk_parameters with
+  // seq_len = max(position_ids) + 1): base' = base * max(1, factor * L /
+  // max_pos - (factor - 1)) ^ (d / (d - 2)); inv_freq_i = base'^(-2i/d).
+  ValueId DynamicInvFreq(ValueId pos) {
+    const int64_t d = c_.HeadDim();
+    const float f = c_.rope_scaling.factor;
+    const float max_pos = static_cast<float>(c_.max_position_embeddings);
+    ValueId maxp = b_.Op("ReduceMax", {pos}, {{"keepdims", Attribute::Int(0)}},
+                         "model.rotary_emb.max_position");
+    ValueId len = b_.Add(maxp, b_.ScalarF32(1.0f), "model.rotary_emb.seq_len");
+    ValueId ratio = b_.Op(
+        "Sub", {b_.Mul(len, b_.ScalarF32(f / max_pos)), b_.ScalarF32(f - 1.0f)},
+        {}, "model.rotary_emb.ntk_ratio");
+    ValueId clamped = b_.Op("Max", {ratio, b_.ScalarF32(1.0f)}, {},
+                            "model.rotary_emb.ntk_ratio_clamped");
+    ValueId base = b_.Mul(
+        b_.Op("Pow",
+              {clamped,
+               b_.ScalarF32(static_cast<float>(d) / static_cast<float>(d - 2))},
+              {}, "model.rotary_emb.ntk_scale"),
+        b_.ScalarF32(c_.rope_theta), "model.rotary_emb.base");
+    std::vector<float> neg_exp(d / 2);
+    for (int64_t i = 0; i < d / 2; ++i)
+      neg_exp[i] = -static_cast<float>(2 * i) / static_cast<float>(d);
+    return b_.Op("Pow",
+                 {base, b_.Const("model.rotary_emb.neg_exponents",
+                                 Tensor::F32({d / 2}, neg_exp))},
+                 {}, "model.rotary_emb.dynamic_inv_freq");
   }
 
   // x * cos + rotate_half(x) * sin for x [B, H, S, D].
   ValueId ApplyRope(ValueId x, const std::string& name) {
     int64_t half = c_.HeadDim() / 2;
     ValueId axes = b_.ConstI64({-1});
-    ValueId x1 = b_.Op("Slice", {x, b_.ConstI64({0}), b_.ConstI64({half}), axes},
-                       {}, name + ".x1");
-    ValueId x2 = b_.Op("Slice",
-                       {x, b_.ConstI64({half}), b_.ConstI64({2 * half}), axes},
-                       {}, name + ".x2");
-    ValueId rot = b_.Op("Concat", {b_.Op("Neg", {x2}, {}, name + ".neg_x2"), x1},
-                        {{"axis", Attribute::Int(-1)}}, name + ".rotate_half");
+    ValueId x1 =
+        b_.Op("Slice", {x, b_.ConstI64({0}), b_.ConstI64({half}), axes}, {},
+              name + ".x1");
+    ValueId x2 =
+        b_.Op("Slice", {x, b_.ConstI64({half}), b_.ConstI64({2 * half}), axes},
+              {}, name + ".x2");
+    ValueId rot =
+        b_.Op("Concat", {b_.Op("Neg", {x2}, {}, name + ".neg_x2"), x1},
+              {{"axis", Attribute::Int(-1)}}, name + ".rotate_half");
     return b_.Add(b_.Mul(x, cos_, name + ".xcos"),
                   b_.Mul(rot, sin_, name + ".rsin"), name);
   }
 
-  // [B, n_kv, S, D] -> [B, n_kv * rep, S, D] (HF repeat_kv).
-  ValueId RepeatKv(ValueId x, const std::string& name) {
-    int64_t rep = c_.num_attention_heads / c_.num_key_value_heads;
-    if (rep == 1) return x;
-    ValueId u = b_.Unsqueeze(x, {2}, name + ".unsq");
-    ValueId e = b_.Op("Expand", {u, b_.ConstI64({1, 1, rep, 1, 1})}, {},
-                      name + ".expand");
-    return b_.Reshape(e, {0, c_.num_attention_heads, -1, c_.HeadDim()}, name);
+  absl::StatusOr<ValueId> Bias(bool present, const std::string& name,
+                               int64_t n) {
+    if (!present) {
+      if (a_.Has(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("llama weights: '", name,
+                         "' is present but the config has no such bias"));
+      }
+      return ir::kNoValue;
+    }
+    return a_.Weight(name, {n});
   }
 
   absl::StatusOr<ValueId> Layer(int i, ValueId h) {
     const std::string p = absl::StrCat("model.layers.", i);
     const int64_t hs = c_.hidden_size, d = c_.HeadDim();
     const int64_t nh = c_.num_attention_heads, nkv = c_.num_key_value_heads;
-    QEFF_ASSIGN_OR_RETURN(ValueId ln1, Weight(p + ".input_layernorm.weight", {hs}));
-    QEFF_ASSIGN_OR_RETURN(ValueId wq, Weight(p + ".self_attn.q_proj.weight", {nh * d, hs}));
-    QEFF_ASSIGN_OR_RETURN(ValueId wk, Weight(p + ".self_attn.k_proj.weight", {nkv * d, hs}));
-    QEFF_ASSIGN_OR_RETURN(ValueId wv, Weight(p + ".self_attn.v_proj.weight", {nkv * d, hs}));
-    QEFF_ASSIGN_OR_RETURN(ValueId wo, Weight(p + ".self_attn.o_proj.weight", {hs, nh * d}));
-    QEFF_ASSIGN_OR_RETURN(ValueId ln2, Weight(p + ".post_attention_layernorm.weight", {hs}));
-    QEFF_ASSIGN_OR_RETURN(ValueId wg, Weight(p + ".mlp.gate_proj.weight", {c_.intermediate_size, hs}));
-    QEFF_ASSIGN_OR_RETURN(ValueId wu, Weight(p + ".mlp.up_proj.weight", {c_.intermediate_size, hs}));
-    QEFF_ASSIGN_OR_RETURN(ValueId wd, Weight(p + ".mlp.down_proj.weight", {hs, c_.intermediate_size}));
+    const int64_t ff = c_.intermediate_size;
+    const std::string a = p + ".self_attn", m = p + ".mlp";
+    QEFF_ASSIGN_OR_RETURN(ValueId ln1,
+                          a_.Weight(p + ".input_layernorm.weight", {hs}));
+    QEFF_ASSIGN_OR_RETURN(ValueId wq,
+                          a_.Weight(a + ".q_proj.weight", {nh * d, hs}));
+    QEFF_ASSIGN_OR_RETURN(ValueId wk,
+                          a_.Weight(a + ".k_proj.weight", {nkv * d, hs}));
+    QEFF_ASSIGN_OR_RETURN(ValueId wv,
+                          a_.Weight(a + ".v_proj.weight", {nkv * d, hs}));
+    QEFF_ASSIGN_OR_RETURN(ValueId wo,
+                          a_.Weight(a + ".o_proj.weight", {hs, nh * d}));
+    QEFF_ASSIGN_OR_RETURN(ValueId bq,
+                          Bias(c_.qkv_bias, a + ".q_proj.bias", nh * d));
+    QEFF_ASSIGN_OR_RETURN(ValueId bk,
+                          Bias(c_.qkv_bias, a + ".k_proj.bias", nkv * d));
+    QEFF_ASSIGN_OR_RETURN(ValueId bv,
+                          Bias(c_.qkv_bias, a + ".v_proj.bias", nkv * d));
+    QEFF_ASSIGN_OR_RETURN(ValueId bo, Bias(c_.o_bias, a + ".o_proj.bias", hs));
+    QEFF_ASSIGN_OR_RETURN(
+        ValueId ln2, a_.Weight(p + ".post_attention_layernorm.weight", {hs}));
+    QEFF_ASSIGN_OR_RETURN(ValueId wg,
+                          a_.Weight(m + ".gate_proj.weight", {ff, hs}));
+    QEFF_ASSIGN_OR_RETURN(ValueId wu,
+                          a_.Weight(m + ".up_proj.weight", {ff, hs}));
+    QEFF_ASSIGN_OR_RETURN(ValueId wd,
+                          a_.Weight(m + ".down_proj.weight", {hs, ff}));
+    QEFF_ASSIGN_OR_RETURN(ValueId bg,
+                          Bias(c_.mlp_bias, m + ".gate_proj.bias", ff));
+    QEFF_ASSIGN_OR_RETURN(ValueId bu,
+                          Bias(c_.mlp_bias, m + ".up_proj.bias", ff));
+    QEFF_ASSIGN_OR_RETURN(ValueId bd,
+                          Bias(c_.mlp_bias, m + ".down_proj.bias", hs));
 
-    const std::string a = p + ".self_attn";
     ValueId x = RmsNorm(h, ln1, p + ".input_layernorm");
-    auto heads = [&](ValueId w, int64_t n, const std::string& role) {
-      ValueId proj = Linear(x, w, a + "." + role + "_proj");
+    auto heads = [&](ValueId w, ValueId bias, int64_t n,
+                     const std::string& role) {
+      ValueId proj = a_.Linear(x, w, bias, a + "." + role + "_proj");
       ValueId r = b_.Reshape(proj, {0, 0, n, d}, a + "." + role + "_heads");
       return b_.Transpose(r, {0, 2, 1, 3}, a + "." + role);
     };
-    ValueId q = ApplyRope(heads(wq, nh, "q"), a + ".q_rot");
-    ValueId k = ApplyRope(heads(wk, nkv, "k"), LlamaRoles::KeyRot(i));
-    ValueId v = heads(wv, nkv, "v");
+    ValueId q = ApplyRope(heads(wq, bq, nh, "q"), a + ".q_rot");
+    ValueId k = ApplyRope(heads(wk, bk, nkv, "k"), LlamaRoles::KeyRot(i));
+    ValueId v = heads(wv, bv, nkv, "v");
     QEFF_CHECK(b_.graph().value(v).name == LlamaRoles::Value(i));
-    ValueId k_all = RepeatKv(k, a + ".k_rep");
-    ValueId v_all = RepeatKv(v, a + ".v_rep");
-    ValueId kt = b_.Transpose(k_all, {0, 1, 3, 2}, a + ".k_t");
-    ValueId scores = b_.Mul(b_.MatMul(q, kt, a + ".qk"),
-                            b_.ScalarF32(static_cast<float>(1.0 / std::sqrt(double(d)))),
-                            a + ".scores");
-    ValueId masked = b_.Op("Where", {mask_, b_.ScalarF32(kMaskedScore), scores}, {},
-                           a + ".masked_scores");
-    ValueId probs = b_.Op("Softmax", {masked}, {{"axis", Attribute::Int(-1)}},
-                          a + ".probs");
-    ValueId ctx = b_.MatMul(probs, v_all, a + ".context");
-    ValueId merged = b_.Reshape(b_.Transpose(ctx, {0, 2, 1, 3}, a + ".context_t"),
-                                {0, 0, nh * d}, a + ".context_merged");
-    ValueId attn_out = Linear(merged, wo, a + ".o_proj");
+    ValueId mask = c_.LayerIsWindowed(i)
+                       ? a_.SlidingWindowMask(c_.sliding_window)
+                       : a_.CausalMask();
+    ValueId merged = a_.Attention(
+        q, k, v, mask, nh, nkv, d,
+        static_cast<float>(1.0 / std::sqrt(static_cast<double>(d))), a);
+    ValueId attn_out = a_.Linear(merged, wo, bo, a + ".o_proj");
     ValueId h1 = b_.Add(h, attn_out, p + ".attn_residual");
 
-    const std::string m = p + ".mlp";
     ValueId y = RmsNorm(h1, ln2, p + ".post_attention_layernorm");
-    ValueId gate = Linear(y, wg, m + ".gate_proj");
-    ValueId silu = b_.Mul(gate, b_.Op("Sigmoid", {gate}, {}, m + ".gate_sigmoid"),
-                          m + ".act");
-    ValueId up = Linear(y, wu, m + ".up_proj");
-    ValueId down = Linear(b_.Mul(silu, up, m + ".act_up"), wd, m + ".down_proj");
+    ValueId gate = a_.Linear(y, wg, bg, m + ".gate_proj");
+    ValueId silu = b_.Mul(
+        gate, b_.Op("Sigmoid", {gate}, {}, m + ".gate_sigmoid"), m + ".act");
+    ValueId up = a_.Linear(y, wu, bu, m + ".up_proj");
+    ValueId down =
+        a_.Linear(b_.Mul(silu, up, m + ".act_up"), wd, bd, m + ".down_proj");
     return b_.Add(h1, down, p + ".mlp_residual");
   }
 
   const LlamaConfig& c_;
-  const WeightMap& w_;
-  GraphBuilder b_;
-  ValueId cos_ = ir::kNoValue, sin_ = ir::kNoValue, mask_ = ir::kNoValue;
+  ArchBuilder a_;
+  ir::GraphBuilder& b_;
+  ValueId cos_ = ir::kNoValue, sin_ = ir::kNoValue;
 };
 
 }  // namespace

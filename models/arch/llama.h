@@ -1,28 +1,48 @@
 // The Llama-family graph builder: turns a config and HF-named weights into
-// the eager graph — the same math as Hugging Face's LlamaForCausalLM, with no
-// KV cache. Inputs `input_ids` and `position_ids` (i64[batch_size, seq_len]);
-// output `logits` f32[batch_size, seq_len, vocab]. The causal mask is built
-// from position_ids (a key is visible when its position <= the query's).
+// the eager graph — the same math as Hugging Face's LlamaForCausalLM,
+// MistralForCausalLM and Qwen2ForCausalLM, with no KV cache. Inputs
+// `input_ids` and `position_ids` (i64[batch_size, seq_len]); output `logits`
+// f32[batch_size, seq_len, vocab]. The causal mask is built from
+// position_ids (a key is visible when its position <= the query's; in a
+// windowed layer also > the query's position - sliding_window).
+//
+// Options: GQA/MQA (num_key_value_heads), tied embeddings, explicit
+// head_dim, rope scaling (linear, dynamic NTK, llama3), q/k/v(/o) biases
+// (Qwen2, Llama attention_bias), MLP biases, sliding windows per layer
+// (Mistral; Qwen2 use_sliding_window from max_window_layers on).
 //
 // Every intermediate value is named by layer and role
-// (`model.layers.3.self_attn.k_rot`, ...). passes::TransformLM relies on
-// these roles (see LlamaRoles below) to install the retained-state cache.
+// (`model.layers.3.self_attn.k_rot`, ...); passes::TransformLM relies on
+// the roles of models/arch/roles.h to install the retained-state cache.
 //
 // Weights follow HF naming and layout: Linear weights are [out, in]; q/k
 // rows in HF's rotate-half RoPE layout (readers of GGUF / llama2.c files
-// un-permute them first). Not yet supported (rejected with an error): rope
-// scaling, sliding windows, attention/MLP biases.
+// un-permute them first); f16/bf16 weights are cast to f32 in the graph.
 #ifndef QEFF_MODELS_ARCH_LLAMA_H_
 #define QEFF_MODELS_ARCH_LLAMA_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "ir/graph.h"
 #include "ir/tensor.h"
+#include "models/arch/builder_util.h"
+#include "models/arch/roles.h"
 
 namespace qeff::models {
+
+// HF `rope_scaling` (transformers' ROPE_INIT_FUNCTIONS).
+struct RopeScaling {
+  enum class Type { kNone, kLinear, kDynamic, kLlama3 };
+  Type type = Type::kNone;
+  float factor = 1.0f;
+  // llama3 only.
+  float low_freq_factor = 1.0f;
+  float high_freq_factor = 4.0f;
+  int64_t original_max_position_embeddings = 0;
+};
 
 struct LlamaConfig {
   int64_t hidden_size = 0;
@@ -36,26 +56,31 @@ struct LlamaConfig {
   float rope_theta = 10000.0f;
   bool tie_word_embeddings = false;
   int64_t max_position_embeddings = 2048;
+  RopeScaling rope_scaling;
+  bool qkv_bias = false;  // q/k/v_proj biases (Qwen2; Llama attention_bias)
+  bool o_bias = false;    // o_proj bias (Llama attention_bias)
+  bool mlp_bias = false;  // gate/up/down biases (Llama mlp_bias)
+  // Sliding-window attention: 0 = none. `windowed_layers` says which layers
+  // use it (empty: all of them).
+  int64_t sliding_window = 0;
+  std::vector<bool> windowed_layers;
 
   int64_t HeadDim() const {
     return head_dim ? head_dim : hidden_size / num_attention_heads;
   }
+  bool LayerIsWindowed(int64_t layer) const {
+    if (sliding_window <= 0) return false;
+    return windowed_layers.empty() ||
+           (layer < static_cast<int64_t>(windowed_layers.size()) &&
+            windowed_layers[layer]);
+  }
   absl::Status Validate() const;
 };
 
-using WeightMap = absl::flat_hash_map<std::string, ir::Tensor>;
-
-// Value names of the roles TransformLM rewrites.
-struct LlamaRoles {
-  static std::string KeyRot(int layer);  // k after RoPE [B, n_kv, S, D]
-  static std::string Value(int layer);   // v [B, n_kv, S, D]
-  static constexpr const char* kCausalMask = "model.causal_mask";  // bool [B,1,S,S], true = masked
-  static constexpr const char* kFinalHidden = "model.norm_out";   // [B, S, H]
-  static constexpr const char* kLogits = "logits";
-};
-
-// The large finite score given to masked attention slots (never -inf).
-inline constexpr float kMaskedScore = -10000.0f;
+// The rotary inverse frequencies [head_dim / 2] after static rope scaling
+// (none, linear, llama3), in f32 as transformers computes them. Dynamic NTK
+// scaling is applied in the graph (it depends on the sequence length).
+std::vector<float> RopeInverseFrequencies(const LlamaConfig& config);
 
 absl::StatusOr<ir::Graph> BuildLlamaEager(const LlamaConfig& config,
                                           const WeightMap& weights);

@@ -1,0 +1,113 @@
+#include "models/arch/builder_util.h"
+
+#include "absl/strings/str_cat.h"
+#include "ir/status_macros.h"
+
+namespace qeff::models {
+
+using ir::Attribute;
+using ir::Dim;
+using ir::DType;
+using ir::Shape;
+using ir::ValueId;
+
+absl::StatusOr<ValueId> ArchBuilder::Weight(const std::string& name,
+                                            const std::vector<int64_t>& dims) {
+  auto it = w_.find(name);
+  if (it == w_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat(family_, " weights: '", name, "' is missing"));
+  }
+  if (it->second.dims() != dims) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(family_, " weights: '", name, "' has shape ",
+                     Shape::Of(it->second.dims()).ToString(), ", expected ",
+                     Shape::Of(dims).ToString()));
+  }
+  ValueId c = b_.Const(name, it->second);
+  const ir::Tensor& t = it->second;
+  if (!t.is_quantized() &&
+      (t.dtype() == DType::kF16 || t.dtype() == DType::kBF16)) {
+    c = b_.Op("Cast", {c},
+              {{"to", Attribute::Int(ir::DTypeToOnnx(DType::kF32))}},
+              name + ".f32");
+  } else if (!t.is_quantized() && t.dtype() != DType::kF32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(family_, " weights: '", name, "' has type ",
+                     t.TypeString(), "; expected f32, f16 or bf16"));
+  }
+  return c;
+}
+
+ValueId ArchBuilder::Linear(ValueId x, ValueId w, ValueId bias,
+                            const std::string& name) {
+  ValueId wt = b_.Transpose(w, {1, 0}, name + ".weight_t");
+  if (bias == ir::kNoValue) return b_.MatMul(x, wt, name);
+  return b_.Add(b_.MatMul(x, wt, name + ".matmul"), bias, name);
+}
+
+ValueId ArchBuilder::Conv1D(ValueId x, ValueId w, ValueId bias,
+                            const std::string& name) {
+  if (bias == ir::kNoValue) return b_.MatMul(x, w, name);
+  return b_.Add(b_.MatMul(x, w, name + ".matmul"), bias, name);
+}
+
+void ArchBuilder::AddTokenInputs() {
+  const Shape s({Dim::Symbol("batch_size"), Dim::Symbol("seq_len")});
+  input_ids_ = b_.Input("input_ids", DType::kI64, s);
+  position_ids_ = b_.Input("position_ids", DType::kI64, s);
+}
+
+ValueId ArchBuilder::CausalMask() {
+  if (causal_ != ir::kNoValue) return causal_;
+  // masked[b, 0, i, j] = position[b, j] > position[b, i].
+  ValueId q = b_.Unsqueeze(position_ids_, {1, 3}, "model.mask.query_pos");
+  ValueId k = b_.Unsqueeze(position_ids_, {1, 2}, "model.mask.key_pos");
+  causal_ = b_.Op("Greater", {k, q}, {}, LlamaRoles::kCausalMask);
+  return causal_;
+}
+
+ValueId ArchBuilder::SlidingWindowMask(int64_t w) {
+  if (window_ != ir::kNoValue) {
+    QEFF_CHECK(w == window_size_);
+    return window_;
+  }
+  ValueId causal = CausalMask();
+  window_size_ = w;
+  ValueId wv = b_.Const(LlamaRoles::kSlidingWindow, ir::Tensor::ScalarI64(w));
+  ValueId q = b_.Unsqueeze(position_ids_, {1, 3}, "model.window.query_pos");
+  ValueId k = b_.Unsqueeze(position_ids_, {1, 2}, "model.window.key_pos");
+  ValueId lo = b_.Op("Sub", {q, wv}, {}, "model.window.lowest_masked");
+  ValueId old = b_.Op("LessOrEqual", {k, lo}, {}, "model.window.too_old");
+  window_ = b_.Op("Or", {causal, old}, {}, LlamaRoles::kSlidingWindowMask);
+  return window_;
+}
+
+ValueId ArchBuilder::RepeatKv(ValueId x, int64_t nh, int64_t nkv, int64_t d,
+                              const std::string& name) {
+  int64_t rep = nh / nkv;
+  if (rep == 1) return x;
+  ValueId u = b_.Unsqueeze(x, {2}, name + ".unsq");
+  ValueId e = b_.Op("Expand", {u, b_.ConstI64({1, 1, rep, 1, 1})}, {},
+                    name + ".expand");
+  return b_.Reshape(e, {0, nh, -1, d}, name);
+}
+
+ValueId ArchBuilder::Attention(ValueId q, ValueId k, ValueId v, ValueId mask,
+                               int64_t nh, int64_t nkv, int64_t d, float scale,
+                               const std::string& a) {
+  ValueId k_all = RepeatKv(k, nh, nkv, d, a + ".k_rep");
+  ValueId v_all = RepeatKv(v, nh, nkv, d, a + ".v_rep");
+  ValueId kt = b_.Transpose(k_all, {0, 1, 3, 2}, a + ".k_t");
+  ValueId scores =
+      b_.Mul(b_.MatMul(q, kt, a + ".qk"), b_.ScalarF32(scale), a + ".scores");
+  ValueId masked = b_.Op("Where", {mask, b_.ScalarF32(kMaskedScore), scores},
+                         {}, a + ".masked_scores");
+  ValueId probs =
+      b_.Op("Softmax", {masked}, {{"axis", Attribute::Int(-1)}}, a + ".probs");
+  ValueId ctx = b_.MatMul(probs, v_all, a + ".context");
+  return b_.Reshape(b_.Transpose(ctx, {0, 2, 1, 3}, a + ".context_t"),
+                    {0, 0, nh * d}, a + ".context_merged");
+}
+
+}  // namespace qeff::models

@@ -1,0 +1,74 @@
+// Pieces shared by the models/arch graph builders: weight lookup with shape
+// checks (f16/bf16 weights are cast to f32 once, so activations stay f32),
+// Linear layers, the causal and sliding-window masks, and scaled dot-product
+// attention with the role names of roles.h.
+#ifndef QEFF_MODELS_ARCH_BUILDER_UTIL_H_
+#define QEFF_MODELS_ARCH_BUILDER_UTIL_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "ir/builder.h"
+#include "ir/graph.h"
+#include "ir/tensor.h"
+#include "models/arch/roles.h"
+
+namespace qeff::models {
+
+using WeightMap = absl::flat_hash_map<std::string, ir::Tensor>;
+
+class ArchBuilder {
+ public:
+  // `family` prefixes errors ("llama weights: 'x' is missing").
+  ArchBuilder(std::string family, const WeightMap& w, ir::Graph* g)
+      : family_(std::move(family)), w_(w), b_(g) {}
+
+  ir::GraphBuilder& b() { return b_; }
+  bool Has(const std::string& name) const { return w_.contains(name); }
+
+  // The weight as a graph constant, checked against `dims`; f16/bf16
+  // weights go through one Cast to f32 (named `<name>.f32`).
+  absl::StatusOr<ir::ValueId> Weight(const std::string& name,
+                                     const std::vector<int64_t>& dims);
+  // x @ W^T (+ bias) for an HF Linear weight [out, in].
+  ir::ValueId Linear(ir::ValueId x, ir::ValueId w, ir::ValueId bias,
+                     const std::string& name);
+  // x @ W (+ bias) for an HF Conv1D weight [in, out] (GPT-2).
+  ir::ValueId Conv1D(ir::ValueId x, ir::ValueId w, ir::ValueId bias,
+                     const std::string& name);
+
+  // Inputs input_ids / position_ids i64[batch_size, seq_len].
+  void AddTokenInputs();
+  ir::ValueId input_ids() const { return input_ids_; }
+  ir::ValueId position_ids() const { return position_ids_; }
+
+  // model.causal_mask (roles.h).
+  ir::ValueId CausalMask();
+  // model.sliding_window_mask for window `w` (roles.h); built once.
+  ir::ValueId SlidingWindowMask(int64_t w);
+
+  // Attention of q [B, nh, S, D] over k, v [B, nkv, S, D] (repeated to nh
+  // heads when nkv < nh) with `mask`; returns the merged context
+  // [B, S, nh*D]. Values are named `<prefix>.qk`, `.scores`,
+  // `.masked_scores`, `.probs`, `.context`, ...
+  ir::ValueId Attention(ir::ValueId q, ir::ValueId k, ir::ValueId v,
+                        ir::ValueId mask, int64_t nh, int64_t nkv, int64_t d,
+                        float scale, const std::string& prefix);
+
+ private:
+  ir::ValueId RepeatKv(ir::ValueId x, int64_t nh, int64_t nkv, int64_t d,
+                       const std::string& name);
+
+  std::string family_;
+  const WeightMap& w_;
+  ir::GraphBuilder b_;
+  ir::ValueId input_ids_ = ir::kNoValue, position_ids_ = ir::kNoValue;
+  ir::ValueId causal_ = ir::kNoValue, window_ = ir::kNoValue;
+  int64_t window_size_ = 0;
+};
+
+}  // namespace qeff::models
+
+#endif  // QEFF_MODELS_ARCH_BUILDER_UTIL_H_

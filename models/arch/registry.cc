@@ -1,0 +1,290 @@
+#include "models/arch/registry.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ir/status_macros.h"
+
+namespace qeff::models {
+
+const std::vector<ArchInfo>& SupportedArchitectures() {
+  static const auto* kArchs = new std::vector<ArchInfo>{
+      {"llama", "LlamaForCausalLM", ModelFamily::kLlama, {"llama"}},
+      {"mistral", "MistralForCausalLM", ModelFamily::kLlama, {}},
+      {"qwen2", "Qwen2ForCausalLM", ModelFamily::kLlama, {"qwen2"}},
+      {"gpt2", "GPT2LMHeadModel", ModelFamily::kGpt2, {"gpt2"}},
+  };
+  return *kArchs;
+}
+
+std::string SupportedArchitecturesText() {
+  std::vector<std::string> parts;
+  for (const ArchInfo& a : SupportedArchitectures())
+    parts.push_back(absl::StrCat(a.model_type, " (", a.architecture, ")"));
+  return absl::StrJoin(parts, ", ");
+}
+
+void FillCommon(ModelConfig* m) {
+  if (m->family == ModelFamily::kLlama) {
+    const LlamaConfig& c = m->llama;
+    m->vocab_size = c.vocab_size;
+    m->hidden_size = c.hidden_size;
+    m->num_hidden_layers = c.num_hidden_layers;
+    m->num_attention_heads = c.num_attention_heads;
+    m->num_key_value_heads = c.num_key_value_heads;
+    m->head_dim = c.num_attention_heads > 0 ? c.HeadDim() : 0;
+    m->max_position_embeddings = c.max_position_embeddings;
+  } else {
+    const Gpt2Config& c = m->gpt2;
+    m->vocab_size = c.vocab_size;
+    m->hidden_size = c.n_embd;
+    m->num_hidden_layers = c.n_layer;
+    m->num_attention_heads = c.n_head;
+    m->num_key_value_heads = c.n_head;
+    m->head_dim = c.n_head > 0 ? c.HeadDim() : 0;
+    m->max_position_embeddings = c.n_positions;
+  }
+}
+
+ModelConfig FromLlamaConfig(const LlamaConfig& c, std::string model_type) {
+  ModelConfig m;
+  m.family = ModelFamily::kLlama;
+  m.model_type = std::move(model_type);
+  for (const ArchInfo& a : SupportedArchitectures())
+    if (a.model_type == m.model_type) m.architecture = a.architecture;
+  m.llama = c;
+  FillCommon(&m);
+  return m;
+}
+
+namespace {
+
+// Typed field access with errors naming the file and field.
+class Fields {
+ public:
+  Fields(const JsonValue& j, const std::string& source)
+      : j_(j), source_(source) {}
+
+  absl::Status Error(absl::string_view field, absl::string_view what) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ": field '", field, "' ", what));
+  }
+  const JsonValue* Get(absl::string_view f) const {
+    const JsonValue* v = j_.Find(f);
+    return (v && !v->is_null()) ? v : nullptr;
+  }
+  absl::StatusOr<int64_t> Int(absl::string_view f) const {
+    const JsonValue* v = Get(f);
+    if (!v) return Error(f, "is missing");
+    auto i = v->AsInt64();
+    if (!i.ok()) return Error(f, i.status().message());
+    return *i;
+  }
+  absl::StatusOr<int64_t> Int(absl::string_view f, int64_t def) const {
+    if (!Get(f)) return def;
+    return Int(f);
+  }
+  absl::StatusOr<float> Float(absl::string_view f, float def) const {
+    const JsonValue* v = Get(f);
+    if (!v) return def;
+    if (!v->is_number()) return Error(f, "is not a number");
+    return static_cast<float>(v->number());
+  }
+  absl::StatusOr<bool> Bool(absl::string_view f, bool def) const {
+    const JsonValue* v = Get(f);
+    if (!v) return def;
+    if (!v->is_bool()) return Error(f, "is not a boolean");
+    return v->bool_value();
+  }
+  absl::StatusOr<std::string> String(absl::string_view f,
+                                     std::string def) const {
+    const JsonValue* v = Get(f);
+    if (!v) return def;
+    if (!v->is_string()) return Error(f, "is not a string");
+    return v->string_value();
+  }
+
+ private:
+  const JsonValue& j_;
+  const std::string& source_;
+};
+
+absl::StatusOr<RopeScaling> ParseRopeScaling(const JsonValue* j,
+                                             const std::string& source) {
+  RopeScaling r;
+  if (j == nullptr || j->is_null()) return r;
+  if (!j->is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": field 'rope_scaling' is not an object"));
+  }
+  Fields f(*j, source);
+  QEFF_ASSIGN_OR_RETURN(std::string type, f.String("rope_type", ""));
+  if (type.empty()) {
+    QEFF_ASSIGN_OR_RETURN(type, f.String("type", ""));
+  }
+  if (type == "default" || type.empty()) return r;
+  if (type == "linear") {
+    r.type = RopeScaling::Type::kLinear;
+  } else if (type == "dynamic") {
+    r.type = RopeScaling::Type::kDynamic;
+  } else if (type == "llama3") {
+    r.type = RopeScaling::Type::kLlama3;
+  } else {
+    return absl::UnimplementedError(absl::StrCat(
+        source, ": rope_scaling type '", type,
+        "' is not supported (supported: linear, dynamic, llama3)"));
+  }
+  if (!f.Get("factor")) return f.Error("rope_scaling.factor", "is missing");
+  QEFF_ASSIGN_OR_RETURN(r.factor, f.Float("factor", 1.0f));
+  if (r.type == RopeScaling::Type::kLlama3) {
+    QEFF_ASSIGN_OR_RETURN(r.low_freq_factor, f.Float("low_freq_factor", 1.0f));
+    QEFF_ASSIGN_OR_RETURN(r.high_freq_factor,
+                          f.Float("high_freq_factor", 4.0f));
+    QEFF_ASSIGN_OR_RETURN(r.original_max_position_embeddings,
+                          f.Int("original_max_position_embeddings"));
+  }
+  return r;
+}
+
+absl::Status ParseLlamaFamily(const JsonValue& j, const std::string& source,
+                              ModelConfig* m) {
+  Fields f(j, source);
+  LlamaConfig& c = m->llama;
+  QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size"));
+  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.Int("hidden_size"));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size, f.Int("intermediate_size"));
+  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.Int("num_hidden_layers"));
+  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads, f.Int("num_attention_heads"));
+  QEFF_ASSIGN_OR_RETURN(c.num_key_value_heads,
+                        f.Int("num_key_value_heads", c.num_attention_heads));
+  QEFF_ASSIGN_OR_RETURN(c.head_dim, f.Int("head_dim", 0));
+  QEFF_ASSIGN_OR_RETURN(c.rms_norm_eps, f.Float("rms_norm_eps", 1e-6f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_theta, f.Float("rope_theta", 10000.0f));
+  QEFF_ASSIGN_OR_RETURN(c.tie_word_embeddings,
+                        f.Bool("tie_word_embeddings", false));
+  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
+                        f.Int("max_position_embeddings", 2048));
+  QEFF_ASSIGN_OR_RETURN(std::string act, f.String("hidden_act", "silu"));
+  if (act != "silu") {
+    return absl::UnimplementedError(absl::StrCat(
+        source, ": hidden_act '", act, "' is not supported (supported: silu)"));
+  }
+  QEFF_ASSIGN_OR_RETURN(c.rope_scaling,
+                        ParseRopeScaling(j.Find("rope_scaling"), source));
+  if (m->model_type == "llama") {
+    QEFF_ASSIGN_OR_RETURN(bool attention_bias, f.Bool("attention_bias", false));
+    c.qkv_bias = c.o_bias = attention_bias;
+    QEFF_ASSIGN_OR_RETURN(c.mlp_bias, f.Bool("mlp_bias", false));
+  } else if (m->model_type == "mistral") {
+    QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window", 0));
+  } else if (m->model_type == "qwen2") {
+    c.qkv_bias = true;
+    QEFF_ASSIGN_OR_RETURN(bool use_window, f.Bool("use_sliding_window", false));
+    if (use_window) {
+      QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window"));
+      QEFF_ASSIGN_OR_RETURN(int64_t from,
+                            f.Int("max_window_layers", c.num_hidden_layers));
+      c.windowed_layers.assign(
+          c.num_hidden_layers > 0 ? c.num_hidden_layers : 0, false);
+      for (int64_t i = from; i < c.num_hidden_layers; ++i)
+        c.windowed_layers[i] = true;
+    }
+  }
+  auto st = c.Validate();
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
+  return absl::OkStatus();
+}
+
+absl::Status ParseGpt2(const JsonValue& j, const std::string& source,
+                       ModelConfig* m) {
+  Fields f(j, source);
+  Gpt2Config& c = m->gpt2;
+  QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size"));
+  QEFF_ASSIGN_OR_RETURN(c.n_positions, f.Int("n_positions"));
+  QEFF_ASSIGN_OR_RETURN(c.n_embd, f.Int("n_embd"));
+  QEFF_ASSIGN_OR_RETURN(c.n_layer, f.Int("n_layer"));
+  QEFF_ASSIGN_OR_RETURN(c.n_head, f.Int("n_head"));
+  QEFF_ASSIGN_OR_RETURN(c.n_inner, f.Int("n_inner", 0));
+  QEFF_ASSIGN_OR_RETURN(c.layer_norm_epsilon,
+                        f.Float("layer_norm_epsilon", 1e-5f));
+  QEFF_ASSIGN_OR_RETURN(c.activation_function,
+                        f.String("activation_function", "gelu_new"));
+  QEFF_ASSIGN_OR_RETURN(c.scale_attn_weights,
+                        f.Bool("scale_attn_weights", true));
+  QEFF_ASSIGN_OR_RETURN(bool by_layer,
+                        f.Bool("scale_attn_by_inverse_layer_idx", false));
+  if (by_layer) {
+    return absl::UnimplementedError(absl::StrCat(
+        source, ": scale_attn_by_inverse_layer_idx = true is not supported"));
+  }
+  QEFF_ASSIGN_OR_RETURN(bool tie, f.Bool("tie_word_embeddings", true));
+  if (!tie) {
+    return absl::UnimplementedError(absl::StrCat(
+        source, ": tie_word_embeddings = false is not supported for gpt2"));
+  }
+  auto st = c.Validate();
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ModelConfig> ParseHfModelConfig(const JsonValue& j,
+                                               const std::string& source) {
+  if (!j.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": not a JSON object"));
+  }
+  Fields f(j, source);
+  QEFF_ASSIGN_OR_RETURN(std::string model_type, f.String("model_type", ""));
+  std::string arch_name;
+  if (const JsonValue* archs = f.Get("architectures")) {
+    if (!archs->is_array() || archs->array().empty() ||
+        !archs->array()[0].is_string()) {
+      return f.Error("architectures", "is not a non-empty array of strings");
+    }
+    arch_name = archs->array()[0].string_value();
+  }
+  const ArchInfo* info = nullptr;
+  for (const ArchInfo& a : SupportedArchitectures()) {
+    if (!model_type.empty() ? a.model_type == model_type
+                            : a.architecture == arch_name)
+      info = &a;
+  }
+  if (info == nullptr) {
+    if (model_type.empty() && arch_name.empty())
+      return f.Error("model_type", "is missing (and so is 'architectures')");
+    return absl::UnimplementedError(absl::StrCat(
+        source, ": architecture '", model_type.empty() ? arch_name : model_type,
+        "' is not supported (supported: ", SupportedArchitecturesText(), ")"));
+  }
+  if (!arch_name.empty() && arch_name != info->architecture) {
+    return absl::UnimplementedError(absl::StrCat(
+        source, ": architectures[0] '", arch_name, "' is not supported for ",
+        "model_type '", info->model_type, "' (supported: ", info->architecture,
+        ")"));
+  }
+  ModelConfig m;
+  m.family = info->family;
+  m.model_type = info->model_type;
+  m.architecture = info->architecture;
+  if (m.family == ModelFamily::kLlama) {
+    QEFF_RETURN_IF_ERROR(ParseLlamaFamily(j, source, &m));
+  } else {
+    QEFF_RETURN_IF_ERROR(ParseGpt2(j, source, &m));
+  }
+  FillCommon(&m);
+  return m;
+}
+
+absl::StatusOr<ir::Graph> BuildEager(const ModelConfig& config,
+                                     const WeightMap& weights) {
+  absl::StatusOr<ir::Graph> g = config.family == ModelFamily::kLlama
+                                    ? BuildLlamaEager(config.llama, weights)
+                                    : BuildGpt2Eager(config.gpt2, weights);
+  if (g.ok() && !config.architecture.empty()) g->name = config.architecture;
+  return g;
+}
+
+}  // namespace qeff::models

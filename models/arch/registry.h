@@ -1,0 +1,71 @@
+// The architecture registry: which model families qeff builds, found by
+// Hugging Face `model_type` / `architectures` (config.json) or GGUF
+// `general.architecture`, and the parsing of config.json into a
+// ModelConfig. Unknown architectures are an error listing the supported
+// ones.
+//
+// Supported: llama (LlamaForCausalLM), mistral (MistralForCausalLM), qwen2
+// (Qwen2ForCausalLM) — one Llama-family builder — and gpt2
+// (GPT2LMHeadModel).
+#ifndef QEFF_MODELS_ARCH_REGISTRY_H_
+#define QEFF_MODELS_ARCH_REGISTRY_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ir/graph.h"
+#include "models/arch/gpt2.h"
+#include "models/arch/llama.h"
+#include "models/json.h"
+
+namespace qeff::models {
+
+enum class ModelFamily { kLlama, kGpt2 };
+
+// A parsed model config. The common numbers are filled for every family
+// (the engine sizes caches and checks ids with them); the family's own
+// config holds the rest.
+struct ModelConfig {
+  ModelFamily family = ModelFamily::kLlama;
+  std::string model_type;    // "llama", "mistral", "qwen2", "gpt2"
+  std::string architecture;  // HF class, e.g. "LlamaForCausalLM"
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t num_hidden_layers = 0;
+  int64_t num_attention_heads = 0;
+  int64_t num_key_value_heads = 0;
+  int64_t head_dim = 0;
+  int64_t max_position_embeddings = 0;
+  LlamaConfig llama;  // family kLlama
+  Gpt2Config gpt2;    // family kGpt2
+};
+
+// Fills the common numbers from the family config.
+void FillCommon(ModelConfig* config);
+ModelConfig FromLlamaConfig(const LlamaConfig& c,
+                            std::string model_type = "llama");
+
+struct ArchInfo {
+  std::string model_type;    // HF model_type
+  std::string architecture;  // HF class name
+  ModelFamily family;
+  std::vector<std::string> gguf_architectures;
+};
+const std::vector<ArchInfo>& SupportedArchitectures();
+// "llama (LlamaForCausalLM), mistral (...), ..." for error messages.
+std::string SupportedArchitecturesText();
+
+// config.json → ModelConfig. `source` (the file) prefixes errors; a missing
+// required field or an unsupported option (e.g. an unknown rope_scaling
+// type) is an error naming the field.
+absl::StatusOr<ModelConfig> ParseHfModelConfig(const JsonValue& config,
+                                               const std::string& source);
+
+// The eager graph for any supported family.
+absl::StatusOr<ir::Graph> BuildEager(const ModelConfig& config,
+                                     const WeightMap& weights);
+
+}  // namespace qeff::models
+
+#endif  // QEFF_MODELS_ARCH_REGISTRY_H_

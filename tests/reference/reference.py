@@ -1,0 +1,232 @@
+#!/usr/bin/python3
+"""An independent PyTorch reference for qeff's model builders.
+
+Plain eager modules written from the Hugging Face modeling math
+(transformers' modeling_llama / modeling_mistral / modeling_qwen2 /
+modeling_gpt2) for llama, mistral, qwen2 and gpt2. Shares no code with
+qeff's models/: it reads config.json and the safetensors files directly (an
+8-byte header length, a JSON header, raw little-endian bytes; Debian has no
+`safetensors` package).
+
+Usage: reference.py MODEL_DIR --prompt_ids=1,2,3 [--steps=16]
+Prints one JSON object: {"tokens": [...greedy ids...],
+"step_logits": [[...last-position logits of step s...], ...]}; step s is a
+full (no cache) forward over prompt + tokens[:s].
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+
+import torch
+
+torch.set_num_threads(2)
+
+DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+          "I64": torch.int64, "I32": torch.int32}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    base = 8 + n
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        b, end = e["data_offsets"]
+        t = torch.frombuffer(bytearray(data[base + b:base + end]),
+                             dtype=DTYPES[e["dtype"]])
+        out[name] = t.reshape(e["shape"]).to(torch.float32)
+    return out
+
+
+def read_weights(d):
+    index = os.path.join(d, "model.safetensors.index.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            shards = sorted(set(json.load(f)["weight_map"].values()))
+        w = {}
+        for s in shards:
+            w.update(read_safetensors(os.path.join(d, s)))
+        return w
+    return read_safetensors(os.path.join(d, "model.safetensors"))
+
+
+# ---------------------------------------------------------------- llama family
+def rope_inv_freq(cfg, dim, seq_len):
+    base = cfg.get("rope_theta", 10000.0)
+    scaling = cfg.get("rope_scaling") or {}
+    kind = scaling.get("rope_type", scaling.get("type", "default"))
+    if kind == "dynamic":
+        max_pos = cfg["max_position_embeddings"]
+        factor = scaling["factor"]
+        if seq_len > max_pos:
+            base = base * ((factor * seq_len / max_pos) - (factor - 1)) ** (
+                dim / (dim - 2))
+    inv = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float()
+                          / dim))
+    if kind == "linear":
+        inv = inv / scaling["factor"]
+    elif kind == "llama3":
+        factor = scaling["factor"]
+        low, high = scaling["low_freq_factor"], scaling["high_freq_factor"]
+        old = scaling["original_max_position_embeddings"]
+        low_wl, high_wl = old / low, old / high
+        wavelen = 2 * math.pi / inv
+        scaled = torch.where(wavelen > low_wl, inv / factor, inv)
+        smooth = (old / wavelen - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < high_wl) * ~(wavelen > low_wl)
+        inv = torch.where(medium, smoothed, scaled)
+    return inv
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+
+def rms_norm(x, w, eps):
+    var = x.pow(2).mean(-1, keepdim=True)
+    return w * (x * torch.rsqrt(var + eps))
+
+
+def llama_forward(cfg, w, ids):
+    mt = cfg["model_type"]
+    H = cfg["hidden_size"]
+    nh = cfg["num_attention_heads"]
+    nkv = cfg.get("num_key_value_heads") or nh
+    d = cfg.get("head_dim") or H // nh
+    eps = cfg.get("rms_norm_eps", 1e-6)
+    L = cfg["num_hidden_layers"]
+    S = ids.shape[0]
+    window = None
+    window_from = L
+    if mt == "mistral" and cfg.get("sliding_window"):
+        window, window_from = cfg["sliding_window"], 0
+    if mt == "qwen2" and cfg.get("use_sliding_window"):
+        window = cfg["sliding_window"]
+        window_from = cfg.get("max_window_layers", L)
+    pos = torch.arange(S)
+    inv = rope_inv_freq(cfg, d, S)
+    freqs = pos.float()[:, None] * inv[None, :]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    i = pos[:, None]
+    j = pos[None, :]
+    causal = j > i
+    windowed = causal | (j <= i - window) if window else causal
+    x = w["model.embed_tokens.weight"][ids]
+    bias = lambda n: w.get(n)
+
+    def lin(t, name):
+        y = t @ w[name + ".weight"].T
+        b = bias(name + ".bias")
+        return y + b if b is not None else y
+
+    for l in range(L):
+        p = "model.layers.%d." % l
+        h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
+        q = lin(h, p + "self_attn.q_proj").view(S, nh, d).transpose(0, 1)
+        k = lin(h, p + "self_attn.k_proj").view(S, nkv, d).transpose(0, 1)
+        v = lin(h, p + "self_attn.v_proj").view(S, nkv, d).transpose(0, 1)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = k.repeat_interleave(nh // nkv, dim=0)
+        v = v.repeat_interleave(nh // nkv, dim=0)
+        scores = (q @ k.transpose(1, 2)) / math.sqrt(d)
+        mask = windowed if (window and l >= window_from) else causal
+        scores = scores.masked_fill(mask, torch.finfo(torch.float32).min)
+        attn = torch.softmax(scores, dim=-1) @ v
+        attn = attn.transpose(0, 1).reshape(S, nh * d)
+        x = x + lin(attn, p + "self_attn.o_proj")
+        h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
+        g = lin(h, p + "mlp.gate_proj")
+        x = x + lin(torch.nn.functional.silu(g) * lin(h, p + "mlp.up_proj"),
+                    p + "mlp.down_proj")
+    x = rms_norm(x, w["model.norm.weight"], eps)
+    head = w.get("lm_head.weight")
+    if cfg.get("tie_word_embeddings", False) or head is None:
+        head = w["model.embed_tokens.weight"]
+    return x @ head.T
+
+
+# ---------------------------------------------------------------------- gpt2
+def gelu_new(x):
+    return 0.5 * x * (1.0 + torch.tanh(
+        math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+def gpt2_forward(cfg, w, ids):
+    w = {(k[12:] if k.startswith("transformer.") else k): v
+         for k, v in w.items()}
+    H, nh = cfg["n_embd"], cfg["n_head"]
+    d = H // nh
+    eps = cfg.get("layer_norm_epsilon", 1e-5)
+    S = ids.shape[0]
+    act = cfg.get("activation_function", "gelu_new")
+    f_act = (lambda t: torch.nn.functional.gelu(t)) if act == "gelu" else gelu_new
+    pos = torch.arange(S)
+    x = w["wte.weight"][ids] + w["wpe.weight"][pos]
+    causal = pos[None, :] > pos[:, None]
+
+    def ln(t, n):
+        return torch.nn.functional.layer_norm(t, (H,), w[n + ".weight"],
+                                              w[n + ".bias"], eps)
+
+    def conv1d(t, n):  # HF Conv1D: weight [in, out]
+        return torch.addmm(w[n + ".bias"], t, w[n + ".weight"])
+
+    for l in range(cfg["n_layer"]):
+        p = "h.%d." % l
+        qkv = conv1d(ln(x, p + "ln_1"), p + "attn.c_attn")
+        q, k, v = qkv.split(H, dim=-1)
+        q, k, v = (t.view(S, nh, d).transpose(0, 1) for t in (q, k, v))
+        scores = q @ k.transpose(1, 2)
+        if cfg.get("scale_attn_weights", True):
+            scores = scores / (float(d) ** 0.5)
+        scores = scores.masked_fill(causal, torch.finfo(torch.float32).min)
+        a = (torch.softmax(scores, dim=-1) @ v).transpose(0, 1).reshape(S, H)
+        x = x + conv1d(a, p + "attn.c_proj")
+        m = f_act(conv1d(ln(x, p + "ln_2"), p + "mlp.c_fc"))
+        x = x + conv1d(m, p + "mlp.c_proj")
+    x = ln(x, "ln_f")
+    return x @ w["wte.weight"].T
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model_dir")
+    ap.add_argument("--prompt_ids", required=True)
+    ap.add_argument("--steps", type=int, default=16)
+    args = ap.parse_args()
+    with open(os.path.join(args.model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    w = read_weights(args.model_dir)
+    mt = cfg.get("model_type")
+    if mt in ("llama", "mistral", "qwen2"):
+        forward = llama_forward
+    elif mt == "gpt2":
+        forward = gpt2_forward
+    else:
+        sys.exit("reference.py: unsupported model_type %r" % mt)
+    ids = [int(t) for t in args.prompt_ids.split(",")]
+    tokens, step_logits = [], []
+    with torch.no_grad():
+        for _ in range(args.steps):
+            logits = forward(cfg, w, torch.tensor(ids + tokens))[-1]
+            step_logits.append(["%.9g" % v for v in logits.tolist()])
+            tokens.append(int(torch.argmax(logits)))
+    out = '{"tokens": %s, "step_logits": [%s]}' % (
+        json.dumps(tokens),
+        ", ".join("[" + ", ".join(s) + "]" for s in step_logits))
+    print(out)
+
+
+if __name__ == "__main__":
+    main()

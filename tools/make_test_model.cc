@@ -1,0 +1,42 @@
+// Writes a seeded random test model as a Hugging Face folder (config.json,
+// generation_config.json, model.safetensors, tokenizer_config.json for the
+// llama family) and, with --gguf, the same weights as DIR/model.gguf.
+//
+//   bazel run //tools:make_test_model -- --arch=mistral --out=/tmp/mistral
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_join.h"
+#include "models/test_model.h"
+#include "tools/tool_util.h"
+
+ABSL_FLAG(std::string, arch, "llama", "llama, mistral, qwen2 or gpt2");
+ABSL_FLAG(int64_t, seed, -1,
+          "random seed (-1: the architecture's default test seed)");
+ABSL_FLAG(std::string, out, "", "output folder (created if needed)");
+ABSL_FLAG(bool, gguf, false, "also write OUT/model.gguf (llama family)");
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const std::string out = qeff::tools::UserPath(absl::GetFlag(FLAGS_out));
+  if (absl::GetFlag(FLAGS_out).empty()) {
+    std::fprintf(stderr, "make_test_model: --out is required\n");
+    return 2;
+  }
+  qeff::models::TestModelSpec spec;
+  spec.arch = absl::GetFlag(FLAGS_arch);
+  const int64_t seed = absl::GetFlag(FLAGS_seed);
+  spec.seed = seed >= 0 ? static_cast<uint64_t>(seed)
+                        : qeff::models::DefaultTestSeed(spec.arch);
+  absl::Status st =
+      qeff::models::WriteTestModelHf(spec, out, absl::GetFlag(FLAGS_gguf));
+  if (!st.ok()) {
+    std::fprintf(stderr, "make_test_model: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  std::printf("wrote %s test model (seed %llu) to %s\n", spec.arch.c_str(),
+              static_cast<unsigned long long>(spec.seed), out.c_str());
+  return 0;
+}
