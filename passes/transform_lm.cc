@@ -134,6 +134,24 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
   ValueId cache_mask = b.Op("Greater", {kpos, qpos}, {}, "model.cache_mask");
   g.ReplaceAllUsesWith(*mask, cache_mask);
 
+  // Sliding-window layers (full-length cache, window applied as a mask):
+  // slot j is also masked when j <= p - W.
+  if (auto window_mask = FindProduced(g, LlamaRoles::kSlidingWindowMask)) {
+    std::optional<ValueId> window;
+    for (ValueId v = 0; v < g.num_values(); ++v) {
+      if (g.value(v).name == LlamaRoles::kSlidingWindow && g.value(v).is_constant()) window = v;
+    }
+    if (!window) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "transform_lm: the graph has '", LlamaRoles::kSlidingWindowMask,
+          "' but no constant '", LlamaRoles::kSlidingWindow, "'"));
+    }
+    ValueId edge = b.Op("Sub", {qpos, *window}, {}, "model.window_mask.edge");
+    ValueId too_old = b.Op("LessOrEqual", {kpos, edge}, {}, "model.window_mask.too_old");
+    ValueId windowed = b.Op("Or", {cache_mask, too_old}, {}, "model.window_mask");
+    g.ReplaceAllUsesWith(*window_mask, windowed);
+  }
+
   // Hidden state at the last valid position of each row: [B, 1, H].
   ValueId last = b.Op("ArgMax", {pos},
                       {{"axis", Attribute::Int(1)}, {"keepdims", Attribute::Int(1)}},

@@ -14,6 +14,7 @@
 #include "hw/reference_driver.h"
 #include "ir/evaluator.h"
 #include "models/model_loader.h"
+#include "models/arch/registry.h"
 #include "models/test_model.h"
 
 namespace qeff {
@@ -104,6 +105,27 @@ TEST(WalkingSkeleton, SeededModelTransformMatchesEager) {
   // ctx_len == prompt length, not a multiple of the chunk length 8.
   CheckTransformMatchesEager(*eager, ids, 20);
 }
+
+// Every test architecture: GQA Llama, Mistral (sliding window 8, prompt of
+// 20 so the window masks), Qwen2 (biases, tied), GPT-2 (learned positions).
+class ArchTransform : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ArchTransform, TransformMatchesEager) {
+  models::TestModelSpec spec;
+  spec.arch = GetParam();
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  auto m = models::MakeTestModel(spec);
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto eager = models::BuildEager(m->config, m->Weights());
+  ASSERT_TRUE(eager.ok()) << eager.status();
+  std::vector<int64_t> ids = models::TestPromptIds();
+  while (ids.size() < 20) ids.push_back((ids.size() * 31 + 3) % m->config.vocab_size);
+  ids.resize(20);
+  CheckTransformMatchesEager(*eager, ids, 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, ArchTransform,
+                         ::testing::Values("llama", "mistral", "qwen2", "gpt2"));
 
 TEST(WalkingSkeleton, Stories260KTransformMatchesEager) {
   const char* shared = std::getenv("QEFF_SHARED_DIR");
