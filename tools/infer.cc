@@ -3,8 +3,8 @@
 // end. With no --model it generates a small seeded test model on first use
 // (under $QEFF_HOME/test-models) and says so.
 //
-//   bazel run //tools:infer -- --model=stories260K.gguf \
-//       --prompt="Once upon a time" --generation_len=64
+//   bazel run //tools:infer -- --model=stories260K.gguf
+//       --prompt="Once upon a time" --generation_len=64  (one line)
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -19,13 +19,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "engine/artifacts.h"
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
+#include "hw/cpu/container.h"
 #include "hw/driver.h"
+#include "ir/digest.h"
 #include "ir/status_macros.h"
 #include "models/gguf_writer.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
+#include "passes/export.h"
 #include "tools/tool_util.h"
 
 ABSL_FLAG(std::string, model, "",
@@ -34,12 +38,21 @@ ABSL_FLAG(std::string, model, "",
 ABSL_FLAG(std::string, tokenizer, "",
           "tokenizer for checkpoints without one (llama2.c tokenizer.bin)");
 ABSL_FLAG(std::string, prompt, "Once upon a time", "prompt text");
-ABSL_FLAG(std::string, prompt_ids, "",
-          "comma-separated token ids fed as given (no BOS); overrides --prompt");
+ABSL_FLAG(
+    std::string, prompt_ids, "",
+    "comma-separated token ids fed as given (no BOS); overrides --prompt");
 ABSL_FLAG(int64_t, generation_len, 32, "tokens to generate");
-ABSL_FLAG(int64_t, prompt_len, 32, "prefill chunk length (the Prefill seq_len)");
+ABSL_FLAG(int64_t, prompt_len, 32,
+          "prefill chunk length (the Prefill seq_len)");
 ABSL_FLAG(int64_t, ctx_len, 128, "context length (retained-state cache slots)");
-ABSL_FLAG(std::string, device, "reference", "device: reference");
+ABSL_FLAG(std::string, device, "cpu",
+          "device: cpu (all cores) | cpu:N (card 0 of N) | cpu:N/k (card k) | "
+          "reference");
+ABSL_FLAG(int32_t, num_cores, 0, "cores for the program (0: the device's)");
+ABSL_FLAG(bool, mxfp6_matmul, false, "compile matmul weights to MXFP6 (cpu)");
+ABSL_FLAG(bool, export_onnx, true,
+          "export the transformed model as ONNX into $QEFF_HOME (reused when "
+          "it exists)");
 ABSL_FLAG(std::string, output_json, "", "also write the results as JSON here");
 ABSL_FLAG(bool, stop_at_eos, true, "stop after the end-of-sequence token");
 
@@ -54,7 +67,8 @@ absl::StatusOr<std::string> DefaultModel() {
   std::cout << "No --model given: generating a small seeded test model (random "
                "weights, seed 42) at "
             << path << "\n";
-  QEFF_RETURN_IF_ERROR(models::WriteTestModelGguf(models::TestModelSpec{}, path));
+  QEFF_RETURN_IF_ERROR(
+      models::WriteTestModelGguf(models::TestModelSpec{}, path));
   return path;
 }
 
@@ -70,38 +84,98 @@ absl::Status Run() {
   models::LoadOptions lo;
   if (!absl::GetFlag(FLAGS_tokenizer).empty())
     lo.tokenizer_path = UserPath(absl::GetFlag(FLAGS_tokenizer));
-  QEFF_ASSIGN_OR_RETURN(models::LoadedModel model, models::Load(model_path, lo));
-  if (generated) std::cout << "Model: seeded test model (random weights; its text is gibberish)\n";
+  QEFF_ASSIGN_OR_RETURN(models::LoadedModel model,
+                        models::Load(model_path, lo));
+  if (generated)
+    std::cout
+        << "Model: seeded test model (random weights; its text is gibberish)\n";
 
   std::vector<int64_t> prompt_ids;
   std::string prompt_text;
   bool have_text = absl::GetFlag(FLAGS_prompt_ids).empty();
   if (!have_text) {
-    for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_prompt_ids), ',')) {
+    for (absl::string_view p :
+         absl::StrSplit(absl::GetFlag(FLAGS_prompt_ids), ',')) {
       int64_t id;
-      if (!absl::SimpleAtoi(p, &id) || id < 0 || id >= model.config.vocab_size) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "--prompt_ids: '", p, "' is not a token id in [0, ", model.config.vocab_size, ")"));
+      if (!absl::SimpleAtoi(p, &id) || id < 0 ||
+          id >= model.config.vocab_size) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--prompt_ids: '", p, "' is not a token id in [0, ",
+                         model.config.vocab_size, ")"));
       }
       prompt_ids.push_back(id);
     }
   } else {
     if (!model.tokenizer) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(model_path, " has no tokenizer: pass --tokenizer or --prompt_ids"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          model_path, " has no tokenizer: pass --tokenizer or --prompt_ids"));
     }
     prompt_text = absl::GetFlag(FLAGS_prompt);
-    QEFF_ASSIGN_OR_RETURN(auto ids, model.tokenizer->Encode(prompt_text, /*add_bos=*/true));
+    QEFF_ASSIGN_OR_RETURN(
+        auto ids, model.tokenizer->Encode(prompt_text, /*add_bos=*/true));
     prompt_ids.assign(ids.begin(), ids.end());
   }
 
   const int64_t ctx_len = absl::GetFlag(FLAGS_ctx_len);
   const int64_t prompt_len = absl::GetFlag(FLAGS_prompt_len);
-  QEFF_ASSIGN_OR_RETURN(auto device, hw::OpenDevice(absl::GetFlag(FLAGS_device)));
+  QEFF_ASSIGN_OR_RETURN(auto device,
+                        hw::OpenDevice(absl::GetFlag(FLAGS_device)));
   auto specs = hw::PrefillDecodeSpecializations(1, prompt_len, ctx_len);
-  QEFF_ASSIGN_OR_RETURN(engine::CompiledLM compiled,
-                        engine::CompileLM(model.eager, *device, specs, {}));
-  QEFF_ASSIGN_OR_RETURN(auto session, device->Load(compiled.program));
+  hw::CompileOptions co;
+  co.num_cores = absl::GetFlag(FLAGS_num_cores);
+  co.mxfp6_matmul = absl::GetFlag(FLAGS_mxfp6_matmul);
+  QEFF_ASSIGN_OR_RETURN(ir::Graph transformed,
+                        engine::TransformForDevice(model.eager, {}));
+
+  // The ONNX artifact (QEfficient's layout), keyed by the model's content.
+  std::string onnx_path, program_path;
+  std::string compile_key_base = "no-onnx";
+  if (absl::GetFlag(FLAGS_export_onnx)) {
+    passes::ExportArtifactOptions eo;
+    eo.qeff_home = QeffHome();
+    eo.architecture = model.architecture;
+    QEFF_ASSIGN_OR_RETURN(eo.params_json,
+                          engine::ExportParamsJson(eo.qeff_home, model.source,
+                                                   model.architecture, {}));
+    QEFF_ASSIGN_OR_RETURN(passes::ExportedArtifact art,
+                          passes::ExportArtifact(transformed, eo));
+    onnx_path = art.onnx_path;
+    compile_key_base = art.hash16;
+    std::cout << (art.reused ? "Reusing ONNX: " : "Exported ONNX: ")
+              << onnx_path << "\n";
+  }
+
+  // Compile; on the cpu driver the program container is kept beside the
+  // ONNX (qpc-<hash16>/) and reused when it exists.
+  std::shared_ptr<const hw::Program> program;
+  const bool container =
+      device->kind() == "cpu" && absl::GetFlag(FLAGS_export_onnx);
+  if (container) {
+    std::string key = absl::StrCat(
+        compile_key_base, "|", hw::SpecializationsToJson(specs), "|",
+        device->kind(), "|", hw::cpu::ProgramIsa(), "|cores=", co.num_cores,
+        "|mxfp6=", co.mxfp6_matmul, "|v=", engine::kQeffVersion);
+    size_t slash = onnx_path.find_last_of('/');
+    program_path = absl::StrCat(onnx_path.substr(0, slash), "/qpc-",
+                                ir::Sha256Hex(key).substr(0, 16));
+    if (DirExists(program_path)) {
+      auto read = hw::cpu::ReadProgram(program_path);
+      if (read.ok()) {
+        program = *read;
+        std::cout << "Reusing program: " << program_path << "\n";
+      } else {
+        std::cout << "Recompiling: " << read.status().message() << "\n";
+      }
+    }
+  }
+  if (!program) {
+    QEFF_ASSIGN_OR_RETURN(program, device->Compile(transformed, specs, co));
+    if (container && !DirExists(program_path)) {
+      QEFF_RETURN_IF_ERROR(hw::cpu::WriteProgram(*program, program_path));
+      std::cout << "Compiled program: " << program_path << "\n";
+    }
+  }
+  QEFF_ASSIGN_OR_RETURN(auto session, device->Load(program));
 
   engine::GenerationOptions go;
   go.prefill_seq_len = prompt_len;
@@ -110,7 +184,8 @@ absl::Status Run() {
   if (absl::GetFlag(FLAGS_stop_at_eos) && model.tokenizer)
     go.eos_id = model.tokenizer->eos_id();
   engine::Generator gen(session.get());
-  QEFF_ASSIGN_OR_RETURN(engine::GenerationResult r, gen.Generate(prompt_ids, go));
+  QEFF_ASSIGN_OR_RETURN(engine::GenerationResult r,
+                        gen.Generate(prompt_ids, go));
 
   std::string completion;
   if (model.tokenizer) {
@@ -118,7 +193,8 @@ absl::Status Run() {
     QEFF_ASSIGN_OR_RETURN(completion, model.tokenizer->Decode(ids));
   }
   std::cout << "Device: " << device->name() << "\n";
-  std::cout << "Prompt : " << (have_text ? prompt_text : absl::GetFlag(FLAGS_prompt_ids))
+  std::cout << "Prompt : "
+            << (have_text ? prompt_text : absl::GetFlag(FLAGS_prompt_ids))
             << "\n";
   std::cout << "Completion : " << completion << "\n";
   std::cout << "Token ids : " << JoinInts(r.token_ids) << "\n";
@@ -128,18 +204,23 @@ absl::Status Run() {
 
   if (!absl::GetFlag(FLAGS_output_json).empty()) {
     std::string json = absl::StrCat(
-        "{\"model\": ", JsonString(model_path), ", \"device\": ", JsonString(device->name()),
-        ", \"artifacts\": {\"onnx\": null, \"program\": null}, \"results\": [{\"prompt\": ",
+        "{\"model\": ", JsonString(model_path),
+        ", \"device\": ", JsonString(device->name()),
+        ", \"artifacts\": {\"onnx\": ",
+        onnx_path.empty() ? "null" : JsonString(onnx_path), ", \"program\": ",
+        program_path.empty() ? "null" : JsonString(program_path),
+        "}, \"results\": [{\"prompt\": ",
         have_text ? JsonString(prompt_text) : "null", ", \"prompt_ids\": [",
         JoinInts(prompt_ids), "], \"completion\": ", JsonString(completion),
         ", \"token_ids\": [", JoinInts(r.token_ids), "], \"stats\": ",
-        absl::StrFormat("{\"ttft_s\": %.6f, \"decode_tok_s\": %.3f, \"total_tok_s\": "
-                        "%.3f, \"e2e_s\": %.6f}",
-                        r.stats.ttft_s, r.stats.decode_tok_s, r.stats.total_tok_s,
-                        r.stats.e2e_s),
+        absl::StrFormat(
+            "{\"ttft_s\": %.6f, \"decode_tok_s\": %.3f, \"total_tok_s\": "
+            "%.3f, \"e2e_s\": %.6f}",
+            r.stats.ttft_s, r.stats.decode_tok_s, r.stats.total_tok_s,
+            r.stats.e2e_s),
         "}]}\n");
-    QEFF_RETURN_IF_ERROR(
-        models::WriteFileAtomically(UserPath(absl::GetFlag(FLAGS_output_json)), json));
+    QEFF_RETURN_IF_ERROR(models::WriteFileAtomically(
+        UserPath(absl::GetFlag(FLAGS_output_json)), json));
   }
   return absl::OkStatus();
 }

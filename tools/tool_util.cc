@@ -30,14 +30,19 @@ bool FileExists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+bool DirExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 absl::Status MakeDirs(const std::string& dir) {
   std::string cur;
   for (size_t i = 0; i <= dir.size(); ++i) {
     if (i == dir.size() || (dir[i] == '/' && i > 0)) {
       cur = dir.substr(0, i);
       if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
-        return absl::InternalError(
-            absl::StrCat("cannot create directory ", cur, ": ", std::strerror(errno)));
+        return absl::InternalError(absl::StrCat("cannot create directory ", cur,
+                                                ": ", std::strerror(errno)));
       }
     }
   }
@@ -75,6 +80,8 @@ std::string JsonString(absl::string_view s) {
   return out;
 }
 
-std::string JoinInts(const std::vector<int64_t>& v) { return absl::StrJoin(v, ","); }
+std::string JoinInts(const std::vector<int64_t>& v) {
+  return absl::StrJoin(v, ",");
+}
 
 }  // namespace qeff::tools

@@ -16,6 +16,7 @@ std::string UserPath(const std::string& path);
 // $QEFF_HOME, else ~/.cache/qeff_models.
 std::string QeffHome();
 bool FileExists(const std::string& path);
+bool DirExists(const std::string& path);
 absl::Status MakeDirs(const std::string& dir);
 // A JSON string literal (UTF-8 kept, control characters escaped).
 std::string JsonString(absl::string_view s);
