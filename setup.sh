@@ -69,6 +69,20 @@ else
     say "onnxruntime-node $want_ort present"
   fi
 fi
+# llama.cpp's source (tokenizer test vectors models/ggml-vocab-*.gguf with
+# .inp/.out), cloned once from the git bundle node-llama-cpp ships.
+bundle="$PEERS_DIR/node_modules/node-llama-cpp/llama/gitRelease.bundle"
+if [[ -d "$PEERS_DIR/llama.cpp/models" ]]; then
+  say "llama.cpp source present"
+elif [[ -f "$bundle" ]]; then
+  say "cloning llama.cpp from $bundle"
+  rm -rf "$PEERS_DIR/llama.cpp.tmp"
+  git clone -q "$bundle" "$PEERS_DIR/llama.cpp.tmp" 2>/tmp/qeff-setup-git.log &&
+    mv "$PEERS_DIR/llama.cpp.tmp" "$PEERS_DIR/llama.cpp" ||
+    { tail -5 /tmp/qeff-setup-git.log >&2; die "git clone of the llama.cpp bundle failed"; }
+else
+  say "no llama.cpp bundle: the tokenizer vector tests skip with a reason"
+fi
 say "peers in $PEERS_DIR"
 
 # Tell Bazel's tests where the files outside the workspace are (tests tagged
