@@ -14,7 +14,7 @@
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
-#include "hw/reference_driver.h"
+#include "hw/driver.h"
 #include "models/model_loader.h"
 
 namespace qeff {
@@ -28,12 +28,14 @@ struct PeerRun {
   std::string text;
 };
 
-std::vector<int64_t> IntsAfter(const std::string& json, const std::string& key) {
+std::vector<int64_t> IntsAfter(const std::string& json,
+                               const std::string& key) {
   std::vector<int64_t> out;
   size_t k = json.find("\"" + key + "\":[");
   if (k == std::string::npos) return out;
   size_t start = json.find('[', k) + 1, end = json.find(']', start);
-  for (absl::string_view p : absl::StrSplit(json.substr(start, end - start), ',')) {
+  for (absl::string_view p :
+       absl::StrSplit(json.substr(start, end - start), ',')) {
     int64_t v;
     if (absl::SimpleAtoi(p, &v)) out.push_back(v);
   }
@@ -47,15 +49,17 @@ bool RunLlamaCpp(const std::string& gguf, PeerRun* run, std::string* why) {
     *why = "QEFF_PEERS_DIR is not set (run ./setup.sh)";
     return false;
   }
-  std::string pkg = absl::StrCat(peers, "/node_modules/node-llama-cpp/package.json");
+  std::string pkg =
+      absl::StrCat(peers, "/node_modules/node-llama-cpp/package.json");
   if (FILE* f = std::fopen(pkg.c_str(), "r")) {
     std::fclose(f);
   } else {
     *why = absl::StrCat("node-llama-cpp is not installed in ", peers);
     return false;
   }
-  std::string cmd = absl::StrCat("node tests/e2e/peers/llama_generate.mjs '", peers, "' '", gguf,
-                                 "' '", kPrompt, "' ", kGenerationLen, " 2>&1");
+  std::string cmd =
+      absl::StrCat("node tests/e2e/peers/llama_generate.mjs '", peers, "' '",
+                   gguf, "' '", kPrompt, "' ", kGenerationLen, " 2>&1");
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) {
     *why = "cannot start node";
@@ -76,8 +80,11 @@ bool RunLlamaCpp(const std::string& gguf, PeerRun* run, std::string* why) {
   return true;
 }
 
-engine::GenerationResult RunQeff(const std::string& model, const std::string& tokenizer,
-                                 std::vector<int64_t>* prompt_ids, std::string* text) {
+engine::GenerationResult RunQeff(const std::string& device_kind,
+                                 const std::string& model,
+                                 const std::string& tokenizer,
+                                 std::vector<int64_t>* prompt_ids,
+                                 std::string* text) {
   models::LoadOptions lo;
   lo.tokenizer_path = tokenizer;
   auto m = models::Load(model, lo);
@@ -86,9 +93,12 @@ engine::GenerationResult RunQeff(const std::string& model, const std::string& to
   auto ids = m->tokenizer->Encode(kPrompt, true);
   EXPECT_TRUE(ids.ok()) << ids.status();
   prompt_ids->assign(ids->begin(), ids->end());
-  auto device = hw::MakeReferenceDevice();
-  auto compiled = engine::CompileLM(m->eager, *device,
-                                    hw::PrefillDecodeSpecializations(1, 8, 128), {});
+  auto opened = hw::OpenDevice(device_kind);
+  EXPECT_TRUE(opened.ok()) << opened.status();
+  if (!opened.ok()) return {};
+  auto& device = *opened;
+  auto compiled = engine::CompileLM(
+      m->eager, *device, hw::PrefillDecodeSpecializations(1, 8, 128), {});
   EXPECT_TRUE(compiled.ok()) << compiled.status();
   if (!compiled.ok()) return {};
   auto session = device->Load(compiled->program);
@@ -107,7 +117,8 @@ engine::GenerationResult RunQeff(const std::string& model, const std::string& to
 
 TEST(LlamaCppPeer, Stories260KGreedyStory) {
   const char* shared = std::getenv("QEFF_SHARED_DIR");
-  if (!shared || !*shared) GTEST_SKIP() << "QEFF_SHARED_DIR is not set (no ../shared)";
+  if (!shared || !*shared)
+    GTEST_SKIP() << "QEFF_SHARED_DIR is not set (no ../shared)";
   std::string dir = absl::StrCat(shared, "/models/stories260K");
   std::string gguf = dir + "/stories260K.gguf";
   if (FILE* f = std::fopen(gguf.c_str(), "r")) {
@@ -117,24 +128,28 @@ TEST(LlamaCppPeer, Stories260KGreedyStory) {
   }
   PeerRun peer;
   std::string why;
-  if (!RunLlamaCpp(gguf, &peer, &why)) GTEST_SKIP() << "llama.cpp peer unavailable: " << why;
+  if (!RunLlamaCpp(gguf, &peer, &why))
+    GTEST_SKIP() << "llama.cpp peer unavailable: " << why;
   ASSERT_EQ(peer.token_ids.size(), static_cast<size_t>(kGenerationLen));
 
   std::vector<int64_t> prompt;
   std::string text;
-  engine::GenerationResult r = RunQeff(gguf, "", &prompt, &text);
-  EXPECT_EQ(prompt, peer.prompt_ids);
-  EXPECT_EQ(r.token_ids, peer.token_ids);
-  std::printf("qeff (gguf): %s\n", text.c_str());
+  for (const char* device : {"reference", "cpu"}) {
+    engine::GenerationResult r = RunQeff(device, gguf, "", &prompt, &text);
+    EXPECT_EQ(prompt, peer.prompt_ids);
+    EXPECT_EQ(r.token_ids, peer.token_ids) << device;
+    std::printf("qeff %s (gguf): %s\n", device, text.c_str());
 
-  std::vector<int64_t> prompt2;
-  std::string text2;
-  engine::GenerationResult r2 =
-      RunQeff(dir + "/stories260K.bin", dir + "/tok512.bin", &prompt2, &text2);
-  EXPECT_EQ(prompt2, peer.prompt_ids);
-  EXPECT_EQ(r2.token_ids, peer.token_ids);
-  EXPECT_EQ(text2, text);
-  std::printf("qeff (llama2.c): %s\n", text2.c_str());
+    std::vector<int64_t> prompt2;
+    std::string text2;
+    engine::GenerationResult r2 =
+        RunQeff(device, dir + "/stories260K.bin", dir + "/tok512.bin", &prompt2,
+                &text2);
+    EXPECT_EQ(prompt2, peer.prompt_ids);
+    EXPECT_EQ(r2.token_ids, peer.token_ids) << device;
+    EXPECT_EQ(text2, text);
+    std::printf("qeff %s (llama2.c): %s\n", device, text2.c_str());
+  }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
+#include "hw/driver.h"
 #include "hw/graph_io.h"
 #include "hw/reference_driver.h"
 #include "models/model_loader.h"
@@ -27,6 +28,7 @@ namespace {
 
 struct Step {
   std::vector<int64_t> ids, pos;
+  std::string spec = "Prefill";
 };
 
 std::string PeersDir(std::string* why) {
@@ -35,7 +37,8 @@ std::string PeersDir(std::string* why) {
     *why = "QEFF_PEERS_DIR is not set (run ./setup.sh)";
     return "";
   }
-  std::string pkg = absl::StrCat(p, "/node_modules/onnxruntime-node/package.json");
+  std::string pkg =
+      absl::StrCat(p, "/node_modules/onnxruntime-node/package.json");
   if (!std::ifstream(pkg).good()) {
     *why = absl::StrCat("onnxruntime-node is not installed in ", p);
     return "";
@@ -66,24 +69,27 @@ std::vector<std::vector<float>> ParseLogits(const std::string& json) {
 }
 
 // Runs the ONNX with onnxruntime over `steps`; returns per-step logits.
-std::vector<std::vector<float>> RunOrt(const std::string& peers, const std::string& onnx,
+std::vector<std::vector<float>> RunOrt(const std::string& peers,
+                                       const std::string& onnx,
                                        const std::vector<hw::BoundIO>& state,
                                        const std::vector<Step>& steps) {
   std::string plan = "{\"state\": [";
   for (size_t i = 0; i < state.size(); ++i) {
-    absl::StrAppend(&plan, i ? "," : "", "{\"name\": \"", state[i].name, "\", \"dims\": [",
-                    absl::StrJoin(state[i].dims, ","), "]}");
+    absl::StrAppend(&plan, i ? "," : "", "{\"name\": \"", state[i].name,
+                    "\", \"dims\": [", absl::StrJoin(state[i].dims, ","), "]}");
   }
   plan += "], \"steps\": [";
   for (size_t i = 0; i < steps.size(); ++i) {
-    absl::StrAppend(&plan, i ? "," : "", "{\"input_ids\": [[", absl::StrJoin(steps[i].ids, ","),
-                    "]], \"position_ids\": [[", absl::StrJoin(steps[i].pos, ","), "]]}");
+    absl::StrAppend(&plan, i ? "," : "", "{\"input_ids\": [[",
+                    absl::StrJoin(steps[i].ids, ","),
+                    "]], \"position_ids\": [[",
+                    absl::StrJoin(steps[i].pos, ","), "]]}");
   }
   plan += "]}";
   std::string plan_path = absl::StrCat(::testing::TempDir(), "/plan.json");
   std::ofstream(plan_path) << plan;
-  std::string cmd = absl::StrCat("node tests/e2e/peers/ort_run.mjs '", peers, "' '", onnx, "' '",
-                                 plan_path, "' 2>&1");
+  std::string cmd = absl::StrCat("node tests/e2e/peers/ort_run.mjs '", peers,
+                                 "' '", onnx, "' '", plan_path, "' 2>&1");
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[65536];
@@ -99,17 +105,19 @@ std::vector<std::vector<float>> RunOrt(const std::string& peers, const std::stri
 // Prefill chunks of `chunk` then decode the reference's own greedy tokens
 // until the context is full. Compares every step's logits with onnxruntime.
 void CheckAgainstOrt(const ir::Graph& eager, const std::string& name,
-                     const std::vector<int64_t>& prompt, int64_t chunk, int64_t ctx_len) {
+                     const std::vector<int64_t>& prompt, int64_t chunk,
+                     int64_t ctx_len) {
   std::string why;
   std::string peers = PeersDir(&why);
   if (peers.empty()) GTEST_SKIP() << "onnxruntime peer unavailable: " << why;
   auto device = hw::MakeReferenceDevice();
-  auto compiled = engine::CompileLM(eager, *device,
-                                    hw::PrefillDecodeSpecializations(1, chunk, ctx_len), {});
+  auto compiled = engine::CompileLM(
+      eager, *device, hw::PrefillDecodeSpecializations(1, chunk, ctx_len), {});
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   auto session = device->Load(compiled->program);
   ASSERT_TRUE(session.ok());
-  auto io = hw::BindGraphIO(compiled->graph, compiled->program->specializations());
+  auto io =
+      hw::BindGraphIO(compiled->graph, compiled->program->specializations());
   ASSERT_TRUE(io.ok());
 
   // The reference run, step by step, recording logits and greedy tokens.
@@ -123,8 +131,9 @@ void CheckAgainstOrt(const ir::Graph& eager, const std::string& name,
       s.ids.push_back(real ? prompt[start + j] : 0);
       s.pos.push_back(real ? start + j : -1);
     }
-    auto out = (*session)->Run("Prefill", {{"input_ids", ir::Tensor::I64({1, chunk}, s.ids)},
-                                           {"position_ids", ir::Tensor::I64({1, chunk}, s.pos)}});
+    auto out = (*session)->Run(
+        "Prefill", {{"input_ids", ir::Tensor::I64({1, chunk}, s.ids)},
+                    {"position_ids", ir::Tensor::I64({1, chunk}, s.pos)}});
     ASSERT_TRUE(out.ok()) << out.status();
     steps.push_back(s);
     ref.push_back(out->at("logits"));
@@ -133,9 +142,10 @@ void CheckAgainstOrt(const ir::Graph& eager, const std::string& name,
   for (int64_t p = n; p < ctx_len; ++p) {
     int64_t tok = engine::Argmax(ref.back());
     tokens.push_back(tok);
-    Step s{{tok}, {p}};
-    auto out = (*session)->Run("Decode", {{"input_ids", ir::Tensor::I64({1, 1}, s.ids)},
-                                          {"position_ids", ir::Tensor::I64({1, 1}, s.pos)}});
+    Step s{{tok}, {p}, "Decode"};
+    auto out = (*session)->Run(
+        "Decode", {{"input_ids", ir::Tensor::I64({1, 1}, s.ids)},
+                   {"position_ids", ir::Tensor::I64({1, 1}, s.pos)}});
     ASSERT_TRUE(out.ok()) << out.status();
     steps.push_back(s);
     ref.push_back(out->at("logits"));
@@ -147,6 +157,33 @@ void CheckAgainstOrt(const ir::Graph& eager, const std::string& name,
   eo.params_json = absl::StrCat("{\"test\":\"", name, "\"}");
   auto art = passes::ExportArtifact(compiled->graph, eo);
   ASSERT_TRUE(art.ok()) << art.status();
+
+  // The cpu driver on the same steps (teacher forcing: the reference's
+  // tokens).
+  auto cpu = hw::OpenDevice("cpu");
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  auto cpu_prog = (*cpu)->Compile(compiled->graph,
+                                  compiled->program->specializations(), {});
+  ASSERT_TRUE(cpu_prog.ok()) << cpu_prog.status();
+  auto cpu_s = (*cpu)->Load(*cpu_prog);
+  ASSERT_TRUE(cpu_s.ok()) << cpu_s.status();
+  double cpu_worst = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    int64_t len = static_cast<int64_t>(steps[i].ids.size());
+    auto out = (*cpu_s)->Run(
+        steps[i].spec,
+        {{"input_ids", ir::Tensor::I64({1, len}, steps[i].ids)},
+         {"position_ids", ir::Tensor::I64({1, len}, steps[i].pos)}});
+    ASSERT_TRUE(out.ok()) << out.status();
+    const ir::Tensor& l = out->at("logits");
+    for (int64_t j = 0; j < l.num_elements(); ++j)
+      cpu_worst =
+          std::max(cpu_worst, std::fabs(l.GetDouble(j) - ref[i].GetDouble(j)));
+    EXPECT_EQ(engine::Argmax(l), engine::Argmax(ref[i])) << "cpu step " << i;
+  }
+  std::printf("%s: cpu vs reference max |dlogit| %.3g\n", name.c_str(),
+              cpu_worst);
+  EXPECT_LE(cpu_worst, 1e-4);
 
   auto ort = RunOrt(peers, art->onnx_path, io->state, steps);
   ASSERT_EQ(ort.size(), ref.size());
@@ -161,11 +198,12 @@ void CheckAgainstOrt(const ir::Graph& eager, const std::string& name,
     }
     if (best == engine::Argmax(ref[i])) ++same_tokens;
   }
-  std::printf("%s: prompt %lld, chunk %lld, ctx %lld: %zu steps, max |dlogit| %.3g, "
-              "greedy agrees at %lld/%zu steps\n",
-              name.c_str(), static_cast<long long>(n), static_cast<long long>(chunk),
-              static_cast<long long>(ctx_len), ref.size(), worst,
-              static_cast<long long>(same_tokens), ref.size());
+  std::printf(
+      "%s: prompt %lld, chunk %lld, ctx %lld: %zu steps, max |dlogit| %.3g, "
+      "greedy agrees at %lld/%zu steps\n",
+      name.c_str(), static_cast<long long>(n), static_cast<long long>(chunk),
+      static_cast<long long>(ctx_len), ref.size(), worst,
+      static_cast<long long>(same_tokens), ref.size());
   EXPECT_LE(worst, 1e-4);
   EXPECT_EQ(same_tokens, static_cast<int64_t>(ref.size()));
 }
@@ -179,26 +217,30 @@ TEST_P(OrtPeer, SeededLlamaMatchesReference) {
   ASSERT_TRUE(eager.ok()) << eager.status();
   const int64_t len = GetParam();
   std::vector<int64_t> prompt;
-  for (int64_t i = 0; i < len; ++i) prompt.push_back((i * 53 + 7) % c.vocab_size);
+  for (int64_t i = 0; i < len; ++i)
+    prompt.push_back((i * 53 + 7) % c.vocab_size);
   // ctx 20 is not a multiple of the chunk (8): the last prefill chunk of a
   // 20-token prompt is padded and writes slot ctx_len - 1.
   CheckAgainstOrt(*eager, absl::StrCat("seeded-llama-", len), prompt, 8, 20);
 }
 
 // Shorter than, equal to and longer than one chunk; and a full context.
-INSTANTIATE_TEST_SUITE_P(PromptLengths, OrtPeer, ::testing::Values(5, 8, 13, 20));
+INSTANTIATE_TEST_SUITE_P(PromptLengths, OrtPeer,
+                         ::testing::Values(5, 8, 13, 20));
 
 TEST(OrtPeerStories, Stories260KMatchesReference) {
   const char* shared = std::getenv("QEFF_SHARED_DIR");
-  if (!shared || !*shared) GTEST_SKIP() << "QEFF_SHARED_DIR is not set (no ../shared)";
-  std::string path = std::string(shared) + "/models/stories260K/stories260K.gguf";
+  if (!shared || !*shared)
+    GTEST_SKIP() << "QEFF_SHARED_DIR is not set (no ../shared)";
+  std::string path =
+      std::string(shared) + "/models/stories260K/stories260K.gguf";
   if (!std::ifstream(path).good()) GTEST_SKIP() << path << " is absent";
   auto m = models::Load(path);
   ASSERT_TRUE(m.ok()) << m.status();
   auto ids = m->tokenizer->Encode("Once upon a time", true);
   ASSERT_TRUE(ids.ok());
-  CheckAgainstOrt(m->eager, "stories260K", std::vector<int64_t>(ids->begin(), ids->end()), 8,
-                  40);
+  CheckAgainstOrt(m->eager, "stories260K",
+                  std::vector<int64_t>(ids->begin(), ids->end()), 8, 40);
 }
 
 }  // namespace

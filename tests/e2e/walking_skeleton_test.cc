@@ -13,8 +13,8 @@
 #include "gtest/gtest.h"
 #include "hw/reference_driver.h"
 #include "ir/evaluator.h"
-#include "models/model_loader.h"
 #include "models/arch/registry.h"
+#include "models/model_loader.h"
 #include "models/test_model.h"
 
 namespace qeff {
@@ -23,25 +23,30 @@ namespace {
 constexpr double kTol = 1e-5;
 
 // Eager logits [1, N, V] for tokens at positions 0..N-1.
-ir::Tensor EagerLogits(const ir::Graph& eager, const std::vector<int64_t>& ids) {
+ir::Tensor EagerLogits(const ir::Graph& eager,
+                       const std::vector<int64_t>& ids) {
   int64_t n = static_cast<int64_t>(ids.size());
   std::vector<int64_t> pos(n);
   for (int64_t i = 0; i < n; ++i) pos[i] = i;
-  auto out = ir::Evaluator::Run(eager, {{"input_ids", ir::Tensor::I64({1, n}, ids)},
-                                        {"position_ids", ir::Tensor::I64({1, n}, pos)}});
+  auto out = ir::Evaluator::Run(
+      eager, {{"input_ids", ir::Tensor::I64({1, n}, ids)},
+              {"position_ids", ir::Tensor::I64({1, n}, pos)}});
   EXPECT_TRUE(out.ok()) << out.status();
   return out.ok() ? (*out)[0] : ir::Tensor();
 }
 
-double MaxDiffAt(const ir::Tensor& eager, int64_t position, const ir::Tensor& got) {
+double MaxDiffAt(const ir::Tensor& eager, int64_t position,
+                 const ir::Tensor& got) {
   int64_t v = eager.dims()[2];
   double worst = 0;
   for (int64_t j = 0; j < v; ++j)
-    worst = std::max(worst, std::fabs(eager.GetDouble(position * v + j) - got.GetDouble(j)));
+    worst = std::max(
+        worst, std::fabs(eager.GetDouble(position * v + j) - got.GetDouble(j)));
   return worst;
 }
 
-void CheckTransformMatchesEager(const ir::Graph& eager, const std::vector<int64_t>& ids,
+void CheckTransformMatchesEager(const ir::Graph& eager,
+                                const std::vector<int64_t>& ids,
                                 int64_t ctx_len) {
   ir::Tensor ref = EagerLogits(eager, ids);
   ASSERT_EQ(ref.rank(), 3);
@@ -50,8 +55,8 @@ void CheckTransformMatchesEager(const ir::Graph& eager, const std::vector<int64_
 
   // One token at a time: "Prefill" with seq_len 1 for the first, then decode.
   {
-    auto compiled = engine::CompileLM(eager, *device,
-                                      hw::PrefillDecodeSpecializations(1, 1, ctx_len), {});
+    auto compiled = engine::CompileLM(
+        eager, *device, hw::PrefillDecodeSpecializations(1, 1, ctx_len), {});
     ASSERT_TRUE(compiled.ok()) << compiled.status();
     auto session = device->Load(compiled->program);
     ASSERT_TRUE(session.ok()) << session.status();
@@ -67,13 +72,14 @@ void CheckTransformMatchesEager(const ir::Graph& eager, const std::vector<int64_
       ASSERT_TRUE(l.ok()) << l.status();
       worst = std::max(worst, MaxDiffAt(ref, p, *l));
     }
-    std::printf("stepped %lld tokens: max |diff| %.3g\n", static_cast<long long>(n), worst);
+    std::printf("stepped %lld tokens: max |diff| %.3g\n",
+                static_cast<long long>(n), worst);
     EXPECT_LE(worst, kTol);
   }
   // Chunks of 8: the logits at each chunk's last (valid) position.
   {
-    auto compiled = engine::CompileLM(eager, *device,
-                                      hw::PrefillDecodeSpecializations(1, 8, ctx_len), {});
+    auto compiled = engine::CompileLM(
+        eager, *device, hw::PrefillDecodeSpecializations(1, 8, ctx_len), {});
     ASSERT_TRUE(compiled.ok()) << compiled.status();
     auto session = device->Load(compiled->program);
     ASSERT_TRUE(session.ok()) << session.status();
@@ -84,7 +90,8 @@ void CheckTransformMatchesEager(const ir::Graph& eager, const std::vector<int64_
     double worst = 0;
     for (int64_t end = 8; end < n + 8; end += 8) {
       int64_t len = std::min(end, n);
-      auto l = gen.Prefill(std::vector<int64_t>(ids.begin(), ids.begin() + len), o);
+      auto l =
+          gen.Prefill(std::vector<int64_t>(ids.begin(), ids.begin() + len), o);
       ASSERT_TRUE(l.ok()) << l.status();
       worst = std::max(worst, MaxDiffAt(ref, len - 1, *l));
     }
@@ -119,23 +126,28 @@ TEST_P(ArchTransform, TransformMatchesEager) {
   auto eager = models::BuildEager(m->config, m->Weights());
   ASSERT_TRUE(eager.ok()) << eager.status();
   std::vector<int64_t> ids = models::TestPromptIds();
-  while (ids.size() < 20) ids.push_back((ids.size() * 31 + 3) % m->config.vocab_size);
+  while (ids.size() < 20)
+    ids.push_back((ids.size() * 31 + 3) % m->config.vocab_size);
   ids.resize(20);
   CheckTransformMatchesEager(*eager, ids, 20);
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, ArchTransform,
-                         ::testing::Values("llama", "mistral", "qwen2", "gpt2"));
+                         ::testing::Values("llama", "mistral", "qwen2",
+                                           "gpt2"));
 
 TEST(WalkingSkeleton, Stories260KTransformMatchesEager) {
   const char* shared = std::getenv("QEFF_SHARED_DIR");
-  if (!shared || !*shared) GTEST_SKIP() << "QEFF_SHARED_DIR is not set (no ../shared)";
-  std::string path = std::string(shared) + "/models/stories260K/stories260K.gguf";
+  if (!shared || !*shared)
+    GTEST_SKIP() << "QEFF_SHARED_DIR is not set (no ../shared)";
+  std::string path =
+      std::string(shared) + "/models/stories260K/stories260K.gguf";
   auto m = models::Load(path);
   if (!m.ok() && m.status().code() == absl::StatusCode::kNotFound)
     GTEST_SKIP() << path << " is absent: " << m.status();
   ASSERT_TRUE(m.ok()) << m.status();
-  auto ids = m->tokenizer->Encode("Once upon a time, there was a little girl named Lily.", true);
+  auto ids = m->tokenizer->Encode(
+      "Once upon a time, there was a little girl named Lily.", true);
   ASSERT_TRUE(ids.ok()) << ids.status();
   std::vector<int64_t> v(ids->begin(), ids->end());
   CheckTransformMatchesEager(m->eager, v, 32);
