@@ -3,7 +3,9 @@
 //   bazel run //tools:tokenize -- --tokenizer=PATH --text="Once upon a time"
 //   bazel run //tools:tokenize -- --tokenizer=PATH --decode=1,403,407
 //
-// PATH is a .gguf (its embedded tokenizer) or a llama2.c tokenizer.bin.
+// PATH is any .gguf with a tokenizer (SentencePiece, byte-level BPE,
+// WordPiece; vocab-only files too), a llama2.c tokenizer.bin, or a folder
+// holding one.
 // Prints the ids space-separated (BOS first when the tokenizer's config adds
 // it, unless --no_bos), or {"ids":[...]} with --json; with --decode, prints
 // the text (or {"text":"..."}).
@@ -19,11 +21,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "models/spm_tokenizer.h"
+#include "models/tokenizer_loader.h"
 #include "tools/tool_util.h"
 
 ABSL_FLAG(std::string, tokenizer, "",
-          "tokenizer file: a .gguf or a llama2.c tokenizer.bin");
+          "tokenizer: a .gguf, a llama2.c tokenizer.bin, or a model folder");
 ABSL_FLAG(std::string, text, "", "text to encode");
 ABSL_FLAG(bool, json, false, "print JSON instead of plain text");
 ABSL_FLAG(std::string, decode, "",
@@ -40,7 +42,7 @@ absl::Status Run() {
   if (path.empty()) {
     return absl::InvalidArgumentError("--tokenizer=PATH is required");
   }
-  auto tok = qeff::models::LoadTokenizerFile(UserPath(path));
+  auto tok = qeff::models::LoadTokenizer(UserPath(path));
   if (!tok.ok()) return tok.status();
   const bool json = absl::GetFlag(FLAGS_json);
   const std::string decode = absl::GetFlag(FLAGS_decode);
