@@ -2,13 +2,17 @@
 // onnxruntime as a QEfficient user's runtime would — prefill in chunks with
 // right padding (position_ids = -1), then decode, feeding each
 // *_RetainedState back — gives the reference device's logits under teacher
-// forcing (max |diff| <= 1e-4) for prompts shorter than, equal to and longer
-// than one chunk, up to a full context; and the same greedy tokens.
+// forcing (max |diff| <= 1e-4) and the same greedy tokens, for prompts
+// shorter than, equal to and longer than one chunk, up to a full context;
+// for the Llama, Mistral, Qwen2 and GPT-2 test models, the real stories260K,
+// and the continuous-batching export with an idle slot. The cpu driver runs
+// the same steps and must agree with the reference too.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +23,7 @@
 #include "hw/driver.h"
 #include "hw/graph_io.h"
 #include "hw/reference_driver.h"
+#include "models/arch/registry.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
 #include "passes/export.h"
@@ -26,9 +31,37 @@
 namespace qeff {
 namespace {
 
+// One call: rows x len tokens; `batch_index` empty unless continuous
+// batching; `live` marks the rows whose logits count (idle rows don't).
 struct Step {
-  std::vector<int64_t> ids, pos;
-  std::string spec = "Prefill";
+  std::string spec;
+  int64_t rows = 1, len = 1;
+  std::vector<int64_t> ids, pos, batch_index;
+  std::vector<bool> live;
+
+  hw::TensorMap Inputs() const {
+    hw::TensorMap m = {{"input_ids", ir::Tensor::I64({rows, len}, ids)},
+                       {"position_ids", ir::Tensor::I64({rows, len}, pos)}};
+    if (!batch_index.empty())
+      m["batch_index"] = ir::Tensor::I64({rows, 1}, batch_index);
+    return m;
+  }
+  std::string Json() const {
+    auto rows_json = [&](const std::vector<int64_t>& v, int64_t cols) {
+      std::vector<std::string> r;
+      for (int64_t i = 0; i < rows; ++i)
+        r.push_back(absl::StrCat("[",
+                                 absl::StrJoin(v.begin() + i * cols,
+                                               v.begin() + (i + 1) * cols, ","),
+                                 "]"));
+      return absl::StrCat("[", absl::StrJoin(r, ","), "]");
+    };
+    std::string s = absl::StrCat("{\"input_ids\": ", rows_json(ids, len),
+                                 ", \"position_ids\": ", rows_json(pos, len));
+    if (!batch_index.empty())
+      absl::StrAppend(&s, ", \"batch_index\": ", rows_json(batch_index, 1));
+    return s + "}";
+  }
 };
 
 std::string PeersDir(std::string* why) {
@@ -46,7 +79,7 @@ std::string PeersDir(std::string* why) {
   return p;
 }
 
-// All floats of the `k`-th innermost array of a {"logits": [[...], ...]} line.
+// The rows of a {"logits": [[...], ...]} line.
 std::vector<std::vector<float>> ParseLogits(const std::string& json) {
   std::vector<std::vector<float>> out;
   size_t i = json.find("[[");
@@ -62,13 +95,12 @@ std::vector<std::vector<float>> ParseLogits(const std::string& json) {
       if (json[i] == ',') ++i;
     }
     out.push_back(std::move(row));
-    i += 1;  // ']'
+    i += 1;
     if (i < json.size() && json[i] == ',') ++i;
   }
   return out;
 }
 
-// Runs the ONNX with onnxruntime over `steps`; returns per-step logits.
 std::vector<std::vector<float>> RunOrt(const std::string& peers,
                                        const std::string& onnx,
                                        const std::vector<hw::BoundIO>& state,
@@ -79,12 +111,8 @@ std::vector<std::vector<float>> RunOrt(const std::string& peers,
                     "\", \"dims\": [", absl::StrJoin(state[i].dims, ","), "]}");
   }
   plan += "], \"steps\": [";
-  for (size_t i = 0; i < steps.size(); ++i) {
-    absl::StrAppend(&plan, i ? "," : "", "{\"input_ids\": [[",
-                    absl::StrJoin(steps[i].ids, ","),
-                    "]], \"position_ids\": [[",
-                    absl::StrJoin(steps[i].pos, ","), "]]}");
-  }
+  for (size_t i = 0; i < steps.size(); ++i)
+    absl::StrAppend(&plan, i ? "," : "", steps[i].Json());
   plan += "]}";
   std::string plan_path = absl::StrCat(::testing::TempDir(), "/plan.json");
   std::ofstream(plan_path) << plan;
@@ -102,131 +130,152 @@ std::vector<std::vector<float>> RunOrt(const std::string& peers,
   return logits;
 }
 
-// Prefill chunks of `chunk` then decode the reference's own greedy tokens
-// until the context is full. Compares every step's logits with onnxruntime.
-void CheckAgainstOrt(const ir::Graph& eager, const std::string& name,
-                     const std::vector<int64_t>& prompt, int64_t chunk,
-                     int64_t ctx_len) {
+struct Comparison {
+  double worst = 0;
+  int64_t rows = 0, same_argmax = 0;
+};
+
+// Compares live rows of per-step logits [rows, 1, V] with `ref`.
+void Compare(const std::vector<Step>& steps, const std::vector<ir::Tensor>& ref,
+             const std::vector<std::vector<float>>& got, Comparison* c) {
+  for (size_t i = 0; i < steps.size() && i < got.size(); ++i) {
+    int64_t v = ref[i].dims().back();
+    ASSERT_EQ(static_cast<int64_t>(got[i].size()), ref[i].num_elements());
+    for (int64_t r = 0; r < steps[i].rows; ++r) {
+      if (!steps[i].live[r]) continue;
+      int64_t best_ref = 0, best_got = 0;
+      for (int64_t j = 0; j < v; ++j) {
+        double a = ref[i].GetDouble(r * v + j), b = got[i][r * v + j];
+        c->worst = std::max(c->worst, std::fabs(a - b));
+        if (a > ref[i].GetDouble(r * v + best_ref)) best_ref = j;
+        if (b > got[i][r * v + best_got]) best_got = j;
+      }
+      ++c->rows;
+      c->same_argmax += best_ref == best_got;
+    }
+  }
+}
+
+// Runs `steps` on the reference (recording logits), the cpu driver and
+// onnxruntime over the exported ONNX; checks all agree.
+void CheckDevicesAndOrt(const ir::Graph& transformed,
+                        const std::vector<hw::Specialization>& specs,
+                        const std::vector<Step>& steps,
+                        const std::vector<ir::Tensor>& ref,
+                        const std::string& name) {
   std::string why;
   std::string peers = PeersDir(&why);
-  if (peers.empty()) GTEST_SKIP() << "onnxruntime peer unavailable: " << why;
-  auto device = hw::MakeReferenceDevice();
-  auto compiled = engine::CompileLM(
-      eager, *device, hw::PrefillDecodeSpecializations(1, chunk, ctx_len), {});
-  ASSERT_TRUE(compiled.ok()) << compiled.status();
-  auto session = device->Load(compiled->program);
-  ASSERT_TRUE(session.ok());
-  auto io =
-      hw::BindGraphIO(compiled->graph, compiled->program->specializations());
-  ASSERT_TRUE(io.ok());
+  auto io = hw::BindGraphIO(transformed, specs);
+  ASSERT_TRUE(io.ok()) << io.status();
 
-  // The reference run, step by step, recording logits and greedy tokens.
+  auto cpu = hw::OpenDevice("cpu");
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  auto cpu_prog = (*cpu)->Compile(transformed, specs, {});
+  ASSERT_TRUE(cpu_prog.ok()) << cpu_prog.status();
+  auto cpu_s = (*cpu)->Load(*cpu_prog);
+  ASSERT_TRUE(cpu_s.ok()) << cpu_s.status();
+  std::vector<std::vector<float>> cpu_logits;
+  for (const Step& s : steps) {
+    auto out = (*cpu_s)->Run(s.spec, s.Inputs());
+    ASSERT_TRUE(out.ok()) << out.status();
+    cpu_logits.push_back(out->at("logits").ToFloats());
+  }
+  Comparison cc;
+  Compare(steps, ref, cpu_logits, &cc);
+  std::printf(
+      "%s: cpu vs reference: max |dlogit| %.3g, greedy agrees %lld/%lld\n",
+      name.c_str(), cc.worst, static_cast<long long>(cc.same_argmax),
+      static_cast<long long>(cc.rows));
+  EXPECT_LE(cc.worst, 1e-4);
+  EXPECT_EQ(cc.same_argmax, cc.rows);
+
+  if (peers.empty()) GTEST_SKIP() << "onnxruntime peer unavailable: " << why;
+  passes::ExportArtifactOptions eo;
+  eo.qeff_home = absl::StrCat(::testing::TempDir(), "/qeff_home");
+  eo.architecture = "Test";
+  eo.params_json = absl::StrCat("{\"test\":\"", name, "\"}");
+  auto art = passes::ExportArtifact(transformed, eo);
+  ASSERT_TRUE(art.ok()) << art.status();
+  auto ort = RunOrt(peers, art->onnx_path, io->state, steps);
+  Comparison oc;
+  Compare(steps, ref, ort, &oc);
+  std::printf(
+      "%s: onnxruntime vs reference: %zu steps, max |dlogit| %.3g, greedy "
+      "agrees "
+      "%lld/%lld\n",
+      name.c_str(), steps.size(), oc.worst,
+      static_cast<long long>(oc.same_argmax), static_cast<long long>(oc.rows));
+  EXPECT_LE(oc.worst, 1e-4);
+  EXPECT_EQ(oc.same_argmax, oc.rows);
+}
+
+// Prefill chunks of `chunk`, then decode the reference's own greedy tokens
+// until the context is full.
+void CheckLm(const ir::Graph& eager, const std::string& name,
+             const std::vector<int64_t>& prompt, int64_t chunk,
+             int64_t ctx_len) {
+  auto transformed = engine::TransformForDevice(eager, {});
+  ASSERT_TRUE(transformed.ok()) << transformed.status();
+  auto specs = hw::PrefillDecodeSpecializations(1, chunk, ctx_len);
+  auto device = hw::MakeReferenceDevice();
+  auto prog = device->Compile(*transformed, specs, {});
+  ASSERT_TRUE(prog.ok()) << prog.status();
+  auto session = device->Load(*prog);
+  ASSERT_TRUE(session.ok());
   std::vector<Step> steps;
   std::vector<ir::Tensor> ref;
   const int64_t n = static_cast<int64_t>(prompt.size());
+  auto run = [&](Step s) {
+    auto out = (*session)->Run(s.spec, s.Inputs());
+    ASSERT_TRUE(out.ok()) << out.status();
+    ref.push_back(out->at("logits"));
+    steps.push_back(std::move(s));
+  };
   for (int64_t start = 0; start < n; start += chunk) {
-    Step s;
+    Step s{"Prefill", 1, chunk, {}, {}, {}, {true}};
     for (int64_t j = 0; j < chunk; ++j) {
       bool real = start + j < n;
       s.ids.push_back(real ? prompt[start + j] : 0);
       s.pos.push_back(real ? start + j : -1);
     }
-    auto out = (*session)->Run(
-        "Prefill", {{"input_ids", ir::Tensor::I64({1, chunk}, s.ids)},
-                    {"position_ids", ir::Tensor::I64({1, chunk}, s.pos)}});
-    ASSERT_TRUE(out.ok()) << out.status();
-    steps.push_back(s);
-    ref.push_back(out->at("logits"));
+    run(s);
   }
-  std::vector<int64_t> tokens;
   for (int64_t p = n; p < ctx_len; ++p) {
-    int64_t tok = engine::Argmax(ref.back());
-    tokens.push_back(tok);
-    Step s{{tok}, {p}, "Decode"};
-    auto out = (*session)->Run(
-        "Decode", {{"input_ids", ir::Tensor::I64({1, 1}, s.ids)},
-                   {"position_ids", ir::Tensor::I64({1, 1}, s.pos)}});
-    ASSERT_TRUE(out.ok()) << out.status();
-    steps.push_back(s);
-    ref.push_back(out->at("logits"));
+    run(Step{"Decode", 1, 1, {engine::Argmax(ref.back())}, {p}, {}, {true}});
   }
-
-  passes::ExportArtifactOptions eo;
-  eo.qeff_home = absl::StrCat(::testing::TempDir(), "/qeff_home");
-  eo.architecture = "LlamaForCausalLM";
-  eo.params_json = absl::StrCat("{\"test\":\"", name, "\"}");
-  auto art = passes::ExportArtifact(compiled->graph, eo);
-  ASSERT_TRUE(art.ok()) << art.status();
-
-  // The cpu driver on the same steps (teacher forcing: the reference's
-  // tokens).
-  auto cpu = hw::OpenDevice("cpu");
-  ASSERT_TRUE(cpu.ok()) << cpu.status();
-  auto cpu_prog = (*cpu)->Compile(compiled->graph,
-                                  compiled->program->specializations(), {});
-  ASSERT_TRUE(cpu_prog.ok()) << cpu_prog.status();
-  auto cpu_s = (*cpu)->Load(*cpu_prog);
-  ASSERT_TRUE(cpu_s.ok()) << cpu_s.status();
-  double cpu_worst = 0;
-  for (size_t i = 0; i < steps.size(); ++i) {
-    int64_t len = static_cast<int64_t>(steps[i].ids.size());
-    auto out = (*cpu_s)->Run(
-        steps[i].spec,
-        {{"input_ids", ir::Tensor::I64({1, len}, steps[i].ids)},
-         {"position_ids", ir::Tensor::I64({1, len}, steps[i].pos)}});
-    ASSERT_TRUE(out.ok()) << out.status();
-    const ir::Tensor& l = out->at("logits");
-    for (int64_t j = 0; j < l.num_elements(); ++j)
-      cpu_worst =
-          std::max(cpu_worst, std::fabs(l.GetDouble(j) - ref[i].GetDouble(j)));
-    EXPECT_EQ(engine::Argmax(l), engine::Argmax(ref[i])) << "cpu step " << i;
-  }
-  std::printf("%s: cpu vs reference max |dlogit| %.3g\n", name.c_str(),
-              cpu_worst);
-  EXPECT_LE(cpu_worst, 1e-4);
-
-  auto ort = RunOrt(peers, art->onnx_path, io->state, steps);
-  ASSERT_EQ(ort.size(), ref.size());
-  double worst = 0;
-  int64_t same_tokens = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    ASSERT_EQ(static_cast<int64_t>(ort[i].size()), ref[i].num_elements());
-    int64_t best = 0;
-    for (int64_t j = 0; j < ref[i].num_elements(); ++j) {
-      worst = std::max(worst, std::fabs(ref[i].GetDouble(j) - ort[i][j]));
-      if (ort[i][j] > ort[i][best]) best = j;
-    }
-    if (best == engine::Argmax(ref[i])) ++same_tokens;
-  }
-  std::printf(
-      "%s: prompt %lld, chunk %lld, ctx %lld: %zu steps, max |dlogit| %.3g, "
-      "greedy agrees at %lld/%zu steps\n",
-      name.c_str(), static_cast<long long>(n), static_cast<long long>(chunk),
-      static_cast<long long>(ctx_len), ref.size(), worst,
-      static_cast<long long>(same_tokens), ref.size());
-  EXPECT_LE(worst, 1e-4);
-  EXPECT_EQ(same_tokens, static_cast<int64_t>(ref.size()));
+  CheckDevicesAndOrt(
+      *transformed, specs, steps, ref,
+      absl::StrCat(name, " prompt ", n, " chunk ", chunk, " ctx ", ctx_len));
 }
 
-class OrtPeer : public ::testing::TestWithParam<int> {};
+class OrtPeer : public ::testing::TestWithParam<std::tuple<std::string, int>> {
+};
 
-TEST_P(OrtPeer, SeededLlamaMatchesReference) {
-  models::LlamaConfig c;
-  models::WeightMap w = models::MakeTestWeights(models::TestModelSpec{}, &c);
-  auto eager = models::BuildLlamaEager(c, w);
+TEST_P(OrtPeer, MatchesReference) {
+  models::TestModelSpec spec;
+  spec.arch = std::get<0>(GetParam());
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  auto m = models::MakeTestModel(spec);
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto eager = models::BuildEager(m->config, m->Weights());
   ASSERT_TRUE(eager.ok()) << eager.status();
-  const int64_t len = GetParam();
+  const int len = std::get<1>(GetParam());
   std::vector<int64_t> prompt;
   for (int64_t i = 0; i < len; ++i)
-    prompt.push_back((i * 53 + 7) % c.vocab_size);
-  // ctx 20 is not a multiple of the chunk (8): the last prefill chunk of a
-  // 20-token prompt is padded and writes slot ctx_len - 1.
-  CheckAgainstOrt(*eager, absl::StrCat("seeded-llama-", len), prompt, 8, 20);
+    prompt.push_back((i * 53 + 7) % m->config.vocab_size);
+  // ctx 20 is not a multiple of the chunk (8): the last chunk of a 20-token
+  // prompt is padded and writes slot ctx_len - 1. Mistral's window is 8.
+  CheckLm(*eager, spec.arch, prompt, 8, 20);
 }
 
-// Shorter than, equal to and longer than one chunk; and a full context.
-INSTANTIATE_TEST_SUITE_P(PromptLengths, OrtPeer,
-                         ::testing::Values(5, 8, 13, 20));
+// Shorter than, equal to and longer than one chunk, and a full context.
+INSTANTIATE_TEST_SUITE_P(Llama, OrtPeer,
+                         ::testing::Combine(::testing::Values("llama"),
+                                            ::testing::Values(5, 8, 13, 20)));
+INSTANTIATE_TEST_SUITE_P(Others, OrtPeer,
+                         ::testing::Combine(::testing::Values("mistral",
+                                                              "qwen2"),
+                                            ::testing::Values(5, 13)));
 
 TEST(OrtPeerStories, Stories260KMatchesReference) {
   const char* shared = std::getenv("QEFF_SHARED_DIR");
@@ -239,8 +288,86 @@ TEST(OrtPeerStories, Stories260KMatchesReference) {
   ASSERT_TRUE(m.ok()) << m.status();
   auto ids = m->tokenizer->Encode("Once upon a time", true);
   ASSERT_TRUE(ids.ok());
-  CheckAgainstOrt(m->eager, "stories260K",
-                  std::vector<int64_t>(ids->begin(), ids->end()), 8, 40);
+  CheckLm(m->eager, "stories260K",
+          std::vector<int64_t>(ids->begin(), ids->end()), 8, 40);
+}
+
+// Continuous batching: prompts prefilled into cache rows 2 and 0 of 3, then
+// decoded together with row 1 idle (position -1).
+TEST(OrtPeerContinuousBatching, IdleSlotAndSlotsOutOfOrder) {
+  models::TestModelSpec spec;
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  auto m = models::MakeTestModel(spec);
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto eager = models::BuildEager(m->config, m->Weights());
+  ASSERT_TRUE(eager.ok());
+  auto transformed =
+      engine::TransformForDevice(*eager, {.continuous_batching = true});
+  ASSERT_TRUE(transformed.ok()) << transformed.status();
+  const int64_t ctx = 16, fbs = 3;
+  std::vector<hw::Specialization> specs = {{"Prefill",
+                                            {{"batch_size", 1},
+                                             {"seq_len", 4},
+                                             {"ctx_len", ctx},
+                                             {"full_batch_size", fbs}}},
+                                           {"Decode",
+                                            {{"batch_size", fbs},
+                                             {"seq_len", 1},
+                                             {"ctx_len", ctx},
+                                             {"full_batch_size", fbs}}}};
+  auto device = hw::MakeReferenceDevice();
+  auto prog = device->Compile(*transformed, specs, {});
+  ASSERT_TRUE(prog.ok()) << prog.status();
+  auto session = device->Load(*prog);
+  ASSERT_TRUE(session.ok());
+  std::vector<Step> steps;
+  std::vector<ir::Tensor> ref;
+  auto run = [&](Step s) {
+    auto out = (*session)->Run(s.spec, s.Inputs());
+    ASSERT_TRUE(out.ok()) << out.status();
+    ref.push_back(out->at("logits"));
+    steps.push_back(std::move(s));
+  };
+  const std::vector<std::vector<int64_t>> prompts = {{5, 9, 30, 7, 11},
+                                                     {42, 3, 17}};
+  const int64_t slots[2] = {2, 0};
+  std::vector<int64_t> next(2), length(2);
+  for (int k = 0; k < 2; ++k) {
+    const auto& p = prompts[k];
+    for (size_t start = 0; start < p.size(); start += 4) {
+      Step s{"Prefill", 1, 4, {}, {}, {slots[k]}, {true}};
+      for (size_t j = 0; j < 4; ++j) {
+        bool real = start + j < p.size();
+        s.ids.push_back(real ? p[start + j] : 0);
+        s.pos.push_back(real ? static_cast<int64_t>(start + j) : -1);
+      }
+      run(s);
+    }
+    next[k] = engine::Argmax(ref.back());
+    length[k] = static_cast<int64_t>(p.size());
+  }
+  for (int t = 0; t < 4; ++t) {
+    // Rows: sequence 0 (cache row 2), idle (row 1), sequence 1 (row 0).
+    Step s{"Decode",
+           3,
+           1,
+           {next[0], 0, next[1]},
+           {length[0], -1, length[1]},
+           {2, 1, 0},
+           {true, false, true}};
+    run(s);
+    const ir::Tensor& l = ref.back();
+    int64_t v = l.dims().back();
+    for (int k = 0; k < 2; ++k) {
+      int64_t row = k == 0 ? 0 : 2, best = 0;
+      for (int64_t j = 1; j < v; ++j)
+        if (l.GetDouble(row * v + j) > l.GetDouble(row * v + best)) best = j;
+      next[k] = best;
+      ++length[k];
+    }
+  }
+  CheckDevicesAndOrt(*transformed, specs, steps, ref,
+                     "llama continuous batching");
 }
 
 }  // namespace

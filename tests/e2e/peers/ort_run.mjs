@@ -4,7 +4,8 @@
 // first, then each step's *_RetainedState outputs).
 //   node ort_run.mjs PEERS_DIR MODEL.onnx PLAN.json
 // PLAN.json: {"state": [{"name": "past_key.0", "dims": [1, 2, 16, 8]}, ...],
-//             "steps": [{"input_ids": [[...]], "position_ids": [[...]]}, ...]}
+//             "steps": [{"input_ids": [[...]], "position_ids": [[...]],
+//                        "batch_index": [[..]] (continuous batching only)}, ...]}
 // Prints one JSON line: {"logits": [[...vocab floats of step 0...], ...]}.
 import {createRequire} from "module";
 import {readFileSync} from "fs";
@@ -24,6 +25,7 @@ const i64 = (rows) => new ort.Tensor("int64", BigInt64Array.from(rows.flat().map
 const out = [];
 for (const step of plan.steps) {
   const feeds = {input_ids: i64(step.input_ids), position_ids: i64(step.position_ids), ...state};
+  if (step.batch_index) feeds.batch_index = i64(step.batch_index);
   const r = await session.run(feeds);
   out.push(Array.from(r.logits.data));
   for (const s of plan.state) state[s.name] = r[s.name + "_RetainedState"];
