@@ -193,5 +193,24 @@ TEST(TokenizerVectors, BadInput) {
   }
 }
 
+TEST(TokenizerVectors, TruncatedFileIsNamedError) {
+  const std::string dir = ModelsDir();
+  if (dir.empty()) GTEST_SKIP() << "QEFF_PEERS_DIR is not set";
+  std::string data;
+  if (!ReadFile(dir + "ggml-vocab-gpt-2.gguf", &data)) {
+    GTEST_SKIP() << "no ggml-vocab-gpt-2.gguf (run ./setup.sh)";
+  }
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(tmp ? tmp : "/tmp") + "/cut.gguf";
+  {
+    std::ofstream f(path, std::ios::binary);
+    f.write(data.data(), data.size() / 2);
+  }
+  auto tok = LoadTokenizer(path);
+  ASSERT_FALSE(tok.ok());
+  EXPECT_NE(std::string(tok.status().message()).find(path), std::string::npos)
+      << tok.status();
+}
+
 }  // namespace
 }  // namespace qeff::models
