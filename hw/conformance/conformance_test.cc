@@ -119,8 +119,8 @@ std::vector<OpCase> OpCases() {
   };
   for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Greater"})
     binary(op);
-  for (const char* op :
-       {"Neg", "Sqrt", "Reciprocal", "Cos", "Sin", "Sigmoid", "Exp"}) {
+  for (const char* op : {"Neg", "Sqrt", "Reciprocal", "Cos", "Sin", "Sigmoid",
+                         "Exp", "Tanh", "Erf"}) {
     std::string o = op;
     cases.push_back(
         {o, [o](GraphBuilder& b) {
@@ -227,6 +227,32 @@ std::vector<OpCase> OpCases() {
          b.graph().AddOutput(b.Op("Identity", {rg}, {}, "range"));
          return f;
        }});
+  cases.push_back(
+      {"Split", [](GraphBuilder& b) {
+         TensorMap f;
+         ValueId x = In(b, f, "x", RandomF32({2, 3, 9}, 20));
+         auto parts = b.OpN("Split", {x, b.ConstI64({2, 3, 4})}, 3,
+                            {{"axis", Attribute::Int(-1)}}, "split");
+         auto halves =
+             b.OpN("Split", {x}, 3, {{"axis", Attribute::Int(1)}}, "thirds");
+         for (int i = 0; i < 3; ++i) {
+           b.graph().AddOutput(
+               b.Op("Identity", {parts[i]}, {}, "part" + std::to_string(i)));
+           b.graph().AddOutput(
+               b.Op("Identity", {halves[i]}, {}, "third" + std::to_string(i)));
+         }
+         return f;
+       }});
+  cases.push_back({"LayerNormalization", [](GraphBuilder& b) {
+                     TensorMap f;
+                     ValueId x = In(b, f, "x", RandomF32({2, 3, 16}, 21));
+                     ValueId w = b.Const("w", RandomF32({16}, 22));
+                     ValueId bias = b.Const("b", RandomF32({16}, 23));
+                     b.graph().AddOutput(
+                         b.Op("LayerNormalization", {x, w, bias},
+                              {{"epsilon", Attribute::Float(1e-5f)}}, "out"));
+                     return f;
+                   }});
   cases.push_back({"CustomRMSNorm", [](GraphBuilder& b) {
                      TensorMap f;
                      ValueId x = In(b, f, "x", RandomF32({2, 3, 8}, 14));
@@ -302,6 +328,29 @@ TEST_P(Conformance, TinyLlamaRetainedStateOverManyCalls) {
          {"Decode", Tokens(2, {4, 5}, {6, 4})},
          {"Decode", Tokens(2, {6, 7}, {7, 5})},
          {"Decode", Tokens(2, {8, 0}, {8, -1})}});
+}
+
+// GPT-2 (LayerNorm, GELU-tanh, Conv1D weights, fused QKV Split, learned
+// positions), Mistral (sliding window) and Qwen2 (q/k/v biases, tied
+// embeddings): prefill in two chunks (the second padded), then decode.
+TEST_P(Conformance, TestModelArchitectures) {
+  for (const char* arch : {"gpt2", "mistral", "qwen2"}) {
+    SCOPED_TRACE(arch);
+    auto g = testing::MakeTestModelGraph(arch);
+    ASSERT_TRUE(g.ok()) << g.status();
+    std::vector<Specialization> specs = {
+        {"Prefill", {{"batch_size", 2}, {"seq_len", 4}, {"ctx_len", 12}}},
+        {"Decode", {{"batch_size", 2}, {"seq_len", 1}, {"ctx_len", 12}}}};
+    Check(*g, specs,
+          {{"Prefill",
+            Tokens(2, {5, 6, 7, 8, 9, 10, 11, 12}, {0, 1, 2, 3, 0, 1, 2, 3})},
+           {"Prefill", Tokens(2, {13, 14, 0, 0, 15, 16, 17, 18},
+                              {4, 5, -1, -1, 4, 5, 6, 7})},
+           {"Decode", Tokens(2, {4, 5}, {6, 8})},
+           {"Decode", Tokens(2, {6, 7}, {7, 9})},
+           {"Decode", Tokens(2, {8, 9}, {8, 10})},
+           {"Decode", Tokens(2, {10, 0}, {9, -1})}});
+  }
 }
 
 class QuantConformance : public ::testing::TestWithParam<

@@ -10,6 +10,9 @@
 #include "ir/quant.h"
 #include "ir/status_macros.h"
 #include "models/arch/llama.h"
+#include "models/arch/registry.h"
+#include "models/test_model.h"
+#include "passes/custom_rms_norm.h"
 #include "passes/transform_lm.h"
 
 namespace qeff::hw::testing {
@@ -132,6 +135,21 @@ absl::StatusOr<TinyLlama> MakeTinyLlama(const TinyLlamaOptions& o) {
   QEFF_ASSIGN_OR_RETURN(out.graph, Transformed(c, w));
   QEFF_ASSIGN_OR_RETURN(out.dequantized, Transformed(c, deq));
   return out;
+}
+
+absl::StatusOr<ir::Graph> MakeTestModelGraph(const std::string& arch) {
+  models::TestModelSpec spec;
+  spec.arch = arch;
+  spec.seed = models::DefaultTestSeed(arch);
+  QEFF_ASSIGN_OR_RETURN(models::TestModel m, models::MakeTestModel(spec));
+  QEFF_ASSIGN_OR_RETURN(ir::Graph g, models::BuildEager(m.config, m.Weights()));
+  QEFF_RETURN_IF_ERROR(ir::InferShapes(g));
+  passes::TransformLM t(passes::TransformLMOptions{});
+  QEFF_RETURN_IF_ERROR(t.Run(g).status());
+  passes::CustomRMSNormFusion rms;
+  QEFF_RETURN_IF_ERROR(rms.Run(g).status());
+  QEFF_RETURN_IF_ERROR(ir::InferShapes(g));
+  return g;
 }
 
 std::vector<int64_t> TestPrompt(int64_t n, int64_t vocab, uint32_t seed) {

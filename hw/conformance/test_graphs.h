@@ -6,6 +6,7 @@
 #define QEFF_HW_CONFORMANCE_TEST_GRAPHS_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,11 @@ struct TinyLlama {
 };
 
 absl::StatusOr<TinyLlama> MakeTinyLlama(const TinyLlamaOptions& o);
+
+// The seeded test model of models/test_model.h for `arch` ("llama",
+// "mistral", "qwen2", "gpt2"; DefaultTestSeed) in device form, as
+// engine::TransformForDevice gives it: TransformLM, then CustomRMSNorm.
+absl::StatusOr<ir::Graph> MakeTestModelGraph(const std::string& arch);
 
 // A deterministic prompt of `n` token ids in [1, vocab).
 std::vector<int64_t> TestPrompt(int64_t n, int64_t vocab, uint32_t seed);

@@ -45,7 +45,8 @@ std::string ProgramIsa();
 // exist yet; AlreadyExists otherwise).
 absl::Status WriteProgram(const Program& program, const std::string& dir);
 
-absl::StatusOr<std::shared_ptr<const Program>> ReadProgram(const std::string& dir);
+absl::StatusOr<std::shared_ptr<const Program>> ReadProgram(
+    const std::string& dir);
 
 }  // namespace qeff::hw::cpu
 

@@ -1,6 +1,8 @@
 #include "hw/cpu/cpu_driver.h"
 
 #include <cmath>
+#include <map>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "hw/conformance/test_graphs.h"
@@ -87,6 +89,37 @@ TEST(CpuDriver, FusesLinearAttentionNormsRope) {
       EXPECT_NE(s.op, "CtxGather") << s.label;
     }
   }
+}
+
+// GPT-2: fused QKV Split, LayerNorm, GELU-tanh, Conv1D weights ([in, out]
+// constants packed to Linear) with their biases, attention over the cache.
+TEST(CpuDriver, FusesGpt2Blocks) {
+  auto g = testing::MakeTestModelGraph("gpt2");
+  ASSERT_TRUE(g.ok()) << g.status();
+  auto p = cpu::CompileProgram(*g, PrefillDecodeSpecializations(1, 4, 16), {});
+  ASSERT_TRUE(p.ok()) << p.status();
+  for (const auto& plan : (*p)->plans) {
+    std::map<std::string, int> ops;
+    int biased = 0;
+    for (const auto& s : plan.steps) {
+      ++ops[s.op];
+      if (s.op == "Linear" && s.inputs.size() == 3) ++biased;
+    }
+    // 2 layers: 4 Linear each (+ lm_head), all but lm_head with bias.
+    EXPECT_EQ(ops["Linear"], 2 * 4 + 1);
+    EXPECT_EQ(biased, 2 * 4);
+    EXPECT_EQ(ops["LayerNorm"], 2 * 2 + 1);
+    EXPECT_EQ(ops["Gelu"], 2);
+    EXPECT_EQ(ops["Attention"], 2);
+    EXPECT_EQ(ops["Split"], 2);
+    for (const char* op : {"MatMul", "Softmax", "Tanh", "Pow", "ReduceMean"})
+      EXPECT_EQ(ops[op], 0) << op;
+  }
+  // Each packed Conv1D weight is shared by both specializations.
+  int linear_weights = 0;
+  for (const auto& c : (*p)->constants)
+    linear_weights += c.rank() == 2 && c.dims()[0] != 256;  // not wpe
+  EXPECT_GE(linear_weights, 2 * 4);
 }
 
 class CpuQuant : public ::testing::TestWithParam<ir::QuantFormat> {};

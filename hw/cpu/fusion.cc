@@ -295,6 +295,151 @@ bool FuseSiluMulAt(Graph& g, ValueId y) {
   return false;
 }
 
+// v = Mul(x, scalar) or Mul(scalar, x): {x, scalar}.
+bool MulScalar(const Graph& g, ValueId v, ValueId* x, float* k,
+               const char* op = "Mul") {
+  const Node* m = Prod(g, v, op);
+  if (!m || m->inputs.size() != 2) return false;
+  for (int i = 0; i < 2; ++i) {
+    if (ScalarConst(g, m->inputs[1 - i], k)) {
+      *x = m->inputs[i];
+      return true;
+    }
+  }
+  return false;
+}
+
+bool LastAxisMean(const Graph& g, const Node* rm, ValueId x) {
+  if (!rm || rm->inputs[0] != x || rm->GetInt("keepdims", 1) != 1) return false;
+  std::vector<int64_t> axes = rm->GetInts("axes");
+  if (rm->has_input(1)) {
+    if (!g.value(rm->inputs[1]).is_constant()) return false;
+    axes = g.value(rm->inputs[1]).constant->ToInts();
+  }
+  const int64_t r = static_cast<int64_t>(DimsOf(g, x).size());
+  return axes.size() == 1 && (axes[0] == -1 || axes[0] == r - 1);
+}
+
+bool F32Vector(const Graph& g, ValueId v, int64_t n) {
+  const ir::Value& val = g.value(v);
+  return val.is_constant() && !val.constant->is_quantized() &&
+         val.constant->dtype() == ir::DType::kF32 && DimsOf(g, v).size() == 1 &&
+         DimsOf(g, v)[0] == n;
+}
+
+// Add(Mul(Div(c, Sqrt(Add(ReduceMean(Mul(c, c)), eps))), w), b) with
+// c = Sub(x, ReduceMean(x)), means over the last axis (HF LayerNorm).
+bool FuseLayerNormAt(Graph& g, ValueId y) {
+  const Node* add = Prod(g, y, "Add");
+  if (!add) return false;
+  for (int bi = 0; bi < 2; ++bi) {
+    const Node* sc = Prod(g, add->inputs[1 - bi], "Mul");
+    ValueId bias = add->inputs[bi];
+    if (!sc) continue;
+    for (int wi = 0; wi < 2; ++wi) {
+      ValueId w = sc->inputs[wi];
+      const Node* dv = Prod(g, sc->inputs[1 - wi], "Div");
+      if (!dv) continue;
+      ValueId c = dv->inputs[0];
+      const Node* sub = Prod(g, c, "Sub");
+      const Node* sq = Prod(g, dv->inputs[1], "Sqrt");
+      if (!sub || !sq) continue;
+      ValueId x = sub->inputs[0];
+      if (!LastAxisMean(g, Prod(g, sub->inputs[1], "ReduceMean"), x)) continue;
+      const Node* ae = Prod(g, sq->inputs[0], "Add");
+      if (!ae) continue;
+      float eps;
+      ValueId var = ae->inputs[0];
+      if (!ScalarConst(g, ae->inputs[1], &eps)) {
+        if (!ScalarConst(g, ae->inputs[0], &eps)) continue;
+        var = ae->inputs[1];
+      }
+      const Node* vm = Prod(g, var, "ReduceMean");
+      if (!vm) continue;
+      const Node* csq = Prod(g, vm->inputs[0], "Mul");
+      if (!csq || csq->inputs[0] != c || csq->inputs[1] != c ||
+          !LastAxisMean(g, vm, csq->outputs[0]))
+        continue;
+      const auto xd = DimsOf(g, x);
+      if (xd.empty() || DimsOf(g, y) != xd ||
+          g.value(x).type.dtype != ir::DType::kF32 ||
+          !F32Vector(g, w, xd.back()) || !F32Vector(g, bias, xd.back()))
+        continue;
+      Replace(g, y, "LayerNorm", {x, w, bias},
+              {{"epsilon", ir::Attribute::Float(eps)},
+               {"mode", ir::Attribute::Int(0)}});
+      return true;
+    }
+  }
+  return false;
+}
+
+// Mul(Mul(x, half), Add(Tanh(Mul(Add(x, Mul(Pow(x, p), coef)), factor)),
+// one)) (gelu_new) or the same with Erf(Mul(x, factor)) (gelu).
+bool FuseGeluAt(Graph& g, ValueId y) {
+  const Node* m = Prod(g, y, "Mul");
+  if (!m) return false;
+  for (int a = 0; a < 2; ++a) {
+    ValueId x, act_in;
+    float half, one;
+    if (!MulScalar(g, m->inputs[a], &x, &half)) continue;
+    if (!MulScalar(g, m->inputs[1 - a], &act_in, &one, "Add")) continue;
+    const auto xd = DimsOf(g, x);
+    if (xd.empty() || DimsOf(g, y) != xd ||
+        g.value(x).type.dtype != ir::DType::kF32)
+      continue;
+    if (const Node* er = Prod(g, act_in, "Erf")) {
+      ValueId xi;
+      float factor;
+      if (!MulScalar(g, er->inputs[0], &xi, &factor) || xi != x) continue;
+      Replace(g, y, "Gelu", {x},
+              {{"mode", ir::Attribute::Int(1)},
+               {"params", ir::Attribute::Floats({half, one, factor})}});
+      return true;
+    }
+    const Node* th = Prod(g, act_in, "Tanh");
+    if (!th) continue;
+    ValueId inner, cube;
+    float factor, coef, power;
+    if (!MulScalar(g, th->inputs[0], &inner, &factor)) continue;
+    const Node* ad = Prod(g, inner, "Add");
+    if (!ad) continue;
+    const int xi = ad->inputs[0] == x ? 0 : (ad->inputs[1] == x ? 1 : -1);
+    if (xi < 0 || !MulScalar(g, ad->inputs[1 - xi], &cube, &coef)) continue;
+    const Node* pw = Prod(g, cube, "Pow");
+    if (!pw || pw->inputs[0] != x || !ScalarConst(g, pw->inputs[1], &power))
+      continue;
+    Replace(
+        g, y, "Gelu", {x},
+        {{"mode", ir::Attribute::Int(0)},
+         {"params", ir::Attribute::Floats({half, one, power, coef, factor})}});
+    return true;
+  }
+  return false;
+}
+
+// Add(Linear(x, W [N, K]), b [N] const f32) -> Linear(x, W, b) when the
+// Linear has no other reader.
+bool FuseLinearBiasAt(Graph& g, ValueId y) {
+  const Node* add = Prod(g, y, "Add");
+  if (!add) return false;
+  for (int i = 0; i < 2; ++i) {
+    const Node* lin = g.Producer(add->inputs[i]);
+    if (!lin || lin->dead || lin->domain != kCpuDomain ||
+        lin->op_type != "Linear" || lin->inputs.size() != 2)
+      continue;
+    const ir::Value& lv = g.value(add->inputs[i]);
+    if (lv.uses.size() != 1 || lv.is_graph_output) continue;
+    const auto ld = DimsOf(g, add->inputs[i]);
+    ValueId b = add->inputs[1 - i];
+    if (ld.empty() || DimsOf(g, y) != ld || !F32Vector(g, b, ld.back()))
+      continue;
+    Replace(g, y, "Linear", {lin->inputs[0], lin->inputs[1], b});
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<int> FuseLinear(Graph& g, bool mxfp6, PackedWeights* packed) {
@@ -365,6 +510,18 @@ absl::StatusOr<int> FuseBlocks(Graph& g) {
   for (ValueId v : LiveOutputsOf(g, "MatMul")) count += FuseAttentionAt(g, v);
   for (ValueId v : LiveOutputsOf(g, "Mul")) count += FuseRmsNormAt(g, v);
   for (ValueId v : LiveOutputsOf(g, "Add")) count += FuseRopeAt(g, v);
+  for (ValueId v : LiveOutputsOf(g, "Add")) {
+    if (g.Producer(v)->dead) continue;
+    count += FuseLayerNormAt(g, v);
+  }
+  for (ValueId v : LiveOutputsOf(g, "Mul")) {
+    if (g.Producer(v)->dead) continue;
+    count += FuseGeluAt(g, v);
+  }
+  for (ValueId v : LiveOutputsOf(g, "Add")) {
+    if (g.Producer(v)->dead) continue;
+    count += FuseLinearBiasAt(g, v);
+  }
   for (ValueId v : LiveOutputsOf(g, "Mul")) {
     if (g.Producer(v)->dead) continue;
     count += FuseSiluMulAt(g, v);

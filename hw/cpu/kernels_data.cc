@@ -1,6 +1,6 @@
 // Data-movement and indexing kernels (dtype-agnostic, by element size):
-// Transpose, Concat, Slice, Expand, Gather, GatherND, ArgMax, Range, and the
-// cache custom ops of ir/custom_ops.h (CtxScatter/CtxGather and the CB
+// Transpose, Concat, Split, Slice, Expand, Gather, GatherND, ArgMax, Range, and
+// the cache custom ops of ir/custom_ops.h (CtxScatter/CtxGather and the CB
 // forms; CtxScatter also in place on the state buffer).
 #include <cstring>
 
@@ -99,6 +99,27 @@ absl::Status Concat(const KernelCtx& k) {
     const int64_t row = a.dims()[axis] * inner * es;
     for (int64_t o = 0; o < outer; ++o)
       std::memcpy(k.out[0].data + o * orow + col, a.data + o * row, row);
+    col += row;
+  }
+  return absl::OkStatus();
+}
+
+// ints: axis. Each output takes the next out.dims()[axis] entries of the
+// axis (sizes resolved at compile time).
+absl::Status Split(const KernelCtx& k) {
+  const int64_t axis = k.step.ints[0];
+  const auto& xd = k.in[0].dims();
+  const size_t es = ES(k.in[0]);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= xd[d];
+  for (size_t d = axis + 1; d < xd.size(); ++d) inner *= xd[d];
+  const int64_t irow = xd[axis] * inner * es;
+  int64_t col = 0;
+  for (const Arg& a : k.out) {
+    const int64_t row = a.dims()[axis] * inner * es;
+    if (col + row > irow) return KernelError(k, "split sizes exceed the axis");
+    for (int64_t o = 0; o < outer; ++o)
+      std::memcpy(a.data + o * row, k.in[0].data + o * irow + col, row);
     col += row;
   }
   return absl::OkStatus();
@@ -336,6 +357,7 @@ void RegisterDataKernels() {
   RegisterKernel("Slice", Slice);
   RegisterKernel("Expand", Expand);
   RegisterKernel("Concat", Concat);
+  RegisterKernel("Split", Split);
   RegisterKernel("Gather", Gather);
   RegisterKernel("GatherND", GatherND);
   RegisterKernel("ArgMax", ArgMax);

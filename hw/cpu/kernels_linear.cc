@@ -129,10 +129,14 @@ struct RowDecoder {
   }
 };
 
-// Linear(x [..., K] f32, W [N, K] const) -> y [..., N] f32.
+// Linear(x [..., K] f32, W [N, K] const, bias [N] f32 or omitted) -> y
+// [..., N] f32; y = f32(x W^T) + bias (the bias added in f32, as the
+// separate Add it replaces).
 absl::Status Linear(const KernelCtx& k) {
   const Arg& x = k.in[0];
   const Arg& w = k.in[1];
+  const float* bias =
+      k.in.size() > 2 && k.in[2].data ? k.in[2].in<float>() : nullptr;
   const int64_t K = x.dims().back();
   const int64_t N = w.dims()[0];
   if (w.dims().size() != 2 || w.dims()[1] != K)
@@ -154,6 +158,8 @@ absl::Status Linear(const KernelCtx& k) {
                                          ir::DTypeName(w.slot->dtype)));
     row_bytes = K * ir::DTypeSize(w.slot->dtype);
   }
+  if (bias && k.in[2].n() != N)
+    return KernelError(k, "bias does not match the weight");
   const float* px = x.in<float>();
   float* py = k.out[0].out<float>();
   const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(16, N / 64));
@@ -168,8 +174,10 @@ absl::Status Linear(const KernelCtx& k) {
         const float* wb = dec.Decode(row, v0, n, buf.data());
         for (int64_t i = 0; i < M; ++i) acc[i] += Dot(wb, px + i * K + v0, n);
       }
+      const float bj = bias ? bias[j] : 0.0f;
       for (int64_t i = 0; i < M; ++i)
-        py[i * N + j] = static_cast<float>(acc[i]);
+        py[i * N + j] =
+            bias ? static_cast<float>(acc[i]) + bj : static_cast<float>(acc[i]);
     }
   });
   return absl::OkStatus();

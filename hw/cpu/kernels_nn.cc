@@ -1,5 +1,6 @@
 // Neural-network kernels: generic MatMul (batched, broadcasting), reductions,
-// Softmax, RMSNorm (decomposed HF form and CustomRMSNorm), SwiGLU's
+// Softmax, RMSNorm (decomposed HF form and CustomRMSNorm), LayerNorm
+// (decomposed HF form and ONNX LayerNormalization), GPT-2's GELU, SwiGLU's
 // SiluMul, rotate-half RoPE. Linear and Attention live in kernels_linear.cc.
 #include <cmath>
 #include <cstring>
@@ -260,6 +261,99 @@ absl::Status Rope(const KernelCtx& k) {
   return absl::OkStatus();
 }
 
+// LayerNorm(x [..., D], w [D], b [D] or omitted) over the last axis.
+// ints: mode. Mode 0 rounds like the decomposed Hugging Face graph (every op
+// rounded to f32): mean = f32(mean_double(x)); c = f32(x - mean); var =
+// f32(mean_double(f32(c*c))); sd = f32(sqrt(f32(var + eps))); y =
+// f32(f32(f32(c / sd) * w) + b). Mode 1 is ONNX LayerNormalization (all in
+// double, rounded once). floats: eps.
+absl::Status LayerNorm(const KernelCtx& k) {
+  const int64_t d = k.in[0].dims().back();
+  const int64_t rows = d ? k.in[0].n() / d : 0;
+  const bool exact = k.step.ints.at(0) == 1;
+  const float eps = k.step.floats.at(0);
+  const float* x = k.in[0].in<float>();
+  const float* w = k.in[1].in<float>();
+  const float* bias =
+      k.in.size() > 2 && k.in[2].data ? k.in[2].in<float>() : nullptr;
+  if (k.in[1].n() != d || (bias && k.in[2].n() != d))
+    return KernelError(k, "scale/bias must have the normalized length");
+  float* y = k.out[0].out<float>();
+  ParallelFor(rows, 4, [&](int64_t b0, int64_t e0) {
+    std::vector<float> c(d);
+    for (int64_t r = b0; r < e0; ++r) {
+      const float* p = x + r * d;
+      float* q = y + r * d;
+      double m = 0;
+      for (int64_t j = 0; j < d; ++j) m += p[j];
+      m /= static_cast<double>(d);
+      if (exact) {
+        double var = 0;
+        for (int64_t j = 0; j < d; ++j) var += (p[j] - m) * (p[j] - m);
+        var /= static_cast<double>(d);
+        const double is = 1.0 / std::sqrt(var + static_cast<double>(eps));
+        for (int64_t j = 0; j < d; ++j) {
+          double e = (p[j] - m) * is * w[j];
+          if (bias) e += bias[j];
+          q[j] = static_cast<float>(e);
+        }
+        continue;
+      }
+      const float mean = static_cast<float>(m);
+      double ss = 0;
+      for (int64_t j = 0; j < d; ++j) {
+        c[j] = p[j] - mean;
+        ss += static_cast<float>(c[j] * c[j]);
+      }
+      const float var = static_cast<float>(ss / static_cast<double>(d));
+      const float sd = std::sqrt(var + eps);
+      for (int64_t j = 0; j < d; ++j) {
+        const float nrm = c[j] / sd;
+        const float sc = nrm * w[j];
+        q[j] = bias ? sc + bias[j] : sc;
+      }
+    }
+  });
+  return absl::OkStatus();
+}
+
+// Gelu(x): GPT-2's decomposed forms, each op rounded to f32 as the graph
+// does. ints: mode (0: tanh form, 1: erf form). floats: mode 0: half, one,
+// power, cube coefficient, sqrt(2/pi) factor: y = f32(f32(x * half) *
+// f32(tanh(f32(f32(x + f32(f32(x^power) * coef)) * factor)) + one));
+// mode 1: half, one, factor: y = f32(f32(x * half) * f32(erf(f32(x *
+// factor)) + one)).
+absl::Status Gelu(const KernelCtx& k) {
+  const int64_t n = k.in[0].n();
+  const bool erf_form = k.step.ints.at(0) == 1;
+  const auto& f = k.step.floats;
+  if (f.size() != (erf_form ? 3u : 5u)) return KernelError(k, "bad params");
+  const float half = f[0], one = f[1];
+  const float* x = k.in[0].in<float>();
+  float* y = k.out[0].out<float>();
+  ParallelFor(n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float v = x[i];
+      float act;
+      if (erf_form) {
+        const float s = v * f[2];
+        act = static_cast<float>(std::erf(static_cast<double>(s)));
+      } else {
+        const float p =
+            f[2] == 3.0f
+                ? static_cast<float>(static_cast<double>(v) * v * v)
+                : static_cast<float>(std::pow(static_cast<double>(v), f[2]));
+        const float inner = v + p * f[3];
+        const float s = inner * f[4];
+        act = static_cast<float>(std::tanh(static_cast<double>(s)));
+      }
+      const float hx = v * half;
+      y[i] = hx * (act + one);
+    }
+  });
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterNNKernels() {
@@ -272,6 +366,8 @@ void RegisterNNKernels() {
   RegisterKernel("CustomRMSNorm", CustomRMSNorm);
   RegisterKernel("SiluMul", SiluMul);
   RegisterKernel("Rope", Rope);
+  RegisterKernel("LayerNorm", LayerNorm);
+  RegisterKernel("Gelu", Gelu);
 }
 
 }  // namespace qeff::hw::cpu

@@ -47,6 +47,14 @@ absl::StatusOr<Step> LowerNode(const ir::Graph& g, const ir::Node& n) {
     if (op == "RMSNorm") s.floats = {n.GetFloat("epsilon", 1e-6f)};
     if (op == "Attention")
       s.floats = {n.GetFloat("scale", 1.0f), n.GetFloat("masked", 0.0f)};
+    if (op == "LayerNorm") {
+      s.floats = {n.GetFloat("epsilon", 1e-5f)};
+      s.ints = {n.GetInt("mode", 0)};
+    }
+    if (op == "Gelu") {
+      s.ints = {n.GetInt("mode", 0)};
+      if (const ir::Attribute* a = n.attr("params")) s.floats = a->floats();
+    }
     return s;
   }
   // Custom ops of ir/custom_ops.h (names spelled here so that the driver
@@ -72,6 +80,38 @@ absl::StatusOr<Step> LowerNode(const ir::Graph& g, const ir::Node& n) {
     s.ints = perm;
   } else if (op == "Concat") {
     QEFF_ASSIGN_OR_RETURN(int64_t a, Axis(n, n.GetInt("axis", 0), r));
+    s.ints = {a};
+  } else if (op == "LayerNormalization") {
+    // The last axis, f32, 1-D scale/bias, Y only (Mean/InvStdDev unused).
+    QEFF_ASSIGN_OR_RETURN(int64_t a, Axis(n, n.GetInt("axis", -1), r));
+    if (a != r - 1 || n.outputs.size() != 1)
+      return NodeError(n,
+                       "cpu LayerNormalization supports the last axis and "
+                       "the Y output only");
+    for (int i = 1; i < 3; ++i) {
+      if (i == 2 && !n.has_input(2)) continue;
+      const std::vector<int64_t> d = Dims(g, n.inputs[i]);
+      if (d.size() != 1 || d[0] != in0.back() ||
+          g.value(n.inputs[i]).type.dtype != ir::DType::kF32)
+        return NodeError(n, "cpu LayerNormalization needs f32 [D] scale/bias");
+    }
+    if (g.value(n.inputs[0]).type.dtype != ir::DType::kF32)
+      return NodeError(n, "cpu LayerNormalization supports f32 input");
+    s.op = "LayerNorm";
+    s.ints = {1};
+    s.floats = {n.GetFloat("epsilon", 1e-5f)};
+  } else if (op == "Split") {
+    QEFF_ASSIGN_OR_RETURN(int64_t a, Axis(n, n.GetInt("axis", 0), r));
+    int64_t sum = 0;
+    for (ir::ValueId v : n.outputs) {
+      const std::vector<int64_t> od = Dims(g, v);
+      if (v == ir::kNoValue || od.size() != in0.size())
+        return NodeError(n, "split output without a static shape");
+      sum += od[a];
+    }
+    if (sum != in0[a])
+      return NodeError(n, absl::StrCat("split sizes sum to ", sum,
+                                       ", not the axis length ", in0[a]));
     s.ints = {a};
   } else if (op == "Gather" || op == "ArgMax") {
     QEFF_ASSIGN_OR_RETURN(int64_t a, Axis(n, n.GetInt("axis", 0), r));

@@ -274,7 +274,7 @@ INSTANTIATE_TEST_SUITE_P(Llama, OrtPeer,
                                             ::testing::Values(5, 8, 13, 20)));
 INSTANTIATE_TEST_SUITE_P(Others, OrtPeer,
                          ::testing::Combine(::testing::Values("mistral",
-                                                              "qwen2"),
+                                                              "qwen2", "gpt2"),
                                             ::testing::Values(5, 13)));
 
 TEST(OrtPeerStories, Stories260KMatchesReference) {
