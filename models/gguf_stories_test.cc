@@ -1,6 +1,7 @@
 // Reads the real stories260K.gguf (llama.cpp's CI model) from
 // $QEFF_SHARED_DIR/models/stories260K.
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -11,8 +12,9 @@ namespace {
 
 TEST(GgufStoriesTest, ReadsStories260K) {
   const char* dir = std::getenv("QEFF_SHARED_DIR");
-  if (dir == nullptr) GTEST_SKIP() << "QEFF_SHARED_DIR is not set";
+  if (dir == nullptr || *dir == '\0') GTEST_SKIP() << "QEFF_SHARED_DIR is not set";
   std::string path = std::string(dir) + "/models/stories260K/stories260K.gguf";
+  if (!std::ifstream(path).good()) GTEST_SKIP() << path << " is absent";
   auto g = ReadGguf(path);
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(g->version(), 3u);
