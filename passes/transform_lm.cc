@@ -80,8 +80,10 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
     if (!kt.shape.ranked() || kt.shape.rank() != 4 || !kt.shape[1].is_static() ||
         !kt.shape[3].is_static()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "transform_lm: ", LlamaRoles::KeyRot(i), " has type ", kt.ToString(),
-          "; run shape inference before transform_lm"));
+          "transform_lm: the key ", LlamaRoles::KeyRot(i), " produced by ",
+          g.Producer(*k)->Describe(), " has type ", kt.ToString(),
+          "; the KV rewrite needs [batch, n_kv_heads, seq_len, head_dim] with static "
+          "heads and head_dim (run shape inference first)"));
     }
     Shape cache_shape({cache_batch, kt.shape[1], ctx_len, kt.shape[3]});
     for (int kv = 0; kv < 2; ++kv) {

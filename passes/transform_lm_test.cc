@@ -99,6 +99,15 @@ TEST(TransformLM, RejectsGraphsItCannotHandle) {
   auto r = t.Run(g);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(absl::StrContains(r.status().message(), "position_ids")) << r.status();
+  // A key of the wrong rank: the error names the node that produced it.
+  ir::Graph bad = TinyEager(1);
+  for (ir::ValueId v = 0; v < bad.num_values(); ++v) {
+    if (bad.value(v).name == models::LlamaRoles::KeyRot(0)) bad.value(v).type.shape = ir::Shape({4});
+  }
+  auto e = t.Run(bad);
+  ASSERT_FALSE(e.ok());
+  EXPECT_TRUE(absl::StrContains(e.status().message(), "Add 'model.layers.0.self_attn.k_rot'"))
+      << e.status();
 }
 
 // Continuous batching: sequences prefilled into cache rows 2 and 0 of a

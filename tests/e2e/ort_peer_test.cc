@@ -210,10 +210,11 @@ void CheckDevicesAndOrt(const ir::Graph& transformed,
 }
 
 // Prefill chunks of `chunk`, then decode the reference's own greedy tokens
-// until the context is full.
-void CheckLm(const ir::Graph& eager, const std::string& name,
-             const std::vector<int64_t>& prompt, int64_t chunk,
-             int64_t ctx_len) {
+// until the context is full; `greedy` gets those tokens (which onnxruntime
+// and cpu are checked to share).
+void CheckLmInto(const ir::Graph& eager, const std::string& name,
+                 const std::vector<int64_t>& prompt, int64_t chunk,
+                 int64_t ctx_len, std::vector<int64_t>* greedy) {
   auto transformed = engine::TransformForDevice(eager, {});
   ASSERT_TRUE(transformed.ok()) << transformed.status();
   auto specs = hw::PrefillDecodeSpecializations(1, chunk, ctx_len);
@@ -241,11 +242,21 @@ void CheckLm(const ir::Graph& eager, const std::string& name,
     run(s);
   }
   for (int64_t p = n; p < ctx_len; ++p) {
-    run(Step{"Decode", 1, 1, {engine::Argmax(ref.back())}, {p}, {}, {true}});
+    greedy->push_back(engine::Argmax(ref.back()));
+    run(Step{"Decode", 1, 1, {greedy->back()}, {p}, {}, {true}});
   }
+  greedy->push_back(engine::Argmax(ref.back()));
   CheckDevicesAndOrt(
       *transformed, specs, steps, ref,
       absl::StrCat(name, " prompt ", n, " chunk ", chunk, " ctx ", ctx_len));
+}
+
+std::vector<int64_t> CheckLm(const ir::Graph& eager, const std::string& name,
+                             const std::vector<int64_t>& prompt, int64_t chunk,
+                             int64_t ctx_len) {
+  std::vector<int64_t> greedy;
+  CheckLmInto(eager, name, prompt, chunk, ctx_len, &greedy);
+  return greedy;
 }
 
 class OrtPeer : public ::testing::TestWithParam<std::tuple<std::string, int>> {
@@ -288,8 +299,24 @@ TEST(OrtPeerStories, Stories260KMatchesReference) {
   ASSERT_TRUE(m.ok()) << m.status();
   auto ids = m->tokenizer->Encode("Once upon a time", true);
   ASSERT_TRUE(ids.ok());
-  CheckLm(m->eager, "stories260K",
-          std::vector<int64_t>(ids->begin(), ids->end()), 8, 40);
+  // llama.cpp's greedy continuation of this prompt on this file
+  // (tests/e2e/llamacpp_peer_test.cc checks it against the live peer): the
+  // exported ONNX run by onnxruntime writes the same story.
+  const std::vector<int64_t> llama_cpp = {
+      432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401,
+      396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433,
+      426, 385, 328, 432, 358, 394, 261, 370, 432, 352, 266, 268, 388,
+      426, 338, 391, 266, 267, 337, 335, 312, 432, 398, 312, 286, 267,
+      414, 270, 333, 415, 426, 13,  438, 310, 439, 419, 357, 336};
+  std::vector<int64_t> prompt(ids->begin(), ids->end());
+  int64_t ctx = static_cast<int64_t>(prompt.size() + llama_cpp.size()) - 1;
+  std::vector<int64_t> greedy =
+      CheckLm(m->eager, "stories260K", prompt, 8, ctx);
+  EXPECT_EQ(greedy, llama_cpp);
+  std::vector<int32_t> t(greedy.begin(), greedy.end());
+  auto text = m->tokenizer->Decode(t);
+  ASSERT_TRUE(text.ok());
+  std::printf("stories260K via onnxruntime: %s\n", text->c_str());
 }
 
 // Continuous batching: prompts prefilled into cache rows 2 and 0 of 3, then
