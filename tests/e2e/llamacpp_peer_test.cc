@@ -10,12 +10,14 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
 #include "hw/driver.h"
 #include "models/model_loader.h"
+#include "models/test_model.h"
 
 namespace qeff {
 namespace {
@@ -43,7 +45,9 @@ std::vector<int64_t> IntsAfter(const std::string& json,
 }
 
 // Runs llama.cpp; returns false (with `why`) when the peer is unavailable.
-bool RunLlamaCpp(const std::string& gguf, PeerRun* run, std::string* why) {
+bool RunLlamaCpp(const std::string& gguf, PeerRun* run, std::string* why,
+                 const std::string& prompt = kPrompt,
+                 int count = kGenerationLen) {
   const char* peers = std::getenv("QEFF_PEERS_DIR");
   if (!peers || !*peers) {
     *why = "QEFF_PEERS_DIR is not set (run ./setup.sh)";
@@ -59,7 +63,7 @@ bool RunLlamaCpp(const std::string& gguf, PeerRun* run, std::string* why) {
   }
   std::string cmd =
       absl::StrCat("node tests/e2e/peers/llama_generate.mjs '", peers, "' '",
-                   gguf, "' '", kPrompt, "' ", kGenerationLen, " 2>&1");
+                   gguf, "' '", prompt, "' ", count, " 2>&1");
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) {
     *why = "cannot start node";
@@ -150,6 +154,53 @@ TEST(LlamaCppPeer, Stories260KGreedyStory) {
     EXPECT_EQ(text2, text);
     std::printf("qeff %s (llama2.c): %s\n", device, text2.c_str());
   }
+}
+
+// The seeded test Llama (random weights, f32 GGUF, Q/K stored permuted as
+// llama.cpp's converter does): llama.cpp's greedy tokens equal qeff's on the
+// cpu and reference devices. The seed has a top-1 margin >= 1e-3 at every
+// step (models/test_model.h), so rounding differences cannot flip a token.
+TEST(LlamaCppPeer, SeededLlamaGreedyTokens) {
+  models::TestModelSpec spec;
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  std::string gguf = ::testing::TempDir() + "/seeded-llama.gguf";
+  ASSERT_TRUE(models::WriteTestModelGguf(spec, gguf).ok());
+  std::vector<int64_t> prompt = models::TestPromptIds();
+  constexpr int kN = 16;
+  PeerRun peer;
+  std::string why;
+  if (!RunLlamaCpp(gguf, &peer, &why, "ids:" + absl::StrJoin(prompt, ","), kN))
+    GTEST_SKIP() << "llama.cpp peer unavailable: " << why;
+  ASSERT_EQ(peer.prompt_ids, prompt);
+  std::printf("llama.cpp: %s\n", absl::StrJoin(peer.token_ids, ",").c_str());
+  auto m = models::Load(gguf);
+  ASSERT_TRUE(m.ok()) << m.status();
+  for (const char* device_kind : {"reference", "cpu"}) {
+    auto device = hw::OpenDevice(device_kind);
+    ASSERT_TRUE(device.ok());
+    auto compiled = engine::CompileLM(
+        m->eager, **device, hw::PrefillDecodeSpecializations(1, 8, 64), {});
+    ASSERT_TRUE(compiled.ok()) << compiled.status();
+    auto session = (*device)->Load(compiled->program);
+    ASSERT_TRUE(session.ok());
+    engine::Generator gen(session->get());
+    engine::GenerationOptions o;
+    o.prefill_seq_len = 8;
+    o.ctx_len = 64;
+    o.generation_len = kN;
+    // llama.cpp stops at an end-of-generation token; so does qeff here.
+    o.eos_id = m->tokenizer->eos_id();
+    auto r = gen.Generate(prompt, o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    // node-llama-cpp does not yield the end-of-generation token itself.
+    std::vector<int64_t> got = r->token_ids;
+    if (r->stopped_at_eos) got.pop_back();
+    EXPECT_EQ(got, peer.token_ids) << device_kind;
+  }
+  EXPECT_GE(peer.token_ids.size(), 8u);
+  std::printf(
+      "seeded llama: llama.cpp and qeff agree on %zu greedy tokens: %s\n",
+      peer.token_ids.size(), absl::StrJoin(peer.token_ids, ",").c_str());
 }
 
 }  // namespace
