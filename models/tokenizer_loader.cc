@@ -9,6 +9,7 @@
 #include "ir/buffer.h"
 #include "ir/status_macros.h"
 #include "models/bpe_tokenizer.h"
+#include "models/hf_tokenizer.h"
 #include "models/spm_tokenizer.h"
 #include "models/wordpiece_tokenizer.h"
 
@@ -50,17 +51,14 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromGguf(
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(
     const std::string& path) {
   if (IsDir(path)) {
-    for (const char* name : {"tokenizer.json", "tokenizer.bin"}) {
+    for (const char* name : {"tokenizer.json", "tokenizer.bin", "model.gguf"}) {
       std::string p = absl::StrCat(path, "/", name);
       if (IsFile(p)) return LoadTokenizer(p);
     }
     return absl::NotFoundError(absl::StrCat(
-        path, ": folder holds no tokenizer.json or tokenizer.bin"));
+        path, ": folder holds no tokenizer.json, tokenizer.bin or model.gguf"));
   }
-  if (absl::EndsWith(path, ".json")) {
-    return absl::UnimplementedError(absl::StrCat(
-        path, ": Hugging Face tokenizer.json is not supported yet"));
-  }
+  if (absl::EndsWith(path, ".json")) return LoadHfTokenizer(path);
   QEFF_ASSIGN_OR_RETURN(auto file, ir::MappedFile::Open(path));
   if (file->size() >= 4 && std::memcmp(file->data(), "GGUF", 4) == 0) {
     QEFF_ASSIGN_OR_RETURN(GgufFile gguf, ParseGguf(file));

@@ -2,8 +2,10 @@
 //  - a .gguf (detected by magic, vocab-only files included):
 //    tokenizer.ggml.model "llama" -> SpmTokenizer, "gpt2"/"gemma4" ->
 //    BpeTokenizer, "bert" -> WordPieceTokenizer;
-//  - a Hugging Face tokenizer.json (+ tokenizer_config.json beside it);
-//  - a model folder holding tokenizer.json, a .gguf or tokenizer.bin;
+//  - a Hugging Face tokenizer.json (+ tokenizer_config.json beside it;
+//    see hf_tokenizer.h);
+//  - a model folder holding tokenizer.json, tokenizer.bin or model.gguf
+//    (tried in that order);
 //  - a llama2.c tokenizer.bin.
 // Anything else is an error naming the path and what was expected.
 #ifndef QEFF_MODELS_TOKENIZER_LOADER_H_
