@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -120,6 +121,27 @@ TEST(CpuDriver, FusesGpt2Blocks) {
   for (const auto& c : (*p)->constants)
     linear_weights += c.rank() == 2 && c.dims()[0] != 256;  // not wpe
   EXPECT_GE(linear_weights, 2 * 4);
+}
+
+// Weights are referenced in place: compiling never transposes, converts or
+// copies a weight (it did fold the dead Transpose of every fused weight).
+TEST(CpuDriver, CompileCopiesNoWeights) {
+  auto m = MakeTinyLlama({});
+  ASSERT_TRUE(m.ok()) << m.status();
+  std::set<const void*> weights;
+  for (ir::ValueId v = 0; v < m->graph.num_values(); ++v)
+    if (m->graph.value(v).is_constant())
+      weights.insert(m->graph.value(v).constant->buffer().get());
+  cpu::CompileStats st;
+  auto p = cpu::CompileProgram(m->graph, PrefillDecodeSpecializations(1, 4, 16),
+                               {}, &st);
+  ASSERT_TRUE(p.ok()) << p.status();
+  for (const auto& c : (*p)->constants) {
+    if (c.num_elements() < 1024) continue;
+    EXPECT_TRUE(weights.count(c.buffer().get())) << c.TypeString();
+  }
+  // Only shape arithmetic and the RoPE tables fold (no weight Transpose).
+  EXPECT_LT(st.folded, 2 * (2 * 7 + 1));  // fewer than the Linear weights
 }
 
 class CpuQuant : public ::testing::TestWithParam<ir::QuantFormat> {};

@@ -502,6 +502,32 @@ absl::StatusOr<int> FuseLinear(Graph& g, bool mxfp6, PackedWeights* packed) {
     Replace(g, y, "Linear", {x, wc});
     ++count;
   }
+  // Gather(Cast(table f16/bf16 const), ids) -> Cast(Gather(table, ids)): the
+  // same values, without converting the whole table at compile time.
+  for (ValueId y : LiveOutputsOf(g, "Gather")) {
+    const Node* ga = g.Producer(y);
+    const Node* c = Prod(g, ga->inputs[0], "Cast");
+    if (!c || g.value(c->outputs[0]).type.dtype != ir::DType::kF32) continue;
+    const ir::Value& tv = g.value(c->inputs[0]);
+    if (!tv.is_constant() || tv.constant->is_quantized() ||
+        (tv.constant->dtype() != ir::DType::kF16 &&
+         tv.constant->dtype() != ir::DType::kBF16))
+      continue;
+    const ir::DType half = tv.constant->dtype();
+    std::map<std::string, ir::Attribute> attrs = ga->attrs;
+    const ir::TensorType ot = g.value(y).type;
+    ir::NodeId gn = g.AddNode("Gather", {c->inputs[0], ga->inputs[1]}, 1,
+                              std::move(attrs), g.value(y).name + ".rows");
+    ValueId rows = g.node(gn).outputs[0];
+    g.value(rows).type = ir::TensorType{half, ot.shape};
+    ir::NodeId cn = g.AddNode("Cast", {rows}, 1, c->attrs, g.value(y).name);
+    ValueId out = g.node(cn).outputs[0];
+    g.value(out).type = ot;
+    g.ReplaceAllUsesWith(y, out);
+  }
+  // The weights' Transpose/Cast nodes now have no readers: remove them
+  // before folding, which would otherwise transpose/convert every weight.
+  g.RemoveDeadCode();
   return count;
 }
 
