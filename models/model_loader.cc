@@ -9,10 +9,12 @@
 #include "ir/status_macros.h"
 #include "models/gguf.h"
 #include "models/hf_hub.h"
+#include "models/hf_tokenizer.h"
 #include "models/llama2c.h"
 #include "models/rope_layout.h"
 #include "models/safetensors.h"
 #include "models/spm_tokenizer.h"
+#include "models/tokenizer_loader.h"
 
 namespace qeff::models {
 namespace {
@@ -146,7 +148,7 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
   m.config = FromLlamaConfig(c, model_type);
   m.architecture = m.config.architecture;
   if (options.tokenizer_path.empty()) {
-    QEFF_ASSIGN_OR_RETURN(m.tokenizer, SpmTokenizer::FromGguf(f));
+    QEFF_ASSIGN_OR_RETURN(m.tokenizer, TokenizerFromGguf(f));
   }
   return m;
 }
@@ -265,8 +267,11 @@ absl::StatusOr<LoadedModel> Load(const std::string& path,
         ".gguf, a llama2.c .bin or a hub id ORG/NAME)"));
   }
   if (!options.tokenizer_path.empty()) {
+    QEFF_ASSIGN_OR_RETURN(m.tokenizer, LoadTokenizer(options.tokenizer_path));
+  } else if (m.tokenizer == nullptr && IsDir(m.source) &&
+             Exists(m.source + "/tokenizer.json")) {
     QEFF_ASSIGN_OR_RETURN(m.tokenizer,
-                          LoadTokenizerFile(options.tokenizer_path));
+                          LoadHfTokenizer(m.source + "/tokenizer.json"));
   }
   auto eager = BuildEager(m.config, m.weights);
   if (!eager.ok()) return Prefixed(m.source, eager.status());

@@ -12,10 +12,13 @@
 // (GGUF llama, llama2.c) are un-permuted into HF's layout (the one allowed
 // copy). Architectures: see models/arch/registry.h.
 //
-// Tokenizers: GGUF files carry theirs; llama2.c and HF folders take one from
-// LoadOptions::tokenizer_path (a tokenizer.bin or a .gguf). HF tokenizer.json
-// is not read yet (no reader exists), so an HF folder without
-// tokenizer_path loads with a null tokenizer.
+// Tokenizers: LoadOptions::tokenizer_path, when given, wins (anything
+// LoadTokenizer opens: .gguf, tokenizer.bin, tokenizer.json, a folder).
+// Otherwise GGUF files carry theirs (SentencePiece, byte-level BPE or
+// WordPiece, as tokenizer.ggml.model says) and HF folders load their
+// tokenizer.json (+ tokenizer_config.json; models/hf_tokenizer.h); an HF
+// folder without tokenizer.json and llama2.c files without tokenizer_path
+// load with a null tokenizer.
 #ifndef QEFF_MODELS_MODEL_LOADER_H_
 #define QEFF_MODELS_MODEL_LOADER_H_
 
@@ -32,8 +35,8 @@
 namespace qeff::models {
 
 struct LoadOptions {
-  // A llama2.c tokenizer.bin (or a .gguf holding a vocabulary) for
-  // checkpoints without their own tokenizer; empty: none.
+  // A tokenizer for checkpoints without their own, or to override theirs:
+  // anything LoadTokenizer opens; empty: the checkpoint's own (if any).
   std::string tokenizer_path;
   // Hub cache for ORG/NAME ids; empty: DefaultHubCacheDir().
   std::string hub_cache_dir;

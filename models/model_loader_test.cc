@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "ir/evaluator.h"
 #include "ir/op_schema.h"
@@ -133,6 +134,61 @@ TEST_P(GgufTest, GgufAndSafetensorsGiveTheSameLogits) {
 
 INSTANTIATE_TEST_SUITE_P(LlamaFamily, GgufTest,
                          ::testing::Values("llama", "mistral", "qwen2"));
+
+// The HF folder's tokenizer.json and the GGUF's vocabulary give the same
+// prompt ids (and text back).
+TEST_P(GgufTest, HfTokenizerJsonAndGgufGiveTheSameIds) {
+  TestModelSpec spec;
+  spec.arch = GetParam();
+  const std::string dir = TmpDir("gguf_tok_" + spec.arch);
+  ASSERT_TRUE(WriteTestModelHf(spec, dir, /*also_gguf=*/true).ok());
+  auto hf = Load(dir);
+  ASSERT_TRUE(hf.ok()) << hf.status();
+  auto gg = Load(dir + "/model.gguf");
+  ASSERT_TRUE(gg.ok()) << gg.status();
+  ASSERT_NE(hf->tokenizer, nullptr);
+  ASSERT_NE(gg->tokenizer, nullptr);
+  const Tokenizer& a = *hf->tokenizer;
+  const Tokenizer& b = *gg->tokenizer;
+  EXPECT_TRUE(a.add_bos_by_default());
+  EXPECT_EQ(a.add_bos_by_default(), b.add_bos_by_default());
+  EXPECT_EQ(a.bos_id(), b.bos_id());
+  EXPECT_EQ(a.eos_id(), b.eos_id());
+  EXPECT_EQ(a.vocab_size(), hf->config.vocab_size);
+  for (const char* text :
+       {"Once upon a time, there was a little girl named Lily.",
+        "the the  THE\n\tdog!? caf\xc3\xa9 \xe2\x9c\x85", "", " x",
+        "<s> is text"}) {
+    auto ia = a.Encode(text, true);
+    auto ib = b.Encode(text, true);
+    ASSERT_TRUE(ia.ok() && ib.ok()) << text;
+    EXPECT_EQ(*ia, *ib) << text;
+    EXPECT_EQ(*a.Decode(*ia), text);
+  }
+}
+
+TEST(LoadTest, Gpt2FolderHasAByteLevelTokenizer) {
+  TestModelSpec spec;
+  spec.arch = "gpt2";
+  const std::string dir = TmpDir("gpt2_tok");
+  ASSERT_TRUE(WriteTestModelHf(spec, dir).ok());
+  auto m = Load(dir);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_NE(m->tokenizer, nullptr);
+  const Tokenizer& t = *m->tokenizer;
+  EXPECT_EQ(t.vocab_size(), m->config.vocab_size);
+  EXPECT_FALSE(t.add_bos_by_default());
+  EXPECT_EQ(t.eos_id(), 2);
+  auto ids = t.Encode("once upon a time", false);
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  // Merged: far fewer ids than the 16 bytes (" upon" is " up" + "on": the
+  // "o n" merge ranks before " up o", as BPE ranks go).
+  EXPECT_EQ(ids->size(), 5u) << absl::StrJoin(*ids, " ");
+  for (int32_t id : *ids) EXPECT_LT(id, t.vocab_size());
+  auto text = t.Decode(*ids);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "once upon a time");
+}
 
 TEST(LoadTest, MistralWindowChangesLogitsPastTheWindow) {
   TestModelSpec spec;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -14,6 +15,7 @@
 #include "models/json.h"
 #include "models/rope_layout.h"
 #include "models/safetensors.h"
+#include "models/unicode.h"
 
 namespace qeff::models {
 namespace {
@@ -91,6 +93,55 @@ TestVocab MakeTestVocab() {
     for (size_t k = 1; k <= word.size(); ++k)
       add_piece(kSpace + word.substr(0, k));
   }
+  return v;
+}
+
+HfVocabSource TestHfVocab(ModelFamily family) {
+  const TestVocab tv = MakeTestVocab();
+  HfVocabSource v;
+  v.bos_id = 1;
+  v.eos_id = 2;
+  if (family == ModelFamily::kLlama) {
+    v.model = "llama";
+    v.tokens = tv.pieces;
+    v.scores = tv.scores;
+    v.types = tv.types;
+    v.unk_id = 0;
+    v.add_bos = true;
+    return v;
+  }
+  // GPT-2 style: three control tokens (ids as in generation_config.json),
+  // the 256 byte tokens, then merges building " word" and "word" prefixes
+  // of the test words until the vocabulary has the model's size.
+  const size_t n = tv.pieces.size();
+  v.model = "gpt2";
+  v.pre = "gpt-2";
+  v.tokens = {"<|padding|>", "<|startoftext|>", "<|endoftext|>"};
+  v.types = {3, 3, 3};
+  for (int b = 0; b < 256; ++b) {
+    std::string t;
+    unicode::AppendUtf8(unicode::ByteToCodepoint(static_cast<uint8_t>(b)), &t);
+    v.tokens.push_back(t);
+    v.types.push_back(1);
+  }
+  absl::flat_hash_set<std::string> have(v.tokens.begin(), v.tokens.end());
+  const std::string kG = "\xc4\xa0";  // byte-level ' '
+  for (const char* w : kWords) {
+    for (const std::string& word : {kG + w, std::string(w)}) {
+      size_t first = word[0] == kG[0] ? kG.size() : 1;
+      std::string cur = word.substr(0, first);
+      for (size_t i = first; i < word.size() && v.tokens.size() < n; ++i) {
+        std::string next = cur + word[i];
+        if (have.insert(next).second) {
+          v.merges.push_back(absl::StrCat(cur, " ", std::string(1, word[i])));
+          v.tokens.push_back(next);
+          v.types.push_back(1);
+        }
+        cur = next;
+      }
+    }
+  }
+  v.scores.assign(v.tokens.size(), 0.0f);
   return v;
 }
 
@@ -430,6 +481,17 @@ absl::Status WriteTestModelHf(const TestModelSpec& spec, const std::string& dir,
         "  \"bos_token\": \"<s>\",\n  \"eos_token\": \"</s>\",\n"
         "  \"unk_token\": \"<unk>\",\n  \"tokenizer_class\": "
         "\"LlamaTokenizer\"\n}\n"));
+  }
+  // tokenizer.json: the SentencePiece test vocabulary in Llama-2 form for
+  // the llama family (the GGUF's vocabulary); a byte-level BPE vocabulary
+  // of the same size for gpt2.
+  QEFF_ASSIGN_OR_RETURN(HfTokenizerFiles tok,
+                        MakeHfTokenizerFiles(TestHfVocab(tm.config.family)));
+  QEFF_RETURN_IF_ERROR(
+      WriteFileAtomically(dir + "/tokenizer.json", tok.tokenizer_json));
+  if (tm.config.family != ModelFamily::kLlama) {
+    QEFF_RETURN_IF_ERROR(WriteFileAtomically(dir + "/tokenizer_config.json",
+                                             tok.tokenizer_config_json));
   }
   if (also_gguf) {
     QEFF_RETURN_IF_ERROR(WriteTestModelGguf(spec, dir + "/model.gguf"));

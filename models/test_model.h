@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "models/arch/llama.h"
 #include "models/arch/registry.h"
+#include "models/hf_tokenizer_writer.h"
 
 namespace qeff::models {
 
@@ -52,8 +53,8 @@ struct TestModel {
 absl::StatusOr<TestModel> MakeTestModel(const TestModelSpec& spec);
 
 // Writes a Hugging Face folder `dir` (created if needed): config.json,
-// generation_config.json, model.safetensors and, for the llama family,
-// tokenizer_config.json. With `also_gguf`, `dir`/model.gguf holds the same
+// generation_config.json, model.safetensors, tokenizer.json (TestHfVocab)
+// and tokenizer_config.json. With `also_gguf`, `dir`/model.gguf holds the same
 // weights (llama family; Q/K permuted as llama.cpp stores them for llama
 // and mistral) with the test vocabulary. Files are written atomically.
 absl::Status WriteTestModelHf(const TestModelSpec& spec, const std::string& dir,
@@ -68,6 +69,12 @@ struct TestVocab {
       types;  // GGUF token types: 1 normal, 2 unk, 3 control, 6 byte
 };
 TestVocab MakeTestVocab();
+
+// The test vocabulary as tokenizer.json source: for the llama family the
+// SentencePiece vocabulary above (Llama-2 form); for gpt2 a byte-level BPE
+// vocabulary of the same size (<|padding|>, <|startoftext|> = 1,
+// <|endoftext|> = 2, 256 byte tokens, merges for the test words).
+HfVocabSource TestHfVocab(ModelFamily family);
 
 // Writes the model as GGUF (atomically; llama, mistral, qwen2). Q/K rows are
 // stored in llama.cpp's interleaved layout, as real GGUF files are.
