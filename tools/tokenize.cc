@@ -4,8 +4,9 @@
 //   bazel run //tools:tokenize -- --tokenizer=PATH --decode=1,403,407
 //
 // PATH is any .gguf with a tokenizer (SentencePiece, byte-level BPE,
-// WordPiece; vocab-only files too), a llama2.c tokenizer.bin, or a folder
-// holding one.
+// WordPiece; vocab-only files too), a Hugging Face tokenizer.json (with
+// tokenizer_config.json beside it when present), a llama2.c tokenizer.bin,
+// or a folder holding one (an HF model folder).
 // Prints the ids space-separated (BOS first when the tokenizer's config adds
 // it, unless --no_bos), or {"ids":[...]} with --json; with --decode, prints
 // the text (or {"text":"..."}).
@@ -25,7 +26,8 @@
 #include "tools/tool_util.h"
 
 ABSL_FLAG(std::string, tokenizer, "",
-          "tokenizer: a .gguf, a llama2.c tokenizer.bin, or a model folder");
+          "tokenizer: a .gguf, a tokenizer.json, a llama2.c tokenizer.bin, "
+          "or a model folder");
 ABSL_FLAG(std::string, text, "", "text to encode");
 ABSL_FLAG(bool, json, false, "print JSON instead of plain text");
 ABSL_FLAG(std::string, decode, "",
