@@ -54,12 +54,11 @@ struct Args {
   int64_t prefill = 128, decode = 64;
   int reps = 3;
   std::string dir = "/tmp/qeff_cpu_vs_llamacpp";
-  // The GGUF architecture tag. "qwen2" without q/k/v biases and with an
-  // untied output is exactly a Llama for both engines (rotate-half RoPE, so
-  // Q/K are stored unpermuted); "llama" stores Q/K in llama.cpp's
-  // interleaved layout, which models::Load cannot yet unpermute for
-  // quantized tensors (and converts to f32 for f16 ones).
-  std::string gguf_arch = "qwen2";
+  // The GGUF architecture tag: "llama" stores Q/K in llama.cpp's interleaved
+  // layout, as real files do (models::Load moves whole rows back, keeping
+  // f16 and quantized blocks as they are); "qwen2" without biases and with
+  // an untied output is the same model stored unpermuted.
+  std::string gguf_arch = "llama";
 };
 
 double Now() {

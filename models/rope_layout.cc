@@ -3,6 +3,8 @@
 #include <cstring>
 #include <vector>
 
+#include "ir/buffer.h"
+
 #include "absl/strings/str_cat.h"
 #include "ir/status_macros.h"
 
@@ -14,16 +16,7 @@ namespace {
 absl::StatusOr<ir::Tensor> Permute(const ir::Tensor& w, int n_head,
                                    bool inverse) {
   const char* what = inverse ? "UnpermuteQK" : "PermuteQK";
-  if (w.is_quantized()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, ": quantized tensor ", w.TypeString(), " is not supported"));
-  }
-  if (w.dtype() != ir::DType::kF32 && w.dtype() != ir::DType::kF16 &&
-      w.dtype() != ir::DType::kBF16) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, ": expects f32/f16/bf16, got ", w.TypeString()));
-  }
-  if (w.rank() < 1 || n_head <= 0) {
+  if (w.rank() < 1 || n_head <= 0 || !w.has_storage()) {
     return absl::InvalidArgumentError(absl::StrCat(
         what, ": bad tensor ", w.TypeString(), " or n_head ", n_head));
   }
@@ -33,12 +26,19 @@ absl::StatusOr<ir::Tensor> Permute(const ir::Tensor& w, int n_head,
         absl::StrCat(what, ": first dim ", rows, " of ", w.TypeString(),
                      " is not n_head (", n_head, ") x an even head_dim"));
   }
+  if (w.is_quantized() && w.rank() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": a quantized tensor needs rank >= 2, got ", w.TypeString()));
+  }
+  // Rows are moved whole, as bytes: the dtype (f32/f16/bf16/...) and any
+  // block quantization (blocks run along the last dim, inside a row) are
+  // kept exactly.
   const int64_t hd = rows / n_head;
   const int64_t half = hd / 2;
-  const int64_t row_len = rows == 0 ? 0 : w.num_elements() / rows;
-  std::vector<float> src = w.ToFloats();
-  ir::Tensor out = ir::Tensor::Zeros(ir::DType::kF32, w.dims());
-  float* dst = out.mutable_data<float>();
+  const size_t row_bytes = rows == 0 ? 0 : w.byte_size() / rows;
+  auto buffer = ir::Buffer::Allocate(w.byte_size());
+  const uint8_t* src = w.raw();
+  uint8_t* dst = buffer->mutable_data();
   for (int64_t h = 0; h < n_head; ++h) {
     for (int64_t i = 0; i < half; ++i) {
       for (int64_t j = 0; j < 2; ++j) {
@@ -46,12 +46,13 @@ absl::StatusOr<ir::Tensor> Permute(const ir::Tensor& w, int n_head,
         int64_t halved = h * hd + j * half + i;
         int64_t to = inverse ? halved : interleaved;
         int64_t from = inverse ? interleaved : halved;
-        std::memcpy(dst + to * row_len, src.data() + from * row_len,
-                    row_len * sizeof(float));
+        if (row_bytes) std::memcpy(dst + to * row_bytes, src + from * row_bytes, row_bytes);
       }
     }
   }
-  return out;
+  if (w.is_quantized())
+    return ir::Tensor::FromQuantized(w.quant(), w.dtype(), w.dims(), std::move(buffer));
+  return ir::Tensor::FromBuffer(w.dtype(), w.dims(), std::move(buffer));
 }
 
 }  // namespace

@@ -28,10 +28,11 @@ enum class RopeLayout {
   kInterleaved,  // Meta / llama2.c / GGUF: pairs (2i, 2i+1)
 };
 
-// Interleaved -> half (the inverse of llama.cpp's `permute`). `w` is a plain
-// (f32/f16/bf16) tensor whose first dim is n_head * head_dim (a [out, in]
-// weight or an [out] bias); head_dim must be even. Returns a new f32 tensor
-// (the one copy a loader is allowed). Quantized tensors are rejected.
+// Interleaved -> half (the inverse of llama.cpp's `permute`). `w`'s first
+// dim is n_head * head_dim (a [out, in] weight or an [out] bias); head_dim
+// must be even. Rows move whole, so the result keeps w's dtype and any block
+// quantization (GGUF K-quants included) bit for bit; it is a new owned
+// tensor (the one copy a loader is allowed).
 absl::StatusOr<ir::Tensor> UnpermuteQK(const ir::Tensor& w, int n_head);
 
 // Half -> interleaved: llama.cpp's `permute`. For writers and tests.

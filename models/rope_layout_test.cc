@@ -1,4 +1,7 @@
+#include <cmath>
+#include <cstring>
 #include "models/rope_layout.h"
+#include "ir/quant.h"
 
 #include <vector>
 
@@ -57,7 +60,34 @@ TEST(RopeLayoutTest, BiasAndErrors) {
   EXPECT_FALSE(UnpermuteQK(ir::Tensor::F32({6, 1}, {0, 1, 2, 3, 4, 5}), 2)
                    .ok());  // odd head_dim
   EXPECT_FALSE(UnpermuteQK(b, 3).ok());
-  EXPECT_FALSE(UnpermuteQK(ir::Tensor::I64({4}, {1, 2, 3, 4}), 1).ok());
+}
+
+// Rows move whole: f16 stays f16 and GGUF blocks are moved, not decoded, so
+// unpermuting a quantized tensor equals quantizing the unpermuted floats.
+TEST(RopeLayoutTest, KeepsDtypeAndQuantizedBlocks) {
+  std::vector<float> v(8 * 64);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(0.37f * i) * (1 + i % 7);
+  ir::Tensor f = ir::Tensor::F32({8, 64}, v);
+  for (ir::QuantFormat q : {ir::QuantFormat::kQ8_0, ir::QuantFormat::kQ4_0}) {
+    auto quant = ir::Quantize(f, q);
+    ASSERT_TRUE(quant.ok()) << quant.status();
+    auto un_q = UnpermuteQK(*quant, 2);
+    ASSERT_TRUE(un_q.ok()) << un_q.status();
+    EXPECT_EQ(un_q->quant(), q);
+    auto a = ir::Dequantize(*un_q);
+    auto deq = ir::Dequantize(*quant);
+    ASSERT_TRUE(a.ok() && deq.ok());
+    auto b = UnpermuteQK(*deq, 2);
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(a->ToFloats(), b->ToFloats());
+    auto back = PermuteQK(*un_q, 2);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(0, std::memcmp(back->raw(), quant->raw(), quant->byte_size()));
+  }
+  ir::Tensor h = ir::Tensor::Zeros(ir::DType::kF16, {4, 2});
+  auto uh = UnpermuteQK(h, 1);
+  ASSERT_TRUE(uh.ok());
+  EXPECT_EQ(uh->dtype(), ir::DType::kF16);
 }
 
 }  // namespace
