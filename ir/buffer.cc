@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -54,7 +55,9 @@ MappedFile::~MappedFile() {
 
 std::shared_ptr<Buffer> Buffer::Allocate(size_t bytes) {
   std::shared_ptr<Buffer> b(new Buffer());
-  b->owned_.assign(bytes, 0);
+  // At least one byte, so that data() is never null: kernels may memcpy
+  // zero bytes from or to an empty tensor, and memcpy(nullptr, ...) is UB.
+  b->owned_.assign(std::max<size_t>(bytes, 1), 0);
   b->data_ = b->owned_.data();
   b->size_ = bytes;
   return b;
@@ -74,7 +77,8 @@ absl::StatusOr<std::shared_ptr<Buffer>> Buffer::FromMapped(
         ") is past the end of the file (", file->size(), " bytes)"));
   }
   std::shared_ptr<Buffer> b(new Buffer());
-  b->data_ = file->data() + offset;
+  static const uint8_t kEmpty = 0;  // an empty file maps to no address
+  b->data_ = file->data() ? file->data() + offset : &kEmpty;
   b->size_ = bytes;
   b->file_offset_ = offset;
   b->file_ = std::move(file);
