@@ -29,6 +29,7 @@
 #include "models/gguf_writer.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
+#include "models/unicode.h"
 #include "passes/export.h"
 #include "tools/tool_util.h"
 
@@ -58,6 +59,13 @@ ABSL_FLAG(bool, stop_at_eos, true, "stop after the end-of-sequence token");
 
 namespace qeff::tools {
 namespace {
+
+// JSON readers need valid UTF-8: bytes that do not form a character (a
+// random model can emit a lone byte token) become U+FFFD; token_ids stay
+// exact.
+std::string ValidUtf8(absl::string_view s) {
+  return models::unicode::EncodeUtf8(models::unicode::DecodeUtf8(s));
+}
 
 absl::StatusOr<std::string> DefaultModel() {
   std::string dir = absl::StrCat(QeffHome(), "/test-models");
@@ -211,7 +219,8 @@ absl::Status Run() {
         program_path.empty() ? "null" : JsonString(program_path),
         "}, \"results\": [{\"prompt\": ",
         have_text ? JsonString(prompt_text) : "null", ", \"prompt_ids\": [",
-        JoinInts(prompt_ids), "], \"completion\": ", JsonString(completion),
+        JoinInts(prompt_ids),
+        "], \"completion\": ", JsonString(ValidUtf8(completion)),
         ", \"token_ids\": [", JoinInts(r.token_ids), "], \"stats\": ",
         absl::StrFormat(
             "{\"ttft_s\": %.6f, \"decode_tok_s\": %.3f, \"total_tok_s\": "
