@@ -14,27 +14,6 @@ namespace {
 
 constexpr absl::string_view kSpace = "\xe2\x96\x81";  // U+2581
 
-// "<0xNN>" -> NN, or -1.
-int ParseByteToken(absl::string_view text) {
-  if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>') {
-    return -1;
-  }
-  int v = 0;
-  for (char c : text.substr(3, 2)) {
-    v *= 16;
-    if (c >= '0' && c <= '9') {
-      v += c - '0';
-    } else if (c >= 'A' && c <= 'F') {
-      v += c - 'A' + 10;
-    } else if (c >= 'a' && c <= 'f') {
-      v += c - 'a' + 10;
-    } else {
-      return -1;
-    }
-  }
-  return v;
-}
-
 // One symbol of the merge: a byte range of the normalized text and its
 // neighbours (a doubly linked list over the initial characters).
 struct Symbol {

@@ -14,6 +14,26 @@
 
 namespace qeff::models {
 
+// The byte of a SentencePiece byte-fallback piece "<0xNN>", or -1.
+inline int ParseByteToken(absl::string_view text) {
+  if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>')
+    return -1;
+  int v = 0;
+  for (char c : text.substr(3, 2)) {
+    v *= 16;
+    if (c >= '0' && c <= '9') {
+      v += c - '0';
+    } else if (c >= 'A' && c <= 'F') {
+      v += c - 'A' + 10;
+    } else if (c >= 'a' && c <= 'f') {
+      v += c - 'a' + 10;
+    } else {
+      return -1;
+    }
+  }
+  return v;
+}
+
 // Text <-> token ids. Implementations are immutable after construction and
 // safe to use from several threads.
 class Tokenizer {
