@@ -18,6 +18,7 @@
 #include "hw/driver.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
+#include "tests/util/test_util.h"
 
 namespace qeff {
 namespace {
@@ -48,32 +49,15 @@ std::vector<int64_t> IntsAfter(const std::string& json,
 bool RunLlamaCpp(const std::string& gguf, PeerRun* run, std::string* why,
                  const std::string& prompt = kPrompt,
                  int count = kGenerationLen) {
-  const char* peers = std::getenv("QEFF_PEERS_DIR");
-  if (!peers || !*peers) {
-    *why = "QEFF_PEERS_DIR is not set (run ./setup.sh)";
-    return false;
-  }
-  std::string pkg =
-      absl::StrCat(peers, "/node_modules/node-llama-cpp/package.json");
-  if (FILE* f = std::fopen(pkg.c_str(), "r")) {
-    std::fclose(f);
-  } else {
-    *why = absl::StrCat("node-llama-cpp is not installed in ", peers);
-    return false;
-  }
-  std::string cmd =
-      absl::StrCat("node tests/e2e/peers/llama_generate.mjs '", peers, "' '",
-                   gguf, "' '", prompt, "' ", count, " 2>&1");
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) {
-    *why = "cannot start node";
-    return false;
-  }
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
+  std::string peers =
+      testing::PeersDir("node_modules/node-llama-cpp/package.json", why);
+  if (peers.empty()) return false;
+  int rc;
+  std::string out = testing::RunCommand(
+      absl::StrCat("node ",
+                   testing::Runfile("tests/e2e/peers/llama_generate.mjs"), " '",
+                   peers, "' '", gguf, "' '", prompt, "' ", count, " 2>&1"),
+      &rc);
   if (rc != 0 || out.find("\"token_ids\"") == std::string::npos) {
     ADD_FAILURE() << "llama.cpp peer failed (rc " << rc << "): " << out;
     *why = "peer failed";
@@ -120,18 +104,12 @@ engine::GenerationResult RunQeff(const std::string& device_kind,
 }
 
 TEST(LlamaCppPeer, Stories260KGreedyStory) {
-  const char* shared = std::getenv("QEFF_SHARED_DIR");
-  if (!shared || !*shared)
-    GTEST_SKIP() << "QEFF_SHARED_DIR is not set (no ../shared)";
-  std::string dir = absl::StrCat(shared, "/models/stories260K");
-  std::string gguf = dir + "/stories260K.gguf";
-  if (FILE* f = std::fopen(gguf.c_str(), "r")) {
-    std::fclose(f);
-  } else {
-    GTEST_SKIP() << gguf << " is absent";
-  }
-  PeerRun peer;
   std::string why;
+  std::string gguf =
+      testing::SharedFile("models/stories260K/stories260K.gguf", &why);
+  if (gguf.empty()) GTEST_SKIP() << why;
+  std::string dir = gguf.substr(0, gguf.find_last_of('/'));
+  PeerRun peer;
   if (!RunLlamaCpp(gguf, &peer, &why))
     GTEST_SKIP() << "llama.cpp peer unavailable: " << why;
   ASSERT_EQ(peer.token_ids.size(), static_cast<size_t>(kGenerationLen));

@@ -27,6 +27,7 @@
 #include "models/model_loader.h"
 #include "models/test_model.h"
 #include "passes/export.h"
+#include "tests/util/test_util.h"
 
 namespace qeff {
 namespace {
@@ -64,19 +65,8 @@ struct Step {
   }
 };
 
-std::string PeersDir(std::string* why) {
-  const char* p = std::getenv("QEFF_PEERS_DIR");
-  if (!p || !*p) {
-    *why = "QEFF_PEERS_DIR is not set (run ./setup.sh)";
-    return "";
-  }
-  std::string pkg =
-      absl::StrCat(p, "/node_modules/onnxruntime-node/package.json");
-  if (!std::ifstream(pkg).good()) {
-    *why = absl::StrCat("onnxruntime-node is not installed in ", p);
-    return "";
-  }
-  return p;
+std::string OrtPeersDir(std::string* why) {
+  return testing::PeersDir("node_modules/onnxruntime-node/package.json", why);
 }
 
 // The rows of a {"logits": [[...], ...]} line.
@@ -116,14 +106,11 @@ std::vector<std::vector<float>> RunOrt(const std::string& peers,
   plan += "]}";
   std::string plan_path = absl::StrCat(::testing::TempDir(), "/plan.json");
   std::ofstream(plan_path) << plan;
-  std::string cmd = absl::StrCat("node tests/e2e/peers/ort_run.mjs '", peers,
-                                 "' '", onnx, "' '", plan_path, "' 2>&1");
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
+  int rc;
+  std::string out = testing::RunCommand(
+      absl::StrCat("node ", testing::Runfile("tests/e2e/peers/ort_run.mjs"),
+                   " '", peers, "' '", onnx, "' '", plan_path, "' 2>&1"),
+      &rc);
   EXPECT_EQ(rc, 0) << out.substr(0, 2000);
   auto logits = ParseLogits(out);
   EXPECT_EQ(logits.size(), steps.size()) << out.substr(0, 2000);
@@ -164,7 +151,7 @@ void CheckDevicesAndOrt(const ir::Graph& transformed,
                         const std::vector<ir::Tensor>& ref,
                         const std::string& name) {
   std::string why;
-  std::string peers = PeersDir(&why);
+  std::string peers = OrtPeersDir(&why);
   auto io = hw::BindGraphIO(transformed, specs);
   ASSERT_TRUE(io.ok()) << io.status();
 
@@ -289,12 +276,10 @@ INSTANTIATE_TEST_SUITE_P(Others, OrtPeer,
                                             ::testing::Values(5, 13)));
 
 TEST(OrtPeerStories, Stories260KMatchesReference) {
-  const char* shared = std::getenv("QEFF_SHARED_DIR");
-  if (!shared || !*shared)
-    GTEST_SKIP() << "QEFF_SHARED_DIR is not set (no ../shared)";
+  std::string why;
   std::string path =
-      std::string(shared) + "/models/stories260K/stories260K.gguf";
-  if (!std::ifstream(path).good()) GTEST_SKIP() << path << " is absent";
+      testing::SharedFile("models/stories260K/stories260K.gguf", &why);
+  if (path.empty()) GTEST_SKIP() << why;
   auto m = models::Load(path);
   ASSERT_TRUE(m.ok()) << m.status();
   auto ids = m->tokenizer->Encode("Once upon a time", true);

@@ -1,0 +1,28 @@
+// Helpers for cross-layer tests: running a peer command, finding a data file
+// in the runfiles, and the files outside the workspace (../shared, the peers
+// cache) that tests reach through QEFF_SHARED_DIR / QEFF_PEERS_DIR.
+#ifndef QEFF_TESTS_UTIL_TEST_UTIL_H_
+#define QEFF_TESTS_UTIL_TEST_UTIL_H_
+
+#include <string>
+
+namespace qeff::testing {
+
+// Runs `cmd` with /bin/sh; returns its stdout and sets *rc to the exit status
+// (-1 when it could not be started).
+std::string RunCommand(const std::string& cmd, int* rc);
+
+// Absolute path of a workspace-relative data file in the test's runfiles.
+std::string Runfile(const std::string& workspace_relative);
+
+// $QEFF_SHARED_DIR/<rel> when that variable is set and the file exists; ""
+// otherwise, with the reason in *why (for GTEST_SKIP).
+std::string SharedFile(const std::string& rel, std::string* why);
+
+// $QEFF_PEERS_DIR when set and `marker` (relative to it) exists; "" otherwise
+// with the reason in *why.
+std::string PeersDir(const std::string& marker, std::string* why);
+
+}  // namespace qeff::testing
+
+#endif  // QEFF_TESTS_UTIL_TEST_UTIL_H_
