@@ -30,39 +30,12 @@
 #include "ir/tensor.h"
 #include "models/gguf.h"
 #include "models/gguf_writer.h"
+#include "tests/util/test_util.h"
 
 namespace qeff {
 namespace {
 
 constexpr const char* kPython = "/usr/bin/python3";
-
-std::string RunCommand(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) {
-    *rc = -1;
-    return out;
-  }
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    out.append(buf.data(), n);
-  *rc = ::pclose(p);
-  return out;
-}
-
-std::string ScriptPath() {
-  const char* src = std::getenv("TEST_SRCDIR");
-  const char* ws = std::getenv("TEST_WORKSPACE");
-  if (src && ws)
-    return absl::StrCat(src, "/", ws, "/tests/quant_peer/gguf_dequant.py");
-  return "tests/quant_peer/gguf_dequant.py";
-}
-
-bool IsFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 // A random finite half (any sign, normal or subnormal, zero included).
 uint16_t RandomFiniteHalf(std::mt19937& rng) {
@@ -124,18 +97,17 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.ggml_name; }
 class GgufDequantPeerTest : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    const char* peers = std::getenv("QEFF_PEERS_DIR");
-    if (!peers || !*peers) {
-      GTEST_SKIP() << "QEFF_PEERS_DIR is not set (run ./setup.sh)";
+    std::string why;
+    std::string peers =
+        testing::PeersDir("llama.cpp/gguf-py/gguf/quants.py", &why);
+    if (peers.empty()) {
+      GTEST_SKIP()
+          << why << " (setup.sh clones llama.cpp from node-llama-cpp's bundle)";
     }
     gguf_py_ = absl::StrCat(peers, "/llama.cpp/gguf-py");
-    if (!IsFile(gguf_py_ + "/gguf/quants.py")) {
-      GTEST_SKIP() << "no llama.cpp gguf-py at " << gguf_py_
-                   << " (setup.sh clones llama.cpp from node-llama-cpp's "
-                      "bundle)";
-    }
     int rc;
-    RunCommand(absl::StrCat(kPython, " -c 'import numpy' 2>/dev/null"), &rc);
+    testing::RunCommand(absl::StrCat(kPython, " -c 'import numpy' 2>/dev/null"),
+                        &rc);
     if (rc != 0) {
       GTEST_SKIP() << kPython << " cannot import numpy (install python3-numpy; "
                    << "setup.sh does)";
@@ -176,10 +148,11 @@ TEST_P(GgufDequantPeerTest, BitExactWithGgufPy) {
 
   // llama.cpp's gguf-py.
   int rc;
-  const std::string out =
-      RunCommand(absl::StrCat("PYTHONPATH=", gguf_py_, " ", kPython, " ",
-                              ScriptPath(), " ", path, " ", dir, " 2>&1"),
-                 &rc);
+  const std::string out = testing::RunCommand(
+      absl::StrCat("PYTHONPATH=", gguf_py_, " ", kPython, " ",
+                   testing::Runfile("tests/quant_peer/gguf_dequant.py"), " ",
+                   path, " ", dir, " 2>&1"),
+      &rc);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(out, absl::StrCat(name, " ", c.ggml_name, " ", n, "\n"));
   std::ifstream in(dir + "/" + name + ".f32", std::ios::binary);
