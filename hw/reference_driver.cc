@@ -1,10 +1,13 @@
 #include "hw/reference_driver.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "hw/graph_io.h"
 #include "ir/evaluator.h"
+#include "ir/quant.h"
 #include "ir/status_macros.h"
 
 namespace qeff::hw {
@@ -12,8 +15,12 @@ namespace {
 
 class ReferenceProgram : public Program {
  public:
-  ReferenceProgram(ir::Graph g, std::vector<Specialization> specs, GraphIO io)
-      : graph(std::move(g)), specs(std::move(specs)), io(std::move(io)) {}
+  ReferenceProgram(ir::Graph g, std::vector<Specialization> specs, GraphIO io,
+                   bool mxint8_kv)
+      : graph(std::move(g)),
+        specs(std::move(specs)),
+        io(std::move(io)),
+        mxint8_kv(mxint8_kv) {}
   const std::vector<Specialization>& specializations() const override {
     return specs;
   }
@@ -22,7 +29,31 @@ class ReferenceProgram : public Program {
   ir::Graph graph;
   std::vector<Specialization> specs;
   GraphIO io;
+  // The state is rounded to MXINT8 after every call (see reference_driver.h).
+  bool mxint8_kv = false;
 };
+
+// Rounds every row (last dim) of an f32 tensor to MXINT8 blocks of 32, the
+// last block of a row zero-padded: the values the cpu driver's MXINT8 cache
+// holds (hw/cpu/kv_mxint8.h).
+absl::Status RoundToMxInt8Rows(ir::Tensor& t) {
+  const int64_t d = t.dims().back(), rows = t.num_elements() / d;
+  float* x = t.mutable_data<float>();
+  float blk[32];
+  uint8_t q[33];
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t b0 = 0; b0 < d; b0 += 32) {
+      const int64_t n = std::min<int64_t>(32, d - b0);
+      std::fill(blk, blk + 32, 0.0f);
+      std::copy(x + r * d + b0, x + r * d + b0 + n, blk);
+      QEFF_RETURN_IF_ERROR(ir::QuantizeBlock(ir::QuantFormat::kMXINT8, blk, q));
+      QEFF_RETURN_IF_ERROR(
+          ir::DequantizeBlock(ir::QuantFormat::kMXINT8, q, blk));
+      std::copy(blk, blk + n, x + r * d + b0);
+    }
+  }
+  return absl::OkStatus();
+}
 
 class ReferenceSession : public Session {
  public:
@@ -57,11 +88,12 @@ class ReferenceSession : public Session {
         std::string in = name.substr(0, name.size() - kSuffix.size());
         ir::Tensor& slot = state_[in];
         if (outs[i].dims() != slot.dims() || outs[i].dtype() != slot.dtype()) {
-          return absl::InternalError(absl::StrCat(
-              "output '", name, "' is ", outs[i].TypeString(), " but the state is ",
-              slot.TypeString()));
+          return absl::InternalError(
+              absl::StrCat("output '", name, "' is ", outs[i].TypeString(),
+                           " but the state is ", slot.TypeString()));
         }
         slot = outs[i];
+        if (p_->mxint8_kv) QEFF_RETURN_IF_ERROR(RoundToMxInt8Rows(slot));
       } else {
         result[name] = outs[i];
       }
@@ -83,27 +115,35 @@ class ReferenceDevice : public Device {
       const ir::Graph& graph, const std::vector<Specialization>& specs,
       const CompileOptions& options) override {
     if (options.num_devices != 1) {
-      return absl::UnimplementedError(absl::StrCat(
-          "reference driver: num_devices=", options.num_devices,
-          " (tensor slicing) is not supported; use 1"));
-    }
-    if (options.mxfp6_matmul || options.mxint8_kv_cache) {
       return absl::UnimplementedError(
-          "reference driver: mxfp6_matmul / mxint8_kv_cache are not supported "
-          "(the reference runs the graph exactly as given)");
+          absl::StrCat("reference driver: num_devices=", options.num_devices,
+                       " (tensor slicing) is not supported; use 1"));
+    }
+    if (options.mxfp6_matmul) {
+      return absl::UnimplementedError(
+          "reference driver: mxfp6_matmul is not supported (the reference "
+          "runs the graph's weights exactly as given)");
     }
     QEFF_ASSIGN_OR_RETURN(GraphIO io, BindGraphIO(graph, specs));
-    return std::shared_ptr<const Program>(
-        std::make_shared<ReferenceProgram>(graph, specs, std::move(io)));
+    if (options.mxint8_kv_cache) {
+      for (const BoundIO& s : io.state) {
+        if (s.dtype != ir::DType::kF32 || s.dims.empty())
+          return absl::UnimplementedError(absl::StrCat(
+              "reference driver: mxint8_kv_cache needs f32 state; '", s.name,
+              "' is ", ir::DTypeName(s.dtype)));
+      }
+    }
+    return std::shared_ptr<const Program>(std::make_shared<ReferenceProgram>(
+        graph, specs, std::move(io), options.mxint8_kv_cache));
   }
 
   absl::StatusOr<std::unique_ptr<Session>> Load(
       std::shared_ptr<const Program> program) override {
     auto p = std::dynamic_pointer_cast<const ReferenceProgram>(program);
     if (!p) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "reference driver cannot load a program compiled for '",
-          program ? program->device_kind() : "nothing", "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("reference driver cannot load a program compiled for '",
+                       program ? program->device_kind() : "nothing", "'"));
     }
     return std::unique_ptr<Session>(new ReferenceSession(std::move(p)));
   }

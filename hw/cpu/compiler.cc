@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "hw/cpu/compiler_internal.h"
 #include "hw/cpu/kernels.h"
+#include "hw/cpu/kv_mxint8.h"
 #include "ir/op_schema.h"
 #include "ir/status_macros.h"
 
@@ -334,18 +335,13 @@ absl::StatusOr<std::shared_ptr<CpuProgram>> CompileProgram(
         "cpu driver: num_devices=", options.num_devices,
         " (tensor slicing across cards) is not supported yet; use 1"));
   }
-  if (options.mxint8_kv_cache) {
-    return absl::UnimplementedError(
-        "cpu driver: mxint8_kv_cache is not implemented yet (the cache is kept "
-        "in the "
-        "graph's dtype); compile without it");
-  }
   if (options.num_cores < 0)
     return absl::InvalidArgumentError("cpu driver: num_cores must be >= 0");
   auto p = std::make_shared<CpuProgram>();
   p->specs = specs;
   p->options = options;
   QEFF_ASSIGN_OR_RETURN(p->io, BindGraphIO(graph, specs));
+  if (options.mxint8_kv_cache) QEFF_RETURN_IF_ERROR(CheckMxInt8KvState(*p));
   p->plans.resize(specs.size());
   std::map<std::tuple<const ir::Buffer*, int, int, std::vector<int64_t>>, int>
       consts;
@@ -362,6 +358,8 @@ absl::StatusOr<std::shared_ptr<CpuProgram>> CompileProgram(
     local.fused_blocks += blocks;
     Lowerer lw(p.get(), static_cast<int>(s), &consts);
     QEFF_RETURN_IF_ERROR(lw.Run(g));
+    if (options.mxint8_kv_cache)
+      QEFF_RETURN_IF_ERROR(RewritePlanForMxInt8Kv(specs[s], p->plans[s]));
   }
   if (stats) *stats = local;
   return p;

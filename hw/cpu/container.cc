@@ -287,11 +287,11 @@ absl::Status WriteProgram(const Program& program, const std::string& dir) {
                 spec_json.data(), spec_json.size()));
   std::string yaml;
   for (const BoundIO& s : p->io.state) {
+    const std::string prec =
+        p->options.mxint8_kv_cache ? "mxint8" : PrecisionName(s.dtype);
+    absl::StrAppend(&yaml, "- IOName: ", s.name, "\n  Precision: ", prec, "\n");
     absl::StrAppend(&yaml, "- IOName: ", s.name,
-                    "\n  Precision: ", PrecisionName(s.dtype), "\n");
-    absl::StrAppend(&yaml, "- IOName: ", s.name,
-                    "_RetainedState\n  Precision: ", PrecisionName(s.dtype),
-                    "\n");
+                    "_RetainedState\n  Precision: ", prec, "\n");
   }
   QEFF_RETURN_IF_ERROR(WriteFile((fs::path(tmp) / "custom_io.yaml").string(),
                                  yaml.data(), yaml.size()));

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "hw/cpu/compiler.h"
 #include "hw/cpu/kernels.h"
+#include "hw/cpu/kv_mxint8.h"
 #include "hw/cpu/plan.h"
 #include "ir/status_macros.h"
 #include "oneapi/tbb/info.h"
@@ -47,7 +48,10 @@ class CpuSession : public Session {
       bytes = std::max(bytes, plan.arena_bytes);
     scratch_ = std::make_unique<AlignedBytes>(static_cast<size_t>(bytes));
     for (const BoundIO& s : p_->io.state)
-      state_.push_back(ir::Tensor::Zeros(s.dtype, s.dims));
+      state_.push_back(
+          p_->options.mxint8_kv_cache
+              ? ir::Tensor::Zeros(ir::DType::kU8, cpu::MxKvStorageDims(s.dims))
+              : ir::Tensor::Zeros(s.dtype, s.dims));
     kernels_.resize(p_->plans.size());
     for (size_t i = 0; i < p_->plans.size(); ++i)
       for (const auto& st : p_->plans[i].steps)

@@ -32,6 +32,7 @@ KernelFn FindKernel(absl::string_view op) {
     RegisterDataKernels();
     RegisterNNKernels();
     RegisterLinearKernels();
+    RegisterKvMxInt8Kernels();
   });
   auto it = Registry().find(std::string(op));
   return it == Registry().end() ? nullptr : it->second;

@@ -61,6 +61,7 @@ void RegisterElementwiseKernels();
 void RegisterDataKernels();
 void RegisterNNKernels();
 void RegisterLinearKernels();
+void RegisterKvMxInt8Kernels();  // kv_mxint8.cc
 void RegisterKernel(absl::string_view op, KernelFn fn);
 
 }  // namespace qeff::hw::cpu
