@@ -156,6 +156,7 @@ WeightMap MakeTestWeights(const TestModelSpec& s, LlamaConfig* config) {
   c.vocab_size = static_cast<int64_t>(vocab.pieces.size());
   c.tie_word_embeddings = s.tie_word_embeddings;
   c.max_position_embeddings = s.max_position_embeddings;
+  c.rope_scaling = s.rope_scaling;
   *config = c;
   NormalSource src(s.seed);
   const int64_t h = c.hidden_size, d = c.HeadDim(), f = c.intermediate_size;
@@ -322,6 +323,21 @@ std::string ConfigJson(const ModelConfig& m) {
       kv("sliding_window", absl::StrCat(c.sliding_window));
     if (m.model_type == "qwen2") kv("use_sliding_window", "false");
     if (m.model_type == "llama") kv("attention_bias", "false");
+    const RopeScaling& r = c.rope_scaling;
+    if (r.type != RopeScaling::Type::kNone) {
+      const char* type = r.type == RopeScaling::Type::kLinear    ? "linear"
+                         : r.type == RopeScaling::Type::kDynamic ? "dynamic"
+                                                                 : "llama3";
+      std::string rs = absl::StrCat("{\"rope_type\": \"", type,
+                                    "\", \"factor\": ", num(r.factor));
+      if (r.type == RopeScaling::Type::kLlama3) {
+        absl::StrAppend(&rs, ", \"low_freq_factor\": ", num(r.low_freq_factor),
+                        ", \"high_freq_factor\": ", num(r.high_freq_factor),
+                        ", \"original_max_position_embeddings\": ",
+                        r.original_max_position_embeddings);
+      }
+      kv("rope_scaling", rs + "}");
+    }
   }
   return absl::StrCat("{\n", absl::StrJoin(f, ",\n"), "\n}\n");
 }
@@ -382,6 +398,10 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
         "test model: GGUF output is not supported for '", s.arch, "'"));
   }
   const LlamaConfig& c = tm.config.llama;
+  if (c.rope_scaling.type != RopeScaling::Type::kNone) {
+    return absl::UnimplementedError(
+        "test model: rope_scaling is not written to GGUF test models");
+  }
   WeightMap w = tm.Weights();
   TestVocab vocab = MakeTestVocab();
   // llama.cpp converts Mistral as "llama"; Qwen2 has its own architecture

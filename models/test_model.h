@@ -32,6 +32,12 @@ struct TestModelSpec {
   int64_t max_position_embeddings = 256;
   bool tie_word_embeddings = false;  // llama/mistral (qwen2: always tied)
   int64_t sliding_window = 8;        // mistral
+  // llama/mistral/qwen2: HF rope_scaling (kNone: none), written to
+  // config.json as {"rope_type": linear|dynamic|llama3, "factor", and for
+  // llama3 low_freq_factor, high_freq_factor,
+  // original_max_position_embeddings}. Not representable in the GGUF output
+  // (WriteTestModelGguf rejects it).
+  RopeScaling rope_scaling;
 };
 
 // The architectures MakeTestModel knows.

@@ -8,10 +8,18 @@ qeff's models/: it reads config.json and the safetensors files directly (an
 8-byte header length, a JSON header, raw little-endian bytes; Debian has no
 `safetensors` package).
 
-Usage: reference.py MODEL_DIR --prompt_ids=1,2,3 [--steps=16]
+Usage: reference.py MODEL_DIR --prompt_ids=1,2,3 [--steps=16] [--cached]
 Prints one JSON object: {"tokens": [...greedy ids...],
 "step_logits": [[...last-position logits of step s...], ...]}; step s is a
 full (no cache) forward over prompt + tokens[:s].
+
+--cached (llama family): Hugging Face's cached generation instead: one
+forward over the prompt, then one token per forward with a KV cache. The
+rotary frequencies follow transformers' `dynamic_rope_update`: per forward,
+seq_len = max(position_ids) + 1; `dynamic` recomputes inv_freq when seq_len
+exceeds the longest seen so far (max_seq_len_cached) and resets to the
+original when seq_len drops below max_position_embeddings; keys already in
+the cache keep the rotation they were written with.
 """
 import argparse
 import json
@@ -96,7 +104,35 @@ def rms_norm(x, w, eps):
     return w * (x * torch.rsqrt(var + eps))
 
 
-def llama_forward(cfg, w, ids):
+class HfRotaryState:
+    """transformers' LlamaRotaryEmbedding + dynamic_rope_update state."""
+
+    def __init__(self, cfg, dim):
+        self.cfg, self.dim = cfg, dim
+        self.original_max = cfg["max_position_embeddings"]
+        self.max_seq_len_cached = self.original_max
+        self.original_inv = rope_inv_freq(cfg, dim, self.original_max)
+        self.inv = self.original_inv
+        scaling = cfg.get("rope_scaling") or {}
+        self.dynamic = scaling.get("rope_type", scaling.get("type")) == "dynamic"
+
+    def inv_freq(self, seq_len):
+        if self.dynamic:
+            if seq_len > self.max_seq_len_cached:  # growth
+                self.inv = rope_inv_freq(self.cfg, self.dim, seq_len)
+                self.max_seq_len_cached = seq_len
+            if (seq_len < self.original_max and
+                    self.max_seq_len_cached > self.original_max):  # reset
+                self.inv = self.original_inv
+                self.max_seq_len_cached = self.original_max
+        return self.inv
+
+
+def llama_forward(cfg, w, ids, cache=None, rotary=None):
+    """Logits [S, V] for ids at positions P..P+S-1 (P = cached length).
+
+    cache: None (no cache, P = 0) or a list of per-layer (k, v) that is
+    extended in place. rotary: an HfRotaryState (cached generation)."""
     mt = cfg["model_type"]
     H = cfg["hidden_size"]
     nh = cfg["num_attention_heads"]
@@ -105,6 +141,7 @@ def llama_forward(cfg, w, ids):
     eps = cfg.get("rms_norm_eps", 1e-6)
     L = cfg["num_hidden_layers"]
     S = ids.shape[0]
+    P = cache[0][0].shape[1] if cache else 0
     window = None
     window_from = L
     if mt == "mistral" and cfg.get("sliding_window"):
@@ -112,13 +149,13 @@ def llama_forward(cfg, w, ids):
     if mt == "qwen2" and cfg.get("use_sliding_window"):
         window = cfg["sliding_window"]
         window_from = cfg.get("max_window_layers", L)
-    pos = torch.arange(S)
-    inv = rope_inv_freq(cfg, d, S)
+    pos = torch.arange(P, P + S)
+    inv = rotary.inv_freq(P + S) if rotary else rope_inv_freq(cfg, d, S)
     freqs = pos.float()[:, None] * inv[None, :]
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos(), emb.sin()
     i = pos[:, None]
-    j = pos[None, :]
+    j = torch.arange(P + S)[None, :]
     causal = j > i
     windowed = causal | (j <= i - window) if window else causal
     x = w["model.embed_tokens.weight"][ids]
@@ -137,6 +174,12 @@ def llama_forward(cfg, w, ids):
         v = lin(h, p + "self_attn.v_proj").view(S, nkv, d).transpose(0, 1)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if cache is not None:
+            if len(cache) <= l:
+                cache.append((k[:, :0], v[:, :0]))
+            k = torch.cat((cache[l][0], k), dim=1)
+            v = torch.cat((cache[l][1], v), dim=1)
+            cache[l] = (k, v)
         k = k.repeat_interleave(nh // nkv, dim=0)
         v = v.repeat_interleave(nh // nkv, dim=0)
         scores = (q @ k.transpose(1, 2)) / math.sqrt(d)
@@ -204,6 +247,7 @@ def main():
     ap.add_argument("model_dir")
     ap.add_argument("--prompt_ids", required=True)
     ap.add_argument("--steps", type=int, default=16)
+    ap.add_argument("--cached", action="store_true")
     args = ap.parse_args()
     with open(os.path.join(args.model_dir, "config.json")) as f:
         cfg = json.load(f)
@@ -217,11 +261,25 @@ def main():
         sys.exit("reference.py: unsupported model_type %r" % mt)
     ids = [int(t) for t in args.prompt_ids.split(",")]
     tokens, step_logits = [], []
+    if args.cached and forward is not llama_forward:
+        sys.exit("reference.py: --cached is for the llama family")
     with torch.no_grad():
-        for _ in range(args.steps):
-            logits = forward(cfg, w, torch.tensor(ids + tokens))[-1]
-            step_logits.append(["%.9g" % v for v in logits.tolist()])
-            tokens.append(int(torch.argmax(logits)))
+        if args.cached:
+            nh = cfg["num_attention_heads"]
+            d = cfg.get("head_dim") or cfg["hidden_size"] // nh
+            rotary, cache = HfRotaryState(cfg, d), []
+            feed = ids
+            for _ in range(args.steps):
+                logits = llama_forward(cfg, w, torch.tensor(feed), cache,
+                                       rotary)[-1]
+                step_logits.append(["%.9g" % v for v in logits.tolist()])
+                tokens.append(int(torch.argmax(logits)))
+                feed = tokens[-1:]
+        else:
+            for _ in range(args.steps):
+                logits = forward(cfg, w, torch.tensor(ids + tokens))[-1]
+                step_logits.append(["%.9g" % v for v in logits.tolist()])
+                tokens.append(int(torch.argmax(logits)))
     out = '{"tokens": %s, "step_logits": [%s]}' % (
         json.dumps(tokens),
         ", ".join("[" + ", ".join(s) + "]" for s in step_logits))
