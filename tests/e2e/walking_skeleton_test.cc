@@ -136,6 +136,121 @@ INSTANTIATE_TEST_SUITE_P(Architectures, ArchTransform,
                          ::testing::Values("llama", "mistral", "qwen2",
                                            "gpt2"));
 
+// ---- rope scaling (llama; max_position_embeddings 16, 20 tokens) ----
+
+models::TestModelSpec RopeScalingSpec(models::RopeScaling::Type type) {
+  models::TestModelSpec spec;
+  spec.seed = models::DefaultTestSeed("llama");
+  spec.max_position_embeddings = 16;
+  spec.rope_scaling.type = type;
+  spec.rope_scaling.factor = 2.0f;
+  if (type == models::RopeScaling::Type::kLlama3) {
+    spec.rope_scaling.factor = 8.0f;
+    spec.rope_scaling.low_freq_factor = 1.0f;
+    spec.rope_scaling.high_freq_factor = 4.0f;
+    spec.rope_scaling.original_max_position_embeddings = 16;
+  }
+  return spec;
+}
+
+std::vector<int64_t> RopeIds(int64_t vocab) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back((i * 37 + 5) % vocab);
+  return ids;
+}
+
+TEST(WalkingSkeleton, RopeScalingLinearTransformMatchesEager) {
+  models::LlamaConfig c;
+  models::WeightMap w = models::MakeTestWeights(
+      RopeScalingSpec(models::RopeScaling::Type::kLinear), &c);
+  auto eager = models::BuildLlamaEager(c, w);
+  ASSERT_TRUE(eager.ok()) << eager.status();
+  CheckTransformMatchesEager(*eager, RopeIds(c.vocab_size), 20);
+}
+
+TEST(WalkingSkeleton, RopeScalingLlama3TransformMatchesEager) {
+  models::LlamaConfig c;
+  models::WeightMap w = models::MakeTestWeights(
+      RopeScalingSpec(models::RopeScaling::Type::kLlama3), &c);
+  auto eager = models::BuildLlamaEager(c, w);
+  ASSERT_TRUE(eager.ok()) << eager.status();
+  CheckTransformMatchesEager(*eager, RopeIds(c.vocab_size), 20);
+}
+
+// Dynamic NTK computes inv_freq from the call's length max(position_ids) + 1
+// (transformers' dynamic_rope_update). The eager graph over a prefix of
+// length L rotates every key with inv_freq(L); the transformed graph
+// rotates each call's new keys with that call's inv_freq and keeps cached
+// keys as written (transformers' cached generation; tests/reference checks
+// it against PyTorch). So: one call over the whole prefix equals the eager
+// prefix exactly; stepping equals it while L <= max_position_embeddings
+// (inv_freq unscaled) and differs beyond.
+TEST(WalkingSkeleton, RopeScalingDynamicTransformVsEager) {
+  models::LlamaConfig c;
+  models::WeightMap w = models::MakeTestWeights(
+      RopeScalingSpec(models::RopeScaling::Type::kDynamic), &c);
+  auto eager = models::BuildLlamaEager(c, w);
+  ASSERT_TRUE(eager.ok()) << eager.status();
+  const std::vector<int64_t> ids = RopeIds(c.vocab_size);
+  const int64_t n = static_cast<int64_t>(ids.size());
+  // Eager logits at the last position of each prefix 1..n.
+  std::vector<ir::Tensor> prefix(n + 1);
+  for (int64_t len = 1; len <= n; ++len)
+    prefix[len] = EagerLogits(
+        *eager, std::vector<int64_t>(ids.begin(), ids.begin() + len));
+  auto device = hw::MakeReferenceDevice();
+  // The whole prefix in one (padded) prefill call.
+  {
+    auto compiled = engine::CompileLM(
+        *eager, *device, hw::PrefillDecodeSpecializations(1, 24, 24), {});
+    ASSERT_TRUE(compiled.ok()) << compiled.status();
+    auto session = device->Load(compiled->program);
+    ASSERT_TRUE(session.ok()) << session.status();
+    engine::Generator gen(session->get());
+    engine::GenerationOptions o;
+    o.prefill_seq_len = 24;
+    o.ctx_len = 24;
+    double worst = 0;
+    for (int64_t len : {5, 16, 17, 20}) {
+      auto l =
+          gen.Prefill(std::vector<int64_t>(ids.begin(), ids.begin() + len), o);
+      ASSERT_TRUE(l.ok()) << l.status();
+      worst = std::max(worst, MaxDiffAt(prefix[len], len - 1, *l));
+    }
+    std::printf("dynamic, one call per prefix: max |diff| %.3g\n", worst);
+    EXPECT_LE(worst, kTol);
+  }
+  // One token at a time.
+  {
+    auto compiled = engine::CompileLM(
+        *eager, *device, hw::PrefillDecodeSpecializations(1, 1, n), {});
+    ASSERT_TRUE(compiled.ok()) << compiled.status();
+    auto session = device->Load(compiled->program);
+    ASSERT_TRUE(session.ok()) << session.status();
+    engine::Generator gen(session->get());
+    engine::GenerationOptions o;
+    o.prefill_seq_len = 1;
+    o.ctx_len = n;
+    auto l = gen.Prefill({ids[0]}, o);
+    double within = 0, beyond = 0;
+    for (int64_t p = 0; p < n; ++p) {
+      if (p > 0) l = gen.Decode(ids[p], p);
+      ASSERT_TRUE(l.ok()) << l.status();
+      const double d = MaxDiffAt(prefix[p + 1], p, *l);
+      if (p + 1 <= c.max_position_embeddings)
+        within = std::max(within, d);
+      else
+        beyond = std::max(beyond, d);
+    }
+    std::printf(
+        "dynamic, stepped: max |diff| vs eager prefix %.3g up to length 16, "
+        "%.3g beyond (cached keys keep their rotation)\n",
+        within, beyond);
+    EXPECT_LE(within, kTol);
+    EXPECT_GT(beyond, 1e-3);
+  }
+}
+
 TEST(WalkingSkeleton, Stories260KTransformMatchesEager) {
   const char* shared = std::getenv("QEFF_SHARED_DIR");
   if (!shared || !*shared)
