@@ -4,9 +4,9 @@
 // Metric: for each output, max_i |device_i - reference_i| / max_i
 // |reference_i| (the error relative to the tensor's largest magnitude);
 // f32 graphs within 1e-5, integer/bool outputs exactly. Quantized weights
-// (Q8_0, Q4_0, K-quants, MXFP6) within the same 1e-5 against the reference
-// run on the dequantized weights (the cpu kernels dequantize each block
-// exactly and accumulate in f32 blocks / double rows).
+// against the reference run on the dequantized weights: K-quants and MXFP6
+// within the same 1e-5 (the cpu kernels dequantize each block exactly);
+// Q8_0 / Q4_0 on cpu within 5e-2 (int8 activations, see QuantTol).
 #include <cmath>
 #include <functional>
 #include <random>
@@ -353,6 +353,21 @@ TEST_P(Conformance, TestModelArchitectures) {
   }
 }
 
+// The cpu driver runs Q8_0 / Q4_0 Linear with int8 activations (each input
+// row quantized per 32 values with a f32 scale, |dx| <= max|x_block| / 254,
+// integer dot products against the weight blocks; hw/cpu/linear_internal.h)
+// as llama.cpp does, so those formats are not exact against the reference
+// on the dequantized weights. Stated bound on the logits (max |d| / max
+// |ref|): 5e-2; measured on this tiny Llama 1.35e-2 .. 1.67e-2 (prefill,
+// decode), one Linear alone 3.7e-3 .. 5.7e-3 (kernels_linear_test). Other
+// formats are dequantized exactly and keep kTol.
+double QuantTol(const std::string& kind, ir::QuantFormat fmt) {
+  if (kind == "cpu" &&
+      (fmt == ir::QuantFormat::kQ8_0 || fmt == ir::QuantFormat::kQ4_0))
+    return 5e-2;
+  return kTol;
+}
+
 class QuantConformance : public ::testing::TestWithParam<
                              std::tuple<std::string, ir::QuantFormat>> {};
 
@@ -382,7 +397,8 @@ TEST_P(QuantConformance, AgainstDequantizedReference) {
     auto a = (*s)->Run(spec, feeds);
     auto b = (*rs)->Run(spec, feeds);
     ASSERT_TRUE(a.ok() && b.ok());
-    EXPECT_LE(RelErr(a->at("logits"), b->at("logits")), kTol) << spec;
+    EXPECT_LE(RelErr(a->at("logits"), b->at("logits")), QuantTol(kind, fmt))
+        << spec;
   }
 }
 

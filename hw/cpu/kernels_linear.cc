@@ -17,13 +17,54 @@
 
 #include "absl/strings/str_cat.h"
 #include "hw/cpu/kernels.h"
+#include "hw/cpu/linear_internal.h"
 #include "ir/quant.h"
+#include "oneapi/tbb/task_arena.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
 namespace qeff::hw::cpu {
+
+namespace linear {
+
+void ForFeatureBlocks(int64_t N,
+                      const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t blocks = (N + kFeatBlock - 1) / kFeatBlock;
+  const int64_t conc = std::max(1, tbb::this_task_arena::max_concurrency());
+  // About 4 work items per core: both cores busy even for small N (decode),
+  // little scheduling overhead for the 32000-feature output head.
+  const int64_t grain = std::max<int64_t>(1, blocks / (4 * conc));
+  ParallelFor(blocks, grain, [&](int64_t b0, int64_t b1) {
+    fn(b0 * kFeatBlock, std::min(N, b1 * kFeatBlock));
+  });
+}
+
+float HSum16(const float* a) {
+  float t8[8], t4[4];
+  for (int l = 0; l < 8; ++l) t8[l] = a[l] + a[l + 8];
+  for (int l = 0; l < 4; ++l) t4[l] = t8[l] + t8[l + 4];
+  return (t4[0] + t4[2]) + (t4[1] + t4[3]);
+}
+
+#if defined(__x86_64__)
+bool HasAvx512() {
+  static const bool has =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("f16c");
+  return has;
+}
+bool HasAvx512Vnni() {
+  static const bool has = HasAvx512() && __builtin_cpu_supports("avx512vnni");
+  return has;
+}
+#endif
+
+}  // namespace linear
+
 namespace {
 
 using ir::DType;
@@ -337,7 +378,30 @@ absl::Status Linear(const KernelCtx& k) {
     return KernelError(k, "bias does not match the weight");
   const float* px = x.in<float>();
   float* py = k.out[0].out<float>();
+  linear::LinearArgs la;
+  la.dtype = w.slot->dtype;
+  la.quant = w.slot->quant;
+  la.block = dec.block;
+  la.block_bytes = dec.block_bytes;
+  la.w = w.data;
+  la.row_bytes = row_bytes;
+  la.x = px;
+  la.M = M;
+  la.K = K;
+  la.bias = bias;
+  la.y = py;
+  la.N = N;
 #if defined(__x86_64__)
+  // Q8_0 / Q4_0 on VNNI hosts: int8 activations (not exact: see
+  // linear_internal.h); elsewhere the exact f32 paths below.
+  if (linear::QLinearApplies(la) && linear::HasAvx512Vnni()) {
+    linear::LinearQ8Act(la, linear::QPath::kVnni);
+    return absl::OkStatus();
+  }
+  if (linear::FloatAvx512Applies(la)) {
+    linear::LinearFloatAvx512(la);
+    return absl::OkStatus();
+  }
   // The tiled path needs whole 8-lane steps and chunks of whole blocks.
   if (HasAvx2() && K % 8 == 0 && kChunk % dec.block == 0) {
     const int64_t tiles = (N + 3) / 4;

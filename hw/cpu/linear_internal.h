@@ -1,0 +1,76 @@
+// Internals of the cpu driver's Linear kernel (kernels_linear.cc), shared by
+// its instruction-set specific files (kernels_linear_avx512.cc,
+// kernels_qlinear.cc) and their tests. Not part of the driver's interface.
+//
+// All paths split work over blocks of kFeatBlock output features only; a
+// (row, feature) result is a fixed computation of that row and that weight
+// row (batch-invariant: it depends on neither M, the row's position, the
+// tiling nor the thread count).
+#ifndef QEFF_HW_CPU_LINEAR_INTERNAL_H_
+#define QEFF_HW_CPU_LINEAR_INTERNAL_H_
+
+#include <cstdint>
+#include <functional>
+
+#include "ir/dtype.h"
+#include "ir/tensor.h"
+
+namespace qeff::hw::cpu::linear {
+
+// y [M, N] = x [M, K] W^T (+ bias [N]); W [N, K] rows of row_bytes bytes.
+struct LinearArgs {
+  ir::DType dtype = ir::DType::kF32;
+  ir::QuantFormat quant = ir::QuantFormat::kNone;
+  int64_t block = 0;        // quantized: values per block
+  int64_t block_bytes = 0;  // quantized: bytes per block
+  const uint8_t* w = nullptr;
+  int64_t row_bytes = 0;
+  const float* x = nullptr;
+  int64_t M = 0, K = 0;
+  const float* bias = nullptr;  // may be null
+  float* y = nullptr;
+  int64_t N = 0;
+};
+
+constexpr int64_t kFeatBlock = 16;  // output features per parallel work item
+constexpr int64_t kChunk = 256;     // K values per cache block
+
+// Runs fn(jb, je) over feature ranges [jb, je) that are whole kFeatBlocks
+// (the last may be shorter), in parallel, with a grain that keeps every
+// core of the arena busy.
+void ForFeatureBlocks(int64_t N,
+                      const std::function<void(int64_t, int64_t)>& fn);
+
+// The defined 16-lane reduction order (both the SIMD and the scalar paths):
+// ((l + l+8) pairwise) -> 8 -> 4 -> 2 -> 1, as HSum16 of the AVX-512 code.
+float HSum16(const float* lanes);
+
+#if defined(__x86_64__)
+// avx512f, avx512bw, avx512vl, avx512dq, fma, f16c.
+bool HasAvx512();
+// HasAvx512() and avx512vnni.
+bool HasAvx512Vnni();
+#endif
+
+// ---- f32 / f16 / bf16 / K-quant / MX weights, AVX-512 (16-lane) path.
+// Needs K % 16 == 0 and kChunk % block == 0 (quantized). Each (row,
+// feature) dot keeps 16 f32 lanes (lane l sums k = l mod 16 in ascending
+// k by FMA), reduced by HSum16; weights are decoded exactly (f16/bf16
+// conversion, ir::DequantizeBlock) chunk by chunk.
+bool FloatAvx512Applies(const LinearArgs& a);
+void LinearFloatAvx512(const LinearArgs& a);
+
+// ---- Q8_0 / Q4_0 weights with int8 activations (as llama.cpp's
+// vec_dot_q8_0_q8_0 / q4_0_q8_0). Each activation row is quantized once per
+// call in blocks of 32: amax = max|x|, d = amax / 127, q = round-to-even(x /
+// d) (d = 0: q = 0). A pair of blocks (64 values) gives 16 int32 lanes of
+// exact integer dot products; lane sums are scaled by d_w * d_x in f32 and
+// accumulated by FMA into 16 f32 lanes, reduced by HSum16. The VNNI kernel
+// and the scalar kernel compute bit-identical results.
+bool QLinearApplies(const LinearArgs& a);
+enum class QPath { kVnni, kScalar };
+void LinearQ8Act(const LinearArgs& a, QPath path);
+
+}  // namespace qeff::hw::cpu::linear
+
+#endif  // QEFF_HW_CPU_LINEAR_INTERNAL_H_
