@@ -32,7 +32,9 @@ namespace {
 
 using ir::QuantFormat;
 
-constexpr int64_t kPairsPerChunk = kChunk / 64;
+// 512 values: unpacked weights of a feature block (16 KB) and a row tile
+// (6 KB) stay in L1; longer micro-kernel runs.
+constexpr int64_t kPairsPerChunk = 8;
 constexpr int64_t kPrefetchBytes = 2048;
 
 inline int64_t RoundUp64(int64_t k) { return (k + 63) / 64 * 64; }
@@ -256,18 +258,28 @@ QEFF_VNNI void MicroVnni(int64_t np, const int8_t* const* xq,
   for (int i = 0; i < NI; ++i)
     for (int j = 0; j < NJ; ++j)
       a[i][j] = _mm512_loadu_ps(acc + i * acc_stride_i + j * 16);
+  // Rows and features sit at fixed strides: base + stride addressing keeps
+  // the loop within the general registers (20 pointers would spill).
+  const int8_t* x0 = xq[0];
+  const int32_t* c0 = corr[0];
+  const float* dx0 = dxv[0];
+  const int64_t xs = NI > 1 ? xq[1] - xq[0] : 0;
+  const int64_t cs = NI > 1 ? corr[1] - corr[0] : 0;
+  const uint8_t* u0 = u[0];
+  const float* dw0 = dw[0];
+  const int64_t us = NJ > 1 ? u[1] - u[0] : 0;
+  const int64_t ds = NJ > 1 ? dw[1] - dw[0] : 0;
   for (int64_t p = 0; p < np; ++p) {
     for (int i = 0; i < NI; ++i) {
-      const __m512i xv = _mm512_loadu_si512(xq[i] + 64 * p);
-      const __m512i cv = _mm512_loadu_si512(corr[i] + 16 * p);
-      const __m512 dx = _mm512_loadu_ps(dxv[i] + 16 * p);
+      const __m512i xv = _mm512_loadu_si512(x0 + i * xs + 64 * p);
+      const __m512i cv = _mm512_loadu_si512(c0 + i * cs + 16 * p);
+      const __m512 dx = _mm512_loadu_ps(dx0 + i * cs + 16 * p);
       for (int j = 0; j < NJ; ++j) {
-        // Weight loads stay in the loop (memory operands): fewer registers.
-        const __m512i s =
-            _mm512_dpbusd_epi32(cv, _mm512_loadu_si512(u[j] + 64 * p), xv);
+        const __m512i s = _mm512_dpbusd_epi32(
+            cv, _mm512_loadu_si512(u0 + j * us + 64 * p), xv);
         a[i][j] = _mm512_fmadd_ps(
             _mm512_cvtepi32_ps(s),
-            _mm512_mul_ps(_mm512_loadu_ps(dw[j] + 16 * p), dx), a[i][j]);
+            _mm512_mul_ps(_mm512_loadu_ps(dw0 + j * ds + 16 * p), dx), a[i][j]);
       }
     }
   }
