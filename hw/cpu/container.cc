@@ -162,7 +162,8 @@ std::string ProgramIsa() {
 #endif
 }
 
-absl::Status WriteProgram(const Program& program, const std::string& dir) {
+absl::Status WriteProgram(const Program& program, const std::string& dir,
+                          const std::string& provenance_json) {
   const auto* p = dynamic_cast<const CpuProgram*>(&program);
   if (!p) {
     return absl::InvalidArgumentError(
@@ -303,6 +304,7 @@ absl::Status WriteProgram(const Program& program, const std::string& dir) {
       ",\"mxfp6_matmul\":", p->options.mxfp6_matmul ? "true" : "false",
       ",\"mxint8_kv_cache\":", p->options.mxint8_kv_cache ? "true" : "false",
       "},\"specializations\":", spec_json.substr(0, spec_json.size() - 1),
+      provenance_json.empty() ? "" : ",\"provenance\":", provenance_json,
       "}\n");
   QEFF_RETURN_IF_ERROR(WriteFile((fs::path(tmp) / "qconfig.json").string(),
                                  qconfig.data(), qconfig.size()));

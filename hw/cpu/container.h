@@ -42,8 +42,12 @@ inline constexpr size_t kHeaderBytes = 128;
 std::string ProgramIsa();
 
 // Writes a program compiled by the cpu driver to `dir` (which must not
-// exist yet; AlreadyExists otherwise).
-absl::Status WriteProgram(const Program& program, const std::string& dir);
+// exist yet; AlreadyExists otherwise). `provenance_json`, when given, is a
+// JSON object the caller knows and the driver does not (the model's
+// identity, the transforms applied, library versions); it is stored as
+// qconfig.json's "provenance" field.
+absl::Status WriteProgram(const Program& program, const std::string& dir,
+                          const std::string& provenance_json = "");
 
 absl::StatusOr<std::shared_ptr<const Program>> ReadProgram(
     const std::string& dir);

@@ -96,6 +96,18 @@ TEST_F(ContainerTest, RoundTripRunsTheSameAndMapsWeights) {
   EXPECT_EQ(first, "- IOName: past_key.0");
 }
 
+TEST_F(ContainerTest, ProvenanceGoesIntoQconfig) {
+  const std::string dir = TmpDir("qpc-provenance");
+  ASSERT_TRUE(
+      WriteProgram(*program_, dir, "{\"model\":{\"sha\":\"abc\"}}").ok());
+  std::ifstream f(dir + "/qconfig.json");
+  std::string text((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_NE(text.find(",\"provenance\":{\"model\":{\"sha\":\"abc\"}}}"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\"compile_options\""), std::string::npos) << text;
+}
+
 TEST_F(ContainerTest, Truncated) {
   auto st =
       ReadEdited("qpc-trunc", [](std::string& b) { b.resize(b.size() - 100); });
