@@ -39,12 +39,14 @@ absl::StatusOr<std::string> CachedFileDigest(const std::string& qeff_home,
                                              const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot stat: ", std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot stat: ", std::strerror(errno)));
   }
   const std::string abs = AbsPath(path);
   const std::string size = absl::StrCat(st.st_size);
   const std::string mtime =
-      absl::StrCat(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+      absl::StrCat(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+                   st.st_mtim.tv_nsec);
   const std::string cache = absl::StrCat(qeff_home, "/file_digests.tsv");
   std::vector<std::string> lines;
   {
@@ -53,7 +55,8 @@ absl::StatusOr<std::string> CachedFileDigest(const std::string& qeff_home,
     while (std::getline(f, line)) {
       std::vector<std::string> cols = absl::StrSplit(line, '\t');
       if (cols.size() != 4) continue;  // a damaged line is just recomputed
-      if (cols[0] == abs && cols[1] == size && cols[2] == mtime && cols[3].size() == 64)
+      if (cols[0] == abs && cols[1] == size && cols[2] == mtime &&
+          cols[3].size() == 64)
         return cols[3];
       if (cols[0] != abs) lines.push_back(line);
     }
@@ -71,10 +74,12 @@ absl::StatusOr<std::string> CachedFileDigest(const std::string& qeff_home,
   return digest;
 }
 
-absl::StatusOr<std::vector<std::string>> ModelSourceFiles(const std::string& source) {
+absl::StatusOr<std::vector<std::string>> ModelSourceFiles(
+    const std::string& source) {
   struct stat st;
   if (::stat(source.c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat(source, ": cannot stat: ", std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat(source, ": cannot stat: ", std::strerror(errno)));
   }
   if (!S_ISDIR(st.st_mode)) return std::vector<std::string>{source};
   std::vector<std::string> out;
@@ -87,26 +92,49 @@ absl::StatusOr<std::vector<std::string>> ModelSourceFiles(const std::string& sou
   }
   ::closedir(d);
   std::sort(out.begin(), out.end());
-  if (out.empty()) return absl::NotFoundError(absl::StrCat(source, ": no model files"));
+  if (out.empty())
+    return absl::NotFoundError(absl::StrCat(source, ": no model files"));
   return out;
 }
 
-absl::StatusOr<std::string> ExportParamsJson(const std::string& qeff_home,
-                                             const std::string& source,
-                                             const std::string& architecture,
-                                             const passes::TransformLMOptions& transform) {
-  QEFF_ASSIGN_OR_RETURN(std::vector<std::string> files, ModelSourceFiles(source));
-  std::string out = absl::StrCat("{\"qeff_version\":\"", kQeffVersion, "\",\"architecture\":\"",
-                                 architecture, "\",\"files\":[");
+absl::StatusOr<std::string> ExportParamsJson(
+    const std::string& qeff_home, const std::string& source,
+    const std::string& architecture,
+    const passes::TransformLMOptions& transform) {
+  QEFF_ASSIGN_OR_RETURN(std::vector<std::string> files,
+                        ModelSourceFiles(source));
+  std::string out =
+      absl::StrCat("{\"qeff_version\":\"", kQeffVersion,
+                   "\",\"architecture\":\"", architecture, "\",\"files\":[");
   for (size_t i = 0; i < files.size(); ++i) {
-    QEFF_ASSIGN_OR_RETURN(std::string digest, CachedFileDigest(qeff_home, files[i]));
-    absl::StrAppend(&out, i ? "," : "", "{\"name\":\"", Basename(files[i]), "\",\"sha256\":\"",
-                    digest, "\"}");
+    QEFF_ASSIGN_OR_RETURN(std::string digest,
+                          CachedFileDigest(qeff_home, files[i]));
+    absl::StrAppend(&out, i ? "," : "", "{\"name\":\"", Basename(files[i]),
+                    "\",\"sha256\":\"", digest, "\"}");
   }
   absl::StrAppend(&out, "],\"transform\":{\"continuous_batching\":",
                   transform.continuous_batching ? "true" : "false",
                   ",\"passes\":[\"transform_lm\",\"custom_rms_norm\"]}}");
   return out;
+}
+
+std::string ProgramArtifactDir(const std::string& onnx_path,
+                               const std::string& export_hash16,
+                               const std::vector<hw::Specialization>& specs,
+                               const std::string& device_kind,
+                               const std::string& isa,
+                               const hw::CompileOptions& options) {
+  std::string key =
+      absl::StrCat(export_hash16, "|", hw::SpecializationsToJson(specs), "|",
+                   device_kind, "|", isa, "|cores=", options.num_cores,
+                   "|mxfp6=", options.mxfp6_matmul, "|v=", kQeffVersion);
+  if (options.num_devices != 1)
+    absl::StrAppend(&key, "|devices=", options.num_devices);
+  if (options.mxint8_kv_cache) absl::StrAppend(&key, "|mxint8_kv_cache=1");
+  const size_t slash = onnx_path.find_last_of('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : onnx_path.substr(0, slash);
+  return absl::StrCat(dir, "/qpc-", ir::Sha256Hex(key).substr(0, 16));
 }
 
 }  // namespace qeff::engine

@@ -159,13 +159,9 @@ absl::Status Run() {
   const bool container =
       device->kind() == "cpu" && absl::GetFlag(FLAGS_export_onnx);
   if (container) {
-    std::string key = absl::StrCat(
-        compile_key_base, "|", hw::SpecializationsToJson(specs), "|",
-        device->kind(), "|", hw::cpu::ProgramIsa(), "|cores=", co.num_cores,
-        "|mxfp6=", co.mxfp6_matmul, "|v=", engine::kQeffVersion);
-    size_t slash = onnx_path.find_last_of('/');
-    program_path = absl::StrCat(onnx_path.substr(0, slash), "/qpc-",
-                                ir::Sha256Hex(key).substr(0, 16));
+    program_path =
+        engine::ProgramArtifactDir(onnx_path, compile_key_base, specs,
+                                   device->kind(), hw::cpu::ProgramIsa(), co);
     if (DirExists(program_path)) {
       auto read = hw::cpu::ReadProgram(program_path);
       if (read.ok()) {
