@@ -117,8 +117,7 @@ std::vector<std::shared_ptr<ModelWork>> PlanModels(
       if (bytes.ok()) {
         m->bytes = *bytes;
       } else {
-        m->plan_error =
-            Prefixed(absl::StrCat("model ", s.model_path), bytes.status());
+        m->plan_error = bytes.status();  // it names the file
       }
       models.push_back(m);
     }
