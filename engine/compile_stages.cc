@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/artifacts.h"
 #include "engine/lm_pipeline.h"
+#include "engine/versions.h"
 #include "hw/cpu/container.h"
 #include "passes/export.h"
 
@@ -248,6 +249,7 @@ void ExportStage::operator()(ExportWork& e) const {
                  : ctx_->counters.exports_written)++;
     e.onnx_path = art->onnx_path;
     e.hash16 = art->hash16;
+    e.params_json = eo.params_json;
     reused = art->reused;
     return absl::OkStatus();
   });
@@ -334,7 +336,8 @@ void WriteStage::operator()(JobWork& w) const {
       reused = true;
       return hw::cpu::ReadProgram(w.program_dir).status();
     }
-    return hw::cpu::WriteProgram(*program, w.program_dir);
+    return hw::cpu::WriteProgram(*program, w.program_dir,
+                                 ProgramProvenanceJson(w.exp->params_json));
   });
   w.job.state->AddTiming("write", NowSeconds() - t0);
   if (!s.ok()) {

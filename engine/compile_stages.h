@@ -76,6 +76,7 @@ struct ExportWork {
   std::vector<JobMsg> jobs;
   std::shared_ptr<const ir::Graph> transformed;  // set by TransformStage
   std::string onnx_path, hash16;                 // set by ExportStage
+  std::string params_json;                       // set by ExportStage
   std::vector<std::string> program_dirs;         // per job, by ExportStage
 };
 

@@ -19,4 +19,10 @@ std::string VersionsJson() {
                       onnx::LAST_RELEASE_VERSION, "\"}");
 }
 
+std::string ProgramProvenanceJson(const std::string& export_params_json) {
+  return absl::StrCat(
+      "{\"export\":", export_params_json.empty() ? "null" : export_params_json,
+      ",\"versions\":", VersionsJson(), "}");
+}
+
 }  // namespace qeff::engine

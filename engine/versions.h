@@ -12,6 +12,11 @@ namespace qeff::engine {
 // plus oneTBB's run-time library version.
 std::string VersionsJson();
 
+// qconfig.json's "provenance" for a compiled program: the export key's
+// parameters (model files' digests, architecture, transforms, export
+// options) and VersionsJson().
+std::string ProgramProvenanceJson(const std::string& export_params_json);
+
 }  // namespace qeff::engine
 
 #endif  // QEFF_ENGINE_VERSIONS_H_

@@ -22,9 +22,9 @@
 #include "engine/artifacts.h"
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
+#include "engine/versions.h"
 #include "hw/cpu/container.h"
 #include "hw/driver.h"
-#include "ir/digest.h"
 #include "ir/status_macros.h"
 #include "models/gguf_writer.h"
 #include "models/model_loader.h"
@@ -136,7 +136,7 @@ absl::Status Run() {
                         engine::TransformForDevice(model.eager, {}));
 
   // The ONNX artifact (QEfficient's layout), keyed by the model's content.
-  std::string onnx_path, program_path;
+  std::string onnx_path, program_path, export_params;
   std::string compile_key_base = "no-onnx";
   if (absl::GetFlag(FLAGS_export_onnx)) {
     passes::ExportArtifactOptions eo;
@@ -149,6 +149,7 @@ absl::Status Run() {
                           passes::ExportArtifact(transformed, eo));
     onnx_path = art.onnx_path;
     compile_key_base = art.hash16;
+    export_params = eo.params_json;
     std::cout << (art.reused ? "Reusing ONNX: " : "Exported ONNX: ")
               << onnx_path << "\n";
   }
@@ -175,7 +176,9 @@ absl::Status Run() {
   if (!program) {
     QEFF_ASSIGN_OR_RETURN(program, device->Compile(transformed, specs, co));
     if (container && !DirExists(program_path)) {
-      QEFF_RETURN_IF_ERROR(hw::cpu::WriteProgram(*program, program_path));
+      QEFF_RETURN_IF_ERROR(
+          hw::cpu::WriteProgram(*program, program_path,
+                                engine::ProgramProvenanceJson(export_params)));
       std::cout << "Compiled program: " << program_path << "\n";
     }
   }
