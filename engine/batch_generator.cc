@@ -1,0 +1,314 @@
+#include "engine/batch_generator.h"
+
+#include <chrono>
+#include <deque>
+
+#include "absl/strings/str_cat.h"
+#include "ir/status_macros.h"
+
+namespace qeff::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// The largest logit of row `row` of a [B, 1, V] tensor (lowest index on
+// ties): engine::Argmax's rule on one row.
+int64_t ArgmaxRow(const ir::Tensor& logits, int64_t row) {
+  const int64_t v = logits.dims().back();
+  const int64_t base = row * v;
+  int64_t best = 0;
+  double best_val = logits.GetDouble(base);
+  for (int64_t i = 1; i < v; ++i) {
+    double x = logits.GetDouble(base + i);
+    if (x > best_val) {
+      best_val = x;
+      best = i;
+    }
+  }
+  return best;
+}
+
+absl::StatusOr<ir::Tensor> Logits(const hw::TensorMap& out, int64_t batch,
+                                  absl::string_view spec) {
+  auto it = out.find("logits");
+  if (it == out.end())
+    return absl::InternalError(
+        absl::StrCat(spec, ": the program has no 'logits' output"));
+  const ir::Tensor& t = it->second;
+  if (t.rank() != 3 || t.dims()[0] != batch || t.dims()[1] != 1 ||
+      t.dims()[2] <= 0) {
+    return absl::InternalError(absl::StrCat(spec, ": logits are ",
+                                            t.TypeString(), ", expected [",
+                                            batch, ", 1, vocab]"));
+  }
+  return t;
+}
+
+absl::StatusOr<int64_t> Symbol(const hw::Specialization& s,
+                               absl::string_view name) {
+  auto it = s.symbols.find(std::string(name));
+  if (it == s.symbols.end())
+    return absl::InvalidArgumentError(absl::StrCat(
+        "specialization '", s.name, "' does not bind '", name, "'"));
+  return it->second;
+}
+
+// One request in flight.
+struct Active {
+  size_t request = 0;
+  int64_t limit = 0;     // tokens to generate (capped at ctx_len if asked)
+  int64_t next_pos = 0;  // position of the next token fed to Decode
+  Clock::time_point admitted, first_token;
+};
+
+}  // namespace
+
+std::vector<hw::Specialization> ContinuousBatchingSpecializations(
+    int64_t full_batch_size, int64_t prefill_seq_len, int64_t ctx_len) {
+  return {{"Prefill",
+           {{"batch_size", 1},
+            {"seq_len", prefill_seq_len},
+            {"ctx_len", ctx_len},
+            {"full_batch_size", full_batch_size}}},
+          {"Decode",
+           {{"batch_size", full_batch_size},
+            {"seq_len", 1},
+            {"ctx_len", ctx_len},
+            {"full_batch_size", full_batch_size}}}};
+}
+
+absl::StatusOr<ContinuousBatchOptions> ContinuousBatchOptionsFor(
+    const std::vector<hw::Specialization>& specs) {
+  const hw::Specialization* prefill = nullptr;
+  const hw::Specialization* decode = nullptr;
+  for (const auto& s : specs) {
+    if (s.name == "Prefill") prefill = &s;
+    if (s.name == "Decode") decode = &s;
+  }
+  if (!prefill || !decode)
+    return absl::InvalidArgumentError(
+        "continuous batching needs 'Prefill' and 'Decode' specializations");
+  ContinuousBatchOptions o;
+  QEFF_ASSIGN_OR_RETURN(int64_t pb, Symbol(*prefill, "batch_size"));
+  QEFF_ASSIGN_OR_RETURN(o.prefill_seq_len, Symbol(*prefill, "seq_len"));
+  QEFF_ASSIGN_OR_RETURN(o.ctx_len, Symbol(*prefill, "ctx_len"));
+  QEFF_ASSIGN_OR_RETURN(o.full_batch_size, Symbol(*prefill, "full_batch_size"));
+  QEFF_ASSIGN_OR_RETURN(int64_t db, Symbol(*decode, "batch_size"));
+  QEFF_ASSIGN_OR_RETURN(int64_t ds, Symbol(*decode, "seq_len"));
+  QEFF_ASSIGN_OR_RETURN(int64_t dc, Symbol(*decode, "ctx_len"));
+  QEFF_ASSIGN_OR_RETURN(int64_t df, Symbol(*decode, "full_batch_size"));
+  if (pb != 1)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "specialization 'Prefill': batch_size is ", pb, ", expected 1"));
+  if (ds != 1)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "specialization 'Decode': seq_len is ", ds, ", expected 1"));
+  if (df != o.full_batch_size || db != o.full_batch_size)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "specialization 'Decode': batch_size ", db, " and full_batch_size ", df,
+        " must both equal Prefill's full_batch_size ", o.full_batch_size));
+  if (dc != o.ctx_len)
+    return absl::InvalidArgumentError(
+        absl::StrCat("specialization 'Decode': ctx_len ", dc,
+                     " differs from Prefill's ", o.ctx_len));
+  return o;
+}
+
+absl::StatusOr<BatchResult> ContinuousBatchGenerator::Generate(
+    const std::vector<BatchRequest>& requests) {
+  const ContinuousBatchOptions& o = options_;
+  const int64_t F = o.full_batch_size;
+  const int64_t S = o.prefill_seq_len;
+  if (F <= 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("full_batch_size must be positive, got ", F));
+  if (S <= 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("prefill_seq_len must be positive, got ", S));
+  if (o.ctx_len <= 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("ctx_len must be positive, got ", o.ctx_len));
+
+  // Validate everything before any work; remember each request's length.
+  BatchResult result;
+  result.results.resize(requests.size());
+  std::vector<int64_t> limit(requests.size());
+  std::vector<bool> capped(requests.size(), false);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const BatchRequest& r = requests[i];
+    const int64_t L = static_cast<int64_t>(r.prompt.size());
+    if (L == 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat("request ", i, ": the prompt is empty"));
+    for (size_t j = 0; j < r.prompt.size(); ++j) {
+      int64_t id = r.prompt[j];
+      if (id < 0 || (o.vocab_size > 0 && id >= o.vocab_size))
+        return absl::InvalidArgumentError(absl::StrCat(
+            "request ", i, ": prompt id ", id, " at index ", j,
+            " is not a token id in [0, ",
+            o.vocab_size > 0 ? absl::StrCat(o.vocab_size) : "vocab", ")"));
+    }
+    if (r.generation_len <= 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat("request ", i, ": generation_len must be positive, got ",
+                       r.generation_len));
+    limit[i] = r.generation_len;
+    if (L + r.generation_len - 1 > o.ctx_len) {
+      if (!r.stop_at_ctx_len || L > o.ctx_len)
+        return absl::InvalidArgumentError(absl::StrCat(
+            "request ", i, ": a prompt of ", L, " tokens and ",
+            r.generation_len, " generated tokens need ctx_len >= ",
+            L + r.generation_len - 1, ", but ctx_len is ", o.ctx_len));
+      limit[i] = o.ctx_len - L + 1;
+      capped[i] = true;
+    }
+  }
+
+  const auto t_start = Clock::now();
+  QEFF_RETURN_IF_ERROR(session_->ResetState());
+  std::deque<size_t> queue;
+  for (size_t i = 0; i < requests.size(); ++i) queue.push_back(i);
+  std::vector<Active> slots(F);
+  std::vector<bool> busy(F, false);
+  int64_t active_rows_sum = 0;
+
+  auto emit = [&](Active& a, int64_t tok) {
+    result.results[a.request].generation.token_ids.push_back(tok);
+    ++result.stats.generated_tokens;
+    if (o.on_token) o.on_token(a.request, tok);
+  };
+  // True when the request in `a` has finished after its latest token.
+  auto finished = [&](const Active& a) {
+    const GenerationResult& g = result.results[a.request].generation;
+    const BatchRequest& r = requests[a.request];
+    return g.token_ids.back() == r.eos_id ||
+           static_cast<int64_t>(g.token_ids.size()) >= a.limit;
+  };
+  auto retire = [&](int64_t slot, Clock::time_point now) {
+    Active& a = slots[slot];
+    BatchRequestResult& br = result.results[a.request];
+    GenerationResult& g = br.generation;
+    g.stopped_at_eos = g.token_ids.back() == requests[a.request].eos_id;
+    g.stopped_at_ctx_len = capped[a.request] && !g.stopped_at_eos &&
+                           static_cast<int64_t>(g.token_ids.size()) == a.limit;
+    br.retired_step = result.stats.decode_steps;
+    g.stats.ttft_s = Seconds(a.admitted, a.first_token);
+    g.stats.e2e_s = Seconds(a.admitted, now);
+    const double decode_s = Seconds(a.first_token, now);
+    const int64_t decoded = static_cast<int64_t>(g.token_ids.size()) - 1;
+    g.stats.decode_tok_s = decoded > 0 && decode_s > 0 ? decoded / decode_s : 0;
+    g.stats.total_tok_s =
+        g.stats.e2e_s > 0 ? g.token_ids.size() / g.stats.e2e_s : 0;
+    busy[slot] = false;
+  };
+  // Prefills request `i` into `slot` and emits its first token.
+  auto admit = [&](size_t i, int64_t slot) -> absl::Status {
+    const std::vector<int64_t>& p = requests[i].prompt;
+    const int64_t n = static_cast<int64_t>(p.size());
+    Active& a = slots[slot];
+    a = Active{};
+    a.request = i;
+    a.limit = limit[i];
+    a.admitted = Clock::now();
+    BatchRequestResult& br = result.results[i];
+    br.slot = slot;
+    br.queue_s = Seconds(t_start, a.admitted);
+    br.admitted_step = result.stats.decode_steps;
+    hw::TensorMap out;
+    for (int64_t start = 0; start < n; start += S) {
+      ir::Tensor ids = ir::Tensor::Zeros(ir::DType::kI64, {1, S});
+      ir::Tensor pos = ir::Tensor::Zeros(ir::DType::kI64, {1, S});
+      int64_t* idp = ids.mutable_data<int64_t>();
+      int64_t* pp = pos.mutable_data<int64_t>();
+      for (int64_t j = 0; j < S; ++j) {
+        const bool real = start + j < n;
+        idp[j] = real ? p[start + j] : o.pad_id;
+        pp[j] = real ? start + j : -1;
+      }
+      auto run = session_->Run(
+          "Prefill", {{"input_ids", ids},
+                      {"position_ids", pos},
+                      {"batch_index", ir::Tensor::I64({1, 1}, {slot})}});
+      if (!run.ok())
+        return absl::Status(
+            run.status().code(),
+            absl::StrCat("request ", i, ": prefill: ", run.status().message()));
+      out = *std::move(run);
+      ++result.stats.prefill_calls;
+    }
+    QEFF_ASSIGN_OR_RETURN(ir::Tensor logits, Logits(out, 1, "Prefill"));
+    busy[slot] = true;
+    a.first_token = Clock::now();
+    a.next_pos = n;
+    emit(a, ArgmaxRow(logits, 0));
+    if (finished(a)) retire(slot, a.first_token);
+    return absl::OkStatus();
+  };
+
+  while (true) {
+    // Fill every free slot (a request that finishes at prefill frees its
+    // slot again at once).
+    for (int64_t s = 0; s < F && !queue.empty(); ++s) {
+      while (!busy[s] && !queue.empty()) {
+        size_t i = queue.front();
+        queue.pop_front();
+        QEFF_RETURN_IF_ERROR(admit(i, s));
+      }
+    }
+    int64_t active = 0;
+    for (int64_t s = 0; s < F; ++s) active += busy[s];
+    if (active == 0) break;  // the queue is empty too
+
+    ir::Tensor ids = ir::Tensor::Zeros(ir::DType::kI64, {F, 1});
+    ir::Tensor pos = ir::Tensor::Zeros(ir::DType::kI64, {F, 1});
+    ir::Tensor index = ir::Tensor::Zeros(ir::DType::kI64, {F, 1});
+    int64_t* idp = ids.mutable_data<int64_t>();
+    int64_t* pp = pos.mutable_data<int64_t>();
+    int64_t* bi = index.mutable_data<int64_t>();
+    for (int64_t s = 0; s < F; ++s) {
+      bi[s] = s;
+      if (busy[s]) {
+        idp[s] = result.results[slots[s].request].generation.token_ids.back();
+        pp[s] = slots[s].next_pos;
+      } else {
+        idp[s] = o.pad_id;
+        pp[s] = -1;
+      }
+    }
+    auto run = session_->Run(
+        "Decode",
+        {{"input_ids", ids}, {"position_ids", pos}, {"batch_index", index}});
+    if (!run.ok())
+      return absl::Status(
+          run.status().code(),
+          absl::StrCat("decode step ", result.stats.decode_steps, ": ",
+                       run.status().message()));
+    ++result.stats.decode_steps;
+    active_rows_sum += active;
+    QEFF_ASSIGN_OR_RETURN(ir::Tensor logits, Logits(*run, F, "Decode"));
+    const auto now = Clock::now();
+    for (int64_t s = 0; s < F; ++s) {
+      if (!busy[s]) continue;
+      Active& a = slots[s];
+      ++a.next_pos;
+      emit(a, ArgmaxRow(logits, s));
+      if (finished(a)) retire(s, now);
+    }
+  }
+
+  result.stats.wall_s = Seconds(t_start, Clock::now());
+  result.stats.generated_tok_s =
+      result.stats.wall_s > 0
+          ? result.stats.generated_tokens / result.stats.wall_s
+          : 0;
+  result.stats.mean_active_rows =
+      result.stats.decode_steps > 0
+          ? static_cast<double>(active_rows_sum) / result.stats.decode_steps
+          : 0;
+  return result;
+}
+
+}  // namespace qeff::engine
