@@ -1,20 +1,25 @@
 // Linear on Q8_0 / Q4_0 weights with int8 activations (linear_internal.h).
 //
-// Layout of one pair of 32-value blocks (b, b+1) in a 64-byte vector, as
-// the weights come from memory most cheaply:
-//   Q8_0: bytes [b v0..31 | b+1 v0..31]; int32 lane l (bytes 4l..4l+3)
-//         belongs to block l / 8.
-//   Q4_0: bytes [b v0..15 | b+1 v0..15 | b v16..31 | b+1 v16..31] (low
-//         nibbles of both blocks, then high nibbles); lane l -> (l / 4) % 2.
-// The activation row is quantized into the same permuted layout. VNNI's
-// dpbusd multiplies unsigned by signed bytes, so the weight side is made
-// unsigned: Q4_0 nibbles u = q + 8 as they are, Q8_0 u = q + 128 (q ^ 0x80);
-// the offset is removed exactly by starting each lane at -off * (sum of the
-// lane's 4 activation bytes), precomputed per activation row:
-//   isum_l = -off * sum(xq) + sum(u * xq) = sum(q * xq)    (exact int32)
-//   acc_l  = fma(f32(isum_l), d_w(l) * d_x(l), acc_l)      (per pair)
-// Integer sums are exact, so the scalar kernel (the specification, used on
-// hosts without VNNI and in tests) matches the VNNI kernel bit for bit.
+// Specification (the scalar kernel; the VNNI kernel matches it bit for
+// bit). Activation row i is quantized in blocks of 32 values: d_x =
+// amax / 127, q_x = round-to-even(x / d_x) in [-127, 127]. For output
+// feature j and block b the integer dot isum = sum_v q_w q_x is exact
+// (int32); the result is the f32 chain
+//   acc = 0; for b ascending: acc = fma(f32(isum_b), d_w,b * d_x,b, acc)
+// plus the bias. It depends on that row and weight row only (batch-
+// invariant), and the integer part does not depend on the summation order,
+// so any layout and tiling computes it exactly.
+//
+// VNNI kernel: weights are repacked at run time, one panel of 16 features
+// by a chunk of blocks at a time, into "lanes = features" vectors: vector
+// (b, g) holds, in int32 lane f, the 4 bytes of feature f for values
+// 4g..4g+3 of block b (Q4_0: g < 4 the low nibbles of bytes 4g..4g+3 —
+// values 4g.., g >= 4 the high nibbles of bytes 4(g-4).. — values 16 +
+// 4(g-4)..; both in natural value order). dpbusd multiplies those unsigned
+// bytes (Q4_0 u = q + 8, Q8_0 u = q + 128) by the broadcast 4 activation
+// bytes; each lane starts at -off * sum(q_x of the block), so after 8 steps
+// it holds isum exactly. A register tile of kNI rows x kNJ panels keeps its
+// int32 and f32 accumulators in zmm registers.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -22,6 +27,7 @@
 
 #include "hw/cpu/kernels.h"
 #include "hw/cpu/linear_internal.h"
+#include "oneapi/tbb/task_arena.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -32,33 +38,21 @@ namespace {
 
 using ir::QuantFormat;
 
-// 512 values: unpacked weights of a feature block (16 KB) and a row tile
-// (6 KB) stay in L1; longer micro-kernel runs.
-constexpr int64_t kPairsPerChunk = 8;
-constexpr int64_t kPrefetchBytes = 2048;
+// Blocks per packed chunk: 16 blocks x 16 features = 8 KB per panel, a
+// kNJ-panel group stays in L1 while every row tile streams over it.
+constexpr int64_t kBlocksPerChunk = 16;
+constexpr int kNI = 4, kNJ = 2;  // micro tile: rows x 16-feature panels
+constexpr int64_t kPanel = 16;   // features per panel
+constexpr int64_t kGroup = kNJ * kPanel;  // features per work item
 
-inline int64_t RoundUp64(int64_t k) { return (k + 63) / 64 * 64; }
-
-// Byte position of value v of block b in the permuted layout.
-inline int64_t PermPos(bool q4, int64_t b, int64_t v) {
-  const int64_t base = (b / 2) * 64, h = b % 2;
-  if (!q4) return base + 32 * h + v;
-  return base + 16 * h + (v < 16 ? v : 32 + (v - 16));
-}
-
-// Block (0 or 1 within the pair) of int32 lane l.
-inline int LaneBlock(bool q4, int l) { return q4 ? (l / 4) % 2 : l / 8; }
-
-// Quantized activation rows: xq [M][Kp] int8 (permuted), corr [M][Kp/4]
-// int32, dxv [M][Kp/4] f32 (d_x of each lane's block).
+// Quantized activation rows: xq [M][K] int8 (natural order), corr [M][nb]
+// int32 (-off * block sum), dx [M][nb] f32.
 struct QAct {
-  int64_t kp = 0;
   std::vector<int8_t> xq;
   std::vector<int32_t> corr;
-  std::vector<float> dxv;
+  std::vector<float> dx;
 };
 
-// Block scale: d = amax / 127 and its inverse (0 for an all-zero block).
 inline void BlockScale(float amax, float* d, float* id) {
   *d = amax / 127.0f;
   *id = *d > 0.0f ? 1.0f / *d : 0.0f;
@@ -71,85 +65,57 @@ inline int8_t QuantValue(float v, float id) {
   return static_cast<int8_t>(r);
 }
 
-// Fills corr and dxv of one row from its xq and block scales.
-void FinishRow(bool q4, int64_t kp, int64_t nb, const float* d,
-               const int8_t* xq, int32_t* corr, float* dxv) {
-  const int32_t off = q4 ? 8 : 128;
-  for (int64_t p = 0; p < kp / 64; ++p) {
-    for (int l = 0; l < 16; ++l) {
-      const int8_t* g = xq + 64 * p + 4 * l;
-      corr[16 * p + l] = -off * (g[0] + g[1] + g[2] + g[3]);
-      const int64_t b = 2 * p + LaneBlock(q4, l);
-      dxv[16 * p + l] = b < nb ? d[b] : 0.0f;
-    }
-  }
-}
-
-void QuantizeRowScalar(bool q4, const float* x, int64_t K, int64_t kp,
-                       int8_t* xq, int32_t* corr, float* dxv) {
-  const int64_t nb = K / 32;
-  std::vector<float> d(nb);
-  std::memset(xq, 0, kp);
-  for (int64_t b = 0; b < nb; ++b) {
+void QuantizeRowScalar(int32_t off, const float* x, int64_t K, int8_t* xq,
+                       int32_t* corr, float* dx) {
+  for (int64_t b = 0; b < K / 32; ++b) {
     float amax = 0.0f;
     for (int v = 0; v < 32; ++v)
       amax = std::max(amax, std::fabs(x[32 * b + v]));
     float id;
-    BlockScale(amax, &d[b], &id);
-    for (int v = 0; v < 32; ++v)
-      xq[PermPos(q4, b, v)] = QuantValue(x[32 * b + v], id);
-  }
-  FinishRow(q4, kp, nb, d.data(), xq, corr, dxv);
-}
-
-// Unpacks pairs [p0, p0 + np) of one weight row into u (64 bytes per pair)
-// and dw (16 lane scales per pair), scalar.
-void UnpackScalar(bool q4, int64_t bb, const uint8_t* row, int64_t nb,
-                  int64_t p0, int64_t np, uint8_t* u, float* dw) {
-  for (int64_t p = 0; p < np; ++p) {
-    float d[2] = {0.0f, 0.0f};
-    uint8_t* up = u + 64 * p;
-    for (int h = 0; h < 2; ++h) {
-      const int64_t b = 2 * (p0 + p) + h;
-      const uint8_t* blk = row + b * bb;
-      if (b < nb) {
-        uint16_t hb;
-        std::memcpy(&hb, blk, 2);
-        d[h] = ir::HalfToFloat(hb);
-      }
-      for (int v = 0; v < 32; ++v) {
-        uint8_t val;
-        if (q4) {
-          const uint8_t byte = b < nb ? blk[2 + (v & 15)] : 0;
-          val = v < 16 ? (byte & 15) : (byte >> 4);
-        } else {
-          val = static_cast<uint8_t>((b < nb ? blk[2 + v] : 0) ^ 0x80);
-        }
-        up[PermPos(q4, h, v)] = val;  // block h of pair 0 == position in pair
-      }
+    BlockScale(amax, &dx[b], &id);
+    int32_t s = 0;
+    for (int v = 0; v < 32; ++v) {
+      xq[32 * b + v] = QuantValue(x[32 * b + v], id);
+      s += xq[32 * b + v];
     }
-    for (int l = 0; l < 16; ++l) dw[16 * p + l] = d[LaneBlock(q4, l)];
+    corr[b] = -off * s;
   }
 }
 
-// acc[i][j][16] over np pairs, scalar (the specification).
-void MicroScalar(int ni, int nj, int64_t np, const int8_t* const* xq,
-                 const int32_t* const* corr, const float* const* dxv,
-                 const uint8_t* const* u, const float* const* dw, float* acc,
-                 int64_t acc_stride_i) {
-  for (int i = 0; i < ni; ++i) {
-    for (int j = 0; j < nj; ++j) {
-      float* a = acc + i * acc_stride_i + j * 16;
-      for (int64_t p = 0; p < np; ++p) {
-        for (int l = 0; l < 16; ++l) {
-          int32_t s = corr[i][16 * p + l];
-          for (int t = 0; t < 4; ++t)
-            s += static_cast<int32_t>(u[j][64 * p + 4 * l + t]) *
-                 static_cast<int32_t>(xq[i][64 * p + 4 * l + t]);
-          const float sc = dw[j][16 * p + l] * dxv[i][16 * p + l];
-          a[l] = std::fma(static_cast<float>(s), sc, a[l]);
+inline float BlockD(const uint8_t* blk) {
+  uint16_t h;
+  std::memcpy(&h, blk, 2);
+  return ir::HalfToFloat(h);
+}
+
+// The specification: features [jb, je) of rows [0, M).
+void RunScalar(const LinearArgs& a, const QAct& qa, int64_t jb, int64_t je) {
+  const bool q4 = a.quant == QuantFormat::kQ4_0;
+  const int64_t nb = a.K / 32;
+  for (int64_t j = jb; j < je; ++j) {
+    const uint8_t* row = a.w + j * a.row_bytes;
+    for (int64_t i = 0; i < a.M; ++i) {
+      const int8_t* xq = qa.xq.data() + i * a.K;
+      float acc = 0.0f;
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = row + b * a.block_bytes;
+        const int8_t* xb = xq + 32 * b;
+        int32_t s = 0;
+        if (q4) {
+          for (int v = 0; v < 16; ++v)
+            s += ((blk[2 + v] & 15) - 8) * xb[v] +
+                 ((blk[2 + v] >> 4) - 8) * xb[v + 16];
+        } else {
+          // Signed bytes read as int8_t: GCC 12 at -O3 -march=native
+          // vectorizes int8_t(uint8_t) * int8_t sums into a wrong
+          // (unsigned) dot product; the VNNI == scalar test catches it.
+          const int8_t* qw = reinterpret_cast<const int8_t*>(blk + 2);
+          for (int v = 0; v < 32; ++v) s += qw[v] * xb[v];
         }
+        const float sc = BlockD(blk) * qa.dx[i * nb + b];
+        acc = std::fma(static_cast<float>(s), sc, acc);
       }
+      a.y[i * a.N + j] = a.bias ? acc + a.bias[j] : acc;
     }
   }
 }
@@ -159,150 +125,142 @@ void MicroScalar(int ni, int nj, int64_t np, const int8_t* const* xq,
   __attribute__(( \
       target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,f16c,fma")))
 
-QEFF_VNNI void QuantizeRowVnni(bool q4, const float* x, int64_t K, int64_t kp,
-                               int8_t* xq, int32_t* corr, float* dxv) {
-  const int64_t nb = K / 32;
-  float dbuf[256];
-  std::vector<float> dvec;
-  float* d = dbuf;
-  if (nb > 256) {
-    dvec.resize(nb);
-    d = dvec.data();
-  }
-  std::memset(xq + (nb / 2) * 64, 0, kp - (nb / 2) * 64);
+QEFF_VNNI void QuantizeRowVnni(int32_t off, const float* x, int64_t K,
+                               int8_t* xq, int32_t* corr, float* dx) {
   const __m512 lim = _mm512_set1_ps(127.0f), nlim = _mm512_set1_ps(-127.0f);
-  for (int64_t b = 0; b < nb; ++b) {
+  for (int64_t b = 0; b < K / 32; ++b) {
     const __m512 x0 = _mm512_loadu_ps(x + 32 * b);
     const __m512 x1 = _mm512_loadu_ps(x + 32 * b + 16);
     const float amax = _mm512_reduce_max_ps(
         _mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
     float id;
-    BlockScale(amax, &d[b], &id);
+    BlockScale(amax, &dx[b], &id);
     const __m512 vid = _mm512_set1_ps(id);
     const int r = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
     __m512 r0 = _mm512_roundscale_ps(_mm512_mul_ps(x0, vid), r);
     __m512 r1 = _mm512_roundscale_ps(_mm512_mul_ps(x1, vid), r);
     r0 = _mm512_min_ps(lim, _mm512_max_ps(nlim, r0));
     r1 = _mm512_min_ps(lim, _mm512_max_ps(nlim, r1));
-    const __m128i q0 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(r0));
-    const __m128i q1 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(r1));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + PermPos(q4, b, 0)), q0);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + PermPos(q4, b, 16)), q1);
-  }
-  const int32_t off = q4 ? 8 : 128;
-  const __m512i ones = _mm512_set1_epi8(1);
-  const __m512i noff = _mm512_set1_epi32(-off);
-  for (int64_t p = 0; p < kp / 64; ++p) {
-    const __m512i v = _mm512_loadu_si512(xq + 64 * p);
-    const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, v);
-    _mm512_storeu_si512(corr + 16 * p, _mm512_mullo_epi32(s, noff));
-    const float d0 = 2 * p < nb ? d[2 * p] : 0.0f;
-    const float d1 = 2 * p + 1 < nb ? d[2 * p + 1] : 0.0f;
-    const __mmask16 m = q4 ? 0xF0F0 : 0xFF00;
-    _mm512_storeu_ps(dxv + 16 * p, _mm512_mask_blend_ps(m, _mm512_set1_ps(d0),
-                                                        _mm512_set1_ps(d1)));
+    const __m512i i0 = _mm512_cvtps_epi32(r0), i1 = _mm512_cvtps_epi32(r1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + 32 * b),
+                     _mm512_cvtsepi32_epi8(i0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + 32 * b + 16),
+                     _mm512_cvtsepi32_epi8(i1));
+    corr[b] = -off * _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
   }
 }
 
-QEFF_VNNI void UnpackVnni(bool q4, int64_t bb, const uint8_t* row, int64_t nb,
-                          int64_t p0, int64_t np, uint8_t* u, float* dw) {
-  const __m256i m4 = _mm256_set1_epi8(15);
+// 16 rows (p[f] + 16 bytes each) as 4 "lanes = rows" vectors: out[g] lane f
+// = dword g of row f.
+QEFF_VNNI inline void Transpose16x4(const uint8_t* const* p, __m512i* out) {
+  __m512i z[4];
+  auto ld = [p](int f) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p[f]));
+  };
+  for (int q = 0; q < 4; ++q) {
+    __m512i v = _mm512_zextsi128_si512(ld(q));
+    v = _mm512_inserti32x4(v, ld(4 + q), 1);
+    v = _mm512_inserti32x4(v, ld(8 + q), 2);
+    z[q] = _mm512_inserti32x4(v, ld(12 + q), 3);
+  }
+  const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]);
+  const __m512i t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+  const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]);
+  const __m512i t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+  out[0] = _mm512_unpacklo_epi64(t0, t2);
+  out[1] = _mm512_unpackhi_epi64(t0, t2);
+  out[2] = _mm512_unpacklo_epi64(t1, t3);
+  out[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+// Packs blocks [b0, b0 + nblk) of the 16 feature rows rows[f] into
+// u [nblk][8][64 bytes] and dw [nblk][16].
+QEFF_VNNI void PackPanel(bool q4, int64_t bb, const uint8_t* const* rows,
+                         int64_t b0, int64_t nblk, uint8_t* u, float* dw) {
+  const __m512i m4 = _mm512_set1_epi8(15);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  const __mmask16 m = q4 ? 0xF0F0 : 0xFF00;
-  for (int64_t p = 0; p < np; ++p) {
-    const int64_t b = 2 * (p0 + p);
-    if (b + 1 >= nb) {  // a lone last block: the scalar form pads it
-      UnpackScalar(q4, bb, row, nb, p0 + p, 1, u + 64 * p, dw + 16 * p);
-      continue;
+  for (int64_t b = 0; b < nblk; ++b) {
+    const uint8_t* p[16];
+    alignas(32) uint16_t h[16];
+    for (int f = 0; f < 16; ++f) {
+      p[f] = rows[f] + (b0 + b) * bb;
+      std::memcpy(&h[f], p[f], 2);
+      p[f] += 2;
     }
-    const uint8_t* b0 = row + b * bb;
-    const uint8_t* b1 = b0 + bb;
-    // Weights stream from memory once per call (decode): fetch ahead (past
-    // the row end it is the next feature's row; prefetch never faults).
-    _mm_prefetch(reinterpret_cast<const char*>(b0) + kPrefetchBytes,
-                 _MM_HINT_T0);
-    uint16_t h0, h1;
-    std::memcpy(&h0, b0, 2);
-    std::memcpy(&h1, b1, 2);
-    const __m128 dd = _mm_cvtph_ps(_mm_set_epi16(0, 0, 0, 0, 0, 0, h1, h0));
-    _mm512_storeu_ps(
-        dw + 16 * p,
-        _mm512_mask_blend_ps(m, _mm512_broadcastss_ps(dd),
-                             _mm512_broadcastss_ps(_mm_movehdup_ps(dd))));
-    __m512i v;
+    _mm512_storeu_ps(dw + 16 * b, _mm512_cvtph_ps(_mm256_load_si256(
+                                      reinterpret_cast<const __m256i*>(h))));
+    __m512i* o = reinterpret_cast<__m512i*>(u + 512 * b);
+    __m512i v[4];
+    Transpose16x4(p, v);
     if (q4) {
-      const __m256i q =
-          _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(b1 + 2),
-                              reinterpret_cast<const __m128i*>(b0 + 2));
-      const __m256i lo = _mm256_and_si256(q, m4);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-      v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+      for (int g = 0; g < 4; ++g) {
+        _mm512_storeu_si512(o + g, _mm512_and_si512(v[g], m4));
+        _mm512_storeu_si512(o + 4 + g,
+                            _mm512_and_si512(_mm512_srli_epi16(v[g], 4), m4));
+      }
     } else {
-      const __m256i q0 =
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 2));
-      const __m256i q1 =
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1 + 2));
-      v = _mm512_xor_si512(
-          _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1), flip);
+      for (int g = 0; g < 4; ++g)
+        _mm512_storeu_si512(o + g, _mm512_xor_si512(v[g], flip));
+      for (int f = 0; f < 16; ++f) p[f] += 16;
+      Transpose16x4(p, v);
+      for (int g = 0; g < 4; ++g)
+        _mm512_storeu_si512(o + 4 + g, _mm512_xor_si512(v[g], flip));
     }
-    _mm512_storeu_si512(u + 64 * p, v);
   }
 }
 
+// Rows [x0 + i xs], panels [u0 + j us] (dw [dw0 + j us / 32]): nblk blocks
+// into acc [i * acc_si + j * 16] (16 f32 per (row, panel)).
 template <int NI, int NJ>
-QEFF_VNNI void MicroVnni(int64_t np, const int8_t* const* xq,
-                         const int32_t* const* corr, const float* const* dxv,
-                         const uint8_t* const* u, const float* const* dw,
-                         float* acc, int64_t acc_stride_i) {
-  __m512 a[NI][NJ];
+QEFF_VNNI void MicroVnni(int64_t nblk, const int8_t* x0, int64_t xs,
+                         const int32_t* c0, const float* dx0, int64_t cs,
+                         const uint8_t* u0, int64_t us, const float* dw0,
+                         float* acc, int64_t acc_si) {
+  __m512 fa[NI][NJ];
   for (int i = 0; i < NI; ++i)
     for (int j = 0; j < NJ; ++j)
-      a[i][j] = _mm512_loadu_ps(acc + i * acc_stride_i + j * 16);
-  // Rows and features sit at fixed strides: base + stride addressing keeps
-  // the loop within the general registers (20 pointers would spill).
-  const int8_t* x0 = xq[0];
-  const int32_t* c0 = corr[0];
-  const float* dx0 = dxv[0];
-  const int64_t xs = NI > 1 ? xq[1] - xq[0] : 0;
-  const int64_t cs = NI > 1 ? corr[1] - corr[0] : 0;
-  const uint8_t* u0 = u[0];
-  const float* dw0 = dw[0];
-  const int64_t us = NJ > 1 ? u[1] - u[0] : 0;
-  const int64_t ds = NJ > 1 ? dw[1] - dw[0] : 0;
-  for (int64_t p = 0; p < np; ++p) {
+      fa[i][j] = _mm512_loadu_ps(acc + i * acc_si + j * 16);
+  const int64_t ds = us / 32;
+  for (int64_t b = 0; b < nblk; ++b) {
+    __m512i ia[NI][NJ];
     for (int i = 0; i < NI; ++i) {
-      const __m512i xv = _mm512_loadu_si512(x0 + i * xs + 64 * p);
-      const __m512i cv = _mm512_loadu_si512(c0 + i * cs + 16 * p);
-      const __m512 dx = _mm512_loadu_ps(dx0 + i * cs + 16 * p);
-      for (int j = 0; j < NJ; ++j) {
-        const __m512i s = _mm512_dpbusd_epi32(
-            cv, _mm512_loadu_si512(u0 + j * us + 64 * p), xv);
-        a[i][j] = _mm512_fmadd_ps(
-            _mm512_cvtepi32_ps(s),
-            _mm512_mul_ps(_mm512_loadu_ps(dw0 + j * ds + 16 * p), dx), a[i][j]);
+      const __m512i c = _mm512_set1_epi32(c0[i * cs + b]);
+      for (int j = 0; j < NJ; ++j) ia[i][j] = c;
+    }
+    const uint8_t* ub = u0 + 512 * b;
+    const int8_t* xb = x0 + 32 * b;
+    for (int g = 0; g < 8; ++g) {
+      __m512i w[NJ];
+      for (int j = 0; j < NJ; ++j)
+        w[j] = _mm512_loadu_si512(ub + j * us + 64 * g);
+      for (int i = 0; i < NI; ++i) {
+        int32_t x4;
+        std::memcpy(&x4, xb + i * xs + 4 * g, 4);
+        const __m512i xv = _mm512_set1_epi32(x4);
+        for (int j = 0; j < NJ; ++j)
+          ia[i][j] = _mm512_dpbusd_epi32(ia[i][j], w[j], xv);
       }
     }
+    __m512 d[NJ];
+    for (int j = 0; j < NJ; ++j) d[j] = _mm512_loadu_ps(dw0 + j * ds + 16 * b);
+    for (int i = 0; i < NI; ++i) {
+      const __m512 dxv = _mm512_set1_ps(dx0[i * cs + b]);
+      for (int j = 0; j < NJ; ++j)
+        fa[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[i][j]),
+                                   _mm512_mul_ps(d[j], dxv), fa[i][j]);
+    }
   }
   for (int i = 0; i < NI; ++i)
     for (int j = 0; j < NJ; ++j)
-      _mm512_storeu_ps(acc + i * acc_stride_i + j * 16, a[i][j]);
+      _mm512_storeu_ps(acc + i * acc_si + j * 16, fa[i][j]);
 }
 
-using MicroFn = void (*)(int64_t, const int8_t* const*, const int32_t* const*,
-                         const float* const*, const uint8_t* const*,
-                         const float* const*, float*, int64_t);
+using MicroFn = void (*)(int64_t, const int8_t*, int64_t, const int32_t*,
+                         const float*, int64_t, const uint8_t*, int64_t,
+                         const float*, float*, int64_t);
 template <int NI>
 MicroFn PickJ(int nj) {
-  switch (nj) {
-    case 1:
-      return MicroVnni<NI, 1>;
-    case 2:
-      return MicroVnni<NI, 2>;
-    case 3:
-      return MicroVnni<NI, 3>;
-    default:
-      return MicroVnni<NI, 4>;
-  }
+  return nj == 1 ? MicroVnni<NI, 1> : MicroVnni<NI, 2>;
 }
 MicroFn PickVnni(int ni, int nj) {
   switch (ni) {
@@ -313,90 +271,52 @@ MicroFn PickVnni(int ni, int nj) {
     case 3:
       return PickJ<3>(nj);
     default:
-      return PickJ<4>(nj);
+      return PickJ<kNI>(nj);
   }
 }
-#endif
 
-constexpr int kNI = 4, kNJ = 4;
-
-// Features [jb, je) (at most kFeatBlock) for all rows.
-void RunBlock(const LinearArgs& a, const QAct& qa, QPath path, int64_t jb,
-              int64_t je) {
+// Features [jb, je) (at most kGroup) for all rows.
+void RunGroupVnni(const LinearArgs& a, const QAct& qa, int64_t jb, int64_t je) {
   const bool q4 = a.quant == QuantFormat::kQ4_0;
-  const int64_t nb = a.K / 32, np_all = qa.kp / 64;
-  const int64_t nf = je - jb;
+  const int64_t nb = a.K / 32, nf = je - jb;
+  const int np = static_cast<int>((nf + kPanel - 1) / kPanel);
   thread_local std::vector<float> acc;
   thread_local std::vector<uint8_t> ubuf;
   thread_local std::vector<float> dbuf;
-  acc.assign(a.M * kFeatBlock * 16, 0.0f);
-  const int64_t acc_si = kFeatBlock * 16;
-  // Few rows (decode): each tile of kNJ weight rows is unpacked over the
-  // whole K and streamed once (contiguous memory); many rows (prefill):
-  // chunks of kPairsPerChunk pairs for the whole feature block, reused by
-  // every row tile from L1. The chunking never changes a (row, feature)
-  // result: its 16 lanes go on accumulating in acc.
-  const bool whole = a.M <= kNI;
-  const int64_t chunk_pairs = whole ? np_all : kPairsPerChunk;
-  ubuf.resize(kFeatBlock * 64 * chunk_pairs);
-  dbuf.resize(kFeatBlock * 16 * chunk_pairs);
-  for (int64_t p0 = 0; p0 < np_all; p0 += chunk_pairs) {
-    const int64_t np = std::min(chunk_pairs, np_all - p0);
-    for (int64_t jt = 0; jt < nf; jt += kNJ) {
-      // In chunked mode the whole block is unpacked before any micro call.
-      const int64_t fe = whole ? std::min(nf, jt + kNJ) : nf;
-      if (whole || jt == 0) {
-        for (int64_t f = whole ? jt : 0; f < fe; ++f) {
-          const uint8_t* row = a.w + (jb + f) * a.row_bytes;
-          uint8_t* u = ubuf.data() + f * 64 * chunk_pairs;
-          float* dw = dbuf.data() + f * 16 * chunk_pairs;
-#if defined(__x86_64__)
-          if (path == QPath::kVnni) {
-            UnpackVnni(q4, a.block_bytes, row, nb, p0, np, u, dw);
-            continue;
-          }
-#endif
-          UnpackScalar(q4, a.block_bytes, row, nb, p0, np, u, dw);
-        }
-      }
-      if (!whole && jt != 0) continue;
-      for (int64_t i0 = 0; i0 < a.M; i0 += kNI) {
-        const int ni = static_cast<int>(std::min<int64_t>(kNI, a.M - i0));
-        const int8_t* xq[kNI];
-        const int32_t* corr[kNI];
-        const float* dxv[kNI];
-        for (int i = 0; i < ni; ++i) {
-          xq[i] = qa.xq.data() + (i0 + i) * qa.kp + 64 * p0;
-          corr[i] = qa.corr.data() + (i0 + i) * (qa.kp / 4) + 16 * p0;
-          dxv[i] = qa.dxv.data() + (i0 + i) * (qa.kp / 4) + 16 * p0;
-        }
-        for (int64_t j0 = whole ? jt : 0; j0 < fe; j0 += kNJ) {
-          const int nj = static_cast<int>(std::min<int64_t>(kNJ, fe - j0));
-          const uint8_t* u[kNJ];
-          const float* dw[kNJ];
-          for (int j = 0; j < nj; ++j) {
-            u[j] = ubuf.data() + (j0 + j) * 64 * chunk_pairs;
-            dw[j] = dbuf.data() + (j0 + j) * 16 * chunk_pairs;
-          }
-          float* ap = acc.data() + i0 * acc_si + j0 * 16;
-#if defined(__x86_64__)
-          if (path == QPath::kVnni) {
-            PickVnni(ni, nj)(np, xq, corr, dxv, u, dw, ap, acc_si);
-            continue;
-          }
-#endif
-          MicroScalar(ni, nj, np, xq, corr, dxv, u, dw, ap, acc_si);
-        }
-      }
+  const int64_t acc_si = kGroup;
+  acc.assign(a.M * acc_si, 0.0f);
+  // Few rows (decode): the whole K is packed at once (one pass over the
+  // weight rows); many rows: chunks of kBlocksPerChunk stay in L1 for every
+  // row tile. Neither changes a result (acc carries the f32 chain).
+  const int64_t chunk = a.M <= kNI ? nb : kBlocksPerChunk;
+  const int64_t us = 512 * chunk;  // bytes per panel in ubuf
+  ubuf.resize(kNJ * us);
+  dbuf.resize(kNJ * 16 * chunk);
+  const uint8_t* rows[kNJ][16];
+  for (int j = 0; j < np; ++j)
+    for (int f = 0; f < 16; ++f)  // padding lanes repeat the last feature
+      rows[j][f] =
+          a.w + (jb + std::min<int64_t>(j * 16 + f, nf - 1)) * a.row_bytes;
+  for (int64_t b0 = 0; b0 < nb; b0 += chunk) {
+    const int64_t nblk = std::min(chunk, nb - b0);
+    for (int j = 0; j < np; ++j)
+      PackPanel(q4, a.block_bytes, rows[j], b0, nblk, ubuf.data() + j * us,
+                dbuf.data() + j * 16 * chunk);
+    for (int64_t i0 = 0; i0 < a.M; i0 += kNI) {
+      const int ni = static_cast<int>(std::min<int64_t>(kNI, a.M - i0));
+      PickVnni(ni, np)(nblk, qa.xq.data() + i0 * a.K + 32 * b0, a.K,
+                       qa.corr.data() + i0 * nb + b0,
+                       qa.dx.data() + i0 * nb + b0, nb, ubuf.data(), us,
+                       dbuf.data(), acc.data() + i0 * acc_si, acc_si);
     }
   }
-  for (int64_t i = 0; i < a.M; ++i) {
+  for (int64_t i = 0; i < a.M; ++i)
     for (int64_t f = 0; f < nf; ++f) {
-      const float r = HSum16(acc.data() + i * acc_si + f * 16);
+      const float r = acc[i * acc_si + f];
       a.y[i * a.N + jb + f] = a.bias ? r + a.bias[jb + f] : r;
     }
-  }
 }
+#endif
 
 }  // namespace
 
@@ -409,32 +329,42 @@ void LinearQ8Act(const LinearArgs& a, QPath path) {
 #if !defined(__x86_64__)
   path = QPath::kScalar;
 #endif
-  const bool q4 = a.quant == QuantFormat::kQ4_0;
+  const int32_t off = a.quant == QuantFormat::kQ4_0 ? 8 : 128;
+  const int64_t nb = a.K / 32;
   thread_local QAct qa;
-  qa.kp = RoundUp64(a.K);
-  qa.xq.resize(a.M * qa.kp);
-  qa.corr.resize(a.M * qa.kp / 4);
-  qa.dxv.resize(a.M * qa.kp / 4);
+  qa.xq.resize(a.M * a.K);
+  qa.corr.resize(a.M * nb);
+  qa.dx.resize(a.M * nb);
   QAct* q = &qa;
-  auto quantize = [&](int64_t i) {
-    int8_t* xq = q->xq.data() + i * q->kp;
-    int32_t* corr = q->corr.data() + i * q->kp / 4;
-    float* dxv = q->dxv.data() + i * q->kp / 4;
-#if defined(__x86_64__)
-    if (path == QPath::kVnni) {
-      QuantizeRowVnni(q4, a.x + i * a.K, a.K, q->kp, xq, corr, dxv);
-      return;
-    }
-#endif
-    QuantizeRowScalar(q4, a.x + i * a.K, a.K, q->kp, xq, corr, dxv);
-  };
   ParallelFor(a.M, 16, [&](int64_t ib, int64_t ie) {
-    for (int64_t i = ib; i < ie; ++i) quantize(i);
+    for (int64_t i = ib; i < ie; ++i) {
+      int8_t* xq = q->xq.data() + i * a.K;
+      int32_t* corr = q->corr.data() + i * nb;
+      float* dx = q->dx.data() + i * nb;
+#if defined(__x86_64__)
+      if (path == QPath::kVnni) {
+        QuantizeRowVnni(off, a.x + i * a.K, a.K, xq, corr, dx);
+        continue;
+      }
+#endif
+      QuantizeRowScalar(off, a.x + i * a.K, a.K, xq, corr, dx);
+    }
   });
-  ForFeatureBlocks(a.N, [&](int64_t jb, int64_t je) {
-    for (int64_t j = jb; j < je; j += kFeatBlock)
-      RunBlock(a, *q, path, j, std::min(je, j + kFeatBlock));
+  if (path == QPath::kScalar) {
+    ForFeatureBlocks(a.N,
+                     [&](int64_t jb, int64_t je) { RunScalar(a, *q, jb, je); });
+    return;
+  }
+#if defined(__x86_64__)
+  // Work items of kGroup features; about 4 per core.
+  const int64_t groups = (a.N + kGroup - 1) / kGroup;
+  const int64_t conc = std::max(1, tbb::this_task_arena::max_concurrency());
+  const int64_t grain = std::max<int64_t>(1, groups / (4 * conc));
+  ParallelFor(groups, grain, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g)
+      RunGroupVnni(a, *q, g * kGroup, std::min(a.N, (g + 1) * kGroup));
   });
+#endif
 }
 
 }  // namespace qeff::hw::cpu::linear

@@ -63,10 +63,11 @@ void LinearFloatAvx512(const LinearArgs& a);
 // ---- Q8_0 / Q4_0 weights with int8 activations (as llama.cpp's
 // vec_dot_q8_0_q8_0 / q4_0_q8_0). Each activation row is quantized once per
 // call in blocks of 32: amax = max|x|, d = amax / 127, q = round-to-even(x /
-// d) (d = 0: q = 0). A pair of blocks (64 values) gives 16 int32 lanes of
-// exact integer dot products; lane sums are scaled by d_w * d_x in f32 and
-// accumulated by FMA into 16 f32 lanes, reduced by HSum16. The VNNI kernel
-// and the scalar kernel compute bit-identical results.
+// d) (d = 0: q = 0). Per (row, feature) and block b the integer dot isum_b
+// is exact; the result is the f32 chain acc = fma(f32(isum_b), d_w * d_x,
+// acc) over b ascending (one accumulator, no lane reduction). The VNNI
+// kernel (weights repacked per call into 16-feature panels, "lanes =
+// features") and the scalar kernel compute bit-identical results.
 bool QLinearApplies(const LinearArgs& a);
 enum class QPath { kVnni, kScalar };
 void LinearQ8Act(const LinearArgs& a, QPath path);

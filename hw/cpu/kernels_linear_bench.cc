@@ -1,0 +1,116 @@
+// Micro-benchmark of the Linear kernels on one stories110M-shaped layer
+// (q, k, v, o 768x768; gate, up 2048x768; down 768x2048) for f32, f16, Q8_0
+// and Q4_0 weights at M = 128 (prefill) and M = 1 (decode): the best of
+// --reps timings, in GFLOP/s (2 M N K per Linear). Noisy machines: compare
+// numbers from one run. Run:
+//   bazel run -c opt --config=native //hw/cpu:kernels_linear_bench -- [reps]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "hw/cpu/linear_internal.h"
+#include "ir/quant.h"
+
+namespace qeff::hw::cpu::linear {
+namespace {
+
+struct Weight {
+  std::vector<uint8_t> bytes;
+  int64_t N, K, row_bytes, block = 0, block_bytes = 0;
+};
+
+Weight MakeWeight(ir::QuantFormat q, ir::DType dt, int64_t N, int64_t K,
+                  std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-0.1f, 0.1f);
+  std::vector<float> wf(N * K);
+  for (float& v : wf) v = u(rng);
+  Weight w{{}, N, K, 0};
+  if (q != ir::QuantFormat::kNone) {
+    const ir::QuantBlockInfo qi = ir::QuantInfo(q);
+    w.block = qi.block_values;
+    w.block_bytes = qi.block_bytes;
+    w.row_bytes = K / qi.block_values * qi.block_bytes;
+    w.bytes.resize(N * w.row_bytes);
+    for (int64_t b = 0; b < N * K / qi.block_values; ++b)
+      ir::QuantizeBlock(q, wf.data() + b * qi.block_values,
+                        w.bytes.data() + b * qi.block_bytes)
+          .IgnoreError();
+  } else if (dt == ir::DType::kF32) {
+    w.row_bytes = K * 4;
+    w.bytes.resize(N * K * 4);
+    std::memcpy(w.bytes.data(), wf.data(), w.bytes.size());
+  } else {
+    w.row_bytes = K * 2;
+    w.bytes.resize(N * K * 2);
+    for (int64_t i = 0; i < N * K; ++i) {
+      const uint16_t h = ir::FloatToHalf(wf[i]);
+      std::memcpy(w.bytes.data() + 2 * i, &h, 2);
+    }
+  }
+  return w;
+}
+
+double Now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void Run(const char* name, ir::QuantFormat q, ir::DType dt, int reps) {
+  std::mt19937 rng(1);
+  const int64_t shapes[7][2] = {{768, 768}, {768, 768},  {768, 768},
+                                {768, 768}, {2048, 768}, {2048, 768},
+                                {768, 2048}};
+  std::vector<Weight> ws;
+  for (const auto& s : shapes) ws.push_back(MakeWeight(q, dt, s[0], s[1], rng));
+  std::printf("%-6s", name);
+  for (int64_t M : {128, 1}) {
+    std::vector<float> x(M * 2048), y(M * 2048);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (float& v : x) v = u(rng);
+    double flops = 0, best = 1e30;
+    for (const Weight& w : ws) flops += 2.0 * M * w.N * w.K;
+    for (int r = 0; r < reps; ++r) {
+      const double t0 = Now();
+      for (const Weight& w : ws) {
+        LinearArgs a;
+        a.dtype = dt;
+        a.quant = q;
+        a.block = w.block;
+        a.block_bytes = w.block_bytes;
+        a.w = w.bytes.data();
+        a.row_bytes = w.row_bytes;
+        a.x = x.data();
+        a.M = M;
+        a.K = w.K;
+        a.y = y.data();
+        a.N = w.N;
+        if (QLinearApplies(a) && HasAvx512Vnni())
+          LinearQ8Act(a, QPath::kVnni);
+        else
+          LinearFloatAvx512(a);
+      }
+      best = std::min(best, Now() - t0);
+    }
+    std::printf("  M=%-3lld %8.1f GFLOP/s %8.3f ms", static_cast<long long>(M),
+                flops / best * 1e-9, best * 1e3);
+  }
+  std::printf("\n");
+}
+
+}  // namespace
+}  // namespace qeff::hw::cpu::linear
+
+int main(int argc, char** argv) {
+  using namespace qeff;
+  const int reps = argc > 1 ? std::atoi(argv[1]) : 20;
+  hw::cpu::linear::Run("f32", ir::QuantFormat::kNone, ir::DType::kF32, reps);
+  hw::cpu::linear::Run("f16", ir::QuantFormat::kNone, ir::DType::kF16, reps);
+  hw::cpu::linear::Run("q8_0", ir::QuantFormat::kQ8_0, ir::DType::kF32, reps);
+  hw::cpu::linear::Run("q4_0", ir::QuantFormat::kQ4_0, ir::DType::kF32, reps);
+  return 0;
+}
