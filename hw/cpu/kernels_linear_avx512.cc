@@ -3,14 +3,14 @@
 // driver: the functions here carry target attributes and run only when
 // HasAvx512() says so at run time.
 //
-// Work item: a block of up to kFeatBlock output features. For each chunk of
-// kChunk K values the block's weight rows are decoded once (f32 is read in
-// place) into an L1-resident buffer, then input rows go in tiles of up to
-// kNI, features in tiles of up to kNJ (a register-blocked FMA micro-kernel).
-// Each (row, feature) pair owns 16 f32 accumulator lanes, kept in a small
-// per-block buffer between chunks: lane l is one FMA chain over k = l (mod
-// 16) in ascending k, whatever the tiling, M or the thread count; the 16
-// lanes are reduced by HSum16 at the end (batch-invariant).
+// Work item: a block of up to kFeatBlock output features, in tiles of kNJ
+// features: a tile's weight rows are decoded once over the whole K (f32 is
+// read in place), then input rows go through it in tiles of up to kNI (a
+// register-blocked FMA micro-kernel: kNI x kNJ zmm accumulators held over
+// the whole K, each input vector loaded once per step). Each (row, feature)
+// pair owns 16 f32 accumulator lanes: lane l is one FMA chain over k = l
+// (mod 16) in ascending k, whatever the tiling, M or the thread count; the
+// 16 lanes are reduced by HSum16 at the end (batch-invariant).
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -35,7 +35,7 @@ using ir::QuantFormat;
 
 constexpr int kNI = 6, kNJ = 4;
 
-template <int NI, int NJ>
+template <int NI, int NJ, bool kPrefetch>
 QEFF_AVX512 void MicroF(int64_t len, const float* const* x,
                         const float* const* w, float* acc, int64_t acc_si) {
   __m512 a[NI][NJ];
@@ -47,11 +47,16 @@ QEFF_AVX512 void MicroF(int64_t len, const float* const* x,
     for (int j = 0; j < NJ; ++j) {
       // In-place f32 rows stream from memory (decode): fetch ahead; past
       // the row end it is the next row (prefetch never faults).
-      _mm_prefetch(reinterpret_cast<const char*>(w[j] + v) + 1024, _MM_HINT_T0);
+      if (kPrefetch)
+        _mm_prefetch(reinterpret_cast<const char*>(w[j] + v) + 1024,
+                     _MM_HINT_T0);
       wv[j] = _mm512_loadu_ps(w[j] + v);
     }
     for (int i = 0; i < NI; ++i) {
-      const __m512 xv = _mm512_loadu_ps(x[i] + v);
+      __m512 xv = _mm512_loadu_ps(x[i] + v);
+      // Keep xv in a register: the compiler would otherwise fold the load
+      // into each of the NJ FMAs (NJ loads of one vector: load-bound).
+      __asm__("" : "+v"(xv));
       for (int j = 0; j < NJ; ++j)
         a[i][j] = _mm512_fmadd_ps(wv[j], xv, a[i][j]);
     }
@@ -63,34 +68,39 @@ QEFF_AVX512 void MicroF(int64_t len, const float* const* x,
 
 using MicroFn = void (*)(int64_t, const float* const*, const float* const*,
                          float*, int64_t);
-template <int NI>
+template <int NI, bool P>
 MicroFn PickJ(int nj) {
   switch (nj) {
     case 1:
-      return MicroF<NI, 1>;
+      return MicroF<NI, 1, P>;
     case 2:
-      return MicroF<NI, 2>;
+      return MicroF<NI, 2, P>;
     case 3:
-      return MicroF<NI, 3>;
+      return MicroF<NI, 3, P>;
     default:
-      return MicroF<NI, 4>;
+      return MicroF<NI, 4, P>;
   }
 }
-MicroFn PickMicro(int ni, int nj) {
+template <bool P>
+MicroFn PickNI(int ni, int nj) {
   switch (ni) {
     case 1:
-      return PickJ<1>(nj);
+      return PickJ<1, P>(nj);
     case 2:
-      return PickJ<2>(nj);
+      return PickJ<2, P>(nj);
     case 3:
-      return PickJ<3>(nj);
+      return PickJ<3, P>(nj);
     case 4:
-      return PickJ<4>(nj);
+      return PickJ<4, P>(nj);
     case 5:
-      return PickJ<5>(nj);
+      return PickJ<5, P>(nj);
     default:
-      return PickJ<6>(nj);
+      return PickJ<6, P>(nj);
   }
+}
+// Prefetch only where weight rows stream from memory (whole-K decode).
+MicroFn PickMicro(int ni, int nj, bool stream) {
+  return stream ? PickNI<true>(ni, nj) : PickNI<false>(ni, nj);
 }
 
 // Values [v0, v0 + len) of one weight row as floats: in place for f32,
@@ -130,31 +140,24 @@ void RunBlock(const LinearArgs& a, int64_t jb, int64_t je) {
   thread_local std::vector<float> buf;
   acc.assign(a.M * kFeatBlock * 16, 0.0f);
   const int64_t acc_si = kFeatBlock * 16;
-  // Few rows (decode): each tile of kNJ weight rows is streamed over the
-  // whole K (contiguous memory); many rows (prefill): chunks of kChunk for
-  // the whole block, reused by every row tile from L1. Neither changes a
-  // (row, feature) result: its 16 lanes go on accumulating in acc.
-  const bool whole = a.M <= kNI;
-  const int64_t chunk = whole ? a.K : kChunk;
-  buf.resize(kFeatBlock * chunk);
-  const float* wp[kFeatBlock];
-  for (int64_t v0 = 0; v0 < a.K; v0 += chunk) {
-    const int64_t len = std::min(chunk, a.K - v0);
-    for (int64_t jt = 0; jt < nf; jt += whole ? kNJ : nf) {
-      const int64_t fe = whole ? std::min(nf, jt + kNJ) : nf;
-      for (int64_t f = jt; f < fe; ++f)
-        wp[f] = DecodeChunk(a, a.w + (jb + f) * a.row_bytes, v0, len,
-                            buf.data() + f * chunk);
-      for (int64_t i0 = 0; i0 < a.M; i0 += kNI) {
-        const int ni = static_cast<int>(std::min<int64_t>(kNI, a.M - i0));
-        const float* xp[kNI];
-        for (int i = 0; i < ni; ++i) xp[i] = a.x + (i0 + i) * a.K + v0;
-        for (int64_t j0 = jt; j0 < fe; j0 += kNJ) {
-          const int nj = static_cast<int>(std::min<int64_t>(kNJ, fe - j0));
-          PickMicro(ni, nj)(len, xp, wp + j0,
-                            acc.data() + i0 * acc_si + j0 * 16, acc_si);
-        }
-      }
+  // Each tile of kNJ weight rows is decoded (f32: read in place) over the
+  // whole K, then every row tile runs over it in one micro-kernel call
+  // (accumulators stay in registers for the whole K; the tile stays in
+  // L1/L2 for the following row tiles). The first row tile streams the
+  // weight rows from memory and prefetches ahead.
+  buf.resize(kNJ * a.K);
+  for (int64_t j0 = 0; j0 < nf; j0 += kNJ) {
+    const int nj = static_cast<int>(std::min<int64_t>(kNJ, nf - j0));
+    const float* wp[kNJ];
+    for (int j = 0; j < nj; ++j)
+      wp[j] = DecodeChunk(a, a.w + (jb + j0 + j) * a.row_bytes, 0, a.K,
+                          buf.data() + j * a.K);
+    for (int64_t i0 = 0; i0 < a.M; i0 += kNI) {
+      const int ni = static_cast<int>(std::min<int64_t>(kNI, a.M - i0));
+      const float* xp[kNI];
+      for (int i = 0; i < ni; ++i) xp[i] = a.x + (i0 + i) * a.K;
+      PickMicro(ni, nj, i0 == 0)(a.K, xp, wp,
+                                 acc.data() + i0 * acc_si + j0 * 16, acc_si);
     }
   }
   for (int64_t i = 0; i < a.M; ++i) {
