@@ -217,6 +217,13 @@ absl::StatusOr<BatchResult> ContinuousBatchGenerator::Generate(
     br.slot = slot;
     br.queue_s = Seconds(t_start, a.admitted);
     br.admitted_step = result.stats.decode_steps;
+    // The slot's cache rows start zeroed for the new request (DESIGN.md
+    // "Custom ops"); masked slots then hold zeros, never a previous
+    // request's keys.
+    absl::Status reset = session_->ResetSlot(slot);
+    if (!reset.ok())
+      return absl::Status(reset.code(),
+                          absl::StrCat("request ", i, ": ", reset.message()));
     hw::TensorMap out;
     for (int64_t start = 0; start < n; start += S) {
       ir::Tensor ids = ir::Tensor::Zeros(ir::DType::kI64, {1, S});

@@ -25,12 +25,10 @@
 // [0, vocab_size), generation_len <= 0, capacity L + n - 1 <= ctx_len unless
 // `stop_at_ctx_len`); an error names the request by its index.
 //
-// Slot reuse: the session's state is zeroed once per Generate call. A
-// refilled slot keeps the previous occupant's cache entries beyond the new
-// request's positions; attention masks every slot > position with a large
-// finite negative score (DESIGN.md), so those finite stale values get weight
-// exactly 0 and never change a result (the tests check token equality with
-// solo runs after refills). hw::Session has no per-row reset yet.
+// Slot reuse: the session's state is zeroed once per Generate call, and a
+// slot's cache rows are zeroed (Session::ResetSlot) whenever a request is
+// admitted into it, so a refilled slot never holds the previous occupant's
+// keys (DESIGN.md "Custom ops"); results equal solo runs (tested).
 //
 // Not thread-safe; one Generate at a time per session. Sampling other than
 // greedy, cancellation and multi-session placement are not implemented.

@@ -38,6 +38,9 @@ class CountingSession : public hw::Session {
     ++resets;
     return inner_->ResetState();
   }
+  absl::Status ResetSlot(int64_t slot) override {
+    return inner_->ResetSlot(slot);
+  }
   int runs = 0;
   int resets = 0;
 

@@ -28,8 +28,8 @@ using TensorMap = std::map<std::string, ir::Tensor>;
 // Compile options (QEfficient's names). Every field is implemented by a
 // driver or rejected by it with a clear error.
 struct CompileOptions {
-  int num_cores = 0;      // 0: the device's default
-  int num_devices = 1;    // tensor slicing across cards; >1 not yet supported
+  int num_cores = 0;    // 0: the device's default
+  int num_devices = 1;  // tensor slicing across cards; >1 not yet supported
   bool mxfp6_matmul = false;
   bool mxint8_kv_cache = false;
 };
@@ -51,7 +51,15 @@ class Session {
                                         const TensorMap& inputs) = 0;
   // Zeroes all retained state (a new sequence).
   virtual absl::Status ResetState() = 0;
+  // Zeroes one row (batch index `slot`, the first dimension) of every
+  // retained-state buffer: a continuous-batching slot taking a new request
+  // (DESIGN.md "Custom ops": buffers are zeroed when a slot is reset). A slot
+  // outside the state's batch is an error naming it.
+  virtual absl::Status ResetSlot(int64_t slot) = 0;
 };
+
+// Zeroes row `slot` of each tensor (all batch-major); for drivers.
+absl::Status ZeroStateRows(std::vector<ir::Tensor*> state, int64_t slot);
 
 class Device {
  public:

@@ -1,5 +1,7 @@
 #include "hw/graph_io.h"
 
+#include <cstring>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -9,7 +11,8 @@ namespace qeff::hw {
 
 absl::StatusOr<GraphIO> BindGraphIO(const ir::Graph& g,
                                     const std::vector<Specialization>& specs) {
-  if (specs.empty()) return absl::InvalidArgumentError("no specializations given");
+  if (specs.empty())
+    return absl::InvalidArgumentError("no specializations given");
   GraphIO io;
   std::vector<std::string> output_names;
   for (ir::ValueId o : g.outputs()) output_names.push_back(g.value(o).name);
@@ -46,9 +49,10 @@ absl::StatusOr<GraphIO> BindGraphIO(const ir::Graph& g,
         for (const BoundIO& st : io.state) {
           if (st.name == b.name && st.dims != b.dims) {
             return absl::InvalidArgumentError(absl::StrCat(
-                "retained state '", b.name, "' is [", absl::StrJoin(st.dims, ", "),
-                "] in specialization '", specs[0].name, "' but [",
-                absl::StrJoin(b.dims, ", "), "] in '", specs[s].name,
+                "retained state '", b.name, "' is [",
+                absl::StrJoin(st.dims, ", "), "] in specialization '",
+                specs[0].name, "' but [", absl::StrJoin(b.dims, ", "), "] in '",
+                specs[s].name,
                 "'; every specialization must share ctx_len and cache batch"));
           }
         }
@@ -66,8 +70,9 @@ absl::StatusOr<int> GraphIO::FindSpecialization(
     if (specs[i].name == name) return static_cast<int>(i);
     names.push_back(specs[i].name);
   }
-  return absl::NotFoundError(absl::StrCat("no specialization named '", name,
-                                          "' (have: ", absl::StrJoin(names, ", "), ")"));
+  return absl::NotFoundError(
+      absl::StrCat("no specialization named '", name,
+                   "' (have: ", absl::StrJoin(names, ", "), ")"));
 }
 
 absl::Status GraphIO::CheckInputs(int spec, const TensorMap& given) const {
@@ -75,7 +80,8 @@ absl::Status GraphIO::CheckInputs(int spec, const TensorMap& given) const {
   for (const BoundIO& b : want) {
     auto it = given.find(b.name);
     if (it == given.end())
-      return absl::InvalidArgumentError(absl::StrCat("missing input '", b.name, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("missing input '", b.name, "'"));
     if (it->second.dtype() != b.dtype || it->second.dims() != b.dims) {
       return absl::InvalidArgumentError(absl::StrCat(
           "input '", b.name, "' is ", it->second.TypeString(), ", expected ",
@@ -87,9 +93,23 @@ absl::Status GraphIO::CheckInputs(int spec, const TensorMap& given) const {
       bool known = false;
       for (const BoundIO& b : want) known |= b.name == name;
       if (!known)
-        return absl::InvalidArgumentError(absl::StrCat(
-            "unexpected input '", name, "' (retained state is kept by the session)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("unexpected input '", name,
+                         "' (retained state is kept by the session)"));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ZeroStateRows(std::vector<ir::Tensor*> state, int64_t slot) {
+  for (ir::Tensor* t : state) {
+    const int64_t rows = t->rank() > 0 ? t->dims()[0] : 1;
+    if (slot < 0 || slot >= rows) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "slot ", slot, " is outside the retained state's ", rows, " rows"));
+    }
+    const size_t row_bytes = t->byte_size() / static_cast<size_t>(rows);
+    std::memset(t->mutable_raw() + slot * row_bytes, 0, row_bytes);
   }
   return absl::OkStatus();
 }

@@ -1,6 +1,7 @@
 #include "hw/reference_driver.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
@@ -67,6 +68,18 @@ class ReferenceSession : public Session {
     for (const BoundIO& s : p_->io.state)
       state_[s.name] = ir::Tensor::Zeros(s.dtype, s.dims);
     return absl::OkStatus();
+  }
+
+  absl::Status ResetSlot(int64_t slot) override {
+    // State tensors may share storage with earlier outputs: copy on reset.
+    std::vector<ir::Tensor*> rows;
+    for (auto& [name, t] : state_) {
+      ir::Tensor fresh = ir::Tensor::Zeros(t.dtype(), t.dims());
+      std::memcpy(fresh.mutable_raw(), t.raw(), t.byte_size());
+      t = std::move(fresh);
+      rows.push_back(&t);
+    }
+    return ZeroStateRows(rows, slot);
   }
 
   absl::StatusOr<TensorMap> Run(absl::string_view specialization,

@@ -16,6 +16,7 @@
 #include "hw/driver.h"
 #include "hw/reference_driver.h"
 #include "ir/builder.h"
+#include "ir/op_schema.h"
 
 namespace qeff::hw {
 namespace {
@@ -451,6 +452,33 @@ TEST_P(Conformance, BadInputsAreNamed) {
 }
 
 // ---- batch invariance ----
+
+// ResetSlot zeroes exactly one row of the retained state: a graph that
+// accumulates into its state and also returns it shows the row.
+TEST_P(Conformance, ResetSlotZeroesOneRow) {
+  ir::Graph g;
+  GraphBuilder b(&g);
+  ValueId past = b.Input("past", DType::kF32, Shape({3, 2}));
+  ValueId x = b.Input("x", DType::kF32, Shape({3, 2}));
+  ValueId next = b.Add(past, x, "past_RetainedState");
+  ValueId view = b.Op("Identity", {next}, {}, "view");
+  g.AddOutput(view);
+  g.AddOutput(next);
+  ASSERT_TRUE(ir::InferShapes(g).ok());
+  auto prog = dev_->Compile(g, {{"Step", {}}}, {});
+  ASSERT_TRUE(prog.ok()) << prog.status();
+  auto s = dev_->Load(*prog);
+  ASSERT_TRUE(s.ok()) << s.status();
+  Tensor ones = Tensor::F32({3, 2}, {1, 1, 1, 1, 1, 1});
+  ASSERT_TRUE((*s)->Run("Step", {{"x", ones}}).ok());
+  ASSERT_TRUE((*s)->ResetSlot(1).ok());
+  auto out = (*s)->Run("Step", {{"x", ones}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->at("view").ToFloats(), (std::vector<float>{2, 2, 1, 1, 2, 2}));
+  absl::Status bad = (*s)->ResetSlot(3);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("slot 3"), std::string::npos) << bad;
+}
 
 TEST_P(Conformance, BatchInvariantLogits) {
   auto m = testing::MakeTinyLlama({});

@@ -63,6 +63,13 @@ class CpuSession : public Session {
     return absl::OkStatus();
   }
 
+  // Batch-major buffers (f32 or MXINT8 rows): the slot is a contiguous row.
+  absl::Status ResetSlot(int64_t slot) override {
+    std::vector<ir::Tensor*> rows;
+    for (ir::Tensor& t : state_) rows.push_back(&t);
+    return ZeroStateRows(rows, slot);
+  }
+
   absl::StatusOr<TensorMap> Run(absl::string_view specialization,
                                 const TensorMap& inputs) override {
     QEFF_ASSIGN_OR_RETURN(int spec,
