@@ -41,6 +41,17 @@ a=json.load(open('$TEST_TMPDIR/r3.json'));b=json.load(open('$TEST_TMPDIR/r4.json
 assert a['results'][0]['prompt'] is None
 assert a['results'][0]['prompt_ids']==[1,5,9]
 assert a['results'][0]['token_ids']==b['results'][0]['token_ids'], (a, b)"
+# Several prompts: continuous batching (2 slots) gives each prompt the
+# tokens it gets alone.
+printf 'Once upon a time\nThe little dog\n\nShe saw a big red ball\n' >"$TEST_TMPDIR/prompts.txt"
+"$infer" --generation_len=6 --prompts_file="$TEST_TMPDIR/prompts.txt" --output_json="$TEST_TMPDIR/solo.json" >/dev/null
+"$infer" --generation_len=6 --prompts_file="$TEST_TMPDIR/prompts.txt" --full_batch_size=2 --output_json="$TEST_TMPDIR/cb.json" >/dev/null
+/usr/bin/python3 -c "
+import json
+a=json.load(open('$TEST_TMPDIR/solo.json'));b=json.load(open('$TEST_TMPDIR/cb.json'))
+assert len(a['results'])==3 and len(b['results'])==3, (a, b)
+for x,y in zip(a['results'],b['results']):
+  assert x['prompt']==y['prompt'] and x['token_ids']==y['token_ids'], (x, y)"
 # Bad input: clear errors, non-zero exit.
 if "$infer" --prompt_ids=1,999999 2>"$TEST_TMPDIR/err"; then exit 1; fi
 grep -q "999999" "$TEST_TMPDIR/err"
