@@ -15,11 +15,12 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 
 absl::StatusOr<ir::Tensor> Logits(const hw::TensorMap& out) {
   auto it = out.find("logits");
-  if (it == out.end()) return absl::InternalError("the program has no 'logits' output");
+  if (it == out.end())
+    return absl::InternalError("the program has no 'logits' output");
   const ir::Tensor& t = it->second;
   if (t.rank() != 3 || t.dims()[0] != 1 || t.dims()[1] != 1) {
-    return absl::InternalError(
-        absl::StrCat("logits are ", t.TypeString(), ", expected [1, 1, vocab]"));
+    return absl::InternalError(absl::StrCat("logits are ", t.TypeString(),
+                                            ", expected [1, 1, vocab]"));
   }
   return t;
 }
@@ -40,14 +41,15 @@ int64_t Argmax(const ir::Tensor& logits) {
   return best;
 }
 
-absl::StatusOr<ir::Tensor> Generator::Prefill(const std::vector<int64_t>& prompt,
-                                              const GenerationOptions& o) {
+absl::StatusOr<ir::Tensor> Generator::Prefill(
+    const std::vector<int64_t>& prompt, const GenerationOptions& o) {
   if (prompt.empty()) return absl::InvalidArgumentError("the prompt is empty");
   if (o.prefill_seq_len <= 0)
     return absl::InvalidArgumentError("prefill_seq_len must be positive");
   if (static_cast<int64_t>(prompt.size()) > o.ctx_len) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the prompt has ", prompt.size(), " tokens, more than ctx_len ", o.ctx_len));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the prompt has ", prompt.size(),
+                     " tokens, more than ctx_len ", o.ctx_len));
   }
   QEFF_RETURN_IF_ERROR(session_->ResetState());
   const int64_t n = static_cast<int64_t>(prompt.size());
@@ -63,8 +65,9 @@ absl::StatusOr<ir::Tensor> Generator::Prefill(const std::vector<int64_t>& prompt
       idp[j] = real ? prompt[start + j] : o.pad_id;
       pp[j] = real ? start + j : -1;
     }
-    QEFF_ASSIGN_OR_RETURN(out, session_->Run("Prefill", {{"input_ids", ids},
-                                                        {"position_ids", pos}}));
+    QEFF_ASSIGN_OR_RETURN(
+        out,
+        session_->Run("Prefill", {{"input_ids", ids}, {"position_ids", pos}}));
   }
   return Logits(out);
 }
@@ -72,8 +75,9 @@ absl::StatusOr<ir::Tensor> Generator::Prefill(const std::vector<int64_t>& prompt
 absl::StatusOr<ir::Tensor> Generator::Decode(int64_t token, int64_t position) {
   QEFF_ASSIGN_OR_RETURN(
       hw::TensorMap out,
-      session_->Run("Decode", {{"input_ids", ir::Tensor::I64({1, 1}, {token})},
-                               {"position_ids", ir::Tensor::I64({1, 1}, {position})}}));
+      session_->Run("Decode",
+                    {{"input_ids", ir::Tensor::I64({1, 1}, {token})},
+                     {"position_ids", ir::Tensor::I64({1, 1}, {position})}}));
   return Logits(out);
 }
 
@@ -86,9 +90,10 @@ absl::StatusOr<GenerationResult> Generator::Generate(
   GenerationResult r;
   if (L + n - 1 > o.ctx_len) {
     if (!o.stop_at_ctx_len || L > o.ctx_len) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "a prompt of ", L, " tokens and ", n, " generated tokens need ctx_len >= ",
-          L + n - 1, ", but ctx_len is ", o.ctx_len));
+      return absl::InvalidArgumentError(
+          absl::StrCat("a prompt of ", L, " tokens and ", n,
+                       " generated tokens need ctx_len >= ", L + n - 1,
+                       ", but ctx_len is ", o.ctx_len));
     }
     n = o.ctx_len - L + 1;
     r.stopped_at_ctx_len = true;
@@ -118,7 +123,9 @@ absl::StatusOr<GenerationResult> Generator::Generate(
   int64_t decoded = static_cast<int64_t>(r.token_ids.size()) - 1;
   r.stats.decode_tok_s = decoded > 0 && decode_s > 0 ? decoded / decode_s : 0;
   r.stats.total_tok_s =
-      r.stats.e2e_s > 0 ? static_cast<double>(r.token_ids.size()) / r.stats.e2e_s : 0;
+      r.stats.e2e_s > 0
+          ? static_cast<double>(r.token_ids.size()) / r.stats.e2e_s
+          : 0;
   return r;
 }
 

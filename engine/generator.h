@@ -23,10 +23,10 @@ namespace qeff::engine {
 struct GenerationOptions {
   int64_t prefill_seq_len = 32;  // the Prefill specialization's seq_len
   int64_t ctx_len = 128;
-  int64_t generation_len = 32;   // tokens to generate, including the first
-  int64_t eos_id = -1;           // stop after emitting it; -1: never
+  int64_t generation_len = 32;  // tokens to generate, including the first
+  int64_t eos_id = -1;          // stop after emitting it; -1: never
   bool stop_at_ctx_len = false;
-  int64_t pad_id = 0;            // input id of padding slots (any id works)
+  int64_t pad_id = 0;  // input id of padding slots (any id works)
   // Called with each new token as it is produced (streaming output).
   std::function<void(int64_t)> on_token;
 };

@@ -8,7 +8,8 @@
 
 namespace qeff::engine {
 
-void AddTransformLMPasses(passes::PassPipeline& p, const passes::TransformLMOptions& o) {
+void AddTransformLMPasses(passes::PassPipeline& p,
+                          const passes::TransformLMOptions& o) {
   // The KV rewrite first: it finds its sites by the builders' role names,
   // which later fusions may rename.
   p.AddPass<passes::TransformLM>(o);
@@ -16,8 +17,8 @@ void AddTransformLMPasses(passes::PassPipeline& p, const passes::TransformLMOpti
   p.AddPass<passes::CustomRMSNormFusion>();
 }
 
-absl::StatusOr<ir::Graph> TransformForDevice(const ir::Graph& eager,
-                                             const passes::TransformLMOptions& o) {
+absl::StatusOr<ir::Graph> TransformForDevice(
+    const ir::Graph& eager, const passes::TransformLMOptions& o) {
   ir::Graph g = eager;
   QEFF_RETURN_IF_ERROR(ir::InferShapes(g));
   passes::PassPipeline pipeline;
@@ -27,9 +28,10 @@ absl::StatusOr<ir::Graph> TransformForDevice(const ir::Graph& eager,
   return g;
 }
 
-absl::StatusOr<CompiledLM> CompileLM(const ir::Graph& eager, hw::Device& device,
-                                     const std::vector<hw::Specialization>& specs,
-                                     const hw::CompileOptions& options) {
+absl::StatusOr<CompiledLM> CompileLM(
+    const ir::Graph& eager, hw::Device& device,
+    const std::vector<hw::Specialization>& specs,
+    const hw::CompileOptions& options) {
   CompiledLM out;
   QEFF_ASSIGN_OR_RETURN(out.graph, TransformForDevice(eager, {}));
   QEFF_ASSIGN_OR_RETURN(out.program, device.Compile(out.graph, specs, options));

@@ -17,20 +17,22 @@ namespace qeff::engine {
 
 // The transform_lm pipeline: the retained-state KV rewrite, then
 // CustomRMSNorm. (PassPipeline re-infers shapes and verifies after each.)
-void AddTransformLMPasses(passes::PassPipeline& p, const passes::TransformLMOptions& o);
+void AddTransformLMPasses(passes::PassPipeline& p,
+                          const passes::TransformLMOptions& o);
 
 // Shape inference, then the transform_lm pipeline.
-absl::StatusOr<ir::Graph> TransformForDevice(const ir::Graph& eager,
-                                             const passes::TransformLMOptions& o);
+absl::StatusOr<ir::Graph> TransformForDevice(
+    const ir::Graph& eager, const passes::TransformLMOptions& o);
 
 struct CompiledLM {
   ir::Graph graph;  // the transformed graph
   std::shared_ptr<const hw::Program> program;
 };
 
-absl::StatusOr<CompiledLM> CompileLM(const ir::Graph& eager, hw::Device& device,
-                                     const std::vector<hw::Specialization>& specs,
-                                     const hw::CompileOptions& options);
+absl::StatusOr<CompiledLM> CompileLM(
+    const ir::Graph& eager, hw::Device& device,
+    const std::vector<hw::Specialization>& specs,
+    const hw::CompileOptions& options);
 
 }  // namespace qeff::engine
 

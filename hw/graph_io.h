@@ -28,8 +28,8 @@ struct GraphIO {
   std::vector<std::string> outputs;
 
   // Index of a specialization by name; error lists the known names.
-  absl::StatusOr<int> FindSpecialization(const std::vector<Specialization>& specs,
-                                         absl::string_view name) const;
+  absl::StatusOr<int> FindSpecialization(
+      const std::vector<Specialization>& specs, absl::string_view name) const;
   // Checks that `inputs` holds exactly the specialization's inputs with the
   // bound dtypes and dims.
   absl::Status CheckInputs(int spec, const TensorMap& inputs) const;

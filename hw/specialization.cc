@@ -13,7 +13,9 @@ std::vector<Specialization> PrefillDecodeSpecializations(int64_t batch_size,
                                                          int64_t prompt_len,
                                                          int64_t ctx_len) {
   return {{"Prefill",
-           {{"batch_size", batch_size}, {"seq_len", prompt_len}, {"ctx_len", ctx_len}}},
+           {{"batch_size", batch_size},
+            {"seq_len", prompt_len},
+            {"ctx_len", ctx_len}}},
           {"Decode",
            {{"batch_size", batch_size}, {"seq_len", 1}, {"ctx_len", ctx_len}}}};
 }
@@ -23,12 +25,13 @@ std::string SpecializationsToJson(const std::vector<Specialization>& specs) {
   for (size_t i = 0; i < specs.size(); ++i) {
     if (i) out += ",";
     absl::StrAppend(&out, "{\"name\":\"", specs[i].name, "\",\"symbols\":{");
-    std::vector<std::pair<std::string, int64_t>> sorted(specs[i].symbols.begin(),
-                                                        specs[i].symbols.end());
+    std::vector<std::pair<std::string, int64_t>> sorted(
+        specs[i].symbols.begin(), specs[i].symbols.end());
     std::sort(sorted.begin(), sorted.end());
     for (size_t j = 0; j < sorted.size(); ++j) {
       if (j) out += ",";
-      absl::StrAppend(&out, "\"", sorted[j].first, "\":\"", sorted[j].second, "\"");
+      absl::StrAppend(&out, "\"", sorted[j].first, "\":\"", sorted[j].second,
+                      "\"");
     }
     out += "}}";
   }
@@ -49,7 +52,8 @@ class SpecJsonParser {
     std::vector<Specialization> out;
     QEFF_RETURN_IF_ERROR(Expect('{'));
     QEFF_ASSIGN_OR_RETURN(std::string key, String());
-    if (key != "specializations") return Error("expected key \"specializations\"");
+    if (key != "specializations")
+      return Error("expected key \"specializations\"");
     QEFF_RETURN_IF_ERROR(Expect(':'));
     QEFF_RETURN_IF_ERROR(Expect('['));
     if (!Peek(']')) {
@@ -86,21 +90,25 @@ class SpecJsonParser {
             QEFF_ASSIGN_OR_RETURN(std::string val, Scalar());
             int64_t v;
             if (!absl::SimpleAtoi(val, &v) || v <= 0)
-              return Error(absl::StrCat("specialization ", index, ": symbol '", sym,
-                                        "' must be a positive integer, got '", val, "'"));
+              return Error(absl::StrCat(
+                  "specialization ", index, ": symbol '", sym,
+                  "' must be a positive integer, got '", val, "'"));
             spec.symbols[sym] = v;
           } while (Accept(','));
         }
         QEFF_RETURN_IF_ERROR(Expect('}'));
       } else {
-        return Error(absl::StrCat("specialization ", index, ": unknown field '", key, "'"));
+        return Error(absl::StrCat("specialization ", index, ": unknown field '",
+                                  key, "'"));
       }
     } while (Accept(','));
     QEFF_RETURN_IF_ERROR(Expect('}'));
     if (spec.name.empty())
-      return Error(absl::StrCat("specialization ", index, ": missing \"name\""));
+      return Error(
+          absl::StrCat("specialization ", index, ": missing \"name\""));
     if (!has_symbols)
-      return Error(absl::StrCat("specialization ", index, ": missing \"symbols\""));
+      return Error(
+          absl::StrCat("specialization ", index, ": missing \"symbols\""));
     return spec;
   }
 
@@ -109,7 +117,9 @@ class SpecJsonParser {
         absl::StrCat(source_, ": ", what, " (at byte ", pos_, ")"));
   }
   void Skip() {
-    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+    while (pos_ < s_.size() &&
+           std::isspace(static_cast<unsigned char>(s_[pos_])))
+      ++pos_;
   }
   bool Peek(char c) {
     Skip();
@@ -121,7 +131,8 @@ class SpecJsonParser {
     return true;
   }
   absl::Status Expect(char c) {
-    if (!Accept(c)) return Error(absl::StrCat("expected '", std::string(1, c), "'"));
+    if (!Accept(c))
+      return Error(absl::StrCat("expected '", std::string(1, c), "'"));
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> String() {
@@ -139,8 +150,9 @@ class SpecJsonParser {
   absl::StatusOr<std::string> Scalar() {
     if (Peek('"')) return String();
     size_t start = pos_;
-    while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) ||
-                                s_[pos_] == '-'))
+    while (
+        pos_ < s_.size() &&
+        (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '-'))
       ++pos_;
     if (start == pos_) return Error("expected a number or a string");
     return std::string(s_.substr(start, pos_ - start));

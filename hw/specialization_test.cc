@@ -8,10 +8,12 @@ namespace {
 TEST(Specialization, JsonRoundTrip) {
   auto specs = PrefillDecodeSpecializations(1, 32, 128);
   std::string json = SpecializationsToJson(specs);
-  EXPECT_EQ(json,
-            "{\"specializations\":[{\"name\":\"Prefill\",\"symbols\":{\"batch_size\":"
-            "\"1\",\"ctx_len\":\"128\",\"seq_len\":\"32\"}},{\"name\":\"Decode\","
-            "\"symbols\":{\"batch_size\":\"1\",\"ctx_len\":\"128\",\"seq_len\":\"1\"}}]}\n");
+  EXPECT_EQ(
+      json,
+      "{\"specializations\":[{\"name\":\"Prefill\",\"symbols\":{\"batch_size\":"
+      "\"1\",\"ctx_len\":\"128\",\"seq_len\":\"32\"}},{\"name\":\"Decode\","
+      "\"symbols\":{\"batch_size\":\"1\",\"ctx_len\":\"128\",\"seq_len\":\"1\"}"
+      "}]}\n");
   auto back = ParseSpecializationsJson(json, "s.json");
   ASSERT_TRUE(back.ok()) << back.status();
   ASSERT_EQ(back->size(), 2u);
@@ -21,15 +23,19 @@ TEST(Specialization, JsonRoundTrip) {
 
 TEST(Specialization, BadInputNamesTheProblem) {
   auto r = ParseSpecializationsJson(
-      "{\"specializations\":[{\"name\":\"P\",\"symbols\":{\"seq_len\":\"x\"}}]}",
+      "{\"specializations\":[{\"name\":\"P\",\"symbols\":{\"seq_len\":\"x\"}}]"
+      "}",
       "s.json");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("s.json"), std::string::npos);
   EXPECT_NE(r.status().message().find("seq_len"), std::string::npos);
-  EXPECT_FALSE(ParseSpecializationsJson("{\"specializations\":[", "s.json").ok());
-  EXPECT_FALSE(ParseSpecializationsJson("{\"specializations\":[]}", "s.json").ok());
   EXPECT_FALSE(
-      ParseSpecializationsJson("{\"specializations\":[{\"name\":\"P\"}]}", "s.json").ok());
+      ParseSpecializationsJson("{\"specializations\":[", "s.json").ok());
+  EXPECT_FALSE(
+      ParseSpecializationsJson("{\"specializations\":[]}", "s.json").ok());
+  EXPECT_FALSE(ParseSpecializationsJson(
+                   "{\"specializations\":[{\"name\":\"P\"}]}", "s.json")
+                   .ok());
 }
 
 }  // namespace

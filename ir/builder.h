@@ -51,10 +51,12 @@ class GraphBuilder {
     return Op("Transpose", {x}, {{"perm", Attribute::Ints(std::move(perm))}},
               std::move(name));
   }
-  ValueId Reshape(ValueId x, std::vector<int64_t> shape, std::string name = "") {
+  ValueId Reshape(ValueId x, std::vector<int64_t> shape,
+                  std::string name = "") {
     return Op("Reshape", {x, ConstI64(std::move(shape))}, {}, std::move(name));
   }
-  ValueId Unsqueeze(ValueId x, std::vector<int64_t> axes, std::string name = "") {
+  ValueId Unsqueeze(ValueId x, std::vector<int64_t> axes,
+                    std::string name = "") {
     return Op("Unsqueeze", {x, ConstI64(std::move(axes))}, {}, std::move(name));
   }
 

@@ -16,12 +16,12 @@ struct DTypeRow {
 };
 
 constexpr DTypeRow kRows[] = {
-    {DType::kF32, "f32", 4, 1},   {DType::kF16, "f16", 2, 10},
+    {DType::kF32, "f32", 4, 1},    {DType::kF16, "f16", 2, 10},
     {DType::kBF16, "bf16", 2, 16}, {DType::kF64, "f64", 8, 11},
-    {DType::kI8, "i8", 1, 3},     {DType::kU8, "u8", 1, 2},
-    {DType::kI16, "i16", 2, 5},   {DType::kU16, "u16", 2, 4},
-    {DType::kI32, "i32", 4, 6},   {DType::kU32, "u32", 4, 12},
-    {DType::kI64, "i64", 8, 7},   {DType::kU64, "u64", 8, 13},
+    {DType::kI8, "i8", 1, 3},      {DType::kU8, "u8", 1, 2},
+    {DType::kI16, "i16", 2, 5},    {DType::kU16, "u16", 2, 4},
+    {DType::kI32, "i32", 4, 6},    {DType::kU32, "u32", 4, 12},
+    {DType::kI64, "i64", 8, 7},    {DType::kU64, "u64", 8, 13},
     {DType::kBool, "bool", 1, 9},
 };
 

@@ -60,7 +60,8 @@ std::vector<int64_t> Node::GetInts(absl::string_view n,
 }
 
 std::string Node::Describe() const {
-  std::string op = domain.empty() ? op_type : absl::StrCat(domain, ".", op_type);
+  std::string op =
+      domain.empty() ? op_type : absl::StrCat(domain, ".", op_type);
   if (name.empty()) return absl::StrCat(op, " (#", id, ")");
   return absl::StrCat(op, " '", name, "' (#", id, ")");
 }
@@ -104,10 +105,10 @@ NodeId Graph::AddNode(std::string op_type, std::vector<ValueId> inputs,
     if (n.inputs[i] != kNoValue) values_[n.inputs[i]].uses.push_back({n.id, i});
   }
   for (int i = 0; i < num_outputs; ++i) {
-    std::string vname = n.name.empty()
-                            ? std::string()
-                            : (num_outputs == 1 ? n.name
-                                                : absl::StrCat(n.name, ":", i));
+    std::string vname =
+        n.name.empty()
+            ? std::string()
+            : (num_outputs == 1 ? n.name : absl::StrCat(n.name, ":", i));
     ValueId v = NewValue(std::move(vname));
     values_[v].producer = n.id;
     values_[v].producer_output = i;
@@ -144,7 +145,8 @@ std::vector<NodeId> Graph::LiveNodes() const {
 std::vector<ValueId> Graph::Constants() const {
   std::vector<ValueId> out;
   for (const Value& v : values_)
-    if (v.is_constant() && (!v.uses.empty() || v.is_graph_output)) out.push_back(v.id);
+    if (v.is_constant() && (!v.uses.empty() || v.is_graph_output))
+      out.push_back(v.id);
   return out;
 }
 

@@ -53,15 +53,27 @@ struct TensorType {
 // never meet a malformed attribute. Graph attributes are not representable.
 class Attribute {
  public:
-  enum class Kind : uint8_t { kInt, kFloat, kString, kTensor, kInts, kFloats, kStrings };
+  enum class Kind : uint8_t {
+    kInt,
+    kFloat,
+    kString,
+    kTensor,
+    kInts,
+    kFloats,
+    kStrings
+  };
 
   Attribute() : v_(int64_t{0}) {}
   static Attribute Int(int64_t v) { return Attribute(v); }
   static Attribute Float(float v) { return Attribute(v); }
   static Attribute String(std::string v) { return Attribute(std::move(v)); }
   static Attribute TensorValue(Tensor v) { return Attribute(std::move(v)); }
-  static Attribute Ints(std::vector<int64_t> v) { return Attribute(std::move(v)); }
-  static Attribute Floats(std::vector<float> v) { return Attribute(std::move(v)); }
+  static Attribute Ints(std::vector<int64_t> v) {
+    return Attribute(std::move(v));
+  }
+  static Attribute Floats(std::vector<float> v) {
+    return Attribute(std::move(v));
+  }
   static Attribute Strings(std::vector<std::string> v) {
     return Attribute(std::move(v));
   }
@@ -148,7 +160,8 @@ class Graph {
   // Adds a node; creates `num_outputs` fresh output values (type unset:
   // shape inference fills them) named after `name`.
   NodeId AddNode(std::string op_type, std::vector<ValueId> inputs,
-                 int num_outputs = 1, std::map<std::string, Attribute> attrs = {},
+                 int num_outputs = 1,
+                 std::map<std::string, Attribute> attrs = {},
                  std::string name = "", std::string domain = "");
   void AddOutput(ValueId v);
   void SetOutputs(std::vector<ValueId> outs);
@@ -160,7 +173,9 @@ class Graph {
   const Node& node(NodeId id) const { return nodes_[id]; }
   Node& node(NodeId id) { return nodes_[id]; }
   int num_values() const { return static_cast<int>(values_.size()); }
-  int num_nodes() const { return static_cast<int>(nodes_.size()); }  // incl. dead
+  int num_nodes() const {
+    return static_cast<int>(nodes_.size());
+  }  // incl. dead
   const std::vector<ValueId>& inputs() const { return inputs_; }
   const std::vector<ValueId>& outputs() const { return outputs_; }
   // Live node ids in insertion order.

@@ -305,13 +305,12 @@ Shape Shape::Bind(const SymbolBindings& b) const {
 
 std::string Shape::ToString() const {
   if (!ranked_) return "[*]";
-  return absl::StrCat(
-      "[",
-      absl::StrJoin(dims_, ", ",
-                    [](std::string* out, const Dim& d) {
-                      absl::StrAppend(out, d.ToString());
-                    }),
-      "]");
+  return absl::StrCat("[",
+                      absl::StrJoin(dims_, ", ",
+                                    [](std::string* out, const Dim& d) {
+                                      absl::StrAppend(out, d.ToString());
+                                    }),
+                      "]");
 }
 
 absl::StatusOr<Shape> Shape::Parse(absl::string_view text) {

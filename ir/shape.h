@@ -67,7 +67,7 @@ class Dim {
 
 class Shape {
  public:
-  Shape() = default;  // rank 0 (a scalar)
+  Shape() = default;                                        // rank 0 (a scalar)
   Shape(std::vector<Dim> dims) : dims_(std::move(dims)) {}  // NOLINT
   Shape(std::initializer_list<Dim> dims) : dims_(dims) {}
   static Shape Unranked();

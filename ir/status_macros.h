@@ -13,10 +13,10 @@
 #define QEFF_CONCAT_(a, b) QEFF_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define QEFF_RETURN_IF_ERROR(expr)                  \
-  do {                                              \
-    ::absl::Status qeff_status_ = (expr);           \
-    if (!qeff_status_.ok()) return qeff_status_;    \
+#define QEFF_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::absl::Status qeff_status_ = (expr);        \
+    if (!qeff_status_.ok()) return qeff_status_; \
   } while (0)
 
 // `QEFF_ASSIGN_OR_RETURN(auto x, StatusOrExpr());`
@@ -28,13 +28,13 @@
   lhs = std::move(tmp).value()
 
 // For programmer errors only (broken invariants), never for bad input.
-#define QEFF_CHECK(cond)                                                    \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "%s:%d: QEFF_CHECK failed: %s\n", __FILE__,      \
-                   __LINE__, #cond);                                        \
-      std::abort();                                                         \
-    }                                                                       \
+#define QEFF_CHECK(cond)                                               \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      std::fprintf(stderr, "%s:%d: QEFF_CHECK failed: %s\n", __FILE__, \
+                   __LINE__, #cond);                                   \
+      std::abort();                                                    \
+    }                                                                  \
   } while (0)
 
 #endif  // QEFF_IR_STATUS_MACROS_H_

@@ -13,13 +13,13 @@ absl::StatusOr<size_t> TensorByteSize(DType dtype, QuantFormat quant,
                                       const std::vector<int64_t>& dims) {
   for (int64_t d : dims) {
     if (d < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("negative dimension in [", absl::StrJoin(dims, ", "),
-                       "]"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "negative dimension in [", absl::StrJoin(dims, ", "), "]"));
     }
   }
   int64_t n = NumElements(dims);
-  if (quant == QuantFormat::kNone) return static_cast<size_t>(n) * DTypeSize(dtype);
+  if (quant == QuantFormat::kNone)
+    return static_cast<size_t>(n) * DTypeSize(dtype);
   QuantBlockInfo info = QuantInfo(quant);
   int64_t last = dims.empty() ? 1 : dims.back();
   if (last % info.block_values != 0) {
@@ -59,7 +59,8 @@ absl::StatusOr<Tensor> Tensor::FromQuantized(QuantFormat format,
                                              DType logical_dtype,
                                              std::vector<int64_t> dims,
                                              std::shared_ptr<Buffer> buffer) {
-  QEFF_ASSIGN_OR_RETURN(size_t need, TensorByteSize(logical_dtype, format, dims));
+  QEFF_ASSIGN_OR_RETURN(size_t need,
+                        TensorByteSize(logical_dtype, format, dims));
   if (buffer == nullptr || buffer->size() != need) {
     return absl::InvalidArgumentError(absl::StrCat(
         QuantFormatName(format), " [", absl::StrJoin(dims, ", "), "] needs ",
@@ -171,8 +172,8 @@ absl::StatusOr<Tensor> Tensor::Reshaped(std::vector<int64_t> dims) const {
 }
 
 std::string Tensor::TypeString() const {
-  std::string s = absl::StrCat(DTypeName(dtype_), "[",
-                               absl::StrJoin(dims_, ", "), "]");
+  std::string s =
+      absl::StrCat(DTypeName(dtype_), "[", absl::StrJoin(dims_, ", "), "]");
   if (is_quantized()) return absl::StrCat(QuantFormatName(quant_), " ", s);
   return s;
 }

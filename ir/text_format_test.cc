@@ -73,8 +73,8 @@ void ExpectSameStructure(const Graph& a, const Graph& b) {
         case Attribute::Kind::kTensor:
           EXPECT_EQ(x.t().TypeString(), y->t().TypeString());
           if (x.t().byte_size() > 0) {
-            EXPECT_EQ(0, std::memcmp(x.t().raw(), y->t().raw(),
-                                     x.t().byte_size()));
+            EXPECT_EQ(
+                0, std::memcmp(x.t().raw(), y->t().raw(), x.t().byte_size()));
           }
           break;
         case Attribute::Kind::kInts:

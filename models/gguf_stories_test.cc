@@ -12,7 +12,8 @@ namespace {
 
 TEST(GgufStoriesTest, ReadsStories260K) {
   const char* dir = std::getenv("QEFF_SHARED_DIR");
-  if (dir == nullptr || *dir == '\0') GTEST_SKIP() << "QEFF_SHARED_DIR is not set";
+  if (dir == nullptr || *dir == '\0')
+    GTEST_SKIP() << "QEFF_SHARED_DIR is not set";
   std::string path = std::string(dir) + "/models/stories260K/stories260K.gguf";
   if (!std::ifstream(path).good()) GTEST_SKIP() << path << " is absent";
   auto g = ReadGguf(path);

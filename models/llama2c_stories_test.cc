@@ -20,7 +20,8 @@ std::string Dir() {
 }
 
 TEST(Llama2cStoriesTest, MatchesTheGguf) {
-  if (Dir().empty()) GTEST_SKIP() << "QEFF_SHARED_DIR is not set or lacks models/stories260K";
+  if (Dir().empty())
+    GTEST_SKIP() << "QEFF_SHARED_DIR is not set or lacks models/stories260K";
   auto ck = ReadLlama2c(Dir() + "stories260K.bin");
   ASSERT_TRUE(ck.ok()) << ck.status();
   const Llama2cConfig& c = ck->config;
@@ -61,7 +62,8 @@ TEST(Llama2cStoriesTest, MatchesTheGguf) {
 }
 
 TEST(Llama2cStoriesTest, ReadsTok512) {
-  if (Dir().empty()) GTEST_SKIP() << "QEFF_SHARED_DIR is not set or lacks models/stories260K";
+  if (Dir().empty())
+    GTEST_SKIP() << "QEFF_SHARED_DIR is not set or lacks models/stories260K";
   auto v = ReadLlama2cTokenizer(Dir() + "tok512.bin");
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->tokens.size(), 512u);

@@ -3,9 +3,8 @@
 #include <cstring>
 #include <vector>
 
-#include "ir/buffer.h"
-
 #include "absl/strings/str_cat.h"
+#include "ir/buffer.h"
 #include "ir/status_macros.h"
 
 namespace qeff::models {
@@ -46,12 +45,14 @@ absl::StatusOr<ir::Tensor> Permute(const ir::Tensor& w, int n_head,
         int64_t halved = h * hd + j * half + i;
         int64_t to = inverse ? halved : interleaved;
         int64_t from = inverse ? interleaved : halved;
-        if (row_bytes) std::memcpy(dst + to * row_bytes, src + from * row_bytes, row_bytes);
+        if (row_bytes)
+          std::memcpy(dst + to * row_bytes, src + from * row_bytes, row_bytes);
       }
     }
   }
   if (w.is_quantized())
-    return ir::Tensor::FromQuantized(w.quant(), w.dtype(), w.dims(), std::move(buffer));
+    return ir::Tensor::FromQuantized(w.quant(), w.dtype(), w.dims(),
+                                     std::move(buffer));
   return ir::Tensor::FromBuffer(w.dtype(), w.dims(), std::move(buffer));
 }
 

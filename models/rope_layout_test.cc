@@ -1,11 +1,11 @@
+#include "models/rope_layout.h"
+
 #include <cmath>
 #include <cstring>
-#include "models/rope_layout.h"
-#include "ir/quant.h"
-
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "ir/quant.h"
 
 namespace qeff::models {
 namespace {
@@ -66,7 +66,8 @@ TEST(RopeLayoutTest, BiasAndErrors) {
 // unpermuting a quantized tensor equals quantizing the unpermuted floats.
 TEST(RopeLayoutTest, KeepsDtypeAndQuantizedBlocks) {
   std::vector<float> v(8 * 64);
-  for (size_t i = 0; i < v.size(); ++i) v[i] = std::sin(0.37f * i) * (1 + i % 7);
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = std::sin(0.37f * i) * (1 + i % 7);
   ir::Tensor f = ir::Tensor::F32({8, 64}, v);
   for (ir::QuantFormat q : {ir::QuantFormat::kQ8_0, ir::QuantFormat::kQ4_0}) {
     auto quant = ir::Quantize(f, q);

@@ -24,7 +24,8 @@ std::string Dir() {
 class StoriesTokenizerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (Dir().empty()) GTEST_SKIP() << "QEFF_SHARED_DIR is not set or lacks models/stories260K";
+    if (Dir().empty())
+      GTEST_SKIP() << "QEFF_SHARED_DIR is not set or lacks models/stories260K";
     auto g = LoadTokenizerFile(Dir() + "stories260K.gguf");
     ASSERT_TRUE(g.ok()) << g.status();
     gguf_ = std::move(g).value();

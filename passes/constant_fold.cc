@@ -62,7 +62,8 @@ absl::StatusOr<bool> ConstantFolding::Run(ir::Graph& g) {
       ir::KernelContext ctx{g, n, inputs};
       absl::Status s = (*k)(ctx, &outs);
       if (!s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("folding ", n.Describe(), ": ", s.message()));
+        return absl::Status(s.code(), absl::StrCat("folding ", n.Describe(),
+                                                   ": ", s.message()));
       }
     }
     for (size_t i = 0; i < outs.size() && i < n.outputs.size(); ++i) {

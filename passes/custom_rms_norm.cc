@@ -41,7 +41,8 @@ bool MatchInvStd(const Graph& g, ValueId sqrt_out, ValueId* x, float* eps) {
     std::vector<int64_t> axes = mean->GetInts("axes");
     const auto& in_shape = g.value(mean->inputs[0]).type.shape;
     bool last_axis = axes.size() == 1 &&
-                     (axes[0] == -1 || (in_shape.ranked() && axes[0] == in_shape.rank() - 1));
+                     (axes[0] == -1 ||
+                      (in_shape.ranked() && axes[0] == in_shape.rank() - 1));
     if (!last_axis) continue;
     const Node* pow = Produced(g, mean->inputs[0], "Pow");
     if (!pow) continue;
@@ -60,7 +61,8 @@ bool MatchNormalized(const Graph& g, ValueId v, ValueId* x, float* eps) {
     for (int i = 0; i < 2; ++i) {
       const Node* rec = Produced(g, mul->inputs[i], "Reciprocal");
       ValueId cand;
-      if (rec && MatchInvStd(g, rec->inputs[0], &cand, eps) && cand == mul->inputs[1 - i]) {
+      if (rec && MatchInvStd(g, rec->inputs[0], &cand, eps) &&
+          cand == mul->inputs[1 - i]) {
         *x = cand;
         return true;
       }
@@ -97,7 +99,8 @@ absl::StatusOr<bool> CustomRMSNormFusion::Run(Graph& g) {
         continue;
       ValueId out = g.node(id).outputs[0];
       std::string name = g.value(out).name;
-      ValueId fused = b.Op("CustomRMSNorm", {x, w}, {{"epsilon", ir::Attribute::Float(eps)}},
+      ValueId fused = b.Op("CustomRMSNorm", {x, w},
+                           {{"epsilon", ir::Attribute::Float(eps)}},
                            name + ".rms", std::string(ir::kQtiDomain));
       g.value(fused).type = g.value(out).type;
       g.ReplaceAllUsesWith(out, fused);

@@ -1,6 +1,7 @@
 // CustomRMSNormFusion: replaces the decomposed RMSNorm of Hugging Face
 // modules,
-//   w * (x * Reciprocal(Sqrt(ReduceMean(Pow(x, 2), axes=[-1], keepdims=1) + eps)))
+//   w * (x * Reciprocal(Sqrt(ReduceMean(Pow(x, 2), axes=[-1], keepdims=1) +
+//   eps)))
 // (either operand order of each Mul; Div(x, Sqrt(...)) also matched) with one
 // `com.qti.aisw.onnx.CustomRMSNorm(x, w) {epsilon}` node, the op
 // QEfficient's graphs carry. Only the exact pattern is rewritten: a

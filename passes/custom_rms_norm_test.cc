@@ -22,9 +22,11 @@ ir::Graph RmsGraph(int64_t axis) {
   auto x = b.Input("x", DType::kF32, Shape({ir::Dim::Symbol("n"), 4}));
   auto w = b.Const("w", ir::Tensor::F32({4}, {1.0f, 0.5f, -2.0f, 3.0f}));
   auto sq = b.Op("Pow", {x, b.ScalarF32(2)});
-  auto mean = b.Op("ReduceMean", {sq},
-                   {{"axes", Attribute::Ints({axis})}, {"keepdims", Attribute::Int(1)}});
-  auto r = b.Op("Reciprocal", {b.Op("Sqrt", {b.Add(mean, b.ScalarF32(1e-5f))})});
+  auto mean = b.Op(
+      "ReduceMean", {sq},
+      {{"axes", Attribute::Ints({axis})}, {"keepdims", Attribute::Int(1)}});
+  auto r =
+      b.Op("Reciprocal", {b.Op("Sqrt", {b.Add(mean, b.ScalarF32(1e-5f))})});
   auto y = b.Mul(w, b.Mul(x, r), "norm");
   g.AddOutput(y);
   EXPECT_TRUE(ir::InferShapes(g).ok());
@@ -54,7 +56,8 @@ TEST(CustomRMSNormFusion, FusesAndKeepsNumbers) {
   auto a = ir::Evaluator::Run(before, {{"x", x}});
   auto c = ir::Evaluator::Run(g, {{"x", x}});
   ASSERT_TRUE(a.ok() && c.ok());
-  for (int i = 0; i < 8; ++i) EXPECT_NEAR((*a)[0].GetDouble(i), (*c)[0].GetDouble(i), 1e-6);
+  for (int i = 0; i < 8; ++i)
+    EXPECT_NEAR((*a)[0].GetDouble(i), (*c)[0].GetDouble(i), 1e-6);
 }
 
 TEST(CustomRMSNormFusion, LeavesOtherAxesAlone) {

@@ -28,8 +28,8 @@ absl::Status MakeDirs(const std::string& dir) {
     if (i == dir.size() || dir[i] == '/') {
       std::string cur = dir.substr(0, i);
       if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
-        return absl::PermissionDeniedError(
-            absl::StrCat("cannot create directory ", cur, ": ", std::strerror(errno)));
+        return absl::PermissionDeniedError(absl::StrCat(
+            "cannot create directory ", cur, ": ", std::strerror(errno)));
       }
     }
   }
@@ -37,10 +37,11 @@ absl::Status MakeDirs(const std::string& dir) {
 }
 
 std::string OptionsJson(const ExportArtifactOptions& o) {
-  return absl::StrCat("{\"fp16_clip\":", o.fp16_clip ? "true" : "false",
-                      ",\"external_data_threshold\":", o.onnx.external_data_threshold,
-                      ",\"all_inline\":", o.onnx.all_inline ? "true" : "false",
-                      ",\"ir_version\":8,\"opset\":17}");
+  return absl::StrCat(
+      "{\"fp16_clip\":", o.fp16_clip ? "true" : "false",
+      ",\"external_data_threshold\":", o.onnx.external_data_threshold,
+      ",\"all_inline\":", o.onnx.all_inline ? "true" : "false",
+      ",\"ir_version\":8,\"opset\":17}");
 }
 
 }  // namespace
@@ -58,12 +59,14 @@ absl::Status RunExportPasses(ir::Graph& g, bool fp16_clip) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<ExportedArtifact> ExportArtifact(const ir::Graph& transformed,
-                                                const ExportArtifactOptions& o) {
+absl::StatusOr<ExportedArtifact> ExportArtifact(
+    const ir::Graph& transformed, const ExportArtifactOptions& o) {
   if (o.qeff_home.empty() || o.architecture.empty() || o.model_class.empty())
-    return absl::InvalidArgumentError("export: qeff_home, architecture and model_class are required");
-  const std::string params = absl::StrCat("{\"model\":", o.params_json.empty() ? "null" : o.params_json,
-                                          ",\"export\":", OptionsJson(o), "}");
+    return absl::InvalidArgumentError(
+        "export: qeff_home, architecture and model_class are required");
+  const std::string params = absl::StrCat(
+      "{\"model\":", o.params_json.empty() ? "null" : o.params_json,
+      ",\"export\":", OptionsJson(o), "}");
   ExportedArtifact a;
   a.hash16 = ir::Sha256Hex(params).substr(0, 16);
   const std::string parent = absl::StrCat(o.qeff_home, "/", o.architecture);
@@ -76,8 +79,8 @@ absl::StatusOr<ExportedArtifact> ExportArtifact(const ir::Graph& transformed,
   QEFF_RETURN_IF_ERROR(MakeDirs(parent));
   const std::string tmp = absl::StrCat(a.dir, ".tmp-", ::getpid());
   if (::mkdir(tmp.c_str(), 0755) != 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("export: cannot create ", tmp, ": ", std::strerror(errno)));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "export: cannot create ", tmp, ": ", std::strerror(errno)));
   }
   const std::string onnx_name = absl::StrCat(o.model_class, ".onnx");
   const std::string json_name = "hashed_export_params.json";
@@ -93,7 +96,9 @@ absl::StatusOr<ExportedArtifact> ExportArtifact(const ir::Graph& transformed,
     std::ofstream f(absl::StrCat(tmp, "/", json_name));
     f << params << "\n";
     f.close();
-    if (!f) s = absl::InternalError(absl::StrCat("export: cannot write ", tmp, "/", json_name));
+    if (!f)
+      s = absl::InternalError(
+          absl::StrCat("export: cannot write ", tmp, "/", json_name));
   }
   if (s.ok() && ::rename(tmp.c_str(), a.dir.c_str()) != 0) {
     if (IsDir(a.dir)) {  // another process finished the same artifact first
@@ -101,8 +106,8 @@ absl::StatusOr<ExportedArtifact> ExportArtifact(const ir::Graph& transformed,
       a.reused = true;
       return a;
     }
-    s = absl::InternalError(absl::StrCat("export: cannot rename ", tmp, " to ", a.dir, ": ",
-                                         std::strerror(errno)));
+    s = absl::InternalError(absl::StrCat("export: cannot rename ", tmp, " to ",
+                                         a.dir, ": ", std::strerror(errno)));
   }
   if (!s.ok()) {
     cleanup();

@@ -23,8 +23,8 @@
 namespace qeff::passes {
 
 struct ExportArtifactOptions {
-  std::string qeff_home;      // root of the artifact cache
-  std::string architecture;   // folder, e.g. "LlamaForCausalLM"
+  std::string qeff_home;     // root of the artifact cache
+  std::string architecture;  // folder, e.g. "LlamaForCausalLM"
   std::string model_class = "QEFFAutoModelForCausalLM";
   // Canonical JSON describing everything that changes the artifact except
   // the export options (model config, weight digests, transforms, version).
@@ -40,8 +40,8 @@ struct ExportedArtifact {
   bool reused = false;
 };
 
-absl::StatusOr<ExportedArtifact> ExportArtifact(const ir::Graph& transformed,
-                                                const ExportArtifactOptions& options);
+absl::StatusOr<ExportedArtifact> ExportArtifact(
+    const ir::Graph& transformed, const ExportArtifactOptions& options);
 
 // The export pipeline alone, in place (for tests and tools).
 absl::Status RunExportPasses(ir::Graph& g, bool fp16_clip);

@@ -31,7 +31,8 @@ TEST(ConstantFolding, FoldsConstantSubgraphsAndStaticShapes) {
   auto shape = b.Op("Shape", {y}, {}, "y_shape");
   auto z = b.Op("Reshape", {y, shape}, {}, "z");
   // A blow-up that must stay symbolic: Expand a scalar to 1M elements.
-  auto big = b.Op("Expand", {b.ScalarF32(1), b.ConstI64({1000, 1000})}, {}, "big");
+  auto big =
+      b.Op("Expand", {b.ScalarF32(1), b.ConstI64({1000, 1000})}, {}, "big");
   g.AddOutput(z);
   g.AddOutput(big);
   absl::Status inferred = ir::InferShapes(g);
@@ -48,7 +49,8 @@ TEST(ConstantFolding, FoldsConstantSubgraphsAndStaticShapes) {
   auto a = ir::Evaluator::Run(before, {{"x", in}});
   auto c = ir::Evaluator::Run(g, {{"x", in}});
   ASSERT_TRUE(a.ok() && c.ok());
-  for (int i = 0; i < 4; ++i) EXPECT_EQ((*a)[0].GetDouble(i), (*c)[0].GetDouble(i));
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ((*a)[0].GetDouble(i), (*c)[0].GetDouble(i));
 }
 
 TEST(FP16Clip, ClampsFiniteOutOfRangeKeepsInf) {

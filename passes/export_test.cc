@@ -57,16 +57,20 @@ TEST(ExportArtifact, LayoutKeyAndReuse) {
   auto a = ExportArtifact(g, o);
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_FALSE(a->reused);
-  EXPECT_EQ(a->dir, o.qeff_home + "/LlamaForCausalLM/QEFFAutoModelForCausalLM-" + a->hash16);
+  EXPECT_EQ(
+      a->dir,
+      o.qeff_home + "/LlamaForCausalLM/QEFFAutoModelForCausalLM-" + a->hash16);
   EXPECT_EQ(a->hash16.size(), 16u);
   std::vector<std::string> files = List(a->dir);
   std::sort(files.begin(), files.end());
-  EXPECT_EQ(files, (std::vector<std::string>{"QEFFAutoModelForCausalLM.onnx",
-                                             "QEFFAutoModelForCausalLM.onnx.data",
-                                             "hashed_export_params.json"}));
+  EXPECT_EQ(files,
+            (std::vector<std::string>{"QEFFAutoModelForCausalLM.onnx",
+                                      "QEFFAutoModelForCausalLM.onnx.data",
+                                      "hashed_export_params.json"}));
   std::ifstream params(a->dir + "/hashed_export_params.json");
   std::string text((std::istreambuf_iterator<char>(params)), {});
-  EXPECT_TRUE(absl::StrContains(text, "\"model\":{\"model\":\"tiny\"}")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "\"model\":{\"model\":\"tiny\"}"))
+      << text;
   // It imports back with the contract's I/O.
   auto back = ir::ImportOnnx(a->onnx_path);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -95,7 +99,9 @@ TEST(ExportArtifact, UnwritableHomeFailsCleanly) {
   o.architecture = "LlamaForCausalLM";
   auto a = ExportArtifact(TinyTransformed(), o);
   ASSERT_FALSE(a.ok());
-  EXPECT_TRUE(absl::StrContains(a.status().message(), "cannot create directory")) << a.status();
+  EXPECT_TRUE(
+      absl::StrContains(a.status().message(), "cannot create directory"))
+      << a.status();
 }
 
 TEST(ExportArtifact, FailedExportLeavesNothing) {

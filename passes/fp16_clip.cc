@@ -20,7 +20,8 @@ absl::StatusOr<bool> FP16Clip::Run(ir::Graph& g) {
     ir::Tensor c = ir::Tensor::Zeros(ir::DType::kF32, t.dims());
     float* q = c.mutable_data<float>();
     for (int64_t i = 0; i < n; ++i)
-      q[i] = std::isfinite(p[i]) ? std::fmax(-kMax, std::fmin(kMax, p[i])) : p[i];
+      q[i] =
+          std::isfinite(p[i]) ? std::fmax(-kMax, std::fmin(kMax, p[i])) : p[i];
     val.constant = std::move(c);
     changed = true;
   }

@@ -32,9 +32,9 @@ absl::StatusOr<bool> PassPipeline::Run(ir::Graph& g) {
     bool known = false;
     for (const auto& p : passes_) known |= p->name() == s;
     if (!known) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot skip unknown pass '", s, "' (pipeline: ", absl::StrJoin(PassNames(), ", "),
-          ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot skip unknown pass '", s,
+                       "' (pipeline: ", absl::StrJoin(PassNames(), ", "), ")"));
     }
   }
   std::optional<std::regex> dump;
@@ -42,12 +42,13 @@ absl::StatusOr<bool> PassPipeline::Run(ir::Graph& g) {
     try {
       dump.emplace(options_.dump_regex);
     } catch (const std::regex_error& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad dump regex '", options_.dump_regex, "': ", e.what()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad dump regex '", options_.dump_regex, "': ", e.what()));
     }
   }
-  auto sink = options_.dump_sink ? options_.dump_sink
-                                 : [](const std::string& s) { std::fputs(s.c_str(), stderr); };
+  auto sink = options_.dump_sink
+                  ? options_.dump_sink
+                  : [](const std::string& s) { std::fputs(s.c_str(), stderr); };
   bool any = false;
   for (const auto& p : passes_) {
     std::string name(p->name());
@@ -58,20 +59,25 @@ absl::StatusOr<bool> PassPipeline::Run(ir::Graph& g) {
       continue;
     }
     bool dumping = dump && std::regex_match(name, *dump);
-    if (dumping) sink(absl::StrCat("// ---- before ", name, " ----\n", ir::PrintGraph(g)));
+    if (dumping)
+      sink(absl::StrCat("// ---- before ", name, " ----\n", ir::PrintGraph(g)));
     auto start = std::chrono::steady_clock::now();
     absl::StatusOr<bool> changed = p->Run(g);
-    if (!changed.ok()) return Prefix(changed.status(), absl::StrCat("in pass ", name, ": "));
+    if (!changed.ok())
+      return Prefix(changed.status(), absl::StrCat("in pass ", name, ": "));
     if (*changed && options_.verify) {
       absl::Status s = ir::InferShapes(g);
       if (s.ok()) s = ir::VerifyGraph(g);
       if (!s.ok()) return Prefix(s, absl::StrCat("after pass ", name, ": "));
     }
-    t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    t.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     t.changed = *changed;
     any |= *changed;
     timings_.push_back(t);
-    if (dumping) sink(absl::StrCat("// ---- after ", name, " ----\n", ir::PrintGraph(g)));
+    if (dumping)
+      sink(absl::StrCat("// ---- after ", name, " ----\n", ir::PrintGraph(g)));
   }
   return any;
 }

@@ -37,7 +37,8 @@ struct PassTiming {
 
 class PassPipeline {
  public:
-  explicit PassPipeline(PipelineOptions options = {}) : options_(std::move(options)) {}
+  explicit PassPipeline(PipelineOptions options = {})
+      : options_(std::move(options)) {}
 
   template <typename P, typename... Args>
   P& AddPass(Args&&... args) {

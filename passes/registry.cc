@@ -19,8 +19,11 @@ const std::vector<std::pair<std::string, Adder>>& Table() {
   static const auto* table = new std::vector<std::pair<std::string, Adder>>{
       {"transform_lm", [](PassPipeline& p) { p.AddPass<TransformLM>(); }},
       {"transform_lm_cb",
-       [](PassPipeline& p) { p.AddPass<TransformLM>(TransformLMOptions{true}); }},
-      {"custom_rms_norm", [](PassPipeline& p) { p.AddPass<CustomRMSNormFusion>(); }},
+       [](PassPipeline& p) {
+         p.AddPass<TransformLM>(TransformLMOptions{true});
+       }},
+      {"custom_rms_norm",
+       [](PassPipeline& p) { p.AddPass<CustomRMSNormFusion>(); }},
       {"constant_fold", [](PassPipeline& p) { p.AddPass<ConstantFolding>(); }},
       {"fp16_clip", [](PassPipeline& p) { p.AddPass<FP16Clip>(); }},
       // The same order engine::AddTransformLMPasses uses: the KV rewrite
@@ -61,9 +64,9 @@ absl::Status AddPassesByName(absl::string_view name, PassPipeline& pipeline) {
       return absl::OkStatus();
     }
   }
-  return absl::NotFoundError(absl::StrCat("unknown pass or pipeline '", name,
-                                          "' (known: ", absl::StrJoin(RegisteredPassNames(), ", "),
-                                          ")"));
+  return absl::NotFoundError(absl::StrCat(
+      "unknown pass or pipeline '", name,
+      "' (known: ", absl::StrJoin(RegisteredPassNames(), ", "), ")"));
 }
 
 }  // namespace qeff::passes

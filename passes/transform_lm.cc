@@ -12,15 +12,16 @@ namespace qeff::passes {
 namespace {
 
 using ir::Attribute;
-using ir::DType;
 using ir::Dim;
+using ir::DType;
 using ir::GraphBuilder;
 using ir::Shape;
 using ir::ValueId;
 using models::LlamaRoles;
 
 // The live value produced by a node (not a constant or input) with `name`.
-std::optional<ValueId> FindProduced(const ir::Graph& g, const std::string& name) {
+std::optional<ValueId> FindProduced(const ir::Graph& g,
+                                    const std::string& name) {
   for (ValueId v = 0; v < g.num_values(); ++v) {
     const ir::Value& val = g.value(v);
     if (val.name == name && val.producer != ir::kNoNode &&
@@ -74,15 +75,17 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
     auto v = FindProduced(g, LlamaRoles::Value(i));
     if (!k || !v) break;
     ++layers;
-    const ir::TensorType kt = g.value(*k).type;  // a copy: adding values below reallocates
+    const ir::TensorType kt =
+        g.value(*k).type;  // a copy: adding values below reallocates
     // [B, n_kv, S, D]: the builder's shapes are known once inferred; the
     // cache's head count and head dim come from them.
-    if (!kt.shape.ranked() || kt.shape.rank() != 4 || !kt.shape[1].is_static() ||
-        !kt.shape[3].is_static()) {
+    if (!kt.shape.ranked() || kt.shape.rank() != 4 ||
+        !kt.shape[1].is_static() || !kt.shape[3].is_static()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "transform_lm: the key ", LlamaRoles::KeyRot(i), " produced by ",
           g.Producer(*k)->Describe(), " has type ", kt.ToString(),
-          "; the KV rewrite needs [batch, n_kv_heads, seq_len, head_dim] with static "
+          "; the KV rewrite needs [batch, n_kv_heads, seq_len, head_dim] with "
+          "static "
           "heads and head_dim (run shape inference first)"));
     }
     Shape cache_shape({cache_batch, kt.shape[1], ctx_len, kt.shape[3]});
@@ -104,17 +107,17 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
         gather_idx = b.Op("Expand", {b.Unsqueeze(slots, {0}), rows}, {},
                           "model.cache.gather_indices");
       }
-      const std::string p = absl::StrCat("model.layers.", i, ".self_attn.", role);
+      const std::string p =
+          absl::StrCat("model.layers.", i, ".self_attn.", role);
       ValueId updated =
           cb ? b.Op("CtxScatterCB", {cache, batch_index, pos, fresh}, {},
                     in_name + "_RetainedState", std::string(ir::kQaicDomain))
              : b.Op("CtxScatter", {cache, pos, fresh}, {},
                     in_name + "_RetainedState", std::string(ir::kQaicDomain));
-      ValueId all =
-          cb ? b.Op("CtxGatherCB", {updated, batch_index, gather_idx}, {},
-                    p + "_all", std::string(ir::kQaicDomain))
-             : b.Op("CtxGather", {updated, gather_idx}, {}, p + "_all",
-                    std::string(ir::kQaicDomain));
+      ValueId all = cb ? b.Op("CtxGatherCB", {updated, batch_index, gather_idx},
+                              {}, p + "_all", std::string(ir::kQaicDomain))
+                       : b.Op("CtxGather", {updated, gather_idx}, {},
+                              p + "_all", std::string(ir::kQaicDomain));
       // Every reader of the fresh keys/values now reads the whole cache.
       std::vector<ir::Use> uses = g.value(fresh).uses;
       for (const ir::Use& u : uses) {
@@ -125,9 +128,9 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
     }
   }
   if (layers == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("transform_lm: no value named '", LlamaRoles::KeyRot(0),
-                     "'; the graph was not built by a known architecture builder"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "transform_lm: no value named '", LlamaRoles::KeyRot(0),
+        "'; the graph was not built by a known architecture builder"));
   }
 
   // Mask over cache slots: slot j masked for a query at p when j > p.
@@ -141,7 +144,9 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
   if (auto window_mask = FindProduced(g, LlamaRoles::kSlidingWindowMask)) {
     std::optional<ValueId> window;
     for (ValueId v = 0; v < g.num_values(); ++v) {
-      if (g.value(v).name == LlamaRoles::kSlidingWindow && g.value(v).is_constant()) window = v;
+      if (g.value(v).name == LlamaRoles::kSlidingWindow &&
+          g.value(v).is_constant())
+        window = v;
     }
     if (!window) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -149,17 +154,21 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
           "' but no constant '", LlamaRoles::kSlidingWindow, "'"));
     }
     ValueId edge = b.Op("Sub", {qpos, *window}, {}, "model.window_mask.edge");
-    ValueId too_old = b.Op("LessOrEqual", {kpos, edge}, {}, "model.window_mask.too_old");
-    ValueId windowed = b.Op("Or", {cache_mask, too_old}, {}, "model.window_mask");
+    ValueId too_old =
+        b.Op("LessOrEqual", {kpos, edge}, {}, "model.window_mask.too_old");
+    ValueId windowed =
+        b.Op("Or", {cache_mask, too_old}, {}, "model.window_mask");
     g.ReplaceAllUsesWith(*window_mask, windowed);
   }
 
   // Hidden state at the last valid position of each row: [B, 1, H].
-  ValueId last = b.Op("ArgMax", {pos},
-                      {{"axis", Attribute::Int(1)}, {"keepdims", Attribute::Int(1)}},
-                      "model.last_position");
-  ValueId picked = b.Op("GatherND", {*final_hidden, last},
-                        {{"batch_dims", Attribute::Int(1)}}, "model.norm_out_last");
+  ValueId last =
+      b.Op("ArgMax", {pos},
+           {{"axis", Attribute::Int(1)}, {"keepdims", Attribute::Int(1)}},
+           "model.last_position");
+  ValueId picked =
+      b.Op("GatherND", {*final_hidden, last},
+           {{"batch_dims", Attribute::Int(1)}}, "model.norm_out_last");
   ValueId last_hidden = b.Unsqueeze(picked, {1}, "model.norm_out_last_unsq");
   std::vector<ir::Use> uses = g.value(*final_hidden).uses;
   for (const ir::Use& u : uses) {

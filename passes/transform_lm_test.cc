@@ -71,15 +71,22 @@ TEST(TransformLM, RetainedStateContract) {
   po.elide_large_tensors = true;
   std::string text = ir::PrintGraph(g, po);
   // Graph I/O in QEfficient's contract, symbols kept.
-  EXPECT_TRUE(absl::StrContains(text, "%input_ids: i64[batch_size, seq_len]")) << text;
-  EXPECT_TRUE(absl::StrContains(text, "%position_ids: i64[batch_size, seq_len]"));
-  for (const char* s : {"past_key.0", "past_value.0", "past_key.1", "past_value.1"}) {
-    EXPECT_TRUE(absl::StrContains(text, std::string("%") + s + ": f32[batch_size, 2, ctx_len, 4]"))
-        << s << "\n" << Lines(text, "input");
+  EXPECT_TRUE(absl::StrContains(text, "%input_ids: i64[batch_size, seq_len]"))
+      << text;
+  EXPECT_TRUE(
+      absl::StrContains(text, "%position_ids: i64[batch_size, seq_len]"));
+  for (const char* s :
+       {"past_key.0", "past_value.0", "past_key.1", "past_value.1"}) {
+    EXPECT_TRUE(absl::StrContains(
+        text, std::string("%") + s + ": f32[batch_size, 2, ctx_len, 4]"))
+        << s << "\n"
+        << Lines(text, "input");
   }
   ASSERT_EQ(g.outputs().size(), 5u);
   EXPECT_EQ(g.value(g.outputs()[0]).name, "logits");
-  EXPECT_EQ(g.value(g.outputs()[0]).type.shape.ToString(), "[batch_size, 1, " + std::to_string(models::MakeTestVocab().pieces.size()) + "]");
+  EXPECT_EQ(g.value(g.outputs()[0]).type.shape.ToString(),
+            "[batch_size, 1, " +
+                std::to_string(models::MakeTestVocab().pieces.size()) + "]");
   EXPECT_EQ(g.value(g.outputs()[1]).name, "past_key.0_RetainedState");
   EXPECT_EQ(g.value(g.outputs()[4]).name, "past_value.1_RetainedState");
   // One scatter and one gather per cache tensor; no eager [S, S] mask left.
@@ -98,15 +105,18 @@ TEST(TransformLM, RejectsGraphsItCannotHandle) {
   g.AddInput("input_ids", {ir::DType::kI64, ir::Shape({1, 1})});
   auto r = t.Run(g);
   ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(absl::StrContains(r.status().message(), "position_ids")) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "position_ids"))
+      << r.status();
   // A key of the wrong rank: the error names the node that produced it.
   ir::Graph bad = TinyEager(1);
   for (ir::ValueId v = 0; v < bad.num_values(); ++v) {
-    if (bad.value(v).name == models::LlamaRoles::KeyRot(0)) bad.value(v).type.shape = ir::Shape({4});
+    if (bad.value(v).name == models::LlamaRoles::KeyRot(0))
+      bad.value(v).type.shape = ir::Shape({4});
   }
   auto e = t.Run(bad);
   ASSERT_FALSE(e.ok());
-  EXPECT_TRUE(absl::StrContains(e.status().message(), "Add 'model.layers.0.self_attn.k_rot'"))
+  EXPECT_TRUE(absl::StrContains(e.status().message(),
+                                "Add 'model.layers.0.self_attn.k_rot'"))
       << e.status();
 }
 
@@ -123,18 +133,27 @@ TEST(TransformLM, ContinuousBatchingMatchesSoloRuns) {
   ir::Graph solo = Transformed(eager, {});
   auto dev = hw::MakeReferenceDevice();
   const int64_t ctx = 12;
-  auto cb_prog = dev->Compile(
-      cb,
-      {{"Prefill", {{"batch_size", 1}, {"seq_len", 4}, {"ctx_len", ctx}, {"full_batch_size", 3}}},
-       {"Decode", {{"batch_size", 3}, {"seq_len", 1}, {"ctx_len", ctx}, {"full_batch_size", 3}}}},
-      {});
+  auto cb_prog = dev->Compile(cb,
+                              {{"Prefill",
+                                {{"batch_size", 1},
+                                 {"seq_len", 4},
+                                 {"ctx_len", ctx},
+                                 {"full_batch_size", 3}}},
+                               {"Decode",
+                                {{"batch_size", 3},
+                                 {"seq_len", 1},
+                                 {"ctx_len", ctx},
+                                 {"full_batch_size", 3}}}},
+                              {});
   ASSERT_TRUE(cb_prog.ok()) << cb_prog.status();
-  auto solo_prog = dev->Compile(solo, hw::PrefillDecodeSpecializations(1, 4, ctx), {});
+  auto solo_prog =
+      dev->Compile(solo, hw::PrefillDecodeSpecializations(1, 4, ctx), {});
   ASSERT_TRUE(solo_prog.ok()) << solo_prog.status();
   auto cb_s = dev->Load(*cb_prog);
   ASSERT_TRUE(cb_s.ok());
 
-  const std::vector<std::vector<int64_t>> prompts = {{5, 9, 30, 7, 11}, {42, 3, 17}};
+  const std::vector<std::vector<int64_t>> prompts = {{5, 9, 30, 7, 11},
+                                                     {42, 3, 17}};
   const int64_t slots[2] = {2, 0};
   // Solo reference: prefill (chunks of 4) + one decode step with token 100.
   std::vector<ir::Tensor> solo_prefill, solo_decode;
@@ -148,15 +167,18 @@ TEST(TransformLM, ContinuousBatchingMatchesSoloRuns) {
         ids[j] = p[start + j];
         pos[j] = static_cast<int64_t>(start + j);
       }
-      auto o = (*s)->Run("Prefill", {{"input_ids", ir::Tensor::I64({1, 4}, ids)},
-                                     {"position_ids", ir::Tensor::I64({1, 4}, pos)}});
+      auto o = (*s)->Run("Prefill",
+                         {{"input_ids", ir::Tensor::I64({1, 4}, ids)},
+                          {"position_ids", ir::Tensor::I64({1, 4}, pos)}});
       ASSERT_TRUE(o.ok()) << o.status();
       out = *o;
     }
     solo_prefill.push_back(out.at("logits"));
-    auto d = (*s)->Run("Decode",
-                       {{"input_ids", ir::Tensor::I64({1, 1}, {100})},
-                        {"position_ids", ir::Tensor::I64({1, 1}, {static_cast<int64_t>(p.size())})}});
+    auto d = (*s)->Run(
+        "Decode",
+        {{"input_ids", ir::Tensor::I64({1, 1}, {100})},
+         {"position_ids",
+          ir::Tensor::I64({1, 1}, {static_cast<int64_t>(p.size())})}});
     ASSERT_TRUE(d.ok()) << d.status();
     solo_decode.push_back(d->at("logits"));
   }
@@ -164,7 +186,8 @@ TEST(TransformLM, ContinuousBatchingMatchesSoloRuns) {
     int64_t v = a.dims().back();
     double worst = 0;
     for (int64_t j = 0; j < v; ++j)
-      worst = std::max(worst, std::fabs(a.GetDouble(j) - b.GetDouble(row_b * v + j)));
+      worst = std::max(worst,
+                       std::fabs(a.GetDouble(j) - b.GetDouble(row_b * v + j)));
     return worst;
   };
   // CB: prefill each prompt into its slot.
@@ -177,19 +200,20 @@ TEST(TransformLM, ContinuousBatchingMatchesSoloRuns) {
         ids[j] = p[start + j];
         pos[j] = static_cast<int64_t>(start + j);
       }
-      auto o = (*cb_s)->Run("Prefill", {{"input_ids", ir::Tensor::I64({1, 4}, ids)},
-                                        {"position_ids", ir::Tensor::I64({1, 4}, pos)},
-                                        {"batch_index", ir::Tensor::I64({1, 1}, {slots[k]})}});
+      auto o = (*cb_s)->Run(
+          "Prefill", {{"input_ids", ir::Tensor::I64({1, 4}, ids)},
+                      {"position_ids", ir::Tensor::I64({1, 4}, pos)},
+                      {"batch_index", ir::Tensor::I64({1, 1}, {slots[k]})}});
       ASSERT_TRUE(o.ok()) << o.status();
       out = *o;
     }
     EXPECT_LE(close(solo_prefill[k], out.at("logits"), 0), 1e-6);
   }
   // One decode step for both, row 1 idle (position -1, its own cache row 1).
-  auto d = (*cb_s)->Run(
-      "Decode", {{"input_ids", ir::Tensor::I64({3, 1}, {100, 0, 100})},
-                 {"position_ids", ir::Tensor::I64({3, 1}, {5, -1, 3})},
-                 {"batch_index", ir::Tensor::I64({3, 1}, {2, 1, 0})}});
+  auto d = (*cb_s)->Run("Decode",
+                        {{"input_ids", ir::Tensor::I64({3, 1}, {100, 0, 100})},
+                         {"position_ids", ir::Tensor::I64({3, 1}, {5, -1, 3})},
+                         {"batch_index", ir::Tensor::I64({3, 1}, {2, 1, 0})}});
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_LE(close(solo_decode[0], d->at("logits"), 0), 1e-6);
   EXPECT_LE(close(solo_decode[1], d->at("logits"), 2), 1e-6);

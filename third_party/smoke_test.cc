@@ -6,9 +6,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "oneapi/tbb/flow_graph.h"
 #include "onnx/checker.h"
 #include "onnx/onnx_pb.h"
-#include "oneapi/tbb/flow_graph.h"
 #include "third_party/smoke.pb.h"
 
 namespace {

@@ -30,12 +30,15 @@
 #include "passes/registry.h"
 #include "tools/tool_util.h"
 
-ABSL_FLAG(std::string, input, "", "graph to read: a .onnx file or IR text (any other name)");
+ABSL_FLAG(std::string, input, "",
+          "graph to read: a .onnx file or IR text (any other name)");
 ABSL_FLAG(std::string, passes, "",
           "comma-separated passes or pipelines to run in order (see --list)");
-ABSL_FLAG(std::string, output, "",
-          "write the result here: .onnx (ONNX export) or IR text; empty: stdout");
-ABSL_FLAG(std::string, dump_regex, "", "dump the graph text around passes matching this");
+ABSL_FLAG(
+    std::string, output, "",
+    "write the result here: .onnx (ONNX export) or IR text; empty: stdout");
+ABSL_FLAG(std::string, dump_regex, "",
+          "dump the graph text around passes matching this");
 ABSL_FLAG(std::string, skip, "", "comma-separated pass names to skip");
 ABSL_FLAG(bool, timings, false, "print each pass's time to stderr");
 ABSL_FLAG(bool, list, false, "list the known passes and pipelines");
@@ -51,7 +54,9 @@ absl::StatusOr<ir::Graph> ReadGraph(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   auto g = ir::ParseGraph(ss.str());
-  if (!g.ok()) return absl::Status(g.status().code(), absl::StrCat(path, ":", g.status().message()));
+  if (!g.ok())
+    return absl::Status(g.status().code(),
+                        absl::StrCat(path, ":", g.status().message()));
   return g;
 }
 
@@ -60,12 +65,15 @@ absl::Status Run() {
     std::cout << absl::StrJoin(passes::RegisteredPassNames(), "\n") << "\n";
     return absl::OkStatus();
   }
-  if (absl::GetFlag(FLAGS_input).empty()) return absl::InvalidArgumentError("--input is required");
-  QEFF_ASSIGN_OR_RETURN(ir::Graph g, ReadGraph(UserPath(absl::GetFlag(FLAGS_input))));
+  if (absl::GetFlag(FLAGS_input).empty())
+    return absl::InvalidArgumentError("--input is required");
+  QEFF_ASSIGN_OR_RETURN(ir::Graph g,
+                        ReadGraph(UserPath(absl::GetFlag(FLAGS_input))));
   QEFF_RETURN_IF_ERROR(ir::InferShapes(g));
   passes::PipelineOptions po;
   po.dump_regex = absl::GetFlag(FLAGS_dump_regex);
-  for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_skip), ',', absl::SkipEmpty()))
+  for (absl::string_view s :
+       absl::StrSplit(absl::GetFlag(FLAGS_skip), ',', absl::SkipEmpty()))
     po.skip.insert(std::string(s));
   passes::PassPipeline pipeline(po);
   for (absl::string_view name :
@@ -76,9 +84,10 @@ absl::Status Run() {
   if (!changed.ok()) return changed.status();
   if (absl::GetFlag(FLAGS_timings)) {
     for (const auto& t : pipeline.timings()) {
-      std::cerr << absl::StrFormat("%-24s %s %.4f s\n", t.pass,
-                                   t.skipped ? "skipped  " : (t.changed ? "changed  " : "unchanged"),
-                                   t.seconds);
+      std::cerr << absl::StrFormat(
+          "%-24s %s %.4f s\n", t.pass,
+          t.skipped ? "skipped  " : (t.changed ? "changed  " : "unchanged"),
+          t.seconds);
     }
   }
   const std::string out = absl::GetFlag(FLAGS_output);
@@ -97,7 +106,8 @@ absl::Status Run() {
 }  // namespace qeff::tools
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Run qeff graph passes on an IR text or ONNX file.");
+  absl::SetProgramUsageMessage(
+      "Run qeff graph passes on an IR text or ONNX file.");
   absl::ParseCommandLine(argc, argv);
   absl::Status s = qeff::tools::Run();
   if (!s.ok()) {

@@ -25,7 +25,8 @@ std::string RunCommand(const std::string& cmd, int* rc) {
   }
   std::array<char, 65536> buf;
   size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
+    out.append(buf.data(), n);
   *rc = ::pclose(p);
   return out;
 }
