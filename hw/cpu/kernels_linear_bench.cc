@@ -2,7 +2,9 @@
 // (q, k, v, o 768x768; gate, up 2048x768; down 768x2048) for f32, f16, Q8_0
 // and Q4_0 weights at M = 128 (prefill) and M = 1 (decode): the best of
 // --reps timings, in GFLOP/s (2 M N K per Linear). Noisy machines: compare
-// numbers from one run. Run:
+// numbers from one run. Then, for Q8_0 / Q4_0, the small-M kernel on the
+// original blocks vs the repacked kernel over decode-range M (ms per layer).
+// Run:
 //   bazel run -c opt --config=native //hw/cpu:kernels_linear_bench -- [reps]
 #include <algorithm>
 #include <chrono>
@@ -102,6 +104,48 @@ void Run(const char* name, ir::QuantFormat q, ir::DType dt, int reps) {
   std::printf("\n");
 }
 
+// Decode-range M: the small-M kernel on the original blocks vs the repacked
+// kernel (QPath::kVnni switches between them by M).
+void RunQSweep(const char* name, ir::QuantFormat q, int reps) {
+  std::mt19937 rng(1);
+  const int64_t shapes[7][2] = {{768, 768}, {768, 768},  {768, 768},
+                                {768, 768}, {2048, 768}, {2048, 768},
+                                {768, 2048}};
+  std::vector<Weight> ws;
+  for (const auto& s : shapes)
+    ws.push_back(MakeWeight(q, ir::DType::kF32, s[0], s[1], rng));
+  for (QPath path : {QPath::kVnniDirect, QPath::kVnniPacked}) {
+    std::printf("%-6s %-6s", name,
+                path == QPath::kVnniDirect ? "direct" : "packed");
+    for (int64_t M : {1, 2, 3, 4, 6, 8, 16}) {
+      std::vector<float> x(M * 2048), y(M * 2048);
+      std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+      for (float& v : x) v = u(rng);
+      double best = 1e30;
+      for (int r = 0; r < reps; ++r) {
+        const double t0 = Now();
+        for (const Weight& w : ws) {
+          LinearArgs a;
+          a.quant = q;
+          a.block = w.block;
+          a.block_bytes = w.block_bytes;
+          a.w = w.bytes.data();
+          a.row_bytes = w.row_bytes;
+          a.x = x.data();
+          a.M = M;
+          a.K = w.K;
+          a.y = y.data();
+          a.N = w.N;
+          LinearQ8Act(a, path);
+        }
+        best = std::min(best, Now() - t0);
+      }
+      std::printf("  M=%-2lld %7.3f ms", static_cast<long long>(M), best * 1e3);
+    }
+    std::printf("\n");
+  }
+}
+
 }  // namespace
 }  // namespace qeff::hw::cpu::linear
 
@@ -112,5 +156,9 @@ int main(int argc, char** argv) {
   hw::cpu::linear::Run("f16", ir::QuantFormat::kNone, ir::DType::kF16, reps);
   hw::cpu::linear::Run("q8_0", ir::QuantFormat::kQ8_0, ir::DType::kF32, reps);
   hw::cpu::linear::Run("q4_0", ir::QuantFormat::kQ4_0, ir::DType::kF32, reps);
+  if (hw::cpu::linear::HasAvx512Vnni()) {
+    hw::cpu::linear::RunQSweep("q8_0", ir::QuantFormat::kQ8_0, reps);
+    hw::cpu::linear::RunQSweep("q4_0", ir::QuantFormat::kQ4_0, reps);
+  }
   return 0;
 }

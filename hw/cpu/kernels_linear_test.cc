@@ -138,6 +138,37 @@ TEST_P(QLinear, VnniEqualsScalarBitForBit) {
 #endif
 }
 
+// The small-M kernel on the original blocks equals the repacked kernel and
+// the scalar specification bit for bit (odd block counts, padded features).
+TEST_P(QLinear, DirectEqualsPackedAndScalarBitForBit) {
+#if defined(__x86_64__)
+  if (!HasAvx512Vnni()) GTEST_SKIP() << "host has no AVX-512 VNNI";
+  for (int64_t K : {32, 96, 224, 800}) {
+    for (int64_t M = 1; M <= 5; ++M) {
+      for (bool bias : {false, true}) {
+        Case c = MakeCase(GetParam(), ir::DType::kF32, M, K, 45, 11 + K + M);
+        std::vector<float> b(c.a.N);
+        for (int64_t j = 0; j < c.a.N; ++j) b[j] = 0.01f * (j - 20);
+        if (bias) c.a.bias = b.data();
+        std::vector<float> yd = RunLinear(c, Q8Act, QPath::kVnniDirect);
+        std::vector<float> yp = RunLinear(c, Q8Act, QPath::kVnniPacked);
+        std::vector<float> ys = RunLinear(c, Q8Act, QPath::kScalar);
+        std::vector<float> ya = RunLinear(c, Q8Act, QPath::kVnni);
+        ASSERT_EQ(0, std::memcmp(yd.data(), yp.data(), 4 * yd.size()))
+            << "K=" << K << " M=" << M;
+        ASSERT_EQ(0, std::memcmp(yd.data(), ys.data(), 4 * yd.size()))
+            << "K=" << K << " M=" << M;
+        ASSERT_EQ(0, std::memcmp(yd.data(), ya.data(), 4 * yd.size()))
+            << "K=" << K << " M=" << M;
+        ExpectBatchInvariant(c, yd, Q8Act, QPath::kVnniDirect);
+      }
+    }
+  }
+#else
+  GTEST_SKIP() << "not x86-64";
+#endif
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, QLinear,
                          ::testing::Values(ir::QuantFormat::kQ8_0,
                                            ir::QuantFormat::kQ4_0));

@@ -20,6 +20,12 @@
 // bytes; each lane starts at -off * sum(q_x of the block), so after 8 steps
 // it holds isum exactly. A register tile of kNI rows x kNJ panels keeps its
 // int32 and f32 accumulators in zmm registers.
+//
+// Small-M (decode) VNNI kernel: repacking would cost as much as the matvec,
+// so it reads the original blocks, 16 features x 1 block per step (scales
+// collected by scalar loads, weight rows prefetched), dpbusd into 4 int32
+// partials per feature, an exact add tree to one lane per feature, then the
+// same f32 chain. Parallel over 16-feature blocks (ForFeatureBlocks).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -44,6 +50,9 @@ constexpr int64_t kBlocksPerChunk = 16;
 constexpr int kNI = 4, kNJ = 2;  // micro tile: rows x 16-feature panels
 constexpr int64_t kPanel = 16;   // features per panel
 constexpr int64_t kGroup = kNJ * kPanel;  // features per work item
+// Rows up to which QPath::kVnni reads the original blocks directly (no
+// per-call repacking), measured with //hw/cpu:kernels_linear_bench.
+constexpr int64_t kDirectMaxM = 4;
 
 // Quantized activation rows: xq [M][K] int8 (natural order), corr [M][nb]
 // int32 (-off * block sum), dx [M][nb] f32.
@@ -316,6 +325,138 @@ void RunGroupVnni(const LinearArgs& a, const QAct& qa, int64_t jb, int64_t je) {
       a.y[i * a.N + jb + f] = a.bias ? r + a.bias[jb + f] : r;
     }
 }
+
+// ---- Small M (decode): the same arithmetic straight from the original
+// blocks, no repacking. Per block, 16 features are loaded as 4 vectors of 4
+// features (vector v, 128-bit lane k: 16 bytes of feature 4k + v; "lo" for
+// values 0..15 and "hi" for values 16..31, unsigned as in the packed
+// kernel). Two dpbusd against the broadcast activation halves leave 4 int32
+// partials per feature, and a fixed add tree (exact integers) reduces them
+// so that output lane f is feature f.
+constexpr int64_t kDirectMaxRows = 4;  // rows per pass over the weights
+
+QEFF_VNNI inline __m512i Load4(const uint8_t* const* r, int64_t o) {
+  __m512i z = _mm512_castsi128_si512(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[0] + o)));
+  z = _mm512_inserti32x4(
+      z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[4] + o)), 1);
+  z = _mm512_inserti32x4(
+      z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[8] + o)), 2);
+  return _mm512_inserti32x4(
+      z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[12] + o)), 3);
+}
+
+QEFF_VNNI inline __m512i Reduce4(const __m512i* s) {
+  const __m512i q0 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[0], s[1]),
+                                      _mm512_unpackhi_epi32(s[0], s[1]));
+  const __m512i q1 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2], s[3]),
+                                      _mm512_unpackhi_epi32(s[2], s[3]));
+  return _mm512_add_epi32(_mm512_unpacklo_epi64(q0, q1),
+                          _mm512_unpackhi_epi64(q0, q1));
+}
+
+// Rows [i0, i0 + NI), features [jb, je) (at most 16).
+template <int NI, bool Q4>
+QEFF_VNNI void DirectVnni(const LinearArgs& a, const QAct& qa, int64_t i0,
+                          int64_t jb, int64_t je) {
+  const int64_t nb = a.K / 32, nf = je - jb, bb = a.block_bytes;
+  const uint8_t* base = a.w + jb * a.row_bytes;
+  const uint8_t* rows[16];
+  for (int f = 0; f < 16; ++f)  // padding lanes repeat the last feature
+    rows[f] = base + std::min<int64_t>(f, nf - 1) * a.row_bytes + 2;
+  const __m512i m4 = _mm512_set1_epi8(15);
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const int64_t pf = (Q4 ? 32 : 16) * bb;  // prefetch distance, bytes
+  __m512 fa[NI];
+  for (int i = 0; i < NI; ++i) fa[i] = _mm512_setzero_ps();
+  const int8_t* xq = qa.xq.data() + i0 * a.K;
+  const int32_t* corr = qa.corr.data() + i0 * nb;
+  const float* dx = qa.dx.data() + i0 * nb;
+  // d_w of the 16 features for kDChunk blocks, gathered by scalar loads
+  // ahead of use (a vector gather is much slower on some cores).
+  constexpr int64_t kDChunk = 16;
+  alignas(64) uint16_t dh[kDChunk][16];
+  for (int64_t b = 0; b < nb; ++b) {
+    const int64_t o = b * bb;
+    if (b % kDChunk == 0) {
+      const int64_t e = std::min(kDChunk, nb - b);
+      for (int f = 0; f < 16; ++f)
+        for (int64_t c = 0; c < e; ++c)
+          std::memcpy(&dh[c][f], rows[f] - 2 + o + c * bb, 2);
+    }
+    if (!Q4 || (b & 1) == 0)
+      for (int f = 0; f < 16; ++f)
+        _mm_prefetch(reinterpret_cast<const char*>(rows[f] + o + pf),
+                     _MM_HINT_T0);
+    __m512i lo[4], hi[4];
+    for (int v = 0; v < 4; ++v) {
+      if (Q4) {
+        const __m512i z = Load4(rows + v, o);
+        lo[v] = _mm512_and_si512(z, m4);
+        hi[v] = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);
+      } else {
+        lo[v] = _mm512_xor_si512(Load4(rows + v, o), flip);
+        hi[v] = _mm512_xor_si512(Load4(rows + v, o + 16), flip);
+      }
+    }
+    const __m512 d = _mm512_cvtph_ps(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(dh[b % kDChunk])));
+    for (int i = 0; i < NI; ++i) {
+      const int8_t* xb = xq + i * a.K + 32 * b;
+      const __m512i xl = _mm512_broadcast_i32x4(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(xb)));
+      const __m512i xh = _mm512_broadcast_i32x4(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(xb + 16)));
+      __m512i s[4];
+      for (int v = 0; v < 4; ++v)
+        s[v] = _mm512_dpbusd_epi32(
+            _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[v], xl), hi[v], xh);
+      const __m512i isum =
+          _mm512_add_epi32(Reduce4(s), _mm512_set1_epi32(corr[i * nb + b]));
+      fa[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),
+                              _mm512_mul_ps(d, _mm512_set1_ps(dx[i * nb + b])),
+                              fa[i]);
+    }
+  }
+  const __mmask16 m = static_cast<__mmask16>((1u << nf) - 1);
+  for (int i = 0; i < NI; ++i) {
+    __m512 r = fa[i];
+    if (a.bias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, a.bias + jb));
+    _mm512_mask_storeu_ps(a.y + (i0 + i) * a.N + jb, m, r);
+  }
+}
+
+template <bool Q4>
+void RunDirectVnniT(const LinearArgs& a, const QAct& qa, int64_t jb,
+                    int64_t je) {
+  for (int64_t i0 = 0; i0 < a.M; i0 += kDirectMaxRows) {
+    switch (std::min<int64_t>(kDirectMaxRows, a.M - i0)) {
+      case 1:
+        DirectVnni<1, Q4>(a, qa, i0, jb, je);
+        break;
+      case 2:
+        DirectVnni<2, Q4>(a, qa, i0, jb, je);
+        break;
+      case 3:
+        DirectVnni<3, Q4>(a, qa, i0, jb, je);
+        break;
+      default:
+        DirectVnni<4, Q4>(a, qa, i0, jb, je);
+    }
+  }
+}
+
+// Features [jb, je) (whole 16-feature groups, the last may be shorter).
+void RunDirectVnni(const LinearArgs& a, const QAct& qa, int64_t jb,
+                   int64_t je) {
+  for (int64_t j = jb; j < je; j += 16) {
+    const int64_t e = std::min(je, j + 16);
+    if (a.quant == QuantFormat::kQ4_0)
+      RunDirectVnniT<true>(a, qa, j, e);
+    else
+      RunDirectVnniT<false>(a, qa, j, e);
+  }
+}
 #endif
 
 }  // namespace
@@ -356,6 +497,12 @@ void LinearQ8Act(const LinearArgs& a, QPath path) {
     return;
   }
 #if defined(__x86_64__)
+  if (path == QPath::kVnniDirect ||
+      (path == QPath::kVnni && a.M <= kDirectMaxM)) {
+    ForFeatureBlocks(
+        a.N, [&](int64_t jb, int64_t je) { RunDirectVnni(a, *q, jb, je); });
+    return;
+  }
   // Work items of kGroup features; about 4 per core.
   const int64_t groups = (a.N + kGroup - 1) / kGroup;
   const int64_t conc = std::max(1, tbb::this_task_arena::max_concurrency());

@@ -67,9 +67,13 @@ void LinearFloatAvx512(const LinearArgs& a);
 // is exact; the result is the f32 chain acc = fma(f32(isum_b), d_w * d_x,
 // acc) over b ascending (one accumulator, no lane reduction). The VNNI
 // kernel (weights repacked per call into 16-feature panels, "lanes =
-// features") and the scalar kernel compute bit-identical results.
+// features") and the scalar kernel compute bit-identical results. For few
+// rows (decode) the VNNI path instead reads the original blocks directly
+// (no per-call repacking, weights prefetched), with the same results.
 bool QLinearApplies(const LinearArgs& a);
-enum class QPath { kVnni, kScalar };
+// kVnni picks kVnniDirect for small M and kVnniPacked otherwise; the forced
+// variants exist for tests and benchmarks.
+enum class QPath { kVnni, kVnniPacked, kVnniDirect, kScalar };
 void LinearQ8Act(const LinearArgs& a, QPath path);
 
 }  // namespace qeff::hw::cpu::linear
