@@ -51,8 +51,9 @@ constexpr int kNI = 4, kNJ = 2;  // micro tile: rows x 16-feature panels
 constexpr int64_t kPanel = 16;   // features per panel
 constexpr int64_t kGroup = kNJ * kPanel;  // features per work item
 // Rows up to which QPath::kVnni reads the original blocks directly (no
-// per-call repacking), measured with //hw/cpu:kernels_linear_bench.
-constexpr int64_t kDirectMaxM = 4;
+// per-call repacking), measured with //hw/cpu:kernels_linear_bench (2-core
+// EPYC: direct clearly faster at M = 1, even at 2..3, slower from 4).
+constexpr int64_t kDirectMaxM = 3;
 
 // Quantized activation rows: xq [M][K] int8 (natural order), corr [M][nb]
 // int32 (-off * block sum), dx [M][nb] f32.
