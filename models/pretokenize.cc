@@ -55,6 +55,9 @@ enum class Pre {
   kLaguna,
 };
 
+// The regexes are llama.cpp's, kept verbatim; clang-format would keep
+// re-splitting their UTF-8 string literals.
+// clang-format off
 std::vector<std::string> RegexesFor(Pre p) {
   switch (p) {
     case Pre::kLlama3:
@@ -206,6 +209,7 @@ std::vector<std::string> RegexesFor(Pre p) {
       "[0-9][0-9][0-9]",
   };
 }
+// clang-format on
 
 struct PreEntry {
   Pre pre;
