@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "ir/custom_ops.h"
 #include "ir/graph.h"
+#include "ir/op_schema.h"
 #include "ir/quant.h"
 
 namespace qeff::ir {
@@ -73,6 +74,15 @@ void ExpectValues(const Tensor& t, std::vector<int64_t> dims,
   ASSERT_EQ(t.num_elements(), static_cast<int64_t>(want.size()));
   for (size_t i = 0; i < want.size(); ++i)
     EXPECT_NEAR(t.GetDouble(i), want[i], tol) << "element " << i;
+}
+
+TEST(Evaluator, EveryRequiredOpHasAKernel) {
+  for (const std::string& op : RequiredOnnxOps())
+    EXPECT_NE(FindKernel("", op), nullptr) << op;
+  for (const char* op :
+       {"CtxScatter", "CtxGather", "CtxScatterCB", "CtxGatherCB"})
+    EXPECT_NE(FindKernel(kQaicDomain, op), nullptr) << op;
+  EXPECT_NE(FindKernel(kQtiDomain, "CustomRMSNorm"), nullptr);
 }
 
 TEST(Evaluator, BroadcastAdd) {

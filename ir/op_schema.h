@@ -88,6 +88,10 @@ struct OpSchema {
   std::function<absl::Status(InferenceContext&)> infer;
 };
 
+// The ai.onnx ops every layer must support (the IR's contract: each has a
+// schema, an evaluator kernel and passes ONNX's own node tests).
+const std::vector<std::string>& RequiredOnnxOps();
+
 // nullptr when qeff does not know the op.
 const OpSchema* FindOpSchema(absl::string_view domain,
                              absl::string_view op_type);

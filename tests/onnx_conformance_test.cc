@@ -34,62 +34,15 @@
 #include "ir/graph.h"
 #include "ir/onnx_export.h"
 #include "ir/onnx_import.h"
+#include "ir/op_schema.h"
 #include "onnx/onnx_pb.h"
 
 namespace qeff {
 namespace {
 
 const std::set<std::string>& QeffOps() {
-  static const auto* ops = new std::set<std::string>{"MatMul",
-                                                     "Gemm",
-                                                     "Add",
-                                                     "Sub",
-                                                     "Mul",
-                                                     "Div",
-                                                     "Pow",
-                                                     "Sqrt",
-                                                     "Reciprocal",
-                                                     "Neg",
-                                                     "Exp",
-                                                     "Log",
-                                                     "Tanh",
-                                                     "Erf",
-                                                     "Sigmoid",
-                                                     "Softmax",
-                                                     "ReduceMean",
-                                                     "ReduceMax",
-                                                     "ReduceSum",
-                                                     "Cast",
-                                                     "Reshape",
-                                                     "Transpose",
-                                                     "Concat",
-                                                     "Split",
-                                                     "Slice",
-                                                     "Gather",
-                                                     "GatherND",
-                                                     "ScatterND",
-                                                     "Unsqueeze",
-                                                     "Squeeze",
-                                                     "Expand",
-                                                     "Where",
-                                                     "Equal",
-                                                     "Less",
-                                                     "Greater",
-                                                     "And",
-                                                     "Not",
-                                                     "Range",
-                                                     "Trilu",
-                                                     "ArgMax",
-                                                     "Shape",
-                                                     "ConstantOfShape",
-                                                     "LayerNormalization",
-                                                     "Sin",
-                                                     "Cos",
-                                                     "Max",
-                                                     "Min",
-                                                     "Clip",
-                                                     "TopK",
-                                                     "CumSum"};
+  static const auto* ops = new std::set<std::string>(
+      ir::RequiredOnnxOps().begin(), ir::RequiredOnnxOps().end());
   return *ops;
 }
 
