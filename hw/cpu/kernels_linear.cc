@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "hw/cpu/attention_internal.h"
 #include "hw/cpu/kernels.h"
 #include "hw/cpu/linear_internal.h"
 #include "ir/quant.h"
@@ -435,82 +436,20 @@ absl::Status Linear(const KernelCtx& k) {
   return absl::OkStatus();
 }
 
-// Attention(q [B,H,S,D], k [Bc,Hkv,C,D], v [Bc,Hkv,C,D], mask bool
-// [Bm,Hm,S,C] (true = masked; Bm, Hm may be 1), batch_index [B,1] or
-// omitted) -> context [B,H,S,D]. floats: scale, masked score. GQA: head h
-// reads kv head h / (H / Hkv) — the repeat is never materialized.
-// Per (b, h, s) row: score_c = f32(q.k_c) * scale, or the masked score;
-// softmax; context = sum_c p_c v_c in ascending c. Slots whose score is
-// the masked score contribute exp(masked - max) which underflows to exactly
-// 0 when an unmasked slot scores far above it, so they are skipped then.
+// Attention over an f32 cache (attention_internal.h has the contract).
 absl::Status Attention(const KernelCtx& k) {
-  const auto& qd = k.in[0].dims();
-  const auto& kd = k.in[1].dims();
-  const auto& md = k.in[3].dims();
-  const int64_t B = qd[0], H = qd[1], S = qd[2], D = qd[3];
-  const int64_t Bc = kd[0], Hkv = kd[1], C = kd[2];
-  if (kd[3] != D || H % Hkv || md.size() != 4 || md[2] != S || md[3] != C)
-    return KernelError(k, "attention operand shapes do not agree");
-  const int64_t rep = H / Hkv;
-  const float scale = k.step.floats[0], masked = k.step.floats[1];
-  const float* q = k.in[0].in<float>();
+  const int64_t D = k.in[0].dims()[3];
   const float* kc = k.in[1].in<float>();
   const float* vc = k.in[2].in<float>();
-  const bool* mask = k.in[3].in<bool>();
-  const Arg* bi = k.in.size() > 4 && k.in[4].data ? &k.in[4] : nullptr;
-  std::vector<int64_t> rows(B);
-  for (int64_t b = 0; b < B; ++b) {
-    rows[b] = bi ? bi->in<int64_t>()[b] : b;
-    if (rows[b] < 0 || rows[b] >= Bc)
-      return KernelError(k, absl::StrCat("cache row ", rows[b],
-                                         " out of range [0, ", Bc, ")"));
-  }
-  float* out = k.out[0].out<float>();
-  ParallelFor(B * H * S, 1, [&](int64_t r0, int64_t r1) {
-    std::vector<float> sc(C), acc(D);
-    std::vector<char> live(C);
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t s = r % S, h = (r / S) % H, b = r / (S * H);
-      const float* qr = q + r * D;
-      const int64_t kvrow = (rows[b] * Hkv + h / rep) * C;
-      const bool* mr =
-          mask +
-          (((md[0] == 1 ? 0 : b) * md[1] + (md[1] == 1 ? 0 : h)) * S + s) * C;
-      float mx = -INFINITY;
-      int64_t nlive = 0;
-      for (int64_t c = 0; c < C; ++c) {
-        live[c] = !mr[c];
-        if (mr[c]) continue;
-        ++nlive;
-        const float dot = Dot(qr, kc + (kvrow + c) * D, D);
-        sc[c] = dot * scale;
-        mx = std::max(mx, sc[c]);
-      }
-      const bool skip_masked = nlive > 0 && mx - masked > 200.0f;
-      if (!skip_masked) {
-        for (int64_t c = 0; c < C; ++c) {
-          if (!live[c]) sc[c] = masked;
-          mx = c == 0 ? sc[c] : std::max(mx, sc[c]);
-          live[c] = 1;
-        }
-      }
-      double sum = 0;
-      for (int64_t c = 0; c < C; ++c) {
-        if (!live[c]) continue;
-        sc[c] = static_cast<float>(std::exp(static_cast<double>(sc[c]) - mx));
-        sum += sc[c];
-      }
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t c = 0; c < C; ++c) {
-        if (!live[c]) continue;
-        const float p = static_cast<float>(sc[c] / sum);
-        const float* vr = vc + (kvrow + c) * D;
+  return AttendOverCache(
+      k,
+      [&](const float* qr, int64_t slot, float*) {
+        return Dot(qr, kc + slot * D, D);
+      },
+      [&](float p, int64_t slot, float* acc, float*) {
+        const float* vr = vc + slot * D;
         for (int64_t j = 0; j < D; ++j) acc[j] += p * vr[j];
-      }
-      std::memcpy(out + r * D, acc.data(), D * sizeof(float));
-    }
-  });
-  return absl::OkStatus();
+      });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "hw/cpu/attention_internal.h"
 #include "hw/cpu/kernels.h"
 #include "ir/quant.h"
 
@@ -103,80 +104,23 @@ float DotF(const float* a, const float* b, int64_t n) {
          ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-// AttentionMx: as Attention (kernels_linear.cc: q [B,H,S,D], mask bool
-// [Bm,Hm,S,C] true = masked, optional batch_index [B,1]; floats: scale,
-// masked score), with k and v the MXINT8 cache states [Bc,Hkv,C,D]; each
-// cached row is dequantized inside the kernel. Per (b, h, s) row, in a fixed
-// order on one thread (batch-invariant).
+// AttentionMx: Attention (attention_internal.h) with k and v the MXINT8
+// cache states (logical [Bc,Hkv,C,D]); each cached row is dequantized
+// inside the kernel.
 absl::Status AttentionMx(const KernelCtx& k) {
-  const auto& qd = k.in[0].dims();
-  const auto& kd = k.in[1].dims();
-  const auto& md = k.in[3].dims();
-  const int64_t B = qd[0], H = qd[1], S = qd[2], D = qd[3];
-  const int64_t Bc = kd[0], Hkv = kd[1], C = kd[2];
-  if (kd[3] != D || H % Hkv || md.size() != 4 || md[2] != S || md[3] != C ||
-      k.in[2].dims() != kd)
-    return KernelError(k, "attention operand shapes do not agree");
-  const int64_t rep = H / Hkv, rb = MxKvRowBytes(D);
-  const float scale = k.step.floats[0], masked = k.step.floats[1];
-  const float* q = k.in[0].in<float>();
+  const int64_t D = k.in[0].dims()[3], rb = MxKvRowBytes(D);
   const uint8_t* kc = k.in[1].data;
   const uint8_t* vc = k.in[2].data;
-  const bool* mask = k.in[3].in<bool>();
-  const Arg* bi = k.in.size() > 4 && k.in[4].data ? &k.in[4] : nullptr;
-  std::vector<int64_t> rows(B);
-  for (int64_t b = 0; b < B; ++b) {
-    rows[b] = bi ? Index(*bi, b) : b;
-    if (rows[b] < 0 || rows[b] >= Bc)
-      return KernelError(k, absl::StrCat("cache row ", rows[b],
-                                         " out of range [0, ", Bc, ")"));
-  }
-  float* out = k.out[0].out<float>();
-  ParallelFor(B * H * S, 1, [&](int64_t r0, int64_t r1) {
-    std::vector<float> sc(C), acc(D), row(D);
-    std::vector<char> live(C);
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t s = r % S, h = (r / S) % H, b = r / (S * H);
-      const float* qr = q + r * D;
-      const int64_t kvrow = (rows[b] * Hkv + h / rep) * C;
-      const bool* mr =
-          mask +
-          (((md[0] == 1 ? 0 : b) * md[1] + (md[1] == 1 ? 0 : h)) * S + s) * C;
-      float mx = -INFINITY;
-      int64_t nlive = 0;
-      for (int64_t c = 0; c < C; ++c) {
-        live[c] = !mr[c];
-        if (mr[c]) continue;
-        ++nlive;
-        MxKvDequantizeRow(kc + (kvrow + c) * rb, D, row.data());
-        sc[c] = DotF(qr, row.data(), D) * scale;
-        mx = std::max(mx, sc[c]);
-      }
-      const bool skip_masked = nlive > 0 && mx - masked > 200.0f;
-      if (!skip_masked) {
-        for (int64_t c = 0; c < C; ++c) {
-          if (!live[c]) sc[c] = masked;
-          mx = c == 0 ? sc[c] : std::max(mx, sc[c]);
-          live[c] = 1;
-        }
-      }
-      double sum = 0;
-      for (int64_t c = 0; c < C; ++c) {
-        if (!live[c]) continue;
-        sc[c] = static_cast<float>(std::exp(static_cast<double>(sc[c]) - mx));
-        sum += sc[c];
-      }
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t c = 0; c < C; ++c) {
-        if (!live[c]) continue;
-        const float p = static_cast<float>(sc[c] / sum);
-        MxKvDequantizeRow(vc + (kvrow + c) * rb, D, row.data());
+  return AttendOverCache(
+      k,
+      [&](const float* qr, int64_t slot, float* row) {
+        MxKvDequantizeRow(kc + slot * rb, D, row);
+        return DotF(qr, row, D);
+      },
+      [&](float p, int64_t slot, float* acc, float* row) {
+        MxKvDequantizeRow(vc + slot * rb, D, row);
         for (int64_t j = 0; j < D; ++j) acc[j] += p * row[j];
-      }
-      std::memcpy(out + r * D, acc.data(), D * sizeof(float));
-    }
-  });
-  return absl::OkStatus();
+      });
 }
 
 bool IsState(const SpecPlan& plan, int slot) {
