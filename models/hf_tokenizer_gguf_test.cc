@@ -30,6 +30,7 @@
 #include "models/gguf.h"
 #include "models/hf_tokenizer_writer.h"
 #include "models/tokenizer_loader.h"
+#include "tests/util/test_util.h"
 
 namespace qeff::models {
 namespace {
@@ -37,59 +38,13 @@ namespace {
 const char* const kVocabs[] = {"llama-spm", "gpt-2",     "llama-bpe", "qwen2",
                                "bert-bge",  "starcoder", "refact",    "mpt"};
 
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 bool WriteFile(const std::string& path, const std::string& data) {
   std::ofstream f(path, std::ios::binary);
   f << data;
   return static_cast<bool>(f);
 }
 
-struct Case {
-  std::string text;
-  std::vector<int32_t> ids;
-};
-
-// test-tokenizer-0.cpp's read_tests.
-std::vector<Case> ReadCases(const std::string& gguf) {
-  std::string inp, out;
-  if (!ReadFile(gguf + ".inp", &inp) || !ReadFile(gguf + ".out", &out))
-    return {};
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> texts;
-  size_t pos = 0;
-  while (pos < inp.size()) {
-    size_t next = inp.find(sep, pos);
-    if (next == std::string::npos) {
-      texts.push_back(inp.substr(pos));
-      break;
-    }
-    texts.push_back(inp.substr(pos, next - pos));
-    pos = next + sep.size();
-  }
-  std::vector<std::string> lines = absl::StrSplit(out, '\n');
-  if (!lines.empty() && lines.back().empty()) lines.pop_back();
-  std::vector<Case> cases;
-  if (lines.size() != texts.size()) return cases;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    Case c;
-    c.text = texts[i];
-    for (absl::string_view t : absl::StrSplit(
-             absl::StripAsciiWhitespace(lines[i]), ' ', absl::SkipEmpty())) {
-      int32_t id;
-      if (absl::SimpleAtoi(t, &id)) c.ids.push_back(id);
-    }
-    cases.push_back(std::move(c));
-  }
-  return cases;
-}
+using Case = testing::VocabCase;
 
 TEST(HfTokenizerGguf, SameIdsAsGgufOnLlamaCppVectors) {
   const char* peers = std::getenv("QEFF_PEERS_DIR");
@@ -98,7 +53,7 @@ TEST(HfTokenizerGguf, SameIdsAsGgufOnLlamaCppVectors) {
   }
   const std::string dir = std::string(peers) + "/llama.cpp/models/";
   std::string probe;
-  if (!ReadFile(dir + "ggml-vocab-gpt-2.gguf.inp", &probe)) {
+  if (!testing::ReadFile(dir + "ggml-vocab-gpt-2.gguf.inp", &probe)) {
     GTEST_SKIP() << dir << " has no llama.cpp vocab files (run ./setup.sh)";
   }
   const char* tmp = std::getenv("TEST_TMPDIR");
@@ -106,7 +61,7 @@ TEST(HfTokenizerGguf, SameIdsAsGgufOnLlamaCppVectors) {
   int total_same = 0, total_out = 0, total = 0;
   for (const char* name : kVocabs) {
     const std::string path = dir + "ggml-vocab-" + name + ".gguf";
-    std::vector<Case> cases = ReadCases(path);
+    std::vector<Case> cases = testing::ReadLlamaCppVocabCases(path);
     ASSERT_FALSE(cases.empty()) << path << ": no .inp/.out";
     auto gguf = ReadGguf(path);
     ASSERT_TRUE(gguf.ok()) << gguf.status();

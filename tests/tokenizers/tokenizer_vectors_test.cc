@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "models/tokenizer_loader.h"
+#include "tests/util/test_util.h"
 
 namespace qeff::models {
 namespace {
@@ -36,65 +37,19 @@ std::string ModelsDir() {
   return std::string(peers) + "/llama.cpp/models/";
 }
 
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
-struct Case {
-  std::string text;
-  std::vector<int32_t> ids;
-};
-
-// test-tokenizer-0.cpp's read_tests.
-std::vector<Case> ReadCases(const std::string& gguf) {
-  std::string inp, out;
-  if (!ReadFile(gguf + ".inp", &inp) || !ReadFile(gguf + ".out", &out))
-    return {};
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> texts;
-  size_t pos = 0;
-  while (pos < inp.size()) {
-    size_t next = inp.find(sep, pos);
-    if (next == std::string::npos) {
-      texts.push_back(inp.substr(pos));
-      break;
-    }
-    texts.push_back(inp.substr(pos, next - pos));
-    pos = next + sep.size();
-  }
-  std::vector<std::string> lines = absl::StrSplit(out, '\n');
-  if (!lines.empty() && lines.back().empty()) lines.pop_back();
-  std::vector<Case> cases;
-  if (lines.size() != texts.size()) return cases;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    Case c;
-    c.text = texts[i];
-    for (absl::string_view t : absl::StrSplit(
-             absl::StripAsciiWhitespace(lines[i]), ' ', absl::SkipEmpty())) {
-      int32_t id;
-      if (absl::SimpleAtoi(t, &id)) c.ids.push_back(id);
-    }
-    cases.push_back(std::move(c));
-  }
-  return cases;
-}
+using Case = testing::VocabCase;
 
 TEST(TokenizerVectors, LlamaCppVocabs) {
   const std::string dir = ModelsDir();
   if (dir.empty()) GTEST_SKIP() << "QEFF_PEERS_DIR is not set";
   std::string probe;
-  if (!ReadFile(dir + "ggml-vocab-gpt-2.gguf.inp", &probe)) {
+  if (!testing::ReadFile(dir + "ggml-vocab-gpt-2.gguf.inp", &probe)) {
     GTEST_SKIP() << dir << " has no llama.cpp vocab files (run ./setup.sh)";
   }
   int total_ok = 0, total = 0;
   for (const char* name : kVocabs) {
     const std::string path = dir + "ggml-vocab-" + name + ".gguf";
-    std::vector<Case> cases = ReadCases(path);
+    std::vector<Case> cases = testing::ReadLlamaCppVocabCases(path);
     if (cases.empty()) {
       ADD_FAILURE() << path << ": no test cases (.inp/.out missing?)";
       continue;
@@ -130,8 +85,8 @@ std::string Corpus() {
   const char* ws = std::getenv("TEST_WORKSPACE");
   std::string p = std::string(srcdir ? srcdir : ".") + "/" +
                   (ws ? ws : "qeff") + "/tests/tokenizers/roundtrip_corpus.txt";
-  if (!ReadFile(p, &text))
-    ReadFile("tests/tokenizers/roundtrip_corpus.txt", &text);
+  if (!testing::ReadFile(p, &text))
+    testing::ReadFile("tests/tokenizers/roundtrip_corpus.txt", &text);
   return text;
 }
 
@@ -152,7 +107,8 @@ TEST(TokenizerVectors, RoundTrip) {
     const std::string path = dir + "ggml-vocab-" + name + ".gguf";
     auto tok = LoadTokenizer(path);
     if (!tok.ok()) {
-      if (ReadCases(path).empty()) continue;  // vocab absent
+      if (testing::ReadLlamaCppVocabCases(path).empty())
+        continue;  // vocab absent
       ADD_FAILURE() << path << ": " << tok.status();
       continue;
     }
@@ -197,7 +153,7 @@ TEST(TokenizerVectors, TruncatedFileIsNamedError) {
   const std::string dir = ModelsDir();
   if (dir.empty()) GTEST_SKIP() << "QEFF_PEERS_DIR is not set";
   std::string data;
-  if (!ReadFile(dir + "ggml-vocab-gpt-2.gguf", &data)) {
+  if (!testing::ReadFile(dir + "ggml-vocab-gpt-2.gguf", &data)) {
     GTEST_SKIP() << "no ggml-vocab-gpt-2.gguf (run ./setup.sh)";
   }
   const char* tmp = std::getenv("TEST_TMPDIR");

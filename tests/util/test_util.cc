@@ -5,6 +5,12 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 
 namespace qeff::testing {
 namespace {
@@ -63,6 +69,49 @@ std::string PeersDir(const std::string& marker, std::string* why) {
     return "";
   }
   return dir;
+}
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+// test-tokenizer-0.cpp's read_tests.
+std::vector<VocabCase> ReadLlamaCppVocabCases(const std::string& gguf) {
+  std::string inp, out;
+  if (!ReadFile(gguf + ".inp", &inp) || !ReadFile(gguf + ".out", &out))
+    return {};
+  const std::string sep = "\n__ggml_vocab_test__\n";
+  std::vector<std::string> texts;
+  size_t pos = 0;
+  while (pos < inp.size()) {
+    size_t next = inp.find(sep, pos);
+    if (next == std::string::npos) {
+      texts.push_back(inp.substr(pos));
+      break;
+    }
+    texts.push_back(inp.substr(pos, next - pos));
+    pos = next + sep.size();
+  }
+  std::vector<std::string> lines = absl::StrSplit(out, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  std::vector<VocabCase> cases;
+  if (lines.size() != texts.size()) return cases;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    VocabCase c;
+    c.text = texts[i];
+    for (absl::string_view t : absl::StrSplit(
+             absl::StripAsciiWhitespace(lines[i]), ' ', absl::SkipEmpty())) {
+      int32_t id;
+      if (absl::SimpleAtoi(t, &id)) c.ids.push_back(id);
+    }
+    cases.push_back(std::move(c));
+  }
+  return cases;
 }
 
 }  // namespace qeff::testing

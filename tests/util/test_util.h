@@ -4,7 +4,9 @@
 #ifndef QEFF_TESTS_UTIL_TEST_UTIL_H_
 #define QEFF_TESTS_UTIL_TEST_UTIL_H_
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace qeff::testing {
 
@@ -22,6 +24,20 @@ std::string SharedFile(const std::string& rel, std::string* why);
 // $QEFF_PEERS_DIR when set and `marker` (relative to it) exists; "" otherwise
 // with the reason in *why.
 std::string PeersDir(const std::string& marker, std::string* why);
+
+// The whole file into *out; false when it cannot be read.
+bool ReadFile(const std::string& path, std::string* out);
+
+// One case of llama.cpp's tokenizer test vectors.
+struct VocabCase {
+  std::string text;
+  std::vector<int32_t> ids;
+};
+
+// The cases of `<gguf>.inp` / `<gguf>.out` (llama.cpp's
+// tests/test-tokenizer-0.cpp read_tests format); empty when the files are
+// missing or their counts disagree.
+std::vector<VocabCase> ReadLlamaCppVocabCases(const std::string& gguf);
 
 }  // namespace qeff::testing
 
