@@ -21,10 +21,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/files.h"
 #include "bench/bench_util.h"
 #include "ir/graph.h"
 #include "ir/op_schema.h"
-#include "models/gguf_writer.h"
 #include "models/model_loader.h"
 #include "models/safetensors.h"
 
@@ -82,11 +82,11 @@ absl::Status WriteCheckpoint(const std::string& dir) {
   if (!bytes.ok()) return bytes.status();
   tensors.clear();
   if (absl::Status s =
-          models::WriteFileAtomically(dir + "/model.safetensors", *bytes);
+          base::WriteFileAtomically(dir + "/model.safetensors", *bytes);
       !s.ok())
     return s;
   if (absl::Status s =
-          models::WriteFileAtomically(dir + "/config.json", ConfigJson(c));
+          base::WriteFileAtomically(dir + "/config.json", ConfigJson(c));
       !s.ok())
     return s;
   std::printf("wrote %s/model.safetensors: %.1f MB f16 in %.1f s\n",

@@ -14,9 +14,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "ir/digest.h"
-#include "ir/status_macros.h"
+#include "base/digest.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 
 namespace qeff::engine {
 namespace {
@@ -24,13 +26,6 @@ namespace {
 std::string Basename(const std::string& p) {
   size_t s = p.find_last_of('/');
   return s == std::string::npos ? p : p.substr(s + 1);
-}
-
-std::string AbsPath(const std::string& p) {
-  if (!p.empty() && p[0] == '/') return p;
-  char buf[4096];
-  if (::getcwd(buf, sizeof(buf)) == nullptr) return p;
-  return absl::StrCat(buf, "/", p);
 }
 
 }  // namespace
@@ -42,7 +37,7 @@ absl::StatusOr<std::string> CachedFileDigest(const std::string& qeff_home,
     return absl::NotFoundError(
         absl::StrCat(path, ": cannot stat: ", std::strerror(errno)));
   }
-  const std::string abs = AbsPath(path);
+  const std::string abs = base::AbsolutePath(path);
   const std::string size = absl::StrCat(st.st_size);
   const std::string mtime =
       absl::StrCat(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
@@ -61,16 +56,12 @@ absl::StatusOr<std::string> CachedFileDigest(const std::string& qeff_home,
       if (cols[0] != abs) lines.push_back(line);
     }
   }
-  QEFF_ASSIGN_OR_RETURN(std::string digest, ir::Sha256File(path));
+  QEFF_ASSIGN_OR_RETURN(std::string digest, base::Sha256File(path));
   lines.push_back(absl::StrCat(abs, "\t", size, "\t", mtime, "\t", digest));
   // Best effort: a read-only cache only costs recomputation.
-  ::mkdir(qeff_home.c_str(), 0755);
-  const std::string tmp = absl::StrCat(cache, ".tmp-", ::getpid());
-  {
-    std::ofstream out(tmp);
-    for (const auto& l : lines) out << l << "\n";
-  }
-  if (std::rename(tmp.c_str(), cache.c_str()) != 0) std::remove(tmp.c_str());
+  if (base::MakeDirs(qeff_home).ok())
+    (void)base::WriteFileAtomically(
+        cache, absl::StrCat(absl::StrJoin(lines, "\n"), "\n"));
   return digest;
 }
 
@@ -134,7 +125,7 @@ std::string ProgramArtifactDir(const std::string& onnx_path,
   const size_t slash = onnx_path.find_last_of('/');
   const std::string dir =
       slash == std::string::npos ? "." : onnx_path.substr(0, slash);
-  return absl::StrCat(dir, "/qpc-", ir::Sha256Hex(key).substr(0, 16));
+  return absl::StrCat(dir, "/qpc-", base::Sha256Hex(key).substr(0, 16));
 }
 
 }  // namespace qeff::engine

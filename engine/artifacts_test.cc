@@ -5,8 +5,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/digest.h"
 #include "gtest/gtest.h"
-#include "ir/digest.h"
 
 namespace qeff::engine {
 namespace {
@@ -53,7 +53,7 @@ TEST(Artifacts, ProgramDirKeysEverythingThatChangesTheProgram) {
       absl::StrCat("0123456789abcdef|", hw::SpecializationsToJson(specs),
                    "|cpu|x86_64|cores=0|mxfp6=0|v=", kQeffVersion);
   EXPECT_EQ(dir, "/h/LlamaForCausalLM/M-0123456789abcdef/qpc-" +
-                     ir::Sha256Hex(old_key).substr(0, 16));
+                     base::Sha256Hex(old_key).substr(0, 16));
   std::set<std::string> dirs = {dir};
   hw::CompileOptions mx = co;
   mx.mxfp6_matmul = true;

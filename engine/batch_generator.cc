@@ -4,7 +4,7 @@
 #include <deque>
 
 #include "absl/strings/str_cat.h"
-#include "ir/status_macros.h"
+#include "base/status_macros.h"
 
 namespace qeff::engine {
 namespace {

@@ -10,11 +10,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
 #include "hw/driver.h"
-#include "ir/status_macros.h"
 #include "models/arch/registry.h"
 #include "models/test_model.h"
 

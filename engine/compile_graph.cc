@@ -12,9 +12,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "engine/artifacts.h"
 #include "engine/compile_stages.h"
-#include "ir/status_macros.h"
 #include "oneapi/tbb/flow_graph.h"
 
 namespace qeff::engine {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/files.h"
 #include "engine/artifacts.h"
 #include "engine/lm_pipeline.h"
 #include "engine/versions.h"
@@ -17,15 +18,11 @@
 namespace qeff::engine::compile_internal {
 namespace {
 
-bool IsDir(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::string AbsPath(const std::string& p) {
-  char buf[PATH_MAX];
-  if (::realpath(p.c_str(), buf) != nullptr) return buf;
-  return p;
+// The path a model is known by: symlinks resolved, so two spellings of one
+// file share one load.
+std::string CanonicalPath(const std::string& p) {
+  absl::StatusOr<std::string> real = base::RealPath(p);
+  return real.ok() ? *real : p;
 }
 
 std::string Mb(int64_t bytes) {
@@ -106,9 +103,9 @@ std::vector<std::shared_ptr<ModelWork>> PlanModels(
           "job ", s.id, ": device '", s.device,
           "' has no program container; the farm compiles for cpu devices")));
     }
-    const std::string path = AbsPath(s.model_path);
+    const std::string path = CanonicalPath(s.model_path);
     const std::string tok =
-        s.tokenizer_path.empty() ? "" : AbsPath(s.tokenizer_path);
+        s.tokenizer_path.empty() ? "" : CanonicalPath(s.tokenizer_path);
     auto& m = by_key[{path, tok}];
     if (!m) {
       m = std::make_shared<ModelWork>();
@@ -267,7 +264,7 @@ void ExportStage::operator()(ExportWork& e) const {
         ProgramArtifactDir(e.onnx_path, e.hash16, spec.specializations, kind,
                            hw::cpu::ProgramIsa(), spec.compile);
     e.program_dirs[i] = dir;
-    if (IsDir(dir)) {  // reuse a program that exists and reads back
+    if (base::DirExists(dir)) {  // reuse a program that exists and reads back
       absl::Status r = Guarded("program check", [&]() -> absl::Status {
         return hw::cpu::ReadProgram(dir).status();
       });
@@ -332,7 +329,7 @@ void WriteStage::operator()(JobWork& w) const {
   absl::Status s = Guarded("write", [&]() -> absl::Status {
     auto lock = ctx_->locks.For(w.program_dir);
     std::lock_guard<std::mutex> l(*lock);
-    if (IsDir(w.program_dir)) {  // an identical job wrote it first
+    if (base::DirExists(w.program_dir)) {  // an identical job wrote it first
       reused = true;
       return hw::cpu::ReadProgram(w.program_dir).status();
     }

@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "ir/status_macros.h"
-#include "models/json.h"
+#include "base/json.h"
+#include "base/status_macros.h"
 
 namespace qeff::engine {
 
@@ -69,11 +69,11 @@ std::vector<JobMsg> MakeJobs(std::vector<JobSpec> specs) {
 
 namespace {
 
-using models::JsonValue;
+using base::JsonValue;
 
 // An int field: a JSON integer (or, for symbols, a decimal string as in
 // specializations.json).
-absl::StatusOr<int64_t> IntOf(const JsonValue& v, bool allow_string,
+absl::StatusOr<int64_t> IntOf(const base::JsonValue& v, bool allow_string,
                               const std::string& where) {
   if (v.is_number()) {
     auto i = v.AsInt64();
@@ -82,19 +82,21 @@ absl::StatusOr<int64_t> IntOf(const JsonValue& v, bool allow_string,
   int64_t i;
   if (allow_string && v.is_string() && absl::SimpleAtoi(v.string_value(), &i))
     return i;
-  return absl::InvalidArgumentError(absl::StrCat(
-      where, ": expected an integer, got ", JsonValue::KindName(v.kind())));
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": expected an integer, got ",
+                   base::JsonValue::KindName(v.kind())));
 }
 
-absl::StatusOr<bool> BoolOf(const JsonValue& v, const std::string& where) {
+absl::StatusOr<bool> BoolOf(const base::JsonValue& v,
+                            const std::string& where) {
   if (!v.is_bool())
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": expected true or false, got ",
-                     JsonValue::KindName(v.kind())));
+                     base::JsonValue::KindName(v.kind())));
   return v.bool_value();
 }
 
-absl::StatusOr<std::string> StringOf(const JsonValue& v,
+absl::StatusOr<std::string> StringOf(const base::JsonValue& v,
                                      const std::string& where) {
   if (!v.is_string() || v.string_value().empty())
     return absl::InvalidArgumentError(
@@ -102,64 +104,15 @@ absl::StatusOr<std::string> StringOf(const JsonValue& v,
   return v.string_value();
 }
 
-absl::StatusOr<std::vector<hw::Specialization>> ParseSpecs(
-    const JsonValue& v, const std::string& where) {
-  if (!v.is_array() || v.array().empty())
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": expected a non-empty list"));
-  std::vector<hw::Specialization> out;
-  std::set<std::string> names;
-  for (size_t i = 0; i < v.array().size(); ++i) {
-    const JsonValue& s = v.array()[i];
-    const std::string w = absl::StrCat(where, "[", i, "]");
-    if (!s.is_object())
-      return absl::InvalidArgumentError(
-          absl::StrCat(w, ": expected an object"));
-    hw::Specialization spec;
-    bool have_symbols = false;
-    for (const auto& [key, val] : s.object()) {
-      if (key == "name") {
-        QEFF_ASSIGN_OR_RETURN(spec.name,
-                              StringOf(val, absl::StrCat(w, ".name")));
-      } else if (key == "symbols") {
-        if (!val.is_object() || val.object().empty())
-          return absl::InvalidArgumentError(
-              absl::StrCat(w, ".symbols: expected a non-empty object"));
-        for (const auto& [sym, n] : val.object()) {
-          QEFF_ASSIGN_OR_RETURN(int64_t x,
-                                IntOf(n, /*allow_string=*/true,
-                                      absl::StrCat(w, ".symbols.", sym)));
-          if (x <= 0)
-            return absl::InvalidArgumentError(absl::StrCat(
-                w, ".symbols.", sym, ": must be positive, got ", x));
-          spec.symbols[sym] = x;
-        }
-        have_symbols = true;
-      } else {
-        return absl::InvalidArgumentError(
-            absl::StrCat(w, ": unknown field '", key, "'"));
-      }
-    }
-    if (spec.name.empty() || !have_symbols)
-      return absl::InvalidArgumentError(
-          absl::StrCat(w, ": needs \"name\" and \"symbols\""));
-    if (!names.insert(spec.name).second)
-      return absl::InvalidArgumentError(
-          absl::StrCat(w, ": duplicate specialization name '", spec.name, "'"));
-    out.push_back(std::move(spec));
-  }
-  return out;
-}
-
-absl::StatusOr<JobSpec> ParseJob(const JsonValue& v, const std::string& where,
-                                 size_t index) {
+absl::StatusOr<JobSpec> ParseJob(const base::JsonValue& v,
+                                 const std::string& where, size_t index) {
   if (!v.is_object())
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": expected an object"));
   JobSpec job;
   int64_t prompt_len = 32, ctx_len = 128, batch_size = 1, full_batch_size = 0;
   bool shorthand = false;
-  const JsonValue* specs = nullptr;
+  const base::JsonValue* specs = nullptr;
   for (const auto& [key, val] : v.object()) {
     const std::string w = absl::StrCat(where, ".", key);
     if (key == "model") {
@@ -210,9 +163,9 @@ absl::StatusOr<JobSpec> ParseJob(const JsonValue& v, const std::string& where,
           where,
           ": give either \"specializations\" or prompt_len/ctx_len/batch_size/"
           "full_batch_size, not both"));
-    QEFF_ASSIGN_OR_RETURN(
-        job.specializations,
-        ParseSpecs(*specs, absl::StrCat(where, ".specializations")));
+    QEFF_ASSIGN_OR_RETURN(job.specializations,
+                          hw::SpecializationsFromJson(
+                              *specs, absl::StrCat(where, ".specializations")));
   } else {
     if (prompt_len > ctx_len)
       return absl::InvalidArgumentError(absl::StrCat(
@@ -237,12 +190,12 @@ absl::StatusOr<JobSpec> ParseJob(const JsonValue& v, const std::string& where,
 
 absl::StatusOr<std::vector<JobSpec>> ParseJobs(absl::string_view text,
                                                absl::string_view source) {
-  std::vector<std::pair<std::string, JsonValue>> items;  // (where, value)
+  std::vector<std::pair<std::string, base::JsonValue>> items;  // (where, value)
   absl::string_view trimmed = absl::StripAsciiWhitespace(text);
   if (trimmed.empty())
     return absl::InvalidArgumentError(absl::StrCat(source, ": no jobs"));
   if (trimmed.front() == '[') {
-    auto v = models::ParseJson(trimmed);
+    auto v = base::ParseJson(trimmed);
     if (!v.ok())
       return absl::InvalidArgumentError(
           absl::StrCat(source, ": ", v.status().message()));
@@ -254,7 +207,7 @@ absl::StatusOr<std::vector<JobSpec>> ParseJobs(absl::string_view text,
       ++line_no;
       line = absl::StripAsciiWhitespace(line);
       if (line.empty()) continue;
-      auto v = models::ParseJson(line);
+      auto v = base::ParseJson(line);
       const std::string where = absl::StrCat(source, ":", line_no);
       if (!v.ok())
         return absl::InvalidArgumentError(

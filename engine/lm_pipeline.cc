@@ -1,8 +1,8 @@
 #include "engine/lm_pipeline.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "ir/op_schema.h"
-#include "ir/status_macros.h"
 #include "ir/verifier.h"
 #include "passes/custom_rms_norm.h"
 

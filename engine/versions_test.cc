@@ -1,14 +1,14 @@
 #include "engine/versions.h"
 
+#include "base/json.h"
 #include "gtest/gtest.h"
-#include "models/json.h"
 
 namespace qeff::engine {
 namespace {
 
 TEST(Versions, IsJsonWithEveryLibrary) {
   std::string v = VersionsJson();
-  auto parsed = models::ParseJson(v);
+  auto parsed = base::ParseJson(v);
   ASSERT_TRUE(parsed.ok()) << parsed.status() << "\n" << v;
   for (const char* key :
        {"qeff", "abseil", "onetbb", "onetbb_runtime", "protobuf", "onnx"})

@@ -6,10 +6,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "hw/graph_io.h"
 #include "ir/evaluator.h"
 #include "ir/quant.h"
-#include "ir/status_macros.h"
 
 namespace qeff::hw {
 namespace {

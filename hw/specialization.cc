@@ -1,11 +1,11 @@
 #include "hw/specialization.h"
 
 #include <algorithm>
-#include <cctype>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "ir/status_macros.h"
+#include "base/status_macros.h"
 
 namespace qeff::hw {
 
@@ -21,153 +21,103 @@ std::vector<Specialization> PrefillDecodeSpecializations(int64_t batch_size,
 }
 
 std::string SpecializationsToJson(const std::vector<Specialization>& specs) {
-  std::string out = "{\"specializations\":[";
-  for (size_t i = 0; i < specs.size(); ++i) {
-    if (i) out += ",";
-    absl::StrAppend(&out, "{\"name\":\"", specs[i].name, "\",\"symbols\":{");
-    std::vector<std::pair<std::string, int64_t>> sorted(
-        specs[i].symbols.begin(), specs[i].symbols.end());
+  base::JsonValue list = base::JsonValue::Array();
+  for (const Specialization& spec : specs) {
+    base::JsonValue symbols = base::JsonValue::Object();
+    std::vector<std::pair<std::string, int64_t>> sorted(spec.symbols.begin(),
+                                                        spec.symbols.end());
     std::sort(sorted.begin(), sorted.end());
-    for (size_t j = 0; j < sorted.size(); ++j) {
-      if (j) out += ",";
-      absl::StrAppend(&out, "\"", sorted[j].first, "\":\"", sorted[j].second,
-                      "\"");
-    }
-    out += "}}";
+    for (const auto& [k, v] : sorted)
+      symbols.Set(k, base::JsonValue::String(absl::StrCat(v)));
+    list.Append(base::JsonValue::Object()
+                    .Set("name", base::JsonValue::String(spec.name))
+                    .Set("symbols", std::move(symbols)));
   }
-  out += "]}\n";
+  return base::WriteJson(base::JsonValue::Object().Set("specializations",
+                                                       std::move(list))) +
+         "\n";
+}
+
+absl::StatusOr<std::vector<Specialization>> SpecializationsFromJson(
+    const base::JsonValue& v, const std::string& where) {
+  if (!v.is_array() || v.array().empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": expected a non-empty list"));
+  std::vector<Specialization> out;
+  std::set<std::string> names;
+  for (size_t i = 0; i < v.array().size(); ++i) {
+    const base::JsonValue& s = v.array()[i];
+    const std::string w = absl::StrCat(where, "[", i, "]");
+    if (!s.is_object())
+      return absl::InvalidArgumentError(
+          absl::StrCat(w, ": expected an object"));
+    Specialization spec;
+    bool have_symbols = false;
+    for (const auto& [key, val] : s.object()) {
+      if (key == "name") {
+        if (!val.is_string() || val.string_value().empty())
+          return absl::InvalidArgumentError(
+              absl::StrCat(w, ".name: expected a non-empty string"));
+        spec.name = val.string_value();
+      } else if (key == "symbols") {
+        if (!val.is_object() || val.object().empty())
+          return absl::InvalidArgumentError(
+              absl::StrCat(w, ".symbols: expected a non-empty object"));
+        for (const auto& [sym, n] : val.object()) {
+          int64_t x = 0;
+          bool ok = false;
+          if (n.is_number()) {
+            auto i64 = n.AsInt64();
+            ok = i64.ok();
+            if (ok) x = *i64;
+          } else if (n.is_string()) {
+            ok = absl::SimpleAtoi(n.string_value(), &x);
+          }
+          if (!ok || x <= 0)
+            return absl::InvalidArgumentError(absl::StrCat(
+                w, ".symbols.", sym, ": must be a positive integer, got ",
+                n.is_string() ? base::JsonQuote(n.string_value())
+                : n.is_number()
+                    ? n.number_text()
+                    : std::string(base::JsonValue::KindName(n.kind()))));
+          spec.symbols[sym] = x;
+        }
+        have_symbols = true;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat(w, ": unknown field '", key, "'"));
+      }
+    }
+    if (spec.name.empty() || !have_symbols)
+      return absl::InvalidArgumentError(
+          absl::StrCat(w, ": needs \"name\" and \"symbols\""));
+    if (!names.insert(spec.name).second)
+      return absl::InvalidArgumentError(
+          absl::StrCat(w, ": duplicate specialization name '", spec.name, "'"));
+    out.push_back(std::move(spec));
+  }
   return out;
 }
 
-namespace {
-
-// A minimal JSON reader for exactly this document's shape: objects, arrays,
-// strings (no escapes beyond \" and \\) and numbers.
-class SpecJsonParser {
- public:
-  SpecJsonParser(absl::string_view s, absl::string_view source)
-      : s_(s), source_(source) {}
-
-  absl::StatusOr<std::vector<Specialization>> Parse() {
-    std::vector<Specialization> out;
-    QEFF_RETURN_IF_ERROR(Expect('{'));
-    QEFF_ASSIGN_OR_RETURN(std::string key, String());
-    if (key != "specializations")
-      return Error("expected key \"specializations\"");
-    QEFF_RETURN_IF_ERROR(Expect(':'));
-    QEFF_RETURN_IF_ERROR(Expect('['));
-    if (!Peek(']')) {
-      do {
-        QEFF_ASSIGN_OR_RETURN(Specialization s, One(out.size()));
-        out.push_back(std::move(s));
-      } while (Accept(','));
-    }
-    QEFF_RETURN_IF_ERROR(Expect(']'));
-    QEFF_RETURN_IF_ERROR(Expect('}'));
-    Skip();
-    if (pos_ != s_.size()) return Error("trailing text");
-    if (out.empty()) return Error("no specializations");
-    return out;
-  }
-
- private:
-  absl::StatusOr<Specialization> One(size_t index) {
-    Specialization spec;
-    QEFF_RETURN_IF_ERROR(Expect('{'));
-    bool has_symbols = false;
-    do {
-      QEFF_ASSIGN_OR_RETURN(std::string key, String());
-      QEFF_RETURN_IF_ERROR(Expect(':'));
-      if (key == "name") {
-        QEFF_ASSIGN_OR_RETURN(spec.name, String());
-      } else if (key == "symbols") {
-        has_symbols = true;
-        QEFF_RETURN_IF_ERROR(Expect('{'));
-        if (!Peek('}')) {
-          do {
-            QEFF_ASSIGN_OR_RETURN(std::string sym, String());
-            QEFF_RETURN_IF_ERROR(Expect(':'));
-            QEFF_ASSIGN_OR_RETURN(std::string val, Scalar());
-            int64_t v;
-            if (!absl::SimpleAtoi(val, &v) || v <= 0)
-              return Error(absl::StrCat(
-                  "specialization ", index, ": symbol '", sym,
-                  "' must be a positive integer, got '", val, "'"));
-            spec.symbols[sym] = v;
-          } while (Accept(','));
-        }
-        QEFF_RETURN_IF_ERROR(Expect('}'));
-      } else {
-        return Error(absl::StrCat("specialization ", index, ": unknown field '",
-                                  key, "'"));
-      }
-    } while (Accept(','));
-    QEFF_RETURN_IF_ERROR(Expect('}'));
-    if (spec.name.empty())
-      return Error(
-          absl::StrCat("specialization ", index, ": missing \"name\""));
-    if (!has_symbols)
-      return Error(
-          absl::StrCat("specialization ", index, ": missing \"symbols\""));
-    return spec;
-  }
-
-  absl::Status Error(absl::string_view what) const {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_, ": ", what, " (at byte ", pos_, ")"));
-  }
-  void Skip() {
-    while (pos_ < s_.size() &&
-           std::isspace(static_cast<unsigned char>(s_[pos_])))
-      ++pos_;
-  }
-  bool Peek(char c) {
-    Skip();
-    return pos_ < s_.size() && s_[pos_] == c;
-  }
-  bool Accept(char c) {
-    if (!Peek(c)) return false;
-    ++pos_;
-    return true;
-  }
-  absl::Status Expect(char c) {
-    if (!Accept(c))
-      return Error(absl::StrCat("expected '", std::string(1, c), "'"));
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::string> String() {
-    if (!Accept('"')) return Error("expected a string");
-    std::string out;
-    while (pos_ < s_.size() && s_[pos_] != '"') {
-      if (s_[pos_] == '\\' && pos_ + 1 < s_.size()) ++pos_;
-      out += s_[pos_++];
-    }
-    if (pos_ >= s_.size()) return Error("unterminated string");
-    ++pos_;
-    return out;
-  }
-  // A string or a bare number, as text.
-  absl::StatusOr<std::string> Scalar() {
-    if (Peek('"')) return String();
-    size_t start = pos_;
-    while (
-        pos_ < s_.size() &&
-        (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '-'))
-      ++pos_;
-    if (start == pos_) return Error("expected a number or a string");
-    return std::string(s_.substr(start, pos_ - start));
-  }
-
-  absl::string_view s_;
-  absl::string_view source_;
-  size_t pos_ = 0;
-};
-
-}  // namespace
-
 absl::StatusOr<std::vector<Specialization>> ParseSpecializationsJson(
     absl::string_view json, absl::string_view source) {
-  return SpecJsonParser(json, source).Parse();
+  absl::StatusOr<base::JsonValue> doc = base::ParseJson(json);
+  if (!doc.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": ", doc.status().message()));
+  if (!doc->is_object())
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": expected an object"));
+  for (const auto& [key, val] : doc->object())
+    if (key != "specializations")
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": unknown field '", key, "'"));
+  const base::JsonValue* list = doc->Find("specializations");
+  if (list == nullptr)
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": missing \"specializations\""));
+  return SpecializationsFromJson(*list,
+                                 absl::StrCat(source, ": specializations"));
 }
 
 }  // namespace qeff::hw

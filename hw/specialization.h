@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/json.h"
 #include "ir/shape.h"
 
 namespace qeff::hw {
@@ -25,10 +26,18 @@ std::vector<Specialization> PrefillDecodeSpecializations(int64_t batch_size,
                                                          int64_t prompt_len,
                                                          int64_t ctx_len);
 
+// The named form, compact, symbols sorted, names escaped; ends in "\n".
 std::string SpecializationsToJson(const std::vector<Specialization>& specs);
-// `source` names the file in errors.
+// Reads the named form. `source` names the file in errors. Every
+// specialization needs a unique non-empty "name" and a non-empty "symbols"
+// object of positive integers (as numbers or decimal strings); any other
+// field is an error.
 absl::StatusOr<std::vector<Specialization>> ParseSpecializationsJson(
     absl::string_view json, absl::string_view source);
+// The same rules for the list alone (e.g. a farm job's "specializations");
+// `where` prefixes errors.
+absl::StatusOr<std::vector<Specialization>> SpecializationsFromJson(
+    const base::JsonValue& list, const std::string& where);
 
 }  // namespace qeff::hw
 

@@ -38,5 +38,30 @@ TEST(Specialization, BadInputNamesTheProblem) {
                    .ok());
 }
 
+TEST(Specialization, DuplicateNamesAndUnknownFieldsAreErrors) {
+  auto dup = ParseSpecializationsJson(
+      "{\"specializations\":[{\"name\":\"P\",\"symbols\":{\"seq_len\":1}},"
+      "{\"name\":\"P\",\"symbols\":{\"seq_len\":2}}]}",
+      "s.json");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("duplicate specialization name 'P'"),
+            std::string::npos)
+      << dup.status();
+  EXPECT_FALSE(
+      ParseSpecializationsJson(
+          "{\"specializations\":[{\"name\":\"P\",\"symbols\":{\"s\":1}}],"
+          "\"x\":1}",
+          "s.json")
+          .ok());
+}
+
+TEST(Specialization, NamesThatNeedEscapingRoundTrip) {
+  std::vector<Specialization> specs = {
+      {"a \"quoted\"\\name", {{"seq_len", 4}}}};
+  auto back = ParseSpecializationsJson(SpecializationsToJson(specs), "s.json");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ((*back)[0].name, specs[0].name);
+}
+
 }  // namespace
 }  // namespace qeff::hw

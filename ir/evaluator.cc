@@ -7,9 +7,9 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "base/status_macros.h"
 #include "ir/kernels/registry.h"
 #include "ir/quant.h"
-#include "ir/status_macros.h"
 
 namespace qeff::ir {
 namespace {

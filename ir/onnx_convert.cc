@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "ir/status_macros.h"
+#include "base/status_macros.h"
 
 namespace qeff::ir::onnx_internal {
 namespace {

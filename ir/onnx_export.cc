@@ -11,10 +11,11 @@
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 #include "ir/onnx_convert.h"
 #include "ir/onnx_functions.h"
 #include "ir/quant.h"
-#include "ir/status_macros.h"
 #include "onnx/checker.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
@@ -291,8 +292,8 @@ absl::Status WriteAll(std::ofstream& f, const uint8_t* data, size_t n) {
 }
 
 absl::Status Exporter::Write() {
-  std::string suffix = absl::StrCat(".tmp.", getpid());
-  std::string data_tmp = data_path_ + suffix, model_tmp = path_ + suffix;
+  const std::string data_tmp = base::UniqueTempName(data_path_);
+  const std::string model_tmp = base::UniqueTempName(path_);
   auto fail = [&](const std::string& file, absl::string_view what) {
     std::remove(data_tmp.c_str());
     std::remove(model_tmp.c_str());

@@ -6,8 +6,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "ir/schemas_internal.h"
-#include "ir/status_macros.h"
 
 namespace qeff::ir {
 

@@ -3,8 +3,8 @@
 // CtxScatter/CtxGather and their continuous-batching forms).
 #include <algorithm>
 
+#include "base/status_macros.h"
 #include "ir/schemas_internal.h"
-#include "ir/status_macros.h"
 
 namespace qeff::ir::schemas {
 

@@ -6,8 +6,8 @@
 #include <limits>
 #include <numeric>
 
+#include "base/status_macros.h"
 #include "ir/schemas_internal.h"
-#include "ir/status_macros.h"
 
 namespace qeff::ir::schemas {
 

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "ir/shape.h"
-#include "ir/status_macros.h"
 
 namespace qeff::ir {
 

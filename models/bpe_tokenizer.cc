@@ -6,7 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "ir/status_macros.h"
+#include "base/status_macros.h"
 #include "models/unicode.h"
 
 namespace qeff::models {

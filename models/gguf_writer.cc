@@ -7,7 +7,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "ir/status_macros.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 
 namespace qeff::models {
 namespace {
@@ -183,31 +184,7 @@ std::string GgufWriter::Serialize() const {
 }
 
 absl::Status GgufWriter::WriteFile(const std::string& path) const {
-  return WriteFileAtomically(path, Serialize());
-}
-
-absl::Status WriteFileAtomically(const std::string& path,
-                                 const std::string& bytes) {
-  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(tmp, ": cannot create: ", std::strerror(errno)));
-  }
-  size_t n = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);
-  bool ok = n == bytes.size();
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    return absl::DataLossError(absl::StrCat(tmp, ": write failed"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    std::remove(tmp.c_str());
-    return absl::InternalError(
-        absl::StrCat("rename ", tmp, " -> ", path, ": ", std::strerror(e)));
-  }
-  return absl::OkStatus();
+  return base::WriteFileAtomically(path, Serialize());
 }
 
 }  // namespace qeff::models

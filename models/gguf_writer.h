@@ -46,10 +46,6 @@ class GgufWriter {
   std::vector<Entry> tensors_;
 };
 
-// Writes `bytes` to `path` atomically (temp file + fsync-less rename).
-absl::Status WriteFileAtomically(const std::string& path,
-                                 const std::string& bytes);
-
 }  // namespace qeff::models
 
 #endif  // QEFF_MODELS_GGUF_WRITER_H_

@@ -6,7 +6,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "ir/status_macros.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 
 namespace qeff::models {
 namespace {
@@ -17,61 +18,57 @@ absl::Status FieldError(const std::string& source, absl::string_view field,
       absl::StrCat(source, ": field '", field, "' ", what));
 }
 
-absl::StatusOr<std::optional<int64_t>> OptInt(const JsonValue& j,
+absl::StatusOr<std::optional<int64_t>> OptInt(const base::JsonValue& j,
                                               absl::string_view f,
                                               const std::string& source) {
-  const JsonValue* v = j.Find(f);
+  const base::JsonValue* v = j.Find(f);
   if (!v || v->is_null()) return std::optional<int64_t>();
   auto i = v->AsInt64();
   if (!i.ok()) return FieldError(source, f, i.status().message());
   return std::optional<int64_t>(*i);
 }
 
-absl::StatusOr<std::optional<float>> OptFloat(const JsonValue& j,
+absl::StatusOr<std::optional<float>> OptFloat(const base::JsonValue& j,
                                               absl::string_view f,
                                               const std::string& source) {
-  const JsonValue* v = j.Find(f);
+  const base::JsonValue* v = j.Find(f);
   if (!v || v->is_null()) return std::optional<float>();
   if (!v->is_number()) return FieldError(source, f, "is not a number");
   return std::optional<float>(static_cast<float>(v->number()));
 }
 
-absl::StatusOr<std::optional<bool>> OptBool(const JsonValue& j,
+absl::StatusOr<std::optional<bool>> OptBool(const base::JsonValue& j,
                                             absl::string_view f,
                                             const std::string& source) {
-  const JsonValue* v = j.Find(f);
+  const base::JsonValue* v = j.Find(f);
   if (!v || v->is_null()) return std::optional<bool>();
   if (!v->is_bool()) return FieldError(source, f, "is not a boolean");
   return std::optional<bool>(v->bool_value());
 }
 
 // A token given as a string or as an AddedToken object {"content": ...}.
-absl::StatusOr<std::string> TokenText(const JsonValue& j, absl::string_view f,
+absl::StatusOr<std::string> TokenText(const base::JsonValue& j,
+                                      absl::string_view f,
                                       const std::string& source) {
-  const JsonValue* v = j.Find(f);
+  const base::JsonValue* v = j.Find(f);
   if (!v || v->is_null()) return std::string();
   if (v->is_string()) return v->string_value();
   if (v->is_object()) {
-    const JsonValue* c = v->Find("content");
+    const base::JsonValue* c = v->Find("content");
     if (c && c->is_string()) return c->string_value();
   }
   return FieldError(source, f,
                     "is neither a string nor an object with 'content'");
 }
 
-bool FileExists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 }  // namespace
 
-absl::StatusOr<JsonValue> ReadJsonFile(const std::string& path) {
+absl::StatusOr<base::JsonValue> ReadJsonFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
   std::stringstream ss;
   ss << in.rdbuf();
-  auto j = ParseJson(ss.str());
+  auto j = base::ParseJson(ss.str());
   if (!j.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": ", j.status().message()));
@@ -80,15 +77,15 @@ absl::StatusOr<JsonValue> ReadJsonFile(const std::string& path) {
 }
 
 absl::StatusOr<GenerationConfig> ParseGenerationConfig(
-    const JsonValue& j, const std::string& source) {
+    const base::JsonValue& j, const std::string& source) {
   if (!j.is_object())
     return absl::InvalidArgumentError(absl::StrCat(source, ": not an object"));
   GenerationConfig g;
   QEFF_ASSIGN_OR_RETURN(g.bos_token_id, OptInt(j, "bos_token_id", source));
   QEFF_ASSIGN_OR_RETURN(g.pad_token_id, OptInt(j, "pad_token_id", source));
-  if (const JsonValue* e = j.Find("eos_token_id"); e && !e->is_null()) {
+  if (const base::JsonValue* e = j.Find("eos_token_id"); e && !e->is_null()) {
     if (e->is_array()) {
-      for (const JsonValue& x : e->array()) {
+      for (const base::JsonValue& x : e->array()) {
         auto i = x.AsInt64();
         if (!i.ok())
           return FieldError(source, "eos_token_id", i.status().message());
@@ -113,7 +110,7 @@ absl::StatusOr<GenerationConfig> ParseGenerationConfig(
 }
 
 absl::StatusOr<TokenizerConfig> ParseTokenizerConfig(
-    const JsonValue& j, const std::string& source) {
+    const base::JsonValue& j, const std::string& source) {
   if (!j.is_object())
     return absl::InvalidArgumentError(absl::StrCat(source, ": not an object"));
   TokenizerConfig t;
@@ -123,12 +120,13 @@ absl::StatusOr<TokenizerConfig> ParseTokenizerConfig(
   QEFF_ASSIGN_OR_RETURN(t.eos_token, TokenText(j, "eos_token", source));
   QEFF_ASSIGN_OR_RETURN(t.unk_token, TokenText(j, "unk_token", source));
   QEFF_ASSIGN_OR_RETURN(t.pad_token, TokenText(j, "pad_token", source));
-  if (const JsonValue* c = j.Find("tokenizer_class"); c && c->is_string())
+  if (const base::JsonValue* c = j.Find("tokenizer_class"); c && c->is_string())
     t.tokenizer_class = c->string_value();
-  if (const JsonValue* c = j.Find("chat_template"); c && c->is_string())
+  if (const base::JsonValue* c = j.Find("chat_template"); c && c->is_string())
     t.chat_template = c->string_value();
   // model_max_length is often 1e30 (a float): keep it only when integral.
-  if (const JsonValue* v = j.Find("model_max_length"); v && v->is_number()) {
+  if (const base::JsonValue* v = j.Find("model_max_length");
+      v && v->is_number()) {
     auto i = v->AsInt64();
     if (i.ok()) t.model_max_length = *i;
   }
@@ -138,16 +136,16 @@ absl::StatusOr<TokenizerConfig> ParseTokenizerConfig(
 absl::StatusOr<HfFolderConfigs> ReadHfFolderConfigs(const std::string& dir) {
   HfFolderConfigs out;
   const std::string config_path = dir + "/config.json";
-  QEFF_ASSIGN_OR_RETURN(JsonValue config, ReadJsonFile(config_path));
+  QEFF_ASSIGN_OR_RETURN(base::JsonValue config, ReadJsonFile(config_path));
   QEFF_ASSIGN_OR_RETURN(out.model, ParseHfModelConfig(config, config_path));
   const std::string gen_path = dir + "/generation_config.json";
-  if (FileExists(gen_path)) {
-    QEFF_ASSIGN_OR_RETURN(JsonValue g, ReadJsonFile(gen_path));
+  if (base::FileExists(gen_path)) {
+    QEFF_ASSIGN_OR_RETURN(base::JsonValue g, ReadJsonFile(gen_path));
     QEFF_ASSIGN_OR_RETURN(out.generation, ParseGenerationConfig(g, gen_path));
   }
   const std::string tok_path = dir + "/tokenizer_config.json";
-  if (FileExists(tok_path)) {
-    QEFF_ASSIGN_OR_RETURN(JsonValue t, ReadJsonFile(tok_path));
+  if (base::FileExists(tok_path)) {
+    QEFF_ASSIGN_OR_RETURN(base::JsonValue t, ReadJsonFile(tok_path));
     QEFF_ASSIGN_OR_RETURN(out.tokenizer, ParseTokenizerConfig(t, tok_path));
   }
   return out;

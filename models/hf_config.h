@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/json.h"
 #include "models/arch/registry.h"
-#include "models/json.h"
 
 namespace qeff::models {
 
@@ -42,11 +42,11 @@ struct TokenizerConfig {
 };
 
 // Reads and parses a JSON file; errors name the file.
-absl::StatusOr<JsonValue> ReadJsonFile(const std::string& path);
+absl::StatusOr<base::JsonValue> ReadJsonFile(const std::string& path);
 
 absl::StatusOr<GenerationConfig> ParseGenerationConfig(
-    const JsonValue& j, const std::string& source);
-absl::StatusOr<TokenizerConfig> ParseTokenizerConfig(const JsonValue& j,
+    const base::JsonValue& j, const std::string& source);
+absl::StatusOr<TokenizerConfig> ParseTokenizerConfig(const base::JsonValue& j,
                                                      const std::string& source);
 
 struct HfFolderConfigs {

@@ -2,11 +2,12 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "base/files.h"
+#include "base/json.h"
 #include "gtest/gtest.h"
 #include "models/gguf_writer.h"
 #include "models/hf_config.h"
 #include "models/hf_hub.h"
-#include "models/json.h"
 #include "models/safetensors.h"
 
 namespace qeff::models {
@@ -18,7 +19,7 @@ std::string Tmp(const std::string& name) {
 }
 
 void Write(const std::string& path, const std::string& bytes) {
-  ASSERT_TRUE(WriteFileAtomically(path, bytes).ok());
+  ASSERT_TRUE(base::WriteFileAtomically(path, bytes).ok());
 }
 
 // 8-byte length + header + data.
@@ -30,7 +31,7 @@ std::string File(const std::string& header, const std::string& data) {
 }
 
 TEST(JsonTest, ParsesValuesAndKeepsIntegersExact) {
-  auto j = ParseJson(
+  auto j = base::ParseJson(
       R"({"a": [1, -2.5e3, true, null, "x\u00e9\ud83d\ude00\n"], "big": 9007199254740993})");
   ASSERT_TRUE(j.ok()) << j.status();
   const auto& a = j->Find("a")->array();
@@ -46,9 +47,9 @@ TEST(JsonTest, ParsesValuesAndKeepsIntegersExact) {
 TEST(JsonTest, RejectsMalformedText) {
   for (const char* bad : {"", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\x\"",
                           "{\"a\":1,\"a\":2}", "[1] 2", "\"\\ud800\"", "tru"}) {
-    EXPECT_FALSE(ParseJson(bad).ok()) << bad;
+    EXPECT_FALSE(base::ParseJson(bad).ok()) << bad;
   }
-  EXPECT_FALSE(ParseJson(std::string(100000, '[')).ok());  // depth limit
+  EXPECT_FALSE(base::ParseJson(std::string(100000, '[')).ok());  // depth limit
 }
 
 TEST(SafetensorsTest, RoundTripIsZeroCopy) {
@@ -135,8 +136,8 @@ TEST(SafetensorsTest, ShardedFolder) {
 }
 
 TEST(HfConfigTest, ParsesLlama3RopeAndQwenWindows) {
-  auto j =
-      ParseJson(R"({"model_type":"llama","architectures":["LlamaForCausalLM"],
+  auto j = base::ParseJson(
+      R"({"model_type":"llama","architectures":["LlamaForCausalLM"],
     "vocab_size":10,"hidden_size":8,"intermediate_size":16,"num_hidden_layers":2,
     "num_attention_heads":2,"num_key_value_heads":1,"head_dim":null,
     "rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,
@@ -146,7 +147,8 @@ TEST(HfConfigTest, ParsesLlama3RopeAndQwenWindows) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->llama.rope_scaling.type, RopeScaling::Type::kLlama3);
   EXPECT_EQ(c->num_key_value_heads, 1);
-  auto q = ParseJson(R"({"model_type":"qwen2","vocab_size":10,"hidden_size":8,
+  auto q =
+      base::ParseJson(R"({"model_type":"qwen2","vocab_size":10,"hidden_size":8,
     "intermediate_size":16,"num_hidden_layers":3,"num_attention_heads":2,
     "use_sliding_window":true,"sliding_window":4,"max_window_layers":1})");
   auto qc = ParseHfModelConfig(*q, "config.json");
@@ -155,7 +157,7 @@ TEST(HfConfigTest, ParsesLlama3RopeAndQwenWindows) {
   EXPECT_FALSE(qc->llama.LayerIsWindowed(0));
   EXPECT_TRUE(qc->llama.LayerIsWindowed(2));
   auto yarn =
-      ParseJson(R"({"model_type":"llama","vocab_size":10,"hidden_size":8,
+      base::ParseJson(R"({"model_type":"llama","vocab_size":10,"hidden_size":8,
     "intermediate_size":16,"num_hidden_layers":2,"num_attention_heads":2,
     "rope_scaling":{"type":"yarn","factor":4}})");
   auto yc = ParseHfModelConfig(*yarn, "cfg.json");
@@ -165,20 +167,20 @@ TEST(HfConfigTest, ParsesLlama3RopeAndQwenWindows) {
 
 TEST(HfConfigTest, GenerationAndTokenizerConfigs) {
   auto g = ParseGenerationConfig(
-      *ParseJson(
+      *base::ParseJson(
           R"({"bos_token_id":1,"eos_token_id":[2,7],"temperature":0.6})"),
       "generation_config.json");
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(g->eos_token_ids, (std::vector<int64_t>{2, 7}));
   EXPECT_FLOAT_EQ(*g->temperature, 0.6f);
-  auto bad = ParseGenerationConfig(*ParseJson(R"({"eos_token_id":"x"})"),
+  auto bad = ParseGenerationConfig(*base::ParseJson(R"({"eos_token_id":"x"})"),
                                    "generation_config.json");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find(
                 "generation_config.json: field 'eos_token_id'"),
             std::string::npos);
   auto t = ParseTokenizerConfig(
-      *ParseJson(R"({"add_bos_token":true,"bos_token":{"content":"<s>"},
+      *base::ParseJson(R"({"add_bos_token":true,"bos_token":{"content":"<s>"},
                     "model_max_length":1e30})"),
       "tokenizer_config.json");
   ASSERT_TRUE(t.ok());

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "ir/status_macros.h"
+#include "base/status_macros.h"
 #include "models/bpe_tokenizer.h"
 #include "models/tokenizer_vocab.h"
 #include "models/wordpiece_tokenizer.h"
@@ -46,35 +46,35 @@ absl::Status Invalid(const std::string& src, absl::string_view field,
   return absl::InvalidArgumentError(absl::StrCat(src, ": ", field, ": ", what));
 }
 
-std::string TypeOf(const JsonValue& v) {
-  const JsonValue* t = v.Find("type");
+std::string TypeOf(const base::JsonValue& v) {
+  const base::JsonValue* t = v.Find("type");
   return t != nullptr && t->is_string() ? t->string_value() : "";
 }
 
-bool BoolOr(const JsonValue& obj, absl::string_view key, bool dflt) {
-  const JsonValue* v = obj.Find(key);
+bool BoolOr(const base::JsonValue& obj, absl::string_view key, bool dflt) {
+  const base::JsonValue* v = obj.Find(key);
   return v != nullptr && v->is_bool() ? v->bool_value() : dflt;
 }
 
-std::string StringOr(const JsonValue& obj, absl::string_view key) {
-  const JsonValue* v = obj.Find(key);
+std::string StringOr(const base::JsonValue& obj, absl::string_view key) {
+  const base::JsonValue* v = obj.Find(key);
   return v != nullptr && v->is_string() ? v->string_value() : "";
 }
 
 // A Sequence's members (key "normalizers"/"pretokenizers"/"processors"),
 // flattened; a single non-Sequence component is a list of one; null none.
-absl::Status Flatten(const JsonValue& v, absl::string_view list_key,
+absl::Status Flatten(const base::JsonValue& v, absl::string_view list_key,
                      const std::string& src, absl::string_view field,
-                     std::vector<const JsonValue*>* out) {
+                     std::vector<const base::JsonValue*>* out) {
   if (v.is_null()) return absl::OkStatus();
   if (!v.is_object()) return Invalid(src, field, "is not an object");
   if (TypeOf(v) == "Sequence") {
-    const JsonValue* list = v.Find(list_key);
+    const base::JsonValue* list = v.Find(list_key);
     if (list == nullptr || !list->is_array()) {
       return Invalid(src, field,
                      absl::StrCat("Sequence without a '", list_key, "' array"));
     }
-    for (const JsonValue& item : list->array()) {
+    for (const base::JsonValue& item : list->array()) {
       QEFF_RETURN_IF_ERROR(Flatten(item, list_key, src, field, out));
     }
     return absl::OkStatus();
@@ -117,9 +117,10 @@ struct HfVocab {
   }
 };
 
-absl::StatusOr<HfVocab> ReadVocab(const JsonValue& root, const JsonValue& model,
+absl::StatusOr<HfVocab> ReadVocab(const base::JsonValue& root,
+                                  const base::JsonValue& model,
                                   const std::string& src) {
-  const JsonValue* vocab = model.Find("vocab");
+  const base::JsonValue* vocab = model.Find("vocab");
   if (vocab == nullptr || !vocab->is_object()) {
     return Invalid(src, "model.vocab", "missing or not an object");
   }
@@ -156,16 +157,16 @@ absl::StatusOr<HfVocab> ReadVocab(const JsonValue& root, const JsonValue& model,
     }
     QEFF_RETURN_IF_ERROR(put(*id, text, kAttrNormal, false, "model.vocab"));
   }
-  if (const JsonValue* added = root.Find("added_tokens");
+  if (const base::JsonValue* added = root.Find("added_tokens");
       added != nullptr && !added->is_null()) {
     if (!added->is_array()) {
       return Invalid(src, "added_tokens", "is not an array");
     }
     for (size_t i = 0; i < added->array().size(); ++i) {
-      const JsonValue& a = added->array()[i];
+      const base::JsonValue& a = added->array()[i];
       const std::string field = absl::StrCat("added_tokens[", i, "]");
-      const JsonValue* idv = a.Find("id");
-      const JsonValue* content = a.Find("content");
+      const base::JsonValue* idv = a.Find("id");
+      const base::JsonValue* content = a.Find("content");
       if (idv == nullptr || content == nullptr || !content->is_string()) {
         return Invalid(src, field, "needs an integer 'id' and a 'content'");
       }
@@ -216,14 +217,14 @@ struct Template {
   std::vector<int32_t> before, after;
 };
 
-absl::StatusOr<int32_t> TemplateTokenId(const JsonValue& proc,
+absl::StatusOr<int32_t> TemplateTokenId(const base::JsonValue& proc,
                                         const std::string& name,
                                         const HfVocab& vocab,
                                         const std::string& src) {
-  const JsonValue* specials = proc.Find("special_tokens");
+  const base::JsonValue* specials = proc.Find("special_tokens");
   if (specials != nullptr) {
-    if (const JsonValue* s = specials->Find(name)) {
-      const JsonValue* ids = s->Find("ids");
+    if (const base::JsonValue* s = specials->Find(name)) {
+      const base::JsonValue* ids = s->Find("ids");
       if (ids != nullptr && ids->is_array() && ids->array().size() == 1) {
         QEFF_ASSIGN_OR_RETURN(int64_t id, ids->array()[0].AsInt64());
         if (id >= 0 && id < static_cast<int64_t>(vocab.tokens.size())) {
@@ -242,30 +243,30 @@ absl::StatusOr<int32_t> TemplateTokenId(const JsonValue& proc,
   return id;
 }
 
-absl::StatusOr<Template> ReadTemplate(const JsonValue& root,
+absl::StatusOr<Template> ReadTemplate(const base::JsonValue& root,
                                       const HfVocab& vocab,
                                       const std::string& src) {
   Template t;
-  const JsonValue* pp = root.Find("post_processor");
+  const base::JsonValue* pp = root.Find("post_processor");
   if (pp == nullptr) return t;
-  std::vector<const JsonValue*> procs;
+  std::vector<const base::JsonValue*> procs;
   QEFF_RETURN_IF_ERROR(
       Flatten(*pp, "processors", src, "post_processor", &procs));
-  for (const JsonValue* p : procs) {
+  for (const base::JsonValue* p : procs) {
     const std::string type = TypeOf(*p);
     if (type == "ByteLevel") continue;  // offsets only
     if (type == "TemplateProcessing") {
-      const JsonValue* single = p->Find("single");
+      const base::JsonValue* single = p->Find("single");
       if (single == nullptr || !single->is_array()) {
         return Invalid(src, "post_processor.single", "missing");
       }
       bool seen_a = false;
-      for (const JsonValue& piece : single->array()) {
+      for (const base::JsonValue& piece : single->array()) {
         if (piece.Find("Sequence") != nullptr) {
           seen_a = true;
           continue;
         }
-        const JsonValue* st = piece.Find("SpecialToken");
+        const base::JsonValue* st = piece.Find("SpecialToken");
         if (st == nullptr) {
           return Invalid(src, "post_processor.single",
                          "items must be Sequence or SpecialToken");
@@ -278,8 +279,8 @@ absl::StatusOr<Template> ReadTemplate(const JsonValue& root,
       continue;
     }
     if (type == "BertProcessing" || type == "RobertaProcessing") {
-      const JsonValue* cls = p->Find("cls");
-      const JsonValue* sep = p->Find("sep");
+      const base::JsonValue* cls = p->Find("cls");
+      const base::JsonValue* sep = p->Find("sep");
       if (cls == nullptr || sep == nullptr || !cls->is_array() ||
           !sep->is_array() || cls->array().size() != 2 ||
           sep->array().size() != 2) {
@@ -305,7 +306,7 @@ absl::StatusOr<Template> ReadTemplate(const JsonValue& root,
 }
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> MakeWordPiece(
-    const JsonValue& root, const JsonValue& model, HfVocab vocab,
+    const base::JsonValue& root, const base::JsonValue& model, HfVocab vocab,
     const Template& tmpl, const std::string& src) {
   WordPieceOptions opt;
   opt.source = src;
@@ -315,11 +316,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> MakeWordPiece(
   if (prefix.empty()) {
     return Unsupported(src, "model.continuing_subword_prefix", "''", "'##'");
   }
-  std::vector<const JsonValue*> norms, pres;
-  if (const JsonValue* n = root.Find("normalizer")) {
+  std::vector<const base::JsonValue*> norms, pres;
+  if (const base::JsonValue* n = root.Find("normalizer")) {
     QEFF_RETURN_IF_ERROR(Flatten(*n, "normalizers", src, "normalizer", &norms));
   }
-  if (const JsonValue* p = root.Find("pre_tokenizer")) {
+  if (const base::JsonValue* p = root.Find("pre_tokenizer")) {
     QEFF_RETURN_IF_ERROR(
         Flatten(*p, "pretokenizers", src, "pre_tokenizer", &pres));
   }
@@ -330,7 +331,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> MakeWordPiece(
                            : absl::StrCat("'", TypeOf(*norms[0]), "'"),
                        "BertNormalizer with a WordPiece model");
   }
-  const JsonValue& bn = *norms[0];
+  const base::JsonValue& bn = *norms[0];
   if (!BoolOr(bn, "clean_text", true) ||
       !BoolOr(bn, "handle_chinese_chars", true)) {
     return Unsupported(src, "normalizer",
@@ -339,7 +340,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> MakeWordPiece(
                        "both true");
   }
   opt.lowercase = BoolOr(bn, "lowercase", true);
-  const JsonValue* sa = bn.Find("strip_accents");
+  const base::JsonValue* sa = bn.Find("strip_accents");
   opt.strip_accents = sa == nullptr || sa->is_null()
                           ? opt.lowercase
                           : BoolOr(bn, "strip_accents", false);
@@ -377,13 +378,13 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> MakeWordPiece(
   return std::unique_ptr<Tokenizer>(std::move(t));
 }
 
-absl::Status ReadBpeNormalizer(const JsonValue& root, const std::string& src,
-                               BpeOptions* opt) {
-  const JsonValue* n = root.Find("normalizer");
+absl::Status ReadBpeNormalizer(const base::JsonValue& root,
+                               const std::string& src, BpeOptions* opt) {
+  const base::JsonValue* n = root.Find("normalizer");
   if (n == nullptr) return absl::OkStatus();
-  std::vector<const JsonValue*> norms;
+  std::vector<const base::JsonValue*> norms;
   QEFF_RETURN_IF_ERROR(Flatten(*n, "normalizers", src, "normalizer", &norms));
-  for (const JsonValue* nv : norms) {
+  for (const base::JsonValue* nv : norms) {
     const std::string type = TypeOf(*nv);
     if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
       if (!opt->normalizer.empty() || !opt->prefix.empty() ||
@@ -399,8 +400,9 @@ absl::Status ReadBpeNormalizer(const JsonValue& root, const std::string& src,
       }
       opt->prefix = StringOr(*nv, "prepend");
     } else if (type == "Replace") {
-      const JsonValue* pat = nv->Find("pattern");
-      const JsonValue* str = pat != nullptr ? pat->Find("String") : nullptr;
+      const base::JsonValue* pat = nv->Find("pattern");
+      const base::JsonValue* str =
+          pat != nullptr ? pat->Find("String") : nullptr;
       if (str == nullptr || !str->is_string() || str->string_value() != " " ||
           StringOr(*nv, "content") != kSpace) {
         return Unsupported(src, "normalizer",
@@ -416,14 +418,15 @@ absl::Status ReadBpeNormalizer(const JsonValue& root, const std::string& src,
   return absl::OkStatus();
 }
 
-absl::Status ReadBpePreTokenizer(const JsonValue& root, const HfVocab& vocab,
-                                 const std::string& src, BpeOptions* opt) {
-  const JsonValue* p = root.Find("pre_tokenizer");
+absl::Status ReadBpePreTokenizer(const base::JsonValue& root,
+                                 const HfVocab& vocab, const std::string& src,
+                                 BpeOptions* opt) {
+  const base::JsonValue* p = root.Find("pre_tokenizer");
   if (p == nullptr) return absl::OkStatus();
-  std::vector<const JsonValue*> pres;
+  std::vector<const base::JsonValue*> pres;
   QEFF_RETURN_IF_ERROR(
       Flatten(*p, "pretokenizers", src, "pre_tokenizer", &pres));
-  for (const JsonValue* pv : pres) {
+  for (const base::JsonValue* pv : pres) {
     const std::string type = TypeOf(*pv);
     if (type == "Split") {
       if (StringOr(*pv, "behavior") != "Isolated" ||
@@ -434,9 +437,10 @@ absl::Status ReadBpePreTokenizer(const JsonValue& root, const HfVocab& vocab,
                          "'", BoolOr(*pv, "invert", false) ? " inverted" : ""),
             kSupportedPreTokenizers);
       }
-      const JsonValue* pat = pv->Find("pattern");
-      const JsonValue* re = pat != nullptr ? pat->Find("Regex") : nullptr;
-      const JsonValue* str = pat != nullptr ? pat->Find("String") : nullptr;
+      const base::JsonValue* pat = pv->Find("pattern");
+      const base::JsonValue* re = pat != nullptr ? pat->Find("Regex") : nullptr;
+      const base::JsonValue* str =
+          pat != nullptr ? pat->Find("String") : nullptr;
       if (re != nullptr && re->is_string()) {
         opt->pre.regexes.push_back(
             ExpandCaseInsensitiveGroups(re->string_value()));
@@ -501,14 +505,14 @@ absl::Status ReadBpePreTokenizer(const JsonValue& root, const HfVocab& vocab,
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadMerges(
-    const JsonValue& model, const std::string& src) {
+    const base::JsonValue& model, const std::string& src) {
   std::vector<std::pair<std::string, std::string>> merges;
-  const JsonValue* m = model.Find("merges");
+  const base::JsonValue* m = model.Find("merges");
   if (m == nullptr || m->is_null()) return merges;
   if (!m->is_array()) return Invalid(src, "model.merges", "is not an array");
   merges.reserve(m->array().size());
   for (size_t i = 0; i < m->array().size(); ++i) {
-    const JsonValue& e = m->array()[i];
+    const base::JsonValue& e = m->array()[i];
     if (e.is_string()) {
       const std::string& s = e.string_value();
       size_t sp = s.size() > 1 ? s.find(' ', 1) : std::string::npos;
@@ -576,10 +580,10 @@ class PrefixedBpeTokenizer : public Tokenizer {
 };
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> MakeBpe(
-    const JsonValue& root, const JsonValue& model, HfVocab vocab,
+    const base::JsonValue& root, const base::JsonValue& model, HfVocab vocab,
     const Template& tmpl, const TokenizerConfig* config,
     const std::string& src) {
-  if (const JsonValue* d = model.Find("dropout");
+  if (const base::JsonValue* d = model.Find("dropout");
       d != nullptr && !d->is_null() && d->number() != 0) {
     return Unsupported(src, "model.dropout", "a non-zero dropout", "null");
   }
@@ -705,10 +709,10 @@ std::string ExpandCaseInsensitiveGroups(absl::string_view re) {
 }
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromHfJson(
-    const JsonValue& root, const TokenizerConfig* config,
+    const base::JsonValue& root, const TokenizerConfig* config,
     const std::string& src) {
   if (!root.is_object()) return Invalid(src, "(top level)", "not an object");
-  const JsonValue* model = root.Find("model");
+  const base::JsonValue* model = root.Find("model");
   if (model == nullptr || !model->is_object()) {
     return Invalid(src, "model", "missing or not an object");
   }
@@ -728,14 +732,14 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromHfJson(
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadHfTokenizer(
     const std::string& path) {
-  QEFF_ASSIGN_OR_RETURN(JsonValue root, ReadJsonFile(path));
+  QEFF_ASSIGN_OR_RETURN(base::JsonValue root, ReadJsonFile(path));
   const size_t slash = path.rfind('/');
   const std::string dir =
       slash == std::string::npos ? "." : path.substr(0, slash);
   const std::string cfg_path = dir + "/tokenizer_config.json";
   std::optional<TokenizerConfig> cfg;
   if (IsFile(cfg_path)) {
-    QEFF_ASSIGN_OR_RETURN(JsonValue cj, ReadJsonFile(cfg_path));
+    QEFF_ASSIGN_OR_RETURN(base::JsonValue cj, ReadJsonFile(cfg_path));
     QEFF_ASSIGN_OR_RETURN(cfg, ParseTokenizerConfig(cj, cfg_path));
   }
   return TokenizerFromHfJson(root, cfg.has_value() ? &*cfg : nullptr, path);

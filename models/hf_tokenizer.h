@@ -45,8 +45,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/json.h"
 #include "models/hf_config.h"
-#include "models/json.h"
 #include "models/tokenizer.h"
 
 namespace qeff::models {
@@ -54,7 +54,7 @@ namespace qeff::models {
 // `tokenizer` is the parsed tokenizer.json; `config` the parsed
 // tokenizer_config.json or null. Errors name `source` and the field.
 absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromHfJson(
-    const JsonValue& tokenizer, const TokenizerConfig* config,
+    const base::JsonValue& tokenizer, const TokenizerConfig* config,
     const std::string& source);
 
 // Reads `tokenizer_json_path` and, when it exists, tokenizer_config.json in

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "base/json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "models/hf_tokenizer_writer.h"
-#include "models/json.h"
 #include "models/tokenizer_loader.h"
 #include "models/unicode.h"
 
@@ -23,7 +23,7 @@ const std::string kSp = "\xe2\x96\x81";  // U+2581
 
 std::unique_ptr<Tokenizer> FromJson(const std::string& text,
                                     const TokenizerConfig* cfg = nullptr) {
-  auto j = ParseJson(text);
+  auto j = base::ParseJson(text);
   EXPECT_TRUE(j.ok()) << j.status();
   if (!j.ok()) return nullptr;
   auto t = TokenizerFromHfJson(*j, cfg, "test/tokenizer.json");
@@ -32,7 +32,7 @@ std::unique_ptr<Tokenizer> FromJson(const std::string& text,
 }
 
 absl::Status LoadError(const std::string& text) {
-  auto j = ParseJson(text);
+  auto j = base::ParseJson(text);
   if (!j.ok()) return j.status();
   return TokenizerFromHfJson(*j, nullptr, "test/tokenizer.json").status();
 }
@@ -82,7 +82,7 @@ TEST(HfTokenizer, ByteLevelGpt2) {
   HfVocabSource v = ByteLevelSource("gpt-2");
   auto files = MakeHfTokenizerFiles(v);
   ASSERT_TRUE(files.ok()) << files.status();
-  auto cj = ParseJson(files->tokenizer_config_json);
+  auto cj = base::ParseJson(files->tokenizer_config_json);
   ASSERT_TRUE(cj.ok()) << cj.status();
   auto cfg = ParseTokenizerConfig(*cj, "tokenizer_config.json");
   ASSERT_TRUE(cfg.ok()) << cfg.status();

@@ -7,8 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ir/status_macros.h"
-#include "models/json.h"
+#include "base/json.h"
+#include "base/status_macros.h"
 #include "models/pretokenize.h"
 #include "models/tokenizer_vocab.h"
 #include "models/unicode.h"
@@ -28,7 +28,7 @@ constexpr const char* kQwen2Split =
 constexpr int32_t kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4,
                   kUnused = 5;
 
-std::string Q(absl::string_view s) { return JsonQuote(s); }
+std::string Q(absl::string_view s) { return base::JsonQuote(s); }
 
 std::string ByteLevel(bool use_regex) {
   return absl::StrCat(

@@ -3,8 +3,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "ir/shape.h"
-#include "ir/status_macros.h"
 
 namespace qeff::models {
 namespace {

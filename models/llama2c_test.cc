@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/files.h"
 #include "gtest/gtest.h"
 #include "models/gguf_writer.h"
 
@@ -18,7 +19,7 @@ std::string TmpPath(const std::string& name) {
 
 std::string Write(const std::string& name, const std::string& bytes) {
   std::string path = TmpPath(name);
-  EXPECT_TRUE(WriteFileAtomically(path, bytes).ok());
+  EXPECT_TRUE(base::WriteFileAtomically(path, bytes).ok());
   return path;
 }
 

@@ -6,7 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "ir/status_macros.h"
+#include "base/status_macros.h"
 #include "models/gguf.h"
 #include "models/hf_hub.h"
 #include "models/hf_tokenizer.h"

@@ -9,8 +9,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ir/status_macros.h"
-#include "models/json.h"
+#include "base/files.h"
+#include "base/json.h"
+#include "base/status_macros.h"
 
 namespace qeff::models {
 namespace {
@@ -38,11 +39,6 @@ absl::StatusOr<std::string> ReadText(const std::string& path) {
   return ss.str();
 }
 
-bool FileExists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 }  // namespace
 
 absl::StatusOr<SafetensorsFile> ReadSafetensors(const std::string& path) {
@@ -64,7 +60,7 @@ absl::StatusOr<SafetensorsFile> ReadSafetensors(const std::string& path) {
   const uint64_t data_size = size - data_start;
   absl::string_view header(reinterpret_cast<const char*>(file->data() + 8),
                            header_len);
-  auto json = ParseJson(header);
+  auto json = base::ParseJson(header);
   if (!json.ok()) {
     return FileError(path, absl::StrCat("header: ", json.status().message()));
   }
@@ -85,9 +81,9 @@ absl::StatusOr<SafetensorsFile> ReadSafetensors(const std::string& path) {
       continue;
     }
     if (!entry.is_object()) return FileError(path, where + "not an object");
-    const JsonValue* dt = entry.Find("dtype");
-    const JsonValue* shape = entry.Find("shape");
-    const JsonValue* offsets = entry.Find("data_offsets");
+    const base::JsonValue* dt = entry.Find("dtype");
+    const base::JsonValue* shape = entry.Find("shape");
+    const base::JsonValue* offsets = entry.Find("data_offsets");
     if (!dt || !dt->is_string())
       return FileError(path, where + "missing string field 'dtype'");
     if (!shape || !shape->is_array())
@@ -107,7 +103,7 @@ absl::StatusOr<SafetensorsFile> ReadSafetensors(const std::string& path) {
     std::vector<int64_t> dims;
     // Element count with overflow checks (dims are untrusted).
     uint64_t elements = 1;
-    for (const JsonValue& d : shape->array()) {
+    for (const base::JsonValue& d : shape->array()) {
       auto v = d.AsInt64();
       if (!v.ok() || *v < 0)
         return FileError(path, where + "shape entries must be integers >= 0");
@@ -146,9 +142,9 @@ absl::StatusOr<absl::flat_hash_map<std::string, ir::Tensor>>
 ReadSafetensorsFolder(const std::string& dir) {
   absl::flat_hash_map<std::string, ir::Tensor> out;
   const std::string index_path = dir + "/model.safetensors.index.json";
-  if (!FileExists(index_path)) {
+  if (!base::FileExists(index_path)) {
     const std::string single = dir + "/model.safetensors";
-    if (!FileExists(single)) {
+    if (!base::FileExists(single)) {
       return absl::NotFoundError(absl::StrCat(
           dir, ": no model.safetensors or model.safetensors.index.json"));
     }
@@ -157,10 +153,10 @@ ReadSafetensorsFolder(const std::string& dir) {
     return out;
   }
   QEFF_ASSIGN_OR_RETURN(std::string text, ReadText(index_path));
-  auto json = ParseJson(text);
+  auto json = base::ParseJson(text);
   if (!json.ok())
     return FileError(index_path, std::string(json.status().message()));
-  const JsonValue* map = json->Find("weight_map");
+  const base::JsonValue* map = json->Find("weight_map");
   if (!map || !map->is_object())
     return FileError(index_path, "missing object field 'weight_map'");
   // Shard file -> tensors the index assigns to it.
@@ -180,7 +176,7 @@ ReadSafetensorsFolder(const std::string& dir) {
   }
   for (const std::string& s : shards) {
     const std::string shard_path = dir + "/" + s;
-    if (!FileExists(shard_path)) {
+    if (!base::FileExists(shard_path)) {
       return absl::NotFoundError(absl::StrCat(index_path, ": shard '", s,
                                               "' (holding '", wanted[s][0],
                                               "') is missing"));
@@ -209,8 +205,8 @@ absl::StatusOr<std::string> SerializeSafetensors(
     header += "\"__metadata__\":{";
     for (size_t i = 0; i < metadata.size(); ++i) {
       if (i) header += ",";
-      header +=
-          JsonQuote(metadata[i].first) + ":" + JsonQuote(metadata[i].second);
+      header += base::JsonQuote(metadata[i].first) + ":" +
+                base::JsonQuote(metadata[i].second);
     }
     header += "}";
   }
@@ -230,10 +226,10 @@ absl::StatusOr<std::string> SerializeSafetensors(
                        t.TypeString()));
     }
     if (i || !metadata.empty()) header += ",";
-    header +=
-        absl::StrCat(JsonQuote(name), ":{\"dtype\":\"", dt, "\",\"shape\":[",
-                     absl::StrJoin(t.dims(), ","), "],\"data_offsets\":[",
-                     offset, ",", offset + t.byte_size(), "]}");
+    header += absl::StrCat(base::JsonQuote(name), ":{\"dtype\":\"", dt,
+                           "\",\"shape\":[", absl::StrJoin(t.dims(), ","),
+                           "],\"data_offsets\":[", offset, ",",
+                           offset + t.byte_size(), "]}");
     offset += t.byte_size();
   }
   header += "}";

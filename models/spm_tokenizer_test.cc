@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/files.h"
 #include "gtest/gtest.h"
 #include "models/gguf_writer.h"
 
@@ -175,7 +176,7 @@ TEST(SpmTokenizerTest, FromGgufMetadata) {
 TEST(SpmTokenizerTest, TruncatedLlama2cTokenizerIsNamed) {
   std::string path = TmpPath("trunc_tok.bin");
   std::string bytes("\x05\0\0\0\0\0\0\0\x05\0\0\0<u", 14);
-  ASSERT_TRUE(WriteFileAtomically(path, bytes).ok());
+  ASSERT_TRUE(base::WriteFileAtomically(path, bytes).ok());
   auto t = LoadTokenizerFile(path);
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("truncated: token #0"), std::string::npos)

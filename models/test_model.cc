@@ -10,9 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "ir/status_macros.h"
+#include "base/files.h"
+#include "base/json.h"
+#include "base/status_macros.h"
 #include "models/gguf_writer.h"
-#include "models/json.h"
 #include "models/rope_layout.h"
 #include "models/safetensors.h"
 #include "models/unicode.h"
@@ -287,11 +288,11 @@ TestModel MakeGpt2(const TestModelSpec& s) {
 std::string ConfigJson(const ModelConfig& m) {
   std::vector<std::string> f;
   auto kv = [&](const std::string& k, const std::string& v) {
-    f.push_back(absl::StrCat("  ", JsonQuote(k), ": ", v));
+    f.push_back(absl::StrCat("  ", base::JsonQuote(k), ": ", v));
   };
   auto num = [](double v) { return absl::StrFormat("%.9g", v); };
-  kv("architectures", absl::StrCat("[", JsonQuote(m.architecture), "]"));
-  kv("model_type", JsonQuote(m.model_type));
+  kv("architectures", absl::StrCat("[", base::JsonQuote(m.architecture), "]"));
+  kv("model_type", base::JsonQuote(m.model_type));
   kv("torch_dtype", "\"float32\"");
   kv("bos_token_id", "1");
   kv("eos_token_id", "2");
@@ -304,7 +305,7 @@ std::string ConfigJson(const ModelConfig& m) {
     kv("n_head", absl::StrCat(c.n_head));
     kv("n_inner", absl::StrCat(c.n_inner));
     kv("layer_norm_epsilon", num(c.layer_norm_epsilon));
-    kv("activation_function", JsonQuote(c.activation_function));
+    kv("activation_function", base::JsonQuote(c.activation_function));
     kv("scale_attn_weights", "true");
     kv("tie_word_embeddings", "true");
   } else {
@@ -340,20 +341,6 @@ std::string ConfigJson(const ModelConfig& m) {
     }
   }
   return absl::StrCat("{\n", absl::StrJoin(f, ",\n"), "\n}\n");
-}
-
-absl::Status MakeDirs(const std::string& dir) {
-  std::string cur;
-  for (size_t i = 0; i <= dir.size(); ++i) {
-    if (i == dir.size() || (dir[i] == '/' && i > 0)) {
-      cur = dir.substr(0, i);
-      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
-        return absl::InternalError(
-            absl::StrCat(cur, ": cannot create folder (errno ", errno, ")"));
-      }
-    }
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -484,18 +471,19 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
 absl::Status WriteTestModelHf(const TestModelSpec& spec, const std::string& dir,
                               bool also_gguf) {
   QEFF_ASSIGN_OR_RETURN(TestModel tm, MakeTestModel(spec));
-  QEFF_RETURN_IF_ERROR(MakeDirs(dir));
+  QEFF_RETURN_IF_ERROR(base::MakeDirs(dir));
   QEFF_ASSIGN_OR_RETURN(std::string st,
                         SerializeSafetensors(tm.tensors, {{"format", "pt"}}));
-  QEFF_RETURN_IF_ERROR(WriteFileAtomically(dir + "/model.safetensors", st));
   QEFF_RETURN_IF_ERROR(
-      WriteFileAtomically(dir + "/config.json", ConfigJson(tm.config)));
+      base::WriteFileAtomically(dir + "/model.safetensors", st));
   QEFF_RETURN_IF_ERROR(
-      WriteFileAtomically(dir + "/generation_config.json",
-                          "{\n  \"bos_token_id\": 1,\n  \"eos_token_id\": 2,\n "
-                          " \"do_sample\": false\n}\n"));
+      base::WriteFileAtomically(dir + "/config.json", ConfigJson(tm.config)));
+  QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(
+      dir + "/generation_config.json",
+      "{\n  \"bos_token_id\": 1,\n  \"eos_token_id\": 2,\n "
+      " \"do_sample\": false\n}\n"));
   if (tm.config.family == ModelFamily::kLlama) {
-    QEFF_RETURN_IF_ERROR(WriteFileAtomically(
+    QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(
         dir + "/tokenizer_config.json",
         "{\n  \"add_bos_token\": true,\n  \"add_eos_token\": false,\n"
         "  \"bos_token\": \"<s>\",\n  \"eos_token\": \"</s>\",\n"
@@ -508,10 +496,10 @@ absl::Status WriteTestModelHf(const TestModelSpec& spec, const std::string& dir,
   QEFF_ASSIGN_OR_RETURN(HfTokenizerFiles tok,
                         MakeHfTokenizerFiles(TestHfVocab(tm.config.family)));
   QEFF_RETURN_IF_ERROR(
-      WriteFileAtomically(dir + "/tokenizer.json", tok.tokenizer_json));
+      base::WriteFileAtomically(dir + "/tokenizer.json", tok.tokenizer_json));
   if (tm.config.family != ModelFamily::kLlama) {
-    QEFF_RETURN_IF_ERROR(WriteFileAtomically(dir + "/tokenizer_config.json",
-                                             tok.tokenizer_config_json));
+    QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(
+        dir + "/tokenizer_config.json", tok.tokenizer_config_json));
   }
   if (also_gguf) {
     QEFF_RETURN_IF_ERROR(WriteTestModelGguf(spec, dir + "/model.gguf"));

@@ -6,8 +6,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "ir/buffer.h"
-#include "ir/status_macros.h"
 #include "models/bpe_tokenizer.h"
 #include "models/hf_tokenizer.h"
 #include "models/spm_tokenizer.h"

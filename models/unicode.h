@@ -12,14 +12,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "models/utf8.h"
+#include "base/utf8.h"
 
 namespace qeff::models::unicode {
 
 // Code points of `text`; a byte that does not start a valid sequence becomes
 // U+FFFD (as llama.cpp's unicode_cpts_from_utf8). Callers validate first.
 std::vector<char32_t> DecodeUtf8(absl::string_view text);
-using ::qeff::models::AppendUtf8;  // models/utf8.h
+using ::qeff::base::AppendUtf8;  // base/utf8.h
 std::string EncodeUtf8(const std::vector<char32_t>& cps);
 
 // General category groups (\p{N}, \p{L}, ...) plus White_Space.

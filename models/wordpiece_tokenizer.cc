@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "ir/status_macros.h"
+#include "base/status_macros.h"
 #include "models/unicode.h"
 
 namespace qeff::models {

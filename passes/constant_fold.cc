@@ -1,8 +1,8 @@
 #include "passes/constant_fold.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "ir/evaluator.h"
-#include "ir/status_macros.h"
 
 namespace qeff::passes {
 

@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "ir/op_schema.h"
-#include "ir/status_macros.h"
 #include "ir/text_format.h"
 #include "ir/verifier.h"
 

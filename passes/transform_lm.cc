@@ -4,8 +4,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "ir/builder.h"
-#include "ir/status_macros.h"
 #include "models/arch/llama.h"
 
 namespace qeff::passes {

@@ -26,10 +26,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 #include "engine/compile_graph.h"
 #include "engine/job.h"
-#include "ir/status_macros.h"
-#include "models/gguf_writer.h"
 #include "tools/tool_util.h"
 
 ABSL_FLAG(std::string, jobs, "", "job file: a JSON list of jobs or JSON lines");
@@ -60,16 +60,16 @@ std::string ResultJson(const engine::JobSpec& spec,
                        const engine::JobResult& r) {
   std::vector<std::string> timings;
   for (const auto& [stage, s] : r.timings_s)
-    timings.push_back(absl::StrFormat("%s: %.6f", JsonString(stage), s));
+    timings.push_back(absl::StrFormat("%s: %.6f", base::JsonQuote(stage), s));
   auto path = [](const std::string& p) {
-    return p.empty() ? std::string("null") : JsonString(p);
+    return p.empty() ? std::string("null") : base::JsonQuote(p);
   };
   return absl::StrCat(
-      "{\"id\": ", JsonString(spec.id),
-      ", \"model\": ", JsonString(spec.model_path),
-      ", \"device\": ", JsonString(spec.device),
-      ", \"status\": ", JsonString(StatusWord(r.status)),
-      ", \"error\": ", r.status.ok() ? "null" : JsonString(r.status.message()),
+      "{\"id\": ", base::JsonQuote(spec.id),
+      ", \"model\": ", base::JsonQuote(spec.model_path),
+      ", \"device\": ", base::JsonQuote(spec.device),
+      ", \"status\": ", base::JsonQuote(StatusWord(r.status)), ", \"error\": ",
+      r.status.ok() ? "null" : base::JsonQuote(r.status.message()),
       ", \"onnx\": ", path(r.onnx_path),
       ", \"program\": ", path(r.program_path),
       ", \"onnx_reused\": ", r.onnx_reused ? "true" : "false",
@@ -139,7 +139,7 @@ absl::StatusOr<bool> Run() {
 
   if (!absl::GetFlag(FLAGS_output_json).empty()) {
     std::string json = absl::StrCat(
-        "{\"qeff_home\": ", JsonString(o.qeff_home),
+        "{\"qeff_home\": ", base::JsonQuote(o.qeff_home),
         absl::StrFormat(", \"stats\": {\"wall_s\": %.6f, \"loads\": %d, "
                         "\"transforms\": %d, "
                         "\"exports_written\": %d, \"exports_reused\": %d, "
@@ -150,7 +150,7 @@ absl::StatusOr<bool> Run() {
                         st.exports_reused, st.compiles, st.programs_written,
                         st.programs_reused, st.peak_admitted_bytes),
         ", \"jobs\": [", absl::StrJoin(rows, ",\n  "), "]}\n");
-    QEFF_RETURN_IF_ERROR(models::WriteFileAtomically(
+    QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(
         UserPath(absl::GetFlag(FLAGS_output_json)), json));
   }
   return all_ok;

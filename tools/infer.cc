@@ -27,6 +27,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 #include "engine/artifacts.h"
 #include "engine/batch_generator.h"
 #include "engine/generator.h"
@@ -34,8 +36,6 @@
 #include "engine/versions.h"
 #include "hw/cpu/container.h"
 #include "hw/driver.h"
-#include "ir/status_macros.h"
-#include "models/gguf_writer.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
 #include "models/unicode.h"
@@ -101,8 +101,8 @@ bool PromptFlagGiven() {
 absl::StatusOr<std::string> DefaultModel() {
   std::string dir = absl::StrCat(QeffHome(), "/test-models");
   std::string path = absl::StrCat(dir, "/qeff-test-llama-seed42.gguf");
-  if (FileExists(path)) return path;
-  QEFF_RETURN_IF_ERROR(MakeDirs(dir));
+  if (base::FileExists(path)) return path;
+  QEFF_RETURN_IF_ERROR(base::MakeDirs(dir));
   std::cout << "No --model given: generating a small seeded test model (random "
                "weights, seed 42) at "
             << path << "\n";
@@ -252,7 +252,7 @@ absl::Status Run() {
     program_path =
         engine::ProgramArtifactDir(onnx_path, compile_key_base, specs,
                                    device->kind(), hw::cpu::ProgramIsa(), co);
-    if (DirExists(program_path)) {
+    if (base::DirExists(program_path)) {
       auto read = hw::cpu::ReadProgram(program_path);
       if (read.ok()) {
         program = *read;
@@ -264,7 +264,7 @@ absl::Status Run() {
   }
   if (!program) {
     QEFF_ASSIGN_OR_RETURN(program, device->Compile(transformed, specs, co));
-    if (container && !DirExists(program_path)) {
+    if (container && !base::DirExists(program_path)) {
       QEFF_RETURN_IF_ERROR(
           hw::cpu::WriteProgram(*program, program_path,
                                 engine::ProgramProvenanceJson(export_params)));
@@ -332,9 +332,9 @@ absl::Status Run() {
         r.stats.e2e_s);
     absl::StrAppend(
         &json_results, i ? ", " : "", "{\"prompt\": ",
-        prompts[i].text ? JsonString(*prompts[i].text) : "null",
+        prompts[i].text ? base::JsonQuote(*prompts[i].text) : "null",
         ", \"prompt_ids\": [", JoinInts(prompts[i].ids),
-        "], \"completion\": ", JsonString(ValidUtf8(completion)),
+        "], \"completion\": ", base::JsonQuote(ValidUtf8(completion)),
         ", \"token_ids\": [", JoinInts(r.token_ids), "], \"stats\": ",
         absl::StrFormat(
             "{\"ttft_s\": %.6f, \"decode_tok_s\": %.3f, \"total_tok_s\": "
@@ -357,11 +357,12 @@ absl::Status Run() {
 
   if (!absl::GetFlag(FLAGS_output_json).empty()) {
     std::string json = absl::StrCat(
-        "{\"model\": ", JsonString(model_path),
-        ", \"device\": ", JsonString(device->name()),
+        "{\"model\": ", base::JsonQuote(model_path),
+        ", \"device\": ", base::JsonQuote(device->name()),
         ", \"artifacts\": {\"onnx\": ",
-        onnx_path.empty() ? "null" : JsonString(onnx_path), ", \"program\": ",
-        program_path.empty() ? "null" : JsonString(program_path),
+        onnx_path.empty() ? "null" : base::JsonQuote(onnx_path),
+        ", \"program\": ",
+        program_path.empty() ? "null" : base::JsonQuote(program_path),
         "}, \"results\": [", json_results, "], \"summary\": ",
         absl::StrFormat("{\"prompts\": %d, \"full_batch_size\": %d, "
                         "\"generated_tokens\": %d, \"wall_s\": %.6f, "
@@ -369,7 +370,7 @@ absl::Status Run() {
                         prompts.size(), full_batch_size, generated_tokens,
                         wall_s, throughput),
         "}\n");
-    QEFF_RETURN_IF_ERROR(models::WriteFileAtomically(
+    QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(
         UserPath(absl::GetFlag(FLAGS_output_json)), json));
   }
   return absl::OkStatus();

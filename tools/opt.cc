@@ -20,12 +20,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 #include "ir/onnx_export.h"
 #include "ir/onnx_import.h"
 #include "ir/op_schema.h"
-#include "ir/status_macros.h"
 #include "ir/text_format.h"
-#include "models/gguf_writer.h"
 #include "passes/pass_pipeline.h"
 #include "passes/registry.h"
 #include "tools/tool_util.h"
@@ -99,7 +99,7 @@ absl::Status Run() {
     std::cout << text;
     return absl::OkStatus();
   }
-  return models::WriteFileAtomically(UserPath(out), text);
+  return base::WriteFileAtomically(UserPath(out), text);
 }
 
 }  // namespace

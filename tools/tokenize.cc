@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/json.h"
 #include "models/tokenizer_loader.h"
 #include "tools/tool_util.h"
 
@@ -36,7 +37,7 @@ ABSL_FLAG(bool, no_bos, false, "do not add BOS even if the tokenizer does");
 
 namespace {
 
-using qeff::tools::JsonString;
+using qeff::base::JsonQuote;
 using qeff::tools::UserPath;
 
 absl::Status Run() {
@@ -67,7 +68,7 @@ absl::Status Run() {
     auto text = (*tok)->Decode(ids);
     if (!text.ok()) return text.status();
     if (json) {
-      std::printf("{\"text\":%s}\n", JsonString(*text).c_str());
+      std::printf("{\"text\":%s}\n", JsonQuote(*text).c_str());
     } else {
       std::printf("%s\n", text->c_str());
     }

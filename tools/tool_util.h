@@ -15,11 +15,6 @@ namespace qeff::tools {
 std::string UserPath(const std::string& path);
 // $QEFF_HOME, else ~/.cache/qeff_models.
 std::string QeffHome();
-bool FileExists(const std::string& path);
-bool DirExists(const std::string& path);
-absl::Status MakeDirs(const std::string& dir);
-// A JSON string literal (UTF-8 kept, control characters escaped).
-std::string JsonString(absl::string_view s);
 std::string JoinInts(const std::vector<int64_t>& v);
 
 }  // namespace qeff::tools

@@ -6,9 +6,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "ir/op_schema.h"
 #include "ir/quant.h"
-#include "ir/status_macros.h"
 #include "models/arch/llama.h"
 #include "models/arch/registry.h"
 #include "models/test_model.h"

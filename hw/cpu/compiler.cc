@@ -7,11 +7,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "hw/cpu/compiler_internal.h"
 #include "hw/cpu/kernels.h"
 #include "hw/cpu/kv_mxint8.h"
 #include "ir/op_schema.h"
-#include "ir/status_macros.h"
 
 namespace qeff::hw::cpu {
 namespace {

@@ -9,9 +9,10 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 #include "hw/cpu/plan.h"
 #include "ir/buffer.h"
-#include "ir/status_macros.h"
 
 namespace qeff::hw::cpu {
 namespace {
@@ -140,16 +141,6 @@ std::string PrecisionName(ir::DType t) {
   }
 }
 
-absl::Status WriteFile(const std::string& path, const void* data, size_t n) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return absl::InternalError(absl::StrCat(path, ": cannot create"));
-  const bool ok = std::fwrite(data, 1, n, f) == n;
-  const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed)
-    return absl::InternalError(absl::StrCat(path, ": write failed"));
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 std::string ProgramIsa() {
@@ -252,68 +243,64 @@ absl::Status WriteProgram(const Program& program, const std::string& dir,
       Fnv1a(w.out.data(), w.out.size(), Fnv1a(header.data(), header.size()));
   std::memcpy(header.data() + kChecksumAt, &sum, 8);
 
-  const std::string tmp = absl::StrCat(dir, ".tmp.", getpid());
-  fs::remove_all(tmp, ec);
-  if (!fs::create_directories(fs::path(tmp) / "qpc", ec))
-    return absl::InternalError(
-        absl::StrCat(tmp, ": cannot create: ", ec.message()));
-  {
-    const std::string bin = (fs::path(tmp) / "qpc" / "program.bin").string();
-    std::FILE* f = std::fopen(bin.c_str(), "wb");
-    if (!f) return absl::InternalError(absl::StrCat(bin, ": cannot create"));
-    bool ok =
-        std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
-        std::fwrite(w.out.data(), 1, w.out.size(), f) == w.out.size();
-    std::vector<uint8_t> pad(kAlign, 0);
-    int64_t at = plan_offset + plan_size;
-    ok = ok && std::fwrite(pad.data(), 1, weights_offset - at, f) ==
-                   static_cast<size_t>(weights_offset - at);
-    at = 0;
-    for (size_t i = 0; i < p->constants.size() && ok; ++i) {
-      ok = std::fwrite(pad.data(), 1, offsets[i] - at, f) ==
-           static_cast<size_t>(offsets[i] - at);
-      const ir::Tensor& t = p->constants[i];
-      if (t.byte_size())
-        ok = ok && std::fwrite(t.raw(), 1, t.byte_size(), f) == t.byte_size();
-      at = offsets[i] + static_cast<int64_t>(t.byte_size());
+  // Published all-or-nothing; a concurrent writer of the same program waits
+  // and reuses it.
+  auto fill = [&](const std::string& tmp) -> absl::Status {
+    QEFF_RETURN_IF_ERROR(base::MakeDirs(tmp + "/qpc"));
+    {
+      const std::string bin = tmp + "/qpc/program.bin";
+      std::FILE* f = std::fopen(bin.c_str(), "wb");
+      if (!f) return absl::InternalError(absl::StrCat(bin, ": cannot create"));
+      bool ok =
+          std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
+          std::fwrite(w.out.data(), 1, w.out.size(), f) == w.out.size();
+      std::vector<uint8_t> pad(kAlign, 0);
+      int64_t at = plan_offset + plan_size;
+      ok = ok && std::fwrite(pad.data(), 1, weights_offset - at, f) ==
+                     static_cast<size_t>(weights_offset - at);
+      at = 0;
+      for (size_t i = 0; i < p->constants.size() && ok; ++i) {
+        ok = std::fwrite(pad.data(), 1, offsets[i] - at, f) ==
+             static_cast<size_t>(offsets[i] - at);
+        const ir::Tensor& t = p->constants[i];
+        if (t.byte_size())
+          ok = ok && std::fwrite(t.raw(), 1, t.byte_size(), f) == t.byte_size();
+        at = offsets[i] + static_cast<int64_t>(t.byte_size());
+      }
+      ok = ok && std::fwrite(pad.data(), 1, woff - at, f) ==
+                     static_cast<size_t>(woff - at);
+      ok = (std::fclose(f) == 0) && ok;
+      if (!ok) return absl::InternalError(absl::StrCat(bin, ": write failed"));
     }
-    ok = ok && std::fwrite(pad.data(), 1, woff - at, f) ==
-                   static_cast<size_t>(woff - at);
-    ok = (std::fclose(f) == 0) && ok;
-    if (!ok) return absl::InternalError(absl::StrCat(bin, ": write failed"));
-  }
-  const std::string spec_json = SpecializationsToJson(p->specs);
-  QEFF_RETURN_IF_ERROR(
-      WriteFile((fs::path(tmp) / "specializations.json").string(),
-                spec_json.data(), spec_json.size()));
-  std::string yaml;
-  for (const BoundIO& s : p->io.state) {
-    const std::string prec =
-        p->options.mxint8_kv_cache ? "mxint8" : PrecisionName(s.dtype);
-    absl::StrAppend(&yaml, "- IOName: ", s.name, "\n  Precision: ", prec, "\n");
-    absl::StrAppend(&yaml, "- IOName: ", s.name,
-                    "_RetainedState\n  Precision: ", prec, "\n");
-  }
-  QEFF_RETURN_IF_ERROR(WriteFile((fs::path(tmp) / "custom_io.yaml").string(),
-                                 yaml.data(), yaml.size()));
-  std::string qconfig = absl::StrCat(
-      "{\"device\":\"cpu\",\"format_version\":", kProgramFormatVersion,
-      ",\"isa\":\"", isa,
-      "\",\"compile_options\":{\"num_cores\":", p->options.num_cores,
-      ",\"num_devices\":", p->options.num_devices,
-      ",\"mxfp6_matmul\":", p->options.mxfp6_matmul ? "true" : "false",
-      ",\"mxint8_kv_cache\":", p->options.mxint8_kv_cache ? "true" : "false",
-      "},\"specializations\":", spec_json.substr(0, spec_json.size() - 1),
-      provenance_json.empty() ? "" : ",\"provenance\":", provenance_json,
-      "}\n");
-  QEFF_RETURN_IF_ERROR(WriteFile((fs::path(tmp) / "qconfig.json").string(),
-                                 qconfig.data(), qconfig.size()));
-  fs::rename(tmp, dir, ec);
-  if (ec) {
-    fs::remove_all(tmp, ec);
-    return absl::InternalError(absl::StrCat(dir, ": rename failed"));
-  }
-  return absl::OkStatus();
+    const std::string spec_json = SpecializationsToJson(p->specs);
+    QEFF_RETURN_IF_ERROR(
+        base::WriteFileAtomically(tmp + "/specializations.json", spec_json));
+    std::string yaml;
+    for (const BoundIO& s : p->io.state) {
+      const std::string prec =
+          p->options.mxint8_kv_cache ? "mxint8" : PrecisionName(s.dtype);
+      absl::StrAppend(&yaml, "- IOName: ", s.name, "\n  Precision: ", prec,
+                      "\n");
+      absl::StrAppend(&yaml, "- IOName: ", s.name,
+                      "_RetainedState\n  Precision: ", prec, "\n");
+    }
+    QEFF_RETURN_IF_ERROR(
+        base::WriteFileAtomically(tmp + "/custom_io.yaml", yaml));
+    std::string qconfig = absl::StrCat(
+        "{\"device\":\"cpu\",\"format_version\":", kProgramFormatVersion,
+        ",\"isa\":\"", isa,
+        "\",\"compile_options\":{\"num_cores\":", p->options.num_cores,
+        ",\"num_devices\":", p->options.num_devices,
+        ",\"mxfp6_matmul\":", p->options.mxfp6_matmul ? "true" : "false",
+        ",\"mxint8_kv_cache\":", p->options.mxint8_kv_cache ? "true" : "false",
+        "},\"specializations\":", spec_json.substr(0, spec_json.size() - 1),
+        provenance_json.empty() ? "" : ",\"provenance\":", provenance_json,
+        "}\n");
+    QEFF_RETURN_IF_ERROR(
+        base::WriteFileAtomically(tmp + "/qconfig.json", qconfig));
+    return absl::OkStatus();
+  };
+  return base::PublishDirectory(dir, fill).status();
 }
 
 absl::StatusOr<std::shared_ptr<const Program>> ReadProgram(

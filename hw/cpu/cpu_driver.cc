@@ -9,11 +9,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "hw/cpu/compiler.h"
 #include "hw/cpu/kernels.h"
 #include "hw/cpu/kv_mxint8.h"
 #include "hw/cpu/plan.h"
-#include "ir/status_macros.h"
 #include "oneapi/tbb/info.h"
 #include "oneapi/tbb/task_arena.h"
 

@@ -5,9 +5,9 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "hw/cpu/compiler_internal.h"
 #include "ir/quant.h"
-#include "ir/status_macros.h"
 
 namespace qeff::hw::cpu {
 namespace {

@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "hw/cpu/compiler_internal.h"
 #include "hw/cpu/kernels.h"
-#include "ir/status_macros.h"
 
 namespace qeff::hw::cpu {
 namespace {

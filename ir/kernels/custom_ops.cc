@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/status_macros.h"
 #include "ir/graph.h"
 #include "ir/kernels/kernel_util.h"
 #include "ir/kernels/registry.h"
-#include "ir/status_macros.h"
 
 namespace qeff::ir::kernels {
 namespace {

@@ -3,9 +3,9 @@
 // indices count from the end; an index out of range is an error naming it.
 #include <cstring>
 
+#include "base/status_macros.h"
 #include "ir/kernels/kernel_util.h"
 #include "ir/kernels/registry.h"
-#include "ir/status_macros.h"
 
 namespace qeff::ir::kernels {
 namespace {

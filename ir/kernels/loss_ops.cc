@@ -2,9 +2,9 @@
 // optional class weights, ignore_index and reduction none/sum/mean.
 #include <cmath>
 
+#include "base/status_macros.h"
 #include "ir/kernels/kernel_util.h"
 #include "ir/kernels/registry.h"
-#include "ir/status_macros.h"
 
 namespace qeff::ir::kernels {
 namespace {

@@ -1,8 +1,8 @@
 // MatMul (numpy matmul: 1-D promotion, broadcast batch dims) and Gemm.
 // Float products accumulate in double; integers in int64 (wrapping).
+#include "base/status_macros.h"
 #include "ir/kernels/kernel_util.h"
 #include "ir/kernels/registry.h"
-#include "ir/status_macros.h"
 
 namespace qeff::ir::kernels {
 namespace {

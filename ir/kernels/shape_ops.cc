@@ -7,9 +7,9 @@
 #include <cstring>
 #include <numeric>
 
+#include "base/status_macros.h"
 #include "ir/kernels/kernel_util.h"
 #include "ir/kernels/registry.h"
-#include "ir/status_macros.h"
 
 namespace qeff::ir::kernels {
 namespace {

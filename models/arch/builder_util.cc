@@ -1,7 +1,7 @@
 #include "models/arch/builder_util.h"
 
 #include "absl/strings/str_cat.h"
-#include "ir/status_macros.h"
+#include "base/status_macros.h"
 
 namespace qeff::models {
 

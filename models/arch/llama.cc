@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "ir/builder.h"
-#include "ir/status_macros.h"
 
 namespace qeff::models {
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ir/status_macros.h"
+#include "base/status_macros.h"
 
 namespace qeff::models {
 
@@ -61,19 +61,19 @@ namespace {
 // Typed field access with errors naming the file and field.
 class Fields {
  public:
-  Fields(const JsonValue& j, const std::string& source)
+  Fields(const base::JsonValue& j, const std::string& source)
       : j_(j), source_(source) {}
 
   absl::Status Error(absl::string_view field, absl::string_view what) const {
     return absl::InvalidArgumentError(
         absl::StrCat(source_, ": field '", field, "' ", what));
   }
-  const JsonValue* Get(absl::string_view f) const {
-    const JsonValue* v = j_.Find(f);
+  const base::JsonValue* Get(absl::string_view f) const {
+    const base::JsonValue* v = j_.Find(f);
     return (v && !v->is_null()) ? v : nullptr;
   }
   absl::StatusOr<int64_t> Int(absl::string_view f) const {
-    const JsonValue* v = Get(f);
+    const base::JsonValue* v = Get(f);
     if (!v) return Error(f, "is missing");
     auto i = v->AsInt64();
     if (!i.ok()) return Error(f, i.status().message());
@@ -84,31 +84,31 @@ class Fields {
     return Int(f);
   }
   absl::StatusOr<float> Float(absl::string_view f, float def) const {
-    const JsonValue* v = Get(f);
+    const base::JsonValue* v = Get(f);
     if (!v) return def;
     if (!v->is_number()) return Error(f, "is not a number");
     return static_cast<float>(v->number());
   }
   absl::StatusOr<bool> Bool(absl::string_view f, bool def) const {
-    const JsonValue* v = Get(f);
+    const base::JsonValue* v = Get(f);
     if (!v) return def;
     if (!v->is_bool()) return Error(f, "is not a boolean");
     return v->bool_value();
   }
   absl::StatusOr<std::string> String(absl::string_view f,
                                      std::string def) const {
-    const JsonValue* v = Get(f);
+    const base::JsonValue* v = Get(f);
     if (!v) return def;
     if (!v->is_string()) return Error(f, "is not a string");
     return v->string_value();
   }
 
  private:
-  const JsonValue& j_;
+  const base::JsonValue& j_;
   const std::string& source_;
 };
 
-absl::StatusOr<RopeScaling> ParseRopeScaling(const JsonValue* j,
+absl::StatusOr<RopeScaling> ParseRopeScaling(const base::JsonValue* j,
                                              const std::string& source) {
   RopeScaling r;
   if (j == nullptr || j->is_null()) return r;
@@ -145,8 +145,8 @@ absl::StatusOr<RopeScaling> ParseRopeScaling(const JsonValue* j,
   return r;
 }
 
-absl::Status ParseLlamaFamily(const JsonValue& j, const std::string& source,
-                              ModelConfig* m) {
+absl::Status ParseLlamaFamily(const base::JsonValue& j,
+                              const std::string& source, ModelConfig* m) {
   Fields f(j, source);
   LlamaConfig& c = m->llama;
   QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size"));
@@ -195,7 +195,7 @@ absl::Status ParseLlamaFamily(const JsonValue& j, const std::string& source,
   return absl::OkStatus();
 }
 
-absl::Status ParseGpt2(const JsonValue& j, const std::string& source,
+absl::Status ParseGpt2(const base::JsonValue& j, const std::string& source,
                        ModelConfig* m) {
   Fields f(j, source);
   Gpt2Config& c = m->gpt2;
@@ -230,7 +230,7 @@ absl::Status ParseGpt2(const JsonValue& j, const std::string& source,
 
 }  // namespace
 
-absl::StatusOr<ModelConfig> ParseHfModelConfig(const JsonValue& j,
+absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
                                                const std::string& source) {
   if (!j.is_object()) {
     return absl::InvalidArgumentError(
@@ -239,7 +239,7 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const JsonValue& j,
   Fields f(j, source);
   QEFF_ASSIGN_OR_RETURN(std::string model_type, f.String("model_type", ""));
   std::string arch_name;
-  if (const JsonValue* archs = f.Get("architectures")) {
+  if (const base::JsonValue* archs = f.Get("architectures")) {
     if (!archs->is_array() || archs->array().empty() ||
         !archs->array()[0].is_string()) {
       return f.Error("architectures", "is not a non-empty array of strings");

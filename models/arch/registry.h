@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/json.h"
 #include "ir/graph.h"
 #include "models/arch/gpt2.h"
 #include "models/arch/llama.h"
-#include "models/json.h"
 
 namespace qeff::models {
 
@@ -59,7 +59,7 @@ std::string SupportedArchitecturesText();
 // config.json → ModelConfig. `source` (the file) prefixes errors; a missing
 // required field or an unsupported option (e.g. an unknown rope_scaling
 // type) is an error naming the field.
-absl::StatusOr<ModelConfig> ParseHfModelConfig(const JsonValue& config,
+absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& config,
                                                const std::string& source);
 
 // The eager graph for any supported family.

@@ -23,10 +23,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "gtest/gtest.h"
 #include "ir/dtype.h"
 #include "ir/quant.h"
-#include "ir/status_macros.h"
 #include "ir/tensor.h"
 #include "models/gguf.h"
 #include "models/gguf_writer.h"

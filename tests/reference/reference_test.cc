@@ -16,13 +16,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/json.h"
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
 #include "hw/reference_driver.h"
 #include "ir/evaluator.h"
 #include "ir/op_schema.h"
-#include "models/json.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
 
@@ -82,7 +82,7 @@ TEST_P(ReferenceTest, LogitsAndGreedyTokensMatchPyTorch) {
                               " --steps=", kSteps),
                  &rc);
   ASSERT_EQ(rc, 0) << out;
-  auto ref = ParseJson(out);
+  auto ref = base::ParseJson(out);
   ASSERT_TRUE(ref.ok()) << ref.status();
   const auto& tokens_json = ref->Find("tokens")->array();
   const auto& logits_json = ref->Find("step_logits")->array();
@@ -177,7 +177,7 @@ PyRun RunPy(const std::string& dir, const std::vector<int64_t>& prompt,
                  &rc);
   EXPECT_EQ(rc, 0) << out;
   if (rc != 0) return r;
-  auto j = ParseJson(out);
+  auto j = base::ParseJson(out);
   EXPECT_TRUE(j.ok()) << j.status();
   if (!j.ok()) return r;
   for (const auto& t : j->Find("tokens")->array())

@@ -1,7 +1,7 @@
 // Small Status helpers shared by every layer (Abseil 20220623 has no
 // status_macros.h and no absl/log).
-#ifndef QEFF_IR_STATUS_MACROS_H_
-#define QEFF_IR_STATUS_MACROS_H_
+#ifndef QEFF_BASE_STATUS_MACROS_H_
+#define QEFF_BASE_STATUS_MACROS_H_
 
 #include <cstdio>
 #include <cstdlib>
@@ -37,4 +37,4 @@
     }                                                                  \
   } while (0)
 
-#endif  // QEFF_IR_STATUS_MACROS_H_
+#endif  // QEFF_BASE_STATUS_MACROS_H_

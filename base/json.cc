@@ -1,5 +1,6 @@
-#include "models/json.h"
+#include "base/json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -7,10 +8,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "ir/status_macros.h"
-#include "models/utf8.h"
+#include "base/status_macros.h"
+#include "base/utf8.h"
 
-namespace qeff::models {
+namespace qeff::base {
 
 bool JsonValue::bool_value() const {
   QEFF_CHECK(kind_ == Kind::kBool);
@@ -279,15 +280,199 @@ absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
   return JsonParser(text).ParseDocument();
 }
 
-std::string JsonQuote(absl::string_view s) {
+namespace {
+
+// Decodes one UTF-8 sequence at `s[*i]`; an invalid byte decodes as itself
+// (U+0080..U+00FF), so every input has an output.
+char32_t NextCodePoint(absl::string_view s, size_t* i) {
+  const unsigned char c = static_cast<unsigned char>(s[*i]);
+  int len = c < 0x80         ? 1
+            : (c >> 5) == 6  ? 2
+            : (c >> 4) == 14 ? 3
+            : (c >> 3) == 30 ? 4
+                             : 0;
+  if (len == 0 || *i + len > s.size()) {
+    ++*i;
+    return c;
+  }
+  char32_t cp = len == 1 ? c : c & (0x7F >> len);
+  for (int k = 1; k < len; ++k) {
+    const unsigned char cc = static_cast<unsigned char>(s[*i + k]);
+    if ((cc & 0xC0) != 0x80) {
+      ++*i;
+      return c;
+    }
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  *i += len;
+  return cp;
+}
+
+std::string ShortestDouble(double v) {
+  std::string out;
+  for (int prec = 1; prec <= 17; ++prec) {
+    out = absl::StrFormat("%.*g", prec, v);
+    if (std::strtod(out.c_str(), nullptr) == v) break;
+  }
+  if (out.find_first_of(".eEn") == std::string::npos) out += ".0";
+  return out;
+}
+
+void Write(const JsonValue& v, const JsonWriteOptions& o, int depth,
+           std::string* out) {
+  auto newline = [&](int d) {
+    if (o.indent < 0) return;
+    out->push_back('\n');
+    out->append(static_cast<size_t>(o.indent) * d, ' ');
+  };
+  switch (v.kind()) {
+    case JsonValue::Kind::kNull:
+      *out += "null";
+      return;
+    case JsonValue::Kind::kBool:
+      *out += v.bool_value() ? "true" : "false";
+      return;
+    case JsonValue::Kind::kNumber:
+      *out += v.number_text();
+      return;
+    case JsonValue::Kind::kString:
+      *out += JsonQuote(v.string_value(), o.ascii);
+      return;
+    case JsonValue::Kind::kArray: {
+      if (v.array().empty()) {
+        *out += "[]";
+        return;
+      }
+      out->push_back('[');
+      bool first = true;
+      for (const JsonValue& e : v.array()) {
+        if (!first) out->push_back(',');
+        first = false;
+        newline(depth + 1);
+        Write(e, o, depth + 1, out);
+      }
+      newline(depth);
+      out->push_back(']');
+      return;
+    }
+    case JsonValue::Kind::kObject: {
+      if (v.object().empty()) {
+        *out += "{}";
+        return;
+      }
+      std::vector<const std::pair<std::string, JsonValue>*> members;
+      for (const auto& m : v.object()) members.push_back(&m);
+      if (o.sort_keys)
+        std::stable_sort(
+            members.begin(), members.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+      out->push_back('{');
+      bool first = true;
+      for (const auto* m : members) {
+        if (!first) out->push_back(',');
+        first = false;
+        newline(depth + 1);
+        *out += JsonQuote(m->first, o.ascii);
+        *out += o.indent < 0 ? ":" : ": ";
+        Write(m->second, o, depth + 1, out);
+      }
+      newline(depth);
+      out->push_back('}');
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+JsonValue JsonValue::Bool(bool b) {
+  JsonValue v;
+  v.kind_ = Kind::kBool;
+  v.bool_ = b;
+  return v;
+}
+
+JsonValue JsonValue::Int(int64_t i) {
+  JsonValue v;
+  v.kind_ = Kind::kNumber;
+  v.number_ = static_cast<double>(i);
+  v.text_ = absl::StrCat(i);
+  return v;
+}
+
+JsonValue JsonValue::Double(double d) {
+  QEFF_CHECK(std::isfinite(d));
+  JsonValue v;
+  v.kind_ = Kind::kNumber;
+  v.number_ = d;
+  v.text_ = ShortestDouble(d);
+  return v;
+}
+
+JsonValue JsonValue::String(std::string s) {
+  JsonValue v;
+  v.kind_ = Kind::kString;
+  v.text_ = std::move(s);
+  return v;
+}
+
+JsonValue JsonValue::Array() {
+  JsonValue v;
+  v.kind_ = Kind::kArray;
+  return v;
+}
+
+JsonValue JsonValue::Object() {
+  JsonValue v;
+  v.kind_ = Kind::kObject;
+  return v;
+}
+
+JsonValue& JsonValue::Set(absl::string_view key, JsonValue v) {
+  QEFF_CHECK(kind_ == Kind::kObject);
+  for (auto& [k, old] : object_) {
+    if (k == key) {
+      old = std::move(v);
+      return *this;
+    }
+  }
+  object_.emplace_back(std::string(key), std::move(v));
+  return *this;
+}
+
+JsonValue& JsonValue::Append(JsonValue v) {
+  QEFF_CHECK(kind_ == Kind::kArray);
+  array_.push_back(std::move(v));
+  return *this;
+}
+
+const std::string& JsonValue::number_text() const {
+  QEFF_CHECK(kind_ == Kind::kNumber);
+  return text_;
+}
+
+std::string WriteJson(const JsonValue& v, const JsonWriteOptions& options) {
+  std::string out;
+  Write(v, options, 0, &out);
+  return out;
+}
+
+std::string JsonQuote(absl::string_view s, bool ascii) {
   std::string out = "\"";
-  for (char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    const char c = s[i];
     switch (c) {
       case '"':
         out += "\\\"";
         break;
       case '\\':
         out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
         break;
       case '\n':
         out += "\\n";
@@ -299,14 +484,26 @@ std::string JsonQuote(absl::string_view s) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20)
+        if (static_cast<unsigned char>(c) < 0x20) {
           out += absl::StrFormat("\\u%04x", c);
-        else
+        } else if (ascii && static_cast<unsigned char>(c) >= 0x80) {
+          char32_t cp = NextCodePoint(s, &i);
+          if (cp >= 0x10000) {
+            cp -= 0x10000;
+            out += absl::StrFormat("\\u%04x\\u%04x", 0xD800 + (cp >> 10),
+                                   0xDC00 + (cp & 0x3FF));
+          } else {
+            out += absl::StrFormat("\\u%04x", static_cast<uint32_t>(cp));
+          }
+          continue;
+        } else {
           out.push_back(c);
+        }
     }
+    ++i;
   }
   out += "\"";
   return out;
 }
 
-}  // namespace qeff::models
+}  // namespace qeff::base

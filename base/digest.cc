@@ -1,12 +1,17 @@
-#include "ir/digest.h"
+#include "base/digest.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "ir/buffer.h"
-#include "ir/status_macros.h"
+#include "base/status_macros.h"
 
-namespace qeff::ir {
+namespace qeff::base {
 namespace {
 
 constexpr uint32_t kK[64] = {
@@ -123,10 +128,26 @@ std::string Sha256Hex(absl::string_view data) {
 }
 
 absl::StatusOr<std::string> Sha256File(const std::string& path) {
-  QEFF_ASSIGN_OR_RETURN(auto f, MappedFile::Open(path));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
   Sha256 h;
-  h.Update(f->data(), f->size());
+  std::vector<char> buf(size_t{1} << 20);
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      return absl::DataLossError(
+          absl::StrCat(path, ": read failed: ", std::strerror(e)));
+    }
+    h.Update(buf.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
   return h.FinishHex();
 }
 
-}  // namespace qeff::ir
+}  // namespace qeff::base

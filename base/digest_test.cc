@@ -1,10 +1,10 @@
-#include "ir/digest.h"
+#include "base/digest.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
 
-namespace qeff::ir {
+namespace qeff::base {
 namespace {
 
 TEST(Sha256, KnownVectors) {
@@ -24,4 +24,4 @@ TEST(Sha256, KnownVectors) {
 }
 
 }  // namespace
-}  // namespace qeff::ir
+}  // namespace qeff::base

@@ -1,12 +1,12 @@
 // UTF-8 encoding of one code point, shared by the JSON parser and the
 // tokenizers' Unicode helpers (header-only: the JSON parser must not pull in
 // ICU).
-#ifndef QEFF_MODELS_UTF8_H_
-#define QEFF_MODELS_UTF8_H_
+#ifndef QEFF_BASE_UTF8_H_
+#define QEFF_BASE_UTF8_H_
 
 #include <string>
 
-namespace qeff::models {
+namespace qeff::base {
 
 // Appends `cp` (at most U+10FFFF) as 1-4 bytes.
 inline void AppendUtf8(char32_t cp, std::string* out) {
@@ -27,6 +27,6 @@ inline void AppendUtf8(char32_t cp, std::string* out) {
   }
 }
 
-}  // namespace qeff::models
+}  // namespace qeff::base
 
-#endif  // QEFF_MODELS_UTF8_H_
+#endif  // QEFF_BASE_UTF8_H_

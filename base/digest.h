@@ -1,7 +1,7 @@
 // SHA-256 (FIPS 180-4), for content keys of artifacts: weight-file digests
 // and the hashes in artifact directory names. Streaming and one-shot.
-#ifndef QEFF_IR_DIGEST_H_
-#define QEFF_IR_DIGEST_H_
+#ifndef QEFF_BASE_DIGEST_H_
+#define QEFF_BASE_DIGEST_H_
 
 #include <array>
 #include <cstddef>
@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace qeff::ir {
+namespace qeff::base {
 
 class Sha256 {
  public:
@@ -30,9 +30,9 @@ class Sha256 {
 };
 
 std::string Sha256Hex(absl::string_view data);
-// Digest of a whole file (read through mmap); errors name the file.
+// Digest of a whole file (read in 1 MiB chunks); errors name the file.
 absl::StatusOr<std::string> Sha256File(const std::string& path);
 
-}  // namespace qeff::ir
+}  // namespace qeff::base
 
-#endif  // QEFF_IR_DIGEST_H_
+#endif  // QEFF_BASE_DIGEST_H_
