@@ -32,6 +32,10 @@ struct CompileOptions {
   int num_devices = 1;  // tensor slicing across cards; >1 not yet supported
   bool mxfp6_matmul = false;
   bool mxint8_kv_cache = false;
+  // Debugging only, not part of any artifact key: dump the graph around each
+  // compiler pass whose name fully matches this regex (e.g. "cpu_.*") to
+  // stderr. Empty: no dumps.
+  std::string pass_dump_regex;
 };
 
 // Compiled form of one graph for a set of specializations.

@@ -55,7 +55,12 @@ absl::Status CheckValueRef(const Graph& g, const Node& n, ValueId v,
 
 }  // namespace
 
-absl::Status VerifyGraph(const Graph& g) {
+absl::Status VerifyGraph(const Graph& g) { return VerifyGraph(g, {}); }
+
+absl::Status VerifyGraph(const Graph& g, const VerifyOptions& options) {
+  auto backend = [&](const Node& n) {
+    return options.backend_domains.count(n.domain) > 0;
+  };
   // Values: constants, flags.
   for (ValueId v = 0; v < g.num_values(); ++v) {
     const Value& val = g.value(v);
@@ -109,7 +114,7 @@ absl::Status VerifyGraph(const Graph& g) {
     if (n.dead) continue;
     if (n.id != id)
       return Fail(absl::StrCat(n.Describe(), " is stored at #", id));
-    if (FindOpSchema(n.domain, n.op_type) == nullptr)
+    if (!backend(n) && FindOpSchema(n.domain, n.op_type) == nullptr)
       return Fail(absl::StrCat(n.Describe(), ": no schema for this op"));
     for (int i = 0; i < static_cast<int>(n.inputs.size()); ++i) {
       ValueId v = n.inputs[i];
@@ -164,6 +169,16 @@ absl::Status VerifyGraph(const Graph& g) {
   SymbolicValueMap values;
   for (NodeId id : *order) {
     const Node& n = g.node(id);
+    if (backend(n)) {
+      for (ValueId v : n.outputs) {
+        const TensorType& t = g.value(v).type;
+        if (!t.shape.ranked())
+          return Fail(absl::StrCat(n.Describe(), ": backend op output ",
+                                   DescribeValue(g, v), " is unranked (",
+                                   t.ToString(), ")"));
+      }
+      continue;
+    }
     InferenceContext ctx(g, n, &values);
     absl::Status st = InferNodeTypes(g, id, &values, &ctx);
     if (!st.ok()) return Fail(std::string(st.message()));

@@ -3,6 +3,9 @@
 #ifndef QEFF_IR_VERIFIER_H_
 #define QEFF_IR_VERIFIER_H_
 
+#include <set>
+#include <string>
+
 #include "absl/status/status.h"
 #include "ir/graph.h"
 
@@ -23,6 +26,17 @@ namespace qeff::ir {
 // - constants have no producer and their type matches their tensor.
 // Errors name the node and the value.
 absl::Status VerifyGraph(const Graph& g);
+
+// Options for graphs that hold a backend's own ops (e.g. the cpu compiler's
+// `qeff.cpu` fused kernels, which have no ONNX schema): nodes of a domain in
+// `backend_domains` get every structural check above, but no schema check or
+// type re-inference; their outputs must carry a ranked type (the backend
+// pass sets it). Nodes of other domains are checked in full,
+// reading those stored types.
+struct VerifyOptions {
+  std::set<std::string> backend_domains;
+};
+absl::Status VerifyGraph(const Graph& g, const VerifyOptions& options);
 
 }  // namespace qeff::ir
 

@@ -66,8 +66,13 @@ absl::StatusOr<bool> PassPipeline::Run(ir::Graph& g) {
     if (!changed.ok())
       return Prefix(changed.status(), absl::StrCat("in pass ", name, ": "));
     if (*changed && options_.verify) {
-      absl::Status s = ir::InferShapes(g);
-      if (s.ok()) s = ir::VerifyGraph(g);
+      absl::Status s;
+      if (options_.backend_domains.empty()) {
+        s = ir::InferShapes(g);
+        if (s.ok()) s = ir::VerifyGraph(g);
+      } else {
+        s = ir::VerifyGraph(g, ir::VerifyOptions{options_.backend_domains});
+      }
       if (!s.ok()) return Prefix(s, absl::StrCat("after pass ", name, ": "));
     }
     t.seconds =

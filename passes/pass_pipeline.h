@@ -26,6 +26,11 @@ struct PipelineOptions {
   std::set<std::string> skip;
   // Re-infer shapes and verify after every changing pass (on by default).
   bool verify = true;
+  // Domains of a backend's own ops (no ONNX schema; e.g. "qeff.cpu"). When
+  // set, a changing pass is followed by ir::VerifyGraph with these as
+  // backend domains and no shape re-inference: a backend pipeline works on
+  // a graph its first pass made static, and its ops carry their own types.
+  std::set<std::string> backend_domains;
 };
 
 struct PassTiming {

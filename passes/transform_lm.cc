@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "ir/builder.h"
-#include "models/arch/llama.h"
+#include "ir/lm_roles.h"
 
 namespace qeff::passes {
 namespace {
@@ -15,9 +15,9 @@ using ir::Attribute;
 using ir::Dim;
 using ir::DType;
 using ir::GraphBuilder;
+using ir::LmRoles;
 using ir::Shape;
 using ir::ValueId;
-using models::LlamaRoles;
 
 // The live value produced by a node (not a constant or input) with `name`.
 std::optional<ValueId> FindProduced(const ir::Graph& g,
@@ -45,12 +45,12 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
     return absl::InvalidArgumentError(
         "transform_lm: the graph needs inputs input_ids and position_ids");
   }
-  auto mask = FindProduced(g, LlamaRoles::kCausalMask);
-  auto final_hidden = FindProduced(g, LlamaRoles::kFinalHidden);
+  auto mask = FindProduced(g, ir::LmRoles::kCausalMask);
+  auto final_hidden = FindProduced(g, ir::LmRoles::kFinalHidden);
   if (!mask || !final_hidden) {
     return absl::InvalidArgumentError(absl::StrCat(
         "transform_lm: no value named '",
-        mask ? LlamaRoles::kFinalHidden : LlamaRoles::kCausalMask,
+        mask ? ir::LmRoles::kFinalHidden : ir::LmRoles::kCausalMask,
         "'; the graph was not built by a known architecture builder"));
   }
   GraphBuilder b(&g);
@@ -71,8 +71,8 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
   int layers = 0;
   std::vector<ValueId> retained_outputs;
   for (int i = 0;; ++i) {
-    auto k = FindProduced(g, LlamaRoles::KeyRot(i));
-    auto v = FindProduced(g, LlamaRoles::Value(i));
+    auto k = FindProduced(g, ir::LmRoles::KeyRot(i));
+    auto v = FindProduced(g, ir::LmRoles::Value(i));
     if (!k || !v) break;
     ++layers;
     const ir::TensorType kt =
@@ -82,7 +82,7 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
     if (!kt.shape.ranked() || kt.shape.rank() != 4 ||
         !kt.shape[1].is_static() || !kt.shape[3].is_static()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "transform_lm: the key ", LlamaRoles::KeyRot(i), " produced by ",
+          "transform_lm: the key ", ir::LmRoles::KeyRot(i), " produced by ",
           g.Producer(*k)->Describe(), " has type ", kt.ToString(),
           "; the KV rewrite needs [batch, n_kv_heads, seq_len, head_dim] with "
           "static "
@@ -129,7 +129,7 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
   }
   if (layers == 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "transform_lm: no value named '", LlamaRoles::KeyRot(0),
+        "transform_lm: no value named '", ir::LmRoles::KeyRot(0),
         "'; the graph was not built by a known architecture builder"));
   }
 
@@ -141,17 +141,17 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
 
   // Sliding-window layers (full-length cache, window applied as a mask):
   // slot j is also masked when j <= p - W.
-  if (auto window_mask = FindProduced(g, LlamaRoles::kSlidingWindowMask)) {
+  if (auto window_mask = FindProduced(g, ir::LmRoles::kSlidingWindowMask)) {
     std::optional<ValueId> window;
     for (ValueId v = 0; v < g.num_values(); ++v) {
-      if (g.value(v).name == LlamaRoles::kSlidingWindow &&
+      if (g.value(v).name == ir::LmRoles::kSlidingWindow &&
           g.value(v).is_constant())
         window = v;
     }
     if (!window) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "transform_lm: the graph has '", LlamaRoles::kSlidingWindowMask,
-          "' but no constant '", LlamaRoles::kSlidingWindow, "'"));
+          "transform_lm: the graph has '", ir::LmRoles::kSlidingWindowMask,
+          "' but no constant '", ir::LmRoles::kSlidingWindow, "'"));
     }
     ValueId edge = b.Op("Sub", {qpos, *window}, {}, "model.window_mask.edge");
     ValueId too_old =

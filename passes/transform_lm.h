@@ -14,7 +14,7 @@
 // `full_batch_size`.
 //
 // It finds the sites by the role names the builders give values
-// (models/arch/llama.h LlamaRoles). Not done here yet: CustomRMSNorm,
+// (ir/lm_roles.h LmRoles). Not done here yet: CustomRMSNorm,
 // sliding-window masks.
 #ifndef QEFF_PASSES_TRANSFORM_LM_H_
 #define QEFF_PASSES_TRANSFORM_LM_H_

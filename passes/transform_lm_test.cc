@@ -110,7 +110,7 @@ TEST(TransformLM, RejectsGraphsItCannotHandle) {
   // A key of the wrong rank: the error names the node that produced it.
   ir::Graph bad = TinyEager(1);
   for (ir::ValueId v = 0; v < bad.num_values(); ++v) {
-    if (bad.value(v).name == models::LlamaRoles::KeyRot(0))
+    if (bad.value(v).name == ir::LmRoles::KeyRot(0))
       bad.value(v).type.shape = ir::Shape({4});
   }
   auto e = t.Run(bad);

@@ -1,7 +1,9 @@
 #include "hw/cpu/compiler.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <string>
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
@@ -9,9 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "hw/cpu/compiler_internal.h"
+#include "hw/cpu/cpu_passes.h"
 #include "hw/cpu/kernels.h"
 #include "hw/cpu/kv_mxint8.h"
 #include "ir/op_schema.h"
+#include "passes/pass_pipeline.h"
 
 namespace qeff::hw::cpu {
 namespace {
@@ -22,100 +26,9 @@ using ir::ValueId;
 constexpr int64_t kAlign = 64;
 constexpr absl::string_view kStateSuffix = "_RetainedState";
 
-absl::Status CompileError(const Specialization& spec, absl::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("cpu compiler: specialization '", spec.name, "': ", what));
-}
-
-// Binds the symbols everywhere, re-infers shapes; every live value must end
-// up with a static shape.
-absl::StatusOr<Graph> Specialize(const Graph& graph,
-                                 const Specialization& spec) {
-  Graph g = graph;
-  for (ValueId v = 0; v < g.num_values(); ++v) {
-    ir::TensorType& t = g.value(v).type;
-    if (t.shape.ranked()) t.shape = t.shape.Bind(spec.symbols);
-  }
-  absl::Status st = ir::InferShapes(g);
-  if (!st.ok()) return CompileError(spec, st.message());
-  auto check = [&](ValueId v) -> absl::Status {
-    const ir::Value& val = g.value(v);
-    if (!val.type.shape.ranked() || !val.type.shape.is_static())
-      return CompileError(
-          spec, absl::StrCat("value '", val.name, "' has non-static type ",
-                             val.type.ToString()));
-    return absl::OkStatus();
-  };
-  for (ValueId v : g.inputs()) QEFF_RETURN_IF_ERROR(check(v));
-  for (ir::NodeId n : g.LiveNodes())
-    for (ValueId v : g.node(n).outputs)
-      if (v != ir::kNoValue) QEFF_RETURN_IF_ERROR(check(v));
-  return g;
-}
-
-// Folds Shape/Constant nodes and nodes whose inputs are all constants, with
-// the cpu kernels. Returns the number of folded nodes.
-absl::StatusOr<int> Fold(Graph& g) {
-  QEFF_ASSIGN_OR_RETURN(std::vector<ir::NodeId> order, g.TopologicalOrder());
-  int folded = 0;
-  for (ir::NodeId id : order) {
-    const ir::Node& n = g.node(id);
-    if (n.dead || n.outputs.size() != 1 || n.domain == kCpuDomain) continue;
-    ValueId out = n.outputs[0];
-    std::optional<ir::Tensor> result;
-    if (n.op_type == "Shape" && n.domain.empty()) {
-      std::vector<int64_t> d = g.value(n.inputs[0]).type.shape.StaticDims();
-      const int64_t r = static_cast<int64_t>(d.size());
-      int64_t s = n.GetInt("start", 0), e = n.GetInt("end", r);
-      if (s < 0) s += r;
-      if (e < 0) e += r;
-      s = std::clamp<int64_t>(s, 0, r);
-      e = std::clamp<int64_t>(e, s, r);
-      std::vector<int64_t> v(d.begin() + s, d.begin() + e);
-      result = ir::Tensor::I64({static_cast<int64_t>(v.size())}, v);
-    } else if (n.op_type == "Constant" && n.domain.empty()) {
-      if (const ir::Attribute* a = n.attr("value"))
-        result = a->t();
-      else if (const ir::Attribute* a = n.attr("value_float"))
-        result = ir::Tensor::ScalarF32(a->f());
-      else if (const ir::Attribute* a = n.attr("value_int"))
-        result = ir::Tensor::ScalarI64(a->i());
-      else if (const ir::Attribute* a = n.attr("value_ints"))
-        result = ir::Tensor::I64({static_cast<int64_t>(a->ints().size())},
-                                 a->ints());
-      else
-        return absl::InvalidArgumentError(absl::StrCat(
-            "cpu compiler: ", n.Describe(), ": unsupported Constant form"));
-    } else {
-      bool all_const = !n.inputs.empty();
-      std::vector<const ir::Tensor*> ins;
-      for (ValueId v : n.inputs) {
-        if (v == ir::kNoValue) {
-          ins.push_back(nullptr);
-          continue;
-        }
-        const ir::Value& val = g.value(v);
-        if (!val.is_constant() || val.constant->is_quantized())
-          all_const = false;
-        ins.push_back(val.is_constant() ? &*val.constant : nullptr);
-      }
-      if (!all_const) continue;
-      QEFF_ASSIGN_OR_RETURN(Step step, LowerNode(g, n));
-      const ir::TensorType& ot = g.value(out).type;
-      if (step.op == "Alias") {
-        QEFF_ASSIGN_OR_RETURN(result, ins[0]->Reshaped(ot.shape.StaticDims()));
-      } else {
-        auto r = RunStepOnTensors(step, ins, {ot});
-        if (!r.ok()) return r.status();
-        result = (*r)[0];
-      }
-    }
-    ValueId c = g.AddConstant(g.value(out).name, *std::move(result));
-    g.ReplaceAllUsesWith(out, c);
-    ++folded;
-  }
-  g.RemoveDeadCode();
-  return folded;
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 struct BufferInfo {
@@ -347,19 +260,40 @@ absl::StatusOr<std::shared_ptr<CpuProgram>> CompileProgram(
       consts;
   CompileStats local;
   PackedWeights packed;
+  // Seconds per pass and plan stage, summed over specializations, in the
+  // order they first ran.
+  auto add_timing = [&](const std::string& name, double seconds) {
+    for (StageTiming& t : local.timings) {
+      if (t.name == name) {
+        t.seconds += seconds;
+        return;
+      }
+    }
+    local.timings.push_back({name, seconds});
+  };
   for (size_t s = 0; s < specs.size(); ++s) {
-    QEFF_ASSIGN_OR_RETURN(Graph g, Specialize(graph, specs[s]));
-    QEFF_ASSIGN_OR_RETURN(int lin,
-                          FuseLinear(g, options.mxfp6_matmul, &packed));
-    QEFF_ASSIGN_OR_RETURN(int folded, Fold(g));
-    QEFF_ASSIGN_OR_RETURN(int blocks, FuseBlocks(g));
-    local.fused_linear += lin;
-    local.folded += folded;
-    local.fused_blocks += blocks;
+    passes::PipelineOptions po;
+    po.dump_regex = options.pass_dump_regex;
+    po.backend_domains = {kCpuDomain};
+    passes::PassPipeline pipeline(std::move(po));
+    pipeline.AddPass<SpecializePass>(specs[s]);
+    pipeline.AddPass<FuseLinearPass>(options.mxfp6_matmul, &packed,
+                                     &local.fused_linear);
+    pipeline.AddPass<FoldPass>(&local.folded);
+    pipeline.AddPass<FuseBlocksPass>(&local.fused_blocks);
+    Graph g = graph;
+    QEFF_RETURN_IF_ERROR(pipeline.Run(g).status());
+    for (const passes::PassTiming& t : pipeline.timings())
+      add_timing(t.pass, t.seconds);
+    auto start = std::chrono::steady_clock::now();
     Lowerer lw(p.get(), static_cast<int>(s), &consts);
     QEFF_RETURN_IF_ERROR(lw.Run(g));
-    if (options.mxint8_kv_cache)
+    add_timing("cpu_lower", SecondsSince(start));
+    if (options.mxint8_kv_cache) {
+      start = std::chrono::steady_clock::now();
       QEFF_RETURN_IF_ERROR(RewritePlanForMxInt8Kv(specs[s], p->plans[s]));
+      add_timing("cpu_mxint8_kv_plan", SecondsSince(start));
+    }
   }
   if (stats) *stats = local;
   return p;

@@ -14,6 +14,9 @@ namespace qeff::hw::cpu {
 
 inline constexpr char kCpuDomain[] = "qeff.cpu";
 
+// "cpu compiler: specialization '<name>': <what>" (InvalidArgument).
+absl::Status CompileError(const Specialization& spec, absl::string_view what);
+
 // Linear: MatMul(x, Transpose(W [N,K] const)) (W possibly behind a Cast
 // from f16/bf16) and MatMul(x, W [K,N] const f32, repacked to [N,K]) ->
 // Linear(x, W [N,K]). With `mxfp6`, f32/f16/bf16 weights are quantized to

@@ -92,6 +92,59 @@ TEST(CpuDriver, FusesLinearAttentionNormsRope) {
   }
 }
 
+// The graph rewrites run as a verified pass pipeline per specialization:
+// pass_dump_regex dumps the graph around each matching pass, and the stats
+// time every pass and plan stage.
+TEST(CpuDriver, CompilerPassesDumpByRegexAndAreTimed) {
+  auto m = MakeTinyLlama({});
+  ASSERT_TRUE(m.ok()) << m.status();
+  CompileOptions o;
+  o.pass_dump_regex = "cpu_.*";
+  cpu::CompileStats st;
+  ::testing::internal::CaptureStderr();
+  auto p = cpu::CompileProgram(m->graph, PrefillDecodeSpecializations(1, 4, 16),
+                               o, &st);
+  const std::string dump = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(p.ok()) << p.status();
+  for (const char* pass :
+       {"cpu_specialize", "cpu_fuse_linear", "cpu_fold", "cpu_fuse_blocks"}) {
+    for (const char* when : {"before", "after"}) {
+      const std::string header =
+          std::string("// ---- ") + when + " " + pass + " ----\n";
+      size_t first = dump.find(header);
+      ASSERT_NE(first, std::string::npos) << header;
+      // Once per specialization (prefill and decode).
+      EXPECT_NE(dump.find(header, first + 1), std::string::npos) << header;
+    }
+  }
+  // The fused ops show in the dump after fusion.
+  EXPECT_NE(dump.find("qeff.cpu"), std::string::npos);
+  std::vector<std::string> names;
+  for (const auto& t : st.timings) {
+    names.push_back(t.name);
+    EXPECT_GE(t.seconds, 0) << t.name;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"cpu_specialize",
+                                             "cpu_fuse_linear", "cpu_fold",
+                                             "cpu_fuse_blocks", "cpu_lower"}));
+
+  // Only matching passes dump; a bad regex is an error naming it.
+  o.pass_dump_regex = "cpu_fold";
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(
+      cpu::CompileProgram(m->graph, PrefillDecodeSpecializations(1, 4, 16), o)
+          .ok());
+  const std::string fold_only = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(fold_only.find("after cpu_fold"), std::string::npos);
+  EXPECT_EQ(fold_only.find("cpu_specialize"), std::string::npos);
+  o.pass_dump_regex = "cpu_(";
+  auto bad =
+      cpu::CompileProgram(m->graph, PrefillDecodeSpecializations(1, 4, 16), o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("bad dump regex"), std::string::npos)
+      << bad.status();
+}
+
 // GPT-2: fused QKV Split, LayerNorm, GELU-tanh, Conv1D weights ([in, out]
 // constants packed to Linear) with their biases, attention over the cache.
 TEST(CpuDriver, FusesGpt2Blocks) {

@@ -63,7 +63,7 @@ ValueId ArchBuilder::CausalMask() {
   // masked[b, 0, i, j] = position[b, j] > position[b, i].
   ValueId q = b_.Unsqueeze(position_ids_, {1, 3}, "model.mask.query_pos");
   ValueId k = b_.Unsqueeze(position_ids_, {1, 2}, "model.mask.key_pos");
-  causal_ = b_.Op("Greater", {k, q}, {}, LlamaRoles::kCausalMask);
+  causal_ = b_.Op("Greater", {k, q}, {}, ir::LmRoles::kCausalMask);
   return causal_;
 }
 
@@ -74,12 +74,12 @@ ValueId ArchBuilder::SlidingWindowMask(int64_t w) {
   }
   ValueId causal = CausalMask();
   window_size_ = w;
-  ValueId wv = b_.Const(LlamaRoles::kSlidingWindow, ir::Tensor::ScalarI64(w));
+  ValueId wv = b_.Const(ir::LmRoles::kSlidingWindow, ir::Tensor::ScalarI64(w));
   ValueId q = b_.Unsqueeze(position_ids_, {1, 3}, "model.window.query_pos");
   ValueId k = b_.Unsqueeze(position_ids_, {1, 2}, "model.window.key_pos");
   ValueId lo = b_.Op("Sub", {q, wv}, {}, "model.window.lowest_masked");
   ValueId old = b_.Op("LessOrEqual", {k, lo}, {}, "model.window.too_old");
-  window_ = b_.Op("Or", {causal, old}, {}, LlamaRoles::kSlidingWindowMask);
+  window_ = b_.Op("Or", {causal, old}, {}, ir::LmRoles::kSlidingWindowMask);
   return window_;
 }
 
@@ -101,8 +101,9 @@ ValueId ArchBuilder::Attention(ValueId q, ValueId k, ValueId v, ValueId mask,
   ValueId kt = b_.Transpose(k_all, {0, 1, 3, 2}, a + ".k_t");
   ValueId scores =
       b_.Mul(b_.MatMul(q, kt, a + ".qk"), b_.ScalarF32(scale), a + ".scores");
-  ValueId masked = b_.Op("Where", {mask, b_.ScalarF32(kMaskedScore), scores},
-                         {}, a + ".masked_scores");
+  ValueId masked =
+      b_.Op("Where", {mask, b_.ScalarF32(ir::kMaskedScore), scores}, {},
+            a + ".masked_scores");
   ValueId probs =
       b_.Op("Softmax", {masked}, {{"axis", Attribute::Int(-1)}}, a + ".probs");
   ValueId ctx = b_.MatMul(probs, v_all, a + ".context");

@@ -12,8 +12,8 @@
 #include "absl/status/statusor.h"
 #include "ir/builder.h"
 #include "ir/graph.h"
+#include "ir/lm_roles.h"
 #include "ir/tensor.h"
-#include "models/arch/roles.h"
 
 namespace qeff::models {
 

@@ -61,9 +61,9 @@ class Gpt2Builder {
       QEFF_ASSIGN_OR_RETURN(x, Block(i, x));
     }
     QEFF_ASSIGN_OR_RETURN(ValueId normed,
-                          LayerNorm(x, "ln_f", LlamaRoles::kFinalHidden));
+                          LayerNorm(x, "ln_f", ir::LmRoles::kFinalHidden));
     // GPT2LMHeadModel ties lm_head to wte.
-    ValueId logits = a_.Linear(normed, wte, ir::kNoValue, LlamaRoles::kLogits);
+    ValueId logits = a_.Linear(normed, wte, ir::kNoValue, ir::LmRoles::kLogits);
     b_.graph().AddOutput(logits);
     return absl::OkStatus();
   }
@@ -150,8 +150,8 @@ class Gpt2Builder {
       return b_.Transpose(r, {0, 2, 1, 3}, name);
     };
     ValueId q = heads(parts[0], a + ".q");
-    ValueId k = heads(parts[1], LlamaRoles::KeyRot(i));
-    ValueId v = heads(parts[2], LlamaRoles::Value(i));
+    ValueId k = heads(parts[1], ir::LmRoles::KeyRot(i));
+    ValueId v = heads(parts[2], ir::LmRoles::Value(i));
     const float scale =
         c_.scale_attn_weights
             ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)))

@@ -3,7 +3,7 @@
 // pre-LayerNorm blocks, fused Conv1D `c_attn` (weight [in, 3*out], split
 // into q, k, v), GELU (tanh approximation "gelu_new" / "gelu_pytorch_tanh",
 // or exact "gelu"), tied lm_head. Same I/O as the Llama builder and the same
-// role names (models/arch/roles.h): GPT-2 has no RoPE, so
+// role names (ir/lm_roles.h): GPT-2 has no RoPE, so
 // `model.layers.{i}.self_attn.k_rot` is the plain keys [B, H, S, D].
 // Weight names are HF's without the `transformer.` prefix (`wte.weight`,
 // `h.0.attn.c_attn.weight`, ...), the loader strips it.

@@ -113,7 +113,7 @@ class LlamaBuilder {
     }
     QEFF_ASSIGN_OR_RETURN(ValueId norm_w,
                           a_.Weight("model.norm.weight", {c_.hidden_size}));
-    ValueId normed = RmsNorm(h, norm_w, LlamaRoles::kFinalHidden);
+    ValueId normed = RmsNorm(h, norm_w, ir::LmRoles::kFinalHidden);
     ValueId lm_head;
     if (c_.tie_word_embeddings) {
       lm_head = embed;
@@ -128,7 +128,7 @@ class LlamaBuilder {
           a_.Weight("lm_head.weight", {c_.vocab_size, c_.hidden_size}));
     }
     ValueId logits =
-        a_.Linear(normed, lm_head, ir::kNoValue, LlamaRoles::kLogits);
+        a_.Linear(normed, lm_head, ir::kNoValue, ir::LmRoles::kLogits);
     b_.graph().AddOutput(logits);
     return absl::OkStatus();
   }
@@ -277,9 +277,9 @@ class LlamaBuilder {
       return b_.Transpose(r, {0, 2, 1, 3}, a + "." + role);
     };
     ValueId q = ApplyRope(heads(wq, bq, nh, "q"), a + ".q_rot");
-    ValueId k = ApplyRope(heads(wk, bk, nkv, "k"), LlamaRoles::KeyRot(i));
+    ValueId k = ApplyRope(heads(wk, bk, nkv, "k"), ir::LmRoles::KeyRot(i));
     ValueId v = heads(wv, bv, nkv, "v");
-    QEFF_CHECK(b_.graph().value(v).name == LlamaRoles::Value(i));
+    QEFF_CHECK(b_.graph().value(v).name == ir::LmRoles::Value(i));
     ValueId mask = c_.LayerIsWindowed(i)
                        ? a_.SlidingWindowMask(c_.sliding_window)
                        : a_.CausalMask();

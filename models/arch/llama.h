@@ -13,7 +13,7 @@
 //
 // Every intermediate value is named by layer and role
 // (`model.layers.3.self_attn.k_rot`, ...); passes::TransformLM relies on
-// the roles of models/arch/roles.h to install the retained-state cache.
+// the roles of ir/lm_roles.h to install the retained-state cache.
 //
 // Weights follow HF naming and layout: Linear weights are [out, in]; q/k
 // rows in HF's rotate-half RoPE layout (readers of GGUF / llama2.c files
@@ -27,9 +27,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "ir/graph.h"
+#include "ir/lm_roles.h"
 #include "ir/tensor.h"
 #include "models/arch/builder_util.h"
-#include "models/arch/roles.h"
 
 namespace qeff::models {
 

@@ -1,5 +1,7 @@
-// Role names: the value names every causal-LM builder in models/arch gives
-// the sites passes::TransformLM rewrites. A builder of any family (Llama,
+// Role names: the value names every causal-LM builder (models/arch) gives
+// the sites passes::TransformLM rewrites. They live in ir/ so that both the
+// builders above and the passes beside them read one list without passes/
+// depending on models/. A builder of any family (Llama,
 // Mistral, Qwen2, GPT-2, ...) names these values exactly so, whatever it
 // calls the rest of its graph, and transform_lm works unchanged.
 //
@@ -27,14 +29,14 @@
 // exactly as it replaces kCausalMask by (slot > p). A windowed layer is one
 // whose `model.layers.{i}.self_attn.masked_scores` Where reads
 // kSlidingWindowMask.
-#ifndef QEFF_MODELS_ARCH_ROLES_H_
-#define QEFF_MODELS_ARCH_ROLES_H_
+#ifndef QEFF_IR_LM_ROLES_H_
+#define QEFF_IR_LM_ROLES_H_
 
 #include <string>
 
-namespace qeff::models {
+namespace qeff::ir {
 
-struct LlamaRoles {
+struct LmRoles {
   static std::string KeyRot(int layer);        // k after RoPE [B, n_kv, S, D]
   static std::string Value(int layer);         // v [B, n_kv, S, D]
   static std::string MaskedScores(int layer);  // the Where applying a mask
@@ -45,12 +47,10 @@ struct LlamaRoles {
   static constexpr const char* kFinalHidden = "model.norm_out";  // [B, S, H]
   static constexpr const char* kLogits = "logits";
 };
-// The same roles under a family-neutral name.
-using ModelRoles = LlamaRoles;
 
 // The large finite score given to masked attention slots (never -inf).
 inline constexpr float kMaskedScore = -10000.0f;
 
-}  // namespace qeff::models
+}  // namespace qeff::ir
 
-#endif  // QEFF_MODELS_ARCH_ROLES_H_
+#endif  // QEFF_IR_LM_ROLES_H_

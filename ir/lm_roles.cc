@@ -1,17 +1,17 @@
-#include "models/arch/roles.h"
+#include "ir/lm_roles.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace qeff::models {
+namespace qeff::ir {
 
-std::string LlamaRoles::KeyRot(int layer) {
+std::string LmRoles::KeyRot(int layer) {
   return absl::StrCat("model.layers.", layer, ".self_attn.k_rot");
 }
-std::string LlamaRoles::Value(int layer) {
+std::string LmRoles::Value(int layer) {
   return absl::StrCat("model.layers.", layer, ".self_attn.v");
 }
-std::string LlamaRoles::MaskedScores(int layer) {
+std::string LmRoles::MaskedScores(int layer) {
   return absl::StrCat("model.layers.", layer, ".self_attn.masked_scores");
 }
 
-}  // namespace qeff::models
+}  // namespace qeff::ir
