@@ -62,7 +62,7 @@ TEST(BatchGeneratorStories, EightPromptsFourSlotsVsSequential) {
       "Mom said",          "There was a tiny fish who lived in a pond"};
   std::vector<BatchRequest> reqs;
   for (int k = 0; k < 8; ++k) {
-    auto ids = model->tokenizer->Encode(texts[k], /*add_bos=*/true);
+    auto ids = model->tokenizer->EncodePrompt(texts[k]);
     ASSERT_TRUE(ids.ok());
     BatchRequest r;
     r.prompt.assign(ids->begin(), ids->end());

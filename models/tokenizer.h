@@ -63,6 +63,15 @@ class Tokenizer {
   virtual int32_t vocab_size() const = 0;
   // Whether the model's tokenizer config adds BOS to prompts.
   virtual bool add_bos_by_default() const = 0;
+
+  // A text prompt's ids as llama.cpp tokenizes a prompt
+  // (add_special=true): BOS first only when the tokenizer adds one by
+  // default (Llama/SentencePiece and llama-bpe do; Qwen2 and GPT-2 do not),
+  // and EOS after it when the tokenizer also adds EOS.
+  absl::StatusOr<std::vector<int32_t>> EncodePrompt(
+      absl::string_view text) const {
+    return Encode(text, add_bos_by_default());
+  }
 };
 
 // Turns a stream of token ids into printable text chunks: each chunk is

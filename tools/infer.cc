@@ -182,7 +182,7 @@ absl::Status Run() {
       Prompt pr;
       pr.text = texts[i];
       pr.label = texts[i];
-      auto ids = model.tokenizer->Encode(texts[i], /*add_bos=*/true);
+      auto ids = model.tokenizer->EncodePrompt(texts[i]);
       if (!ids.ok())
         return absl::Status(
             ids.status().code(),

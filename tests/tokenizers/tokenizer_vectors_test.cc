@@ -79,6 +79,36 @@ TEST(TokenizerVectors, LlamaCppVocabs) {
   std::printf("vocab: %-15s %d/%d\n", "TOTAL", total_ok, total);
 }
 
+// Prompts: llama.cpp tokenizes a prompt with add_special=true, which puts
+// BOS first only for vocabularies that add one. The expectations are
+// llama.cpp's (llama-vocab.cpp: SPM and llama-bpe add BOS; qwen2 and gpt-2
+// do not), written here, not read from qeff's tokenizer.
+TEST(TokenizerVectors, PromptIdsAddBosOnlyWhereLlamaCppDoes) {
+  const std::string dir = ModelsDir();
+  if (dir.empty()) GTEST_SKIP() << "QEFF_PEERS_DIR is not set";
+  struct Want {
+    const char* vocab;
+    int32_t bos;  // -1: no BOS
+  };
+  const Want wants[] = {
+      {"llama-spm", 1}, {"llama-bpe", 128000}, {"qwen2", -1}, {"gpt-2", -1}};
+  for (const Want& w : wants) {
+    const std::string path = dir + "ggml-vocab-" + w.vocab + ".gguf";
+    std::vector<Case> cases = testing::ReadLlamaCppVocabCases(path);
+    if (cases.empty()) GTEST_SKIP() << path << " is absent (run ./setup.sh)";
+    auto tok = LoadTokenizer(path);
+    ASSERT_TRUE(tok.ok()) << tok.status();
+    for (const Case& c : cases) {
+      std::vector<int32_t> want;
+      if (w.bos >= 0) want.push_back(w.bos);
+      want.insert(want.end(), c.ids.begin(), c.ids.end());
+      auto ids = (*tok)->EncodePrompt(c.text);
+      ASSERT_TRUE(ids.ok()) << w.vocab << ": " << ids.status();
+      EXPECT_EQ(*ids, want) << w.vocab << ": '" << c.text << "'";
+    }
+  }
+}
+
 std::string Corpus() {
   std::string text;
   const char* srcdir = std::getenv("TEST_SRCDIR");
