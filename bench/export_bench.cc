@@ -77,10 +77,11 @@ int Run(bool keep) {
   passes::ExportArtifactOptions eo;
   eo.qeff_home = home;
   eo.architecture = "LlamaForCausalLM";
-  eo.params_json = absl::StrCat(
-      "{\"bench\":\"export_bench\",\"hidden_size\":", c.hidden_size,
-      ",\"num_hidden_layers\":", c.num_hidden_layers,
-      ",\"vocab_size\":", c.vocab_size, ",\"seed\":110}");
+  eo.params.Set("bench", base::JsonValue::String("export_bench"));
+  eo.params.Set("hidden_size", base::JsonValue::Int(c.hidden_size));
+  eo.params.Set("num_hidden_layers", base::JsonValue::Int(c.num_hidden_layers));
+  eo.params.Set("vocab_size", base::JsonValue::Int(c.vocab_size));
+  eo.params.Set("seed", base::JsonValue::Int(110));
   const ProcMemory before = ReadProcMemory();
   if (absl::Status s = ResetPeakRss(); !s.ok()) return Fail(s);
   t0 = NowSeconds();

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -18,7 +19,9 @@
 #include "absl/strings/str_split.h"
 #include "base/digest.h"
 #include "base/files.h"
+#include "base/params_hash.h"
 #include "base/status_macros.h"
+#include "passes/pipelines.h"
 
 namespace qeff::engine {
 namespace {
@@ -29,6 +32,15 @@ std::string Basename(const std::string& p) {
 }
 
 }  // namespace
+
+std::string DefaultQeffHome() {
+  const char* h = std::getenv("QEFF_HOME");
+  if (h && *h) return h;
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg && *xdg) return absl::StrCat(xdg, "/qeff_models");
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home ? home : "/tmp", "/.cache/qeff_models");
+}
 
 absl::StatusOr<std::string> CachedFileDigest(const std::string& qeff_home,
                                              const std::string& path) {
@@ -88,44 +100,83 @@ absl::StatusOr<std::vector<std::string>> ModelSourceFiles(
   return out;
 }
 
-absl::StatusOr<std::string> ExportParamsJson(
+absl::StatusOr<base::JsonValue> ExportParams(
     const std::string& qeff_home, const std::string& source,
     const std::string& architecture,
     const passes::TransformLMOptions& transform) {
+  using base::JsonValue;
   QEFF_ASSIGN_OR_RETURN(std::vector<std::string> files,
                         ModelSourceFiles(source));
-  std::string out =
-      absl::StrCat("{\"qeff_version\":\"", kQeffVersion,
-                   "\",\"architecture\":\"", architecture, "\",\"files\":[");
-  for (size_t i = 0; i < files.size(); ++i) {
-    QEFF_ASSIGN_OR_RETURN(std::string digest,
-                          CachedFileDigest(qeff_home, files[i]));
-    absl::StrAppend(&out, i ? "," : "", "{\"name\":\"", Basename(files[i]),
-                    "\",\"sha256\":\"", digest, "\"}");
+  JsonValue list = JsonValue::Array();
+  for (const std::string& f : files) {
+    QEFF_ASSIGN_OR_RETURN(std::string digest, CachedFileDigest(qeff_home, f));
+    JsonValue e = JsonValue::Object();
+    e.Set("name", JsonValue::String(Basename(f)));
+    e.Set("sha256", JsonValue::String(digest));
+    list.Append(std::move(e));
   }
-  absl::StrAppend(&out, "],\"transform\":{\"continuous_batching\":",
-                  transform.continuous_batching ? "true" : "false",
-                  ",\"passes\":[\"transform_lm\",\"custom_rms_norm\"]}}");
-  return out;
+  JsonValue passes = JsonValue::Array();
+  for (const std::string& n : passes::TransformLMPipelineNames(transform))
+    passes.Append(JsonValue::String(n));
+  JsonValue t = JsonValue::Object();
+  t.Set("continuous_batching", JsonValue::Bool(transform.continuous_batching));
+  t.Set("passes", std::move(passes));
+  JsonValue d = JsonValue::Object();
+  d.Set("qeff_version", JsonValue::String(kQeffVersion));
+  d.Set("architecture", JsonValue::String(architecture));
+  d.Set("files", std::move(list));
+  d.Set("transform", std::move(t));
+  return d;
 }
 
-std::string ProgramArtifactDir(const std::string& onnx_path,
-                               const std::string& export_hash16,
-                               const std::vector<hw::Specialization>& specs,
-                               const std::string& device_kind,
-                               const std::string& isa,
-                               const hw::CompileOptions& options) {
-  std::string key =
-      absl::StrCat(export_hash16, "|", hw::SpecializationsToJson(specs), "|",
-                   device_kind, "|", isa, "|cores=", options.num_cores,
-                   "|mxfp6=", options.mxfp6_matmul, "|v=", kQeffVersion);
-  if (options.num_devices != 1)
-    absl::StrAppend(&key, "|devices=", options.num_devices);
-  if (options.mxint8_kv_cache) absl::StrAppend(&key, "|mxint8_kv_cache=1");
-  const size_t slash = onnx_path.find_last_of('/');
-  const std::string dir =
-      slash == std::string::npos ? "." : onnx_path.substr(0, slash);
-  return absl::StrCat(dir, "/qpc-", base::Sha256Hex(key).substr(0, 16));
+base::JsonValue CompileHashParams(const std::string& export_hash16,
+                                  const std::vector<hw::Specialization>& specs,
+                                  const hw::Device& device,
+                                  const hw::CompileOptions& options) {
+  using base::JsonValue;
+  JsonValue d = JsonValue::Object();
+  d.Set("export_hash", JsonValue::String(export_hash16));
+  d.Set("device", JsonValue::String(device.kind()));
+  d.Set("target", JsonValue::String(device.target()));
+  // The device's own JSON: parsed back so it is part of the dict.
+  auto co = base::ParseJson(device.ProgramKeyOptionsJson(options));
+  d.Set("compile_options", co.ok() ? *std::move(co) : JsonValue::Null());
+  auto sp = base::ParseJson(hw::SpecializationsToJson(specs));
+  d.Set("specializations", sp.ok() ? *std::move(sp) : JsonValue::Null());
+  d.Set("qeff_version", JsonValue::String(kQeffVersion));
+  return d;
+}
+
+std::string ProgramDir(const std::string& compile_dir,
+                       const base::JsonValue& compile_params) {
+  return absl::StrCat(compile_dir, "/qpc-", base::HashParams(compile_params));
+}
+
+std::string DirName(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+absl::StatusOr<std::shared_ptr<const hw::Program>> LoadProgramDir(
+    hw::Device& device, const std::string& dir) {
+  auto p = device.LoadProgram(dir);
+  if (!p.ok())
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir, " exists but cannot be loaded (",
+                     p.status().message(), "); remove it to rebuild"));
+  return p;
+}
+
+absl::StatusOr<bool> SaveProgramDir(hw::Device& device,
+                                    const hw::Program& program,
+                                    const std::string& dir,
+                                    const base::JsonValue& compile_params,
+                                    const std::string& provenance_json) {
+  return base::PublishDirectory(dir, [&](const std::string& tmp) {
+    QEFF_RETURN_IF_ERROR(device.SaveProgram(program, tmp, provenance_json));
+    return base::WriteFileAtomically(tmp + "/hashed_compile_params.json",
+                                     base::ParamsFileText(compile_params));
+  });
 }
 
 }  // namespace qeff::engine

@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/digest.h"
+#include "base/params_hash.h"
 #include "gtest/gtest.h"
+#include "hw/device_registry.h"
 
 namespace qeff::engine {
 namespace {
@@ -28,55 +30,65 @@ TEST(Artifacts, DigestsAreCachedAndContentKeyed) {
   ASSERT_TRUE(std::getline(cache, line));
   EXPECT_NE(line.find(*d1), std::string::npos);
   // Same content elsewhere: same key; different content: different key.
-  auto p1 = ExportParamsJson(home, a, "LlamaForCausalLM", {});
-  auto p2 = ExportParamsJson(home, b, "LlamaForCausalLM", {});
+  auto p1 = ExportParams(home, a, "LlamaForCausalLM", {});
+  auto p2 = ExportParams(home, b, "LlamaForCausalLM", {});
   ASSERT_TRUE(p1.ok() && p2.ok());
-  EXPECT_EQ(*p1, *p2);
-  auto p3 = ExportParamsJson(home, a, "LlamaForCausalLM", {true});
-  EXPECT_NE(*p1, *p3);
+  EXPECT_EQ(base::ToHashable(*p1), base::ToHashable(*p2));
+  auto p3 = ExportParams(home, a, "LlamaForCausalLM", {true});
+  EXPECT_NE(base::ToHashable(*p1), base::ToHashable(*p3));
   std::ofstream(b) << "abd";  // size equal, content and mtime change
-  auto p4 = ExportParamsJson(home, b, "LlamaForCausalLM", {});
+  auto p4 = ExportParams(home, b, "LlamaForCausalLM", {});
   ASSERT_TRUE(p4.ok());
-  EXPECT_NE(*p1, *p4);
-  EXPECT_FALSE(ExportParamsJson(home, a + ".missing", "X", {}).ok());
+  EXPECT_NE(base::ToHashable(*p1), base::ToHashable(*p4));
+  // The transform's pass names are part of the dict, so a pipeline with
+  // one more pass yields another folder.
+  EXPECT_NE(base::ToHashable(*p1).find("\"custom_rms_norm\""),
+            std::string::npos);
+  base::JsonValue more = *p1;
+  base::JsonValue t = *more.Find("transform");
+  base::JsonValue names = *t.Find("passes");
+  names.Append(base::JsonValue::String("one_more_pass"));
+  t.Set("passes", names);
+  more.Set("transform", t);
+  EXPECT_NE(base::HashParams(more), base::HashParams(*p1));
+  EXPECT_FALSE(ExportParams(home, a + ".missing", "X", {}).ok());
 }
 
-TEST(Artifacts, ProgramDirKeysEverythingThatChangesTheProgram) {
+TEST(Artifacts, ProgramDirKeysWhatChangesTheDeviceProgram) {
+  auto cpu = hw::OpenDevice("cpu");
+  auto ref = hw::OpenDevice("reference");
+  ASSERT_TRUE(cpu.ok() && ref.ok());
   const auto specs = hw::PrefillDecodeSpecializations(1, 32, 128);
   hw::CompileOptions co;
-  const std::string onnx = "/h/LlamaForCausalLM/M-0123456789abcdef/M.onnx";
-  const std::string dir =
-      ProgramArtifactDir(onnx, "0123456789abcdef", specs, "cpu", "x86_64", co);
-  // The key tools/infer used before it moved here (existing artifacts keep
-  // their folders).
-  const std::string old_key =
-      absl::StrCat("0123456789abcdef|", hw::SpecializationsToJson(specs),
-                   "|cpu|x86_64|cores=0|mxfp6=0|v=", kQeffVersion);
-  EXPECT_EQ(dir, "/h/LlamaForCausalLM/M-0123456789abcdef/qpc-" +
-                     base::Sha256Hex(old_key).substr(0, 16));
-  std::set<std::string> dirs = {dir};
+  auto dir = [&](const std::string& hash, const hw::Device& d,
+                 const std::vector<hw::Specialization>& s,
+                 const hw::CompileOptions& o) {
+    return ProgramDir("/h/X", CompileHashParams(hash, s, d, o));
+  };
+  const std::string base_dir = dir("0123456789abcdef", **cpu, specs, co);
+  // QEfficient's name: qpc-<first 16 hex of SHA-256 of to_hashable(dict)>.
+  const base::JsonValue params =
+      CompileHashParams("0123456789abcdef", specs, **cpu, co);
+  EXPECT_EQ(
+      base_dir,
+      "/h/X/qpc-" + base::Sha256Hex(base::ToHashable(params)).substr(0, 16));
+  EXPECT_NE(base::ToHashable(params).find((*cpu)->target()), std::string::npos);
+  std::set<std::string> dirs = {base_dir};
   hw::CompileOptions mx = co;
   mx.mxfp6_matmul = true;
-  dirs.insert(
-      ProgramArtifactDir(onnx, "0123456789abcdef", specs, "cpu", "x86_64", mx));
+  dirs.insert(dir("0123456789abcdef", **cpu, specs, mx));
   hw::CompileOptions kv = co;
   kv.mxint8_kv_cache = true;
-  dirs.insert(
-      ProgramArtifactDir(onnx, "0123456789abcdef", specs, "cpu", "x86_64", kv));
+  dirs.insert(dir("0123456789abcdef", **cpu, specs, kv));
+  dirs.insert(dir("fedcba9876543210", **cpu, specs, co));
+  dirs.insert(dir("0123456789abcdef", **ref, specs, co));
+  dirs.insert(dir("0123456789abcdef", **cpu,
+                  hw::PrefillDecodeSpecializations(1, 16, 128), co));
+  EXPECT_EQ(dirs.size(), 6u);
+  // num_cores does not change a cpu program: the same folder.
   hw::CompileOptions cores = co;
   cores.num_cores = 2;
-  dirs.insert(ProgramArtifactDir(onnx, "0123456789abcdef", specs, "cpu",
-                                 "x86_64", cores));
-  dirs.insert(
-      ProgramArtifactDir(onnx, "fedcba9876543210", specs, "cpu", "x86_64", co));
-  dirs.insert(ProgramArtifactDir(onnx, "0123456789abcdef", specs, "cpu",
-                                 "aarch64", co));
-  dirs.insert(ProgramArtifactDir(onnx, "0123456789abcdef", specs, "reference",
-                                 "x86_64", co));
-  dirs.insert(ProgramArtifactDir(onnx, "0123456789abcdef",
-                                 hw::PrefillDecodeSpecializations(1, 16, 128),
-                                 "cpu", "x86_64", co));
-  EXPECT_EQ(dirs.size(), 8u);
+  EXPECT_EQ(dir("0123456789abcdef", **cpu, specs, cores), base_dir);
 }
 
 }  // namespace

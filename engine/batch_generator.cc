@@ -68,16 +68,8 @@ struct Active {
 
 std::vector<hw::Specialization> ContinuousBatchingSpecializations(
     int64_t full_batch_size, int64_t prefill_seq_len, int64_t ctx_len) {
-  return {{"Prefill",
-           {{"batch_size", 1},
-            {"seq_len", prefill_seq_len},
-            {"ctx_len", ctx_len},
-            {"full_batch_size", full_batch_size}}},
-          {"Decode",
-           {{"batch_size", full_batch_size},
-            {"seq_len", 1},
-            {"ctx_len", ctx_len},
-            {"full_batch_size", full_batch_size}}}};
+  return hw::CausalLMSpecializations(prefill_seq_len, ctx_len, 1,
+                                     full_batch_size);
 }
 
 absl::StatusOr<ContinuousBatchOptions> ContinuousBatchOptionsFor(

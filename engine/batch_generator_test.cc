@@ -14,6 +14,7 @@
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
+#include "hw/device_registry.h"
 #include "hw/driver.h"
 #include "models/arch/registry.h"
 #include "models/test_model.h"

@@ -14,7 +14,7 @@
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
-#include "hw/cpu/container.h"
+#include "hw/device_registry.h"
 #include "hw/driver.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
@@ -87,7 +87,7 @@ class CompileGraphTest : public ::testing::Test {
     jobs.push_back(mx);
     JobSpec cb = Job("a-cb", ModelA(), 8, 32);
     cb.transform.continuous_batching = true;
-    for (auto& s : cb.specializations) s.symbols["full_batch_size"] = 2;
+    cb.specializations = hw::CausalLMSpecializations(8, 32, 1, 2);
     jobs.push_back(cb);
     return jobs;
   }
@@ -128,7 +128,8 @@ TEST_F(CompileGraphTest,
   for (auto& [id, res] : r) {
     EXPECT_TRUE(res.status.ok()) << id << ": " << res.status;
     EXPECT_TRUE(IsDir(res.program_path)) << id;
-    EXPECT_TRUE(hw::cpu::ReadProgram(res.program_path).ok()) << id;
+    EXPECT_TRUE((*hw::OpenDevice("cpu"))->LoadProgram(res.program_path).ok())
+        << id;
     EXPECT_FALSE(res.onnx_reused);
     EXPECT_FALSE(res.program_reused);
     EXPECT_GT(res.timings_s.at("compile"), 0) << id;
@@ -147,9 +148,9 @@ TEST_F(CompileGraphTest,
   EXPECT_EQ(r["a8x32"].onnx_path, r["a-mxint8kv"].onnx_path);
   EXPECT_NE(r["a8x32"].onnx_path, r["a-cb"].onnx_path);
   EXPECT_NE(r["a8x32"].onnx_path, r["b8x32"].onnx_path);
-  EXPECT_EQ(r["b8x32"].onnx_path.find(
-                home_ + "/Qwen2ForCausalLM/QEFFAutoModelForCausalLM-"),
-            0u);
+  EXPECT_EQ(
+      r["b8x32"].onnx_path.find(home_ + "/Qwen2ForCausalLM/Qwen2ForCausalLM-"),
+      0u);
 
   // A second run (new graph, new states): everything is reused.
   std::vector<JobMsg> again = MakeJobs(SixPlusTwo());
@@ -201,11 +202,28 @@ TEST_F(CompileGraphTest, BadJobsFailAlone) {
   expect_error("missing", "missing.gguf");
   expect_error("unknown-arch", "load: ");
   expect_error("unknown-arch", "nosuch");
-  expect_error("reference", "device 'reference' has no program container");
   expect_error("tpu", "unknown device 'tpu'");
   expect_error("too-many-cores", "num_cores=100000");
   EXPECT_EQ(stats->loads, 2);  // A and B; the unknown architecture failed
-  EXPECT_EQ(stats->programs_written, 2);
+  // Every device saves its programs: the reference job wrote one too.
+  EXPECT_TRUE(r["reference"].status.ok()) << r["reference"].status;
+  EXPECT_TRUE(IsDir(r["reference"].program_path));
+  EXPECT_EQ(stats->programs_written, 3);
+  // A rerun reuses all three (the reference program loads back from its
+  // ONNX).
+  std::vector<JobSpec> again_specs;
+  for (const JobSpec& s : specs)
+    if (s.id == "good" || s.id == "good-b" || s.id == "reference")
+      again_specs.push_back(s);
+  std::vector<JobMsg> again = MakeJobs(again_specs);
+  auto stats2 = CompileGraph(Options()).Run(again);
+  ASSERT_TRUE(stats2.ok()) << stats2.status();
+  auto r2 = Results(again);
+  EXPECT_TRUE(r2["reference"].status.ok()) << r2["reference"].status;
+  EXPECT_TRUE(r2["reference"].program_reused);
+  EXPECT_EQ(r2["reference"].program_path, r["reference"].program_path);
+  EXPECT_EQ(stats2->programs_written, 0);
+  EXPECT_EQ(stats2->compiles, 0);
 }
 
 TEST_F(CompileGraphTest, MemoryBudget) {
@@ -328,7 +346,7 @@ TEST_F(CompileGraphTest, FarmProgramGeneratesWhatTheInferPathGenerates) {
   go.generation_len = 12;
   const std::vector<int64_t> prompt = models::TestPromptIds();
 
-  auto program = hw::cpu::ReadProgram(r.program_path);
+  auto program = (*device)->LoadProgram(r.program_path);
   ASSERT_TRUE(program.ok()) << program.status();
   auto session = (*device)->Load(*program);
   ASSERT_TRUE(session.ok()) << session.status();

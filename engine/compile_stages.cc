@@ -9,10 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/files.h"
+#include "base/params_hash.h"
 #include "engine/artifacts.h"
 #include "engine/lm_pipeline.h"
 #include "engine/versions.h"
-#include "hw/cpu/container.h"
+#include "hw/device_registry.h"
 #include "passes/export.h"
 
 namespace qeff::engine::compile_internal {
@@ -87,21 +88,23 @@ std::vector<std::shared_ptr<ModelWork>> PlanModels(
       by_key;
   for (const JobMsg& j : jobs) {
     const JobSpec& s = *j.spec;
-    // The device: opened once per spec; only cpu kinds have a container.
+    // The device: opened once per spec; every device saves its programs.
     auto dev = ctx.devices.find(s.device);
+    absl::Status open_error;
     if (dev == ctx.devices.end()) {
       auto opened = hw::OpenDevice(s.device);
       std::shared_ptr<hw::Device> d;
-      if (opened.ok()) d = std::move(*opened);
+      if (opened.ok())
+        d = std::move(*opened);
+      else
+        open_error = opened.status();
       dev = ctx.devices.emplace(s.device, d).first;
     }
     if (!dev->second) {
-      j.state->Fail(absl::InvalidArgumentError(
-          absl::StrCat("job ", s.id, ": unknown device '", s.device, "'")));
-    } else if (dev->second->kind() != "cpu") {
       j.state->Fail(absl::InvalidArgumentError(absl::StrCat(
-          "job ", s.id, ": device '", s.device,
-          "' has no program container; the farm compiles for cpu devices")));
+          "job ", s.id, ": ",
+          open_error.ok() ? absl::StrCat("unknown device '", s.device, "'")
+                          : std::string(open_error.message()))));
     }
     const std::string path = CanonicalPath(s.model_path);
     const std::string tok =
@@ -122,8 +125,7 @@ std::vector<std::shared_ptr<ModelWork>> PlanModels(
     m->jobs.push_back(j);
     std::shared_ptr<ExportWork> e;
     for (auto& x : m->exports)
-      if (x->transform.continuous_batching == s.transform.continuous_batching)
-        e = x;
+      if (x->transform == s.transform) e = x;
     if (!e) {
       e = std::make_shared<ExportWork>();
       e->model = m.get();
@@ -233,12 +235,14 @@ void ExportStage::operator()(ExportWork& e) const {
     passes::ExportArtifactOptions eo;
     eo.qeff_home = ctx_->options.qeff_home;
     eo.architecture = model.architecture;
-    auto params = ExportParamsJson(eo.qeff_home, model.source,
-                                   model.architecture, e.transform);
+    eo.model_class = model.architecture;
+    auto params = ExportParams(eo.qeff_home, model.source, model.architecture,
+                               e.transform);
     if (!params.ok()) return params.status();
-    eo.params_json = *params;
+    eo.params = *std::move(params);
     // Same params, same folder: one writer at a time.
-    auto lock = ctx_->locks.For(absl::StrCat("export:", eo.params_json));
+    auto lock =
+        ctx_->locks.For(absl::StrCat("export:", base::ToHashable(eo.params)));
     std::lock_guard<std::mutex> l(*lock);
     auto art = passes::ExportArtifact(*e.transformed, eo);
     if (!art.ok()) return art.status();
@@ -246,7 +250,7 @@ void ExportStage::operator()(ExportWork& e) const {
                  : ctx_->counters.exports_written)++;
     e.onnx_path = art->onnx_path;
     e.hash16 = art->hash16;
-    e.params_json = eo.params_json;
+    e.params_json = base::ToHashable(art->params);
     reused = art->reused;
     return absl::OkStatus();
   });
@@ -259,23 +263,22 @@ void ExportStage::operator()(ExportWork& e) const {
     j.state->AddTiming("export", dt);
     j.state->SetOnnx(e.onnx_path, reused);
     const JobSpec& spec = *j.spec;
-    const std::string kind = ctx_->devices.at(spec.device)->kind();
-    const std::string dir =
-        ProgramArtifactDir(e.onnx_path, e.hash16, spec.specializations, kind,
-                           hw::cpu::ProgramIsa(), spec.compile);
+    hw::Device& device = *ctx_->devices.at(spec.device);
+    const base::JsonValue cp =
+        CompileHashParams(e.hash16, spec.specializations, device, spec.compile);
+    const std::string dir = ProgramDir(DirName(e.onnx_path), cp);
     e.program_dirs[i] = dir;
-    if (base::DirExists(dir)) {  // reuse a program that exists and reads back
+    e.compile_params.push_back(cp);
+    if (base::DirExists(dir)) {  // reuse a program that exists and loads
       absl::Status r = Guarded("program check", [&]() -> absl::Status {
-        return hw::cpu::ReadProgram(dir).status();
+        return LoadProgramDir(device, dir).status();
       });
       if (r.ok()) {
         ctx_->counters.programs_reused++;
         j.state->SetProgram(dir, /*reused=*/true);
         j.state->Finish(absl::OkStatus());
       } else {
-        j.state->Fail(absl::FailedPreconditionError(absl::StrCat(
-            "job ", spec.id, ": ", dir, " exists but cannot be read (",
-            r.message(), "); remove it to rebuild")));
+        j.state->Fail(Prefixed(absl::StrCat("job ", spec.id), r));
       }
     }
     Report(*ctx_, j, "export");
@@ -290,6 +293,7 @@ std::vector<JobWork> FanOut(const std::shared_ptr<ExportWork>& e) {
     w.exp = e;
     w.job = e->jobs[i];
     if (i < e->program_dirs.size()) w.program_dir = e->program_dirs[i];
+    if (i < e->compile_params.size()) w.compile_params = e->compile_params[i];
     out.push_back(std::move(w));
   }
   return out;
@@ -329,12 +333,17 @@ void WriteStage::operator()(JobWork& w) const {
   absl::Status s = Guarded("write", [&]() -> absl::Status {
     auto lock = ctx_->locks.For(w.program_dir);
     std::lock_guard<std::mutex> l(*lock);
+    hw::Device& device = *ctx_->devices.at(spec.device);
     if (base::DirExists(w.program_dir)) {  // an identical job wrote it first
       reused = true;
-      return hw::cpu::ReadProgram(w.program_dir).status();
+      return LoadProgramDir(device, w.program_dir).status();
     }
-    return hw::cpu::WriteProgram(*program, w.program_dir,
-                                 ProgramProvenanceJson(w.exp->params_json));
+    auto published =
+        SaveProgramDir(device, *program, w.program_dir, w.compile_params,
+                       ProgramProvenanceJson(w.exp->params_json));
+    if (!published.ok()) return published.status();
+    reused = !*published;
+    return absl::OkStatus();
   });
   w.job.state->AddTiming("write", NowSeconds() - t0);
   if (!s.ok()) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/json.h"
 #include "engine/compile_graph.h"
 #include "engine/job.h"
 #include "hw/driver.h"
@@ -78,6 +79,7 @@ struct ExportWork {
   std::string onnx_path, hash16;                 // set by ExportStage
   std::string params_json;                       // set by ExportStage
   std::vector<std::string> program_dirs;         // per job, by ExportStage
+  std::vector<base::JsonValue> compile_params;   // per job, by ExportStage
 };
 
 struct JobWork {
@@ -85,6 +87,7 @@ struct JobWork {
   std::shared_ptr<ExportWork> exp;
   JobMsg job;
   std::string program_dir;
+  base::JsonValue compile_params;              // hashed into program_dir
   std::shared_ptr<const hw::Program> program;  // set by CompileStage
 };
 

@@ -170,14 +170,12 @@ absl::StatusOr<JobSpec> ParseJob(const base::JsonValue& v,
     if (prompt_len > ctx_len)
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": prompt_len ", prompt_len, " exceeds ctx_len ", ctx_len));
-    job.specializations =
-        hw::PrefillDecodeSpecializations(batch_size, prompt_len, ctx_len);
+    job.specializations = hw::CausalLMSpecializations(
+        prompt_len, ctx_len, batch_size, full_batch_size);
     if (full_batch_size) {
       if (!job.transform.continuous_batching)
         return absl::InvalidArgumentError(absl::StrCat(
             where, ".full_batch_size: needs \"continuous_batching\": true"));
-      for (auto& s : job.specializations)
-        s.symbols["full_batch_size"] = full_batch_size;
     } else if (job.transform.continuous_batching) {
       return absl::InvalidArgumentError(absl::StrCat(
           where, ".continuous_batching: needs \"full_batch_size\""));

@@ -1,5 +1,6 @@
 #include "engine/job.h"
 
+#include "engine/batch_generator.h"
 #include "gtest/gtest.h"
 
 namespace qeff::engine {
@@ -59,6 +60,11 @@ TEST(ParseJobs, JsonList) {
   EXPECT_EQ((*jobs)[0].specializations[0].symbols.at("seq_len"), 32);
   EXPECT_TRUE((*jobs)[1].transform.continuous_batching);
   EXPECT_EQ((*jobs)[1].specializations[1].symbols.at("full_batch_size"), 4);
+  // QEfficient's continuous-batching shapes: Prefill batch 1, Decode batch
+  // full_batch_size — what ContinuousBatchOptionsFor accepts.
+  EXPECT_EQ((*jobs)[1].specializations[0].symbols.at("batch_size"), 1);
+  EXPECT_EQ((*jobs)[1].specializations[1].symbols.at("batch_size"), 4);
+  EXPECT_TRUE(ContinuousBatchOptionsFor((*jobs)[1].specializations).ok());
 }
 
 TEST(ParseJobs, ErrorsNameTheFieldAndTheJob) {

@@ -4,17 +4,13 @@
 #include "base/status_macros.h"
 #include "ir/op_schema.h"
 #include "ir/verifier.h"
-#include "passes/custom_rms_norm.h"
+#include "passes/pipelines.h"
 
 namespace qeff::engine {
 
 void AddTransformLMPasses(passes::PassPipeline& p,
                           const passes::TransformLMOptions& o) {
-  // The KV rewrite first: it finds its sites by the builders' role names,
-  // which later fusions may rename.
-  p.AddPass<passes::TransformLM>(o);
-  // Then the hot-spot custom ops QEfficient's graphs carry.
-  p.AddPass<passes::CustomRMSNormFusion>();
+  passes::AddTransformLMPipeline(p, o);
 }
 
 absl::StatusOr<ir::Graph> TransformForDevice(

@@ -15,8 +15,8 @@
 
 namespace qeff::engine {
 
-// The transform_lm pipeline: the retained-state KV rewrite, then
-// CustomRMSNorm. (PassPipeline re-infers shapes and verifies after each.)
+// The transform_lm pipeline (passes/pipelines.h). (PassPipeline re-infers
+// shapes and verifies after each pass.)
 void AddTransformLMPasses(passes::PassPipeline& p,
                           const passes::TransformLMOptions& o);
 

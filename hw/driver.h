@@ -65,22 +65,57 @@ class Session {
 // Zeroes row `slot` of each tensor (all batch-major); for drivers.
 absl::Status ZeroStateRows(std::vector<ir::Tensor*> state, int64_t slot);
 
+// A device compiles graphs into programs, saves and loads its own programs
+// (the `qpc-<hash16>/` folder of DESIGN.md "Contracts"; its program files
+// under `qpc/`), and loads programs into sessions. It states the target its
+// programs run on and which compile options change a program, so that
+// artifact keys hold exactly what makes two programs differ.
 class Device {
  public:
   virtual ~Device() = default;
   virtual std::string name() const = 0;  // e.g. "reference:0"
   virtual std::string kind() const = 0;  // e.g. "reference"
+  // What a saved program must match to load here: instruction set and
+  // kernel ABI version for the cpu ("x86_64/kabi-1"), a format version for
+  // the reference ("reference/1").
+  virtual std::string target() const = 0;
+  // The compile options that change this device's program, as a JSON
+  // object (e.g. {"mxfp6_matmul":false,...}); only these enter program keys.
+  // Options a device ignores or only records (the cpu's num_cores) are not
+  // in it.
+  virtual std::string ProgramKeyOptionsJson(
+      const CompileOptions& options) const = 0;
   virtual absl::StatusOr<std::shared_ptr<const Program>> Compile(
       const ir::Graph& graph, const std::vector<Specialization>& specs,
       const CompileOptions& options) = 0;
+  // Writes `program` (compiled by a device of this kind) into `dir`, an
+  // existing empty folder: qconfig.json, specializations.json and the
+  // program under qpc/. The caller publishes the folder
+  // (base::PublishDirectory), with its own files beside. `provenance_json` (a
+  // JSON object or empty) is what the caller knows and the device does not (the
+  // model's identity, the transforms applied); it is stored in qconfig.json.
+  virtual absl::Status SaveProgram(const Program& program,
+                                   const std::string& dir,
+                                   const std::string& provenance_json) = 0;
+  // Reads a folder SaveProgram wrote. A program of another target, a
+  // corrupt file or one naming an op this build does not have fails with an
+  // error naming the file and the reason.
+  virtual absl::StatusOr<std::shared_ptr<const Program>> LoadProgram(
+      const std::string& dir) = 0;
   virtual absl::StatusOr<std::unique_ptr<Session>> Load(
       std::shared_ptr<const Program> program) = 0;
+  // Load with run-time choices that are not part of the program:
+  // `num_cores` > 0 runs on that many of the device's cores (a saved program
+  // is reused whatever cores it was compiled with); 0 keeps the program's.
+  struct LoadOptions {
+    int num_cores = 0;
+  };
+  virtual absl::StatusOr<std::unique_ptr<Session>> Load(
+      std::shared_ptr<const Program> program, const LoadOptions& options) {
+    (void)options;
+    return Load(std::move(program));
+  }
 };
-
-// Opens a device by spec: "reference" (more kinds come with their drivers).
-absl::StatusOr<std::unique_ptr<Device>> OpenDevice(absl::string_view spec);
-// The kinds OpenDevice knows.
-std::vector<std::string> DeviceKinds();
 
 }  // namespace qeff::hw
 

@@ -6,9 +6,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/files.h"
+#include "base/json.h"
 #include "base/status_macros.h"
+#include "hw/device_registry.h"
 #include "hw/graph_io.h"
 #include "ir/evaluator.h"
+#include "ir/onnx_export.h"
+#include "ir/onnx_import.h"
 #include "ir/quant.h"
 
 namespace qeff::hw {
@@ -119,6 +124,9 @@ class ReferenceSession : public Session {
   TensorMap state_;
 };
 
+constexpr char kReferenceTarget[] = "reference/1";
+constexpr char kProgramFile[] = "program.onnx";
+
 class ReferenceDevice : public Device {
  public:
   std::string name() const override { return "reference:0"; }
@@ -150,6 +158,84 @@ class ReferenceDevice : public Device {
         graph, specs, std::move(io), options.mxint8_kv_cache));
   }
 
+  std::string target() const override { return kReferenceTarget; }
+
+  // mxint8_kv_cache changes what the reference computes; it supports no
+  // other option that changes a program.
+  std::string ProgramKeyOptionsJson(
+      const CompileOptions& options) const override {
+    return absl::StrCat("{\"mxint8_kv_cache\":",
+                        options.mxint8_kv_cache ? "true" : "false", "}");
+  }
+
+  // The folder: specializations.json, qconfig.json and qpc/program.onnx
+  // (+ .onnx.data): the graph itself, as ONNX, which LoadProgram imports
+  // and binds again.
+  absl::Status SaveProgram(const Program& program, const std::string& dir,
+                           const std::string& provenance_json) override {
+    const auto* p = dynamic_cast<const ReferenceProgram*>(&program);
+    if (!p) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("reference driver cannot save a program compiled for '",
+                       program.device_kind(), "'"));
+    }
+    {
+      const std::string& tmp = dir;
+      QEFF_RETURN_IF_ERROR(base::MakeDirs(tmp + "/qpc"));
+      QEFF_RETURN_IF_ERROR(
+          ir::ExportOnnx(p->graph, tmp + "/qpc/" + kProgramFile));
+      const std::string specs = SpecializationsToJson(p->specs);
+      QEFF_RETURN_IF_ERROR(
+          base::WriteFileAtomically(tmp + "/specializations.json", specs));
+      base::JsonValue q = base::JsonValue::Object();
+      q.Set("device", base::JsonValue::String("reference"));
+      q.Set("target", base::JsonValue::String(kReferenceTarget));
+      base::JsonValue co = base::JsonValue::Object();
+      co.Set("mxint8_kv_cache", base::JsonValue::Bool(p->mxint8_kv));
+      q.Set("compile_options", std::move(co));
+      if (!provenance_json.empty()) {
+        QEFF_ASSIGN_OR_RETURN(base::JsonValue prov,
+                              base::ParseJson(provenance_json));
+        q.Set("provenance", std::move(prov));
+      }
+      base::JsonWriteOptions wo;
+      wo.indent = 2;
+      return base::WriteFileAtomically(tmp + "/qconfig.json",
+                                       base::WriteJson(q, wo) + "\n");
+    }
+  }
+
+  absl::StatusOr<std::shared_ptr<const Program>> LoadProgram(
+      const std::string& dir) override {
+    const std::string qpath = dir + "/qconfig.json";
+    QEFF_ASSIGN_OR_RETURN(std::string qtext, base::ReadFile(qpath));
+    QEFF_ASSIGN_OR_RETURN(base::JsonValue q, base::ParseJson(qtext));
+    const base::JsonValue* t = q.is_object() ? q.Find("target") : nullptr;
+    if (!t || !t->is_string() || t->string_value() != kReferenceTarget) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          qpath, ": target '", t && t->is_string() ? t->string_value() : "",
+          "' is not this build's '", kReferenceTarget, "'; recompile"));
+    }
+    CompileOptions options;
+    if (const base::JsonValue* co = q.Find("compile_options")) {
+      const base::JsonValue* mx =
+          co->is_object() ? co->Find("mxint8_kv_cache") : nullptr;
+      options.mxint8_kv_cache = mx && mx->is_bool() && mx->bool_value();
+    }
+    QEFF_ASSIGN_OR_RETURN(std::string stext,
+                          base::ReadFile(dir + "/specializations.json"));
+    QEFF_ASSIGN_OR_RETURN(
+        std::vector<Specialization> specs,
+        ParseSpecializationsJson(stext, dir + "/specializations.json"));
+    QEFF_ASSIGN_OR_RETURN(ir::Graph g,
+                          ir::ImportOnnx(dir + "/qpc/" + kProgramFile));
+    auto program = Compile(g, specs, options);
+    if (!program.ok())
+      return absl::Status(program.status().code(),
+                          absl::StrCat(dir, ": ", program.status().message()));
+    return program;
+  }
+
   absl::StatusOr<std::unique_ptr<Session>> Load(
       std::shared_ptr<const Program> program) override {
     auto p = std::dynamic_pointer_cast<const ReferenceProgram>(program);
@@ -167,5 +253,18 @@ class ReferenceDevice : public Device {
 std::unique_ptr<Device> MakeReferenceDevice() {
   return std::make_unique<ReferenceDevice>();
 }
+
+namespace {
+absl::StatusOr<std::unique_ptr<Device>> OpenReferenceDevice(
+    absl::string_view spec) {
+  if (spec != "reference" && spec != "reference:0")
+    return absl::InvalidArgumentError(
+        absl::StrCat("device '", spec,
+                     "': the reference driver has one device, "
+                     "'reference'"));
+  return MakeReferenceDevice();
+}
+const bool kRegistered = RegisterDriver("reference", 10, &OpenReferenceDevice);
+}  // namespace
 
 }  // namespace qeff::hw

@@ -9,15 +9,35 @@
 
 namespace qeff::hw {
 
+std::vector<Specialization> CausalLMSpecializations(int64_t prefill_seq_len,
+                                                    int64_t ctx_len,
+                                                    int64_t batch_size,
+                                                    int64_t full_batch_size) {
+  if (full_batch_size <= 0) {
+    return {
+        {"Prefill",
+         {{"batch_size", batch_size},
+          {"seq_len", prefill_seq_len},
+          {"ctx_len", ctx_len}}},
+        {"Decode",
+         {{"batch_size", batch_size}, {"seq_len", 1}, {"ctx_len", ctx_len}}}};
+  }
+  return {{"Prefill",
+           {{"batch_size", 1},
+            {"seq_len", prefill_seq_len},
+            {"ctx_len", ctx_len},
+            {"full_batch_size", full_batch_size}}},
+          {"Decode",
+           {{"batch_size", full_batch_size},
+            {"seq_len", 1},
+            {"ctx_len", ctx_len},
+            {"full_batch_size", full_batch_size}}}};
+}
+
 std::vector<Specialization> PrefillDecodeSpecializations(int64_t batch_size,
                                                          int64_t prompt_len,
                                                          int64_t ctx_len) {
-  return {{"Prefill",
-           {{"batch_size", batch_size},
-            {"seq_len", prompt_len},
-            {"ctx_len", ctx_len}}},
-          {"Decode",
-           {{"batch_size", batch_size}, {"seq_len", 1}, {"ctx_len", ctx_len}}}};
+  return CausalLMSpecializations(prompt_len, ctx_len, batch_size, 0);
 }
 
 std::string SpecializationsToJson(const std::vector<Specialization>& specs) {

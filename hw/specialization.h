@@ -21,7 +21,19 @@ struct Specialization {
   ir::SymbolBindings symbols;
 };
 
-// The usual pair for a causal LM.
+// A causal LM's specializations as QEfficient builds them: without
+// continuous batching (full_batch_size 0) Prefill (batch_size, seq_len =
+// prefill_seq_len, ctx_len) and Decode (batch_size, seq_len 1, ctx_len);
+// with it, Prefill has batch_size 1 and Decode batch_size =
+// full_batch_size, both carrying full_batch_size. The one builder every
+// caller uses (model API, farm jobs, tools).
+std::vector<Specialization> CausalLMSpecializations(int64_t prefill_seq_len,
+                                                    int64_t ctx_len,
+                                                    int64_t batch_size,
+                                                    int64_t full_batch_size);
+
+// The usual pair for a causal LM (CausalLMSpecializations without
+// continuous batching).
 std::vector<Specialization> PrefillDecodeSpecializations(int64_t batch_size,
                                                          int64_t prompt_len,
                                                          int64_t ctx_len);

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -48,29 +49,50 @@ ir::Graph TinyTransformed() {
   return *std::move(g);
 }
 
+// QEfficient's hash_dict_params over a params file, by /usr/bin/python3
+// ("" when Python is absent: the comparison then fails loudly).
+std::string PythonParamsHash(const std::string& path) {
+  const std::string cmd =
+      "/usr/bin/python3 -c 'import hashlib,json,sys; "
+      "d=json.load(open(sys.argv[1])); "
+      "print(hashlib.sha256(json.dumps(d,skipkeys=True,sort_keys=True,"
+      "indent=None,separators=(\",\",\":\"),ensure_ascii=True).encode())."
+      "hexdigest()[:16])' " +
+      path;
+  std::FILE* f = ::popen(cmd.c_str(), "r");
+  if (!f) return "";
+  char buf[64] = {0};
+  std::string out = std::fgets(buf, sizeof(buf), f) ? buf : "";
+  ::pclose(f);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+    out.pop_back();
+  return out;
+}
+
 TEST(ExportArtifact, LayoutKeyAndReuse) {
   ExportArtifactOptions o;
   o.qeff_home = ::testing::TempDir() + "/home1";
   o.architecture = "LlamaForCausalLM";
-  o.params_json = "{\"model\":\"tiny\"}";
+  o.params.Set("model", base::JsonValue::String("tiny"));
   ir::Graph g = TinyTransformed();
   auto a = ExportArtifact(g, o);
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_FALSE(a->reused);
-  EXPECT_EQ(
-      a->dir,
-      o.qeff_home + "/LlamaForCausalLM/QEFFAutoModelForCausalLM-" + a->hash16);
+  EXPECT_EQ(a->dir,
+            o.qeff_home + "/LlamaForCausalLM/LlamaForCausalLM-" + a->hash16);
   EXPECT_EQ(a->hash16.size(), 16u);
   std::vector<std::string> files = List(a->dir);
   std::sort(files.begin(), files.end());
-  EXPECT_EQ(files,
-            (std::vector<std::string>{"QEFFAutoModelForCausalLM.onnx",
-                                      "QEFFAutoModelForCausalLM.onnx.data",
-                                      "hashed_export_params.json"}));
+  EXPECT_EQ(files, (std::vector<std::string>{"LlamaForCausalLM.onnx",
+                                             "LlamaForCausalLM.onnx.data",
+                                             "hashed_export_params.json"}));
   std::ifstream params(a->dir + "/hashed_export_params.json");
   std::string text((std::istreambuf_iterator<char>(params)), {});
-  EXPECT_TRUE(absl::StrContains(text, "\"model\":{\"model\":\"tiny\"}"))
-      << text;
+  EXPECT_TRUE(absl::StrContains(text, "\"model\": \"tiny\"")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "\"constant_fold\"")) << text;
+  // The folder's hash is QEfficient's to_hashable + SHA-256 of exactly this
+  // file's dict, recomputed by Python's json and hashlib.
+  EXPECT_EQ(PythonParamsHash(a->dir + "/hashed_export_params.json"), a->hash16);
   // It imports back with the contract's I/O.
   auto back = ir::ImportOnnx(a->onnx_path);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -81,7 +103,7 @@ TEST(ExportArtifact, LayoutKeyAndReuse) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->reused);
   EXPECT_EQ(again->dir, a->dir);
-  o.params_json = "{\"model\":\"other\"}";
+  o.params.Set("model", base::JsonValue::String("other"));
   auto other = ExportArtifact(g, o);
   ASSERT_TRUE(other.ok());
   EXPECT_NE(other->hash16, a->hash16);

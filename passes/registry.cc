@@ -8,6 +8,7 @@
 #include "passes/constant_fold.h"
 #include "passes/custom_rms_norm.h"
 #include "passes/fp16_clip.h"
+#include "passes/pipelines.h"
 #include "passes/transform_lm.h"
 
 namespace qeff::passes {
@@ -26,25 +27,15 @@ const std::vector<std::pair<std::string, Adder>>& Table() {
        [](PassPipeline& p) { p.AddPass<CustomRMSNormFusion>(); }},
       {"constant_fold", [](PassPipeline& p) { p.AddPass<ConstantFolding>(); }},
       {"fp16_clip", [](PassPipeline& p) { p.AddPass<FP16Clip>(); }},
-      // The same order engine::AddTransformLMPasses uses: the KV rewrite
-      // finds its sites by role names that later fusions may rename.
+      // The pipelines of passes/pipelines.h.
       {"transform_lm_pipeline",
-       [](PassPipeline& p) {
-         p.AddPass<TransformLM>();
-         p.AddPass<CustomRMSNormFusion>();
-       }},
+       [](PassPipeline& p) { AddTransformLMPipeline(p, {}); }},
       {"transform_lm_cb_pipeline",
        [](PassPipeline& p) {
-         p.AddPass<TransformLM>(TransformLMOptions{true});
-         p.AddPass<CustomRMSNormFusion>();
+         AddTransformLMPipeline(p, TransformLMOptions{true});
        }},
-      // passes::RunExportPasses' order: fold first, then clip the final
-      // initializers.
       {"export_pipeline",
-       [](PassPipeline& p) {
-         p.AddPass<ConstantFolding>();
-         p.AddPass<FP16Clip>();
-       }},
+       [](PassPipeline& p) { AddExportPipeline(p, /*fp16_clip=*/true); }},
   };
   return *table;
 }

@@ -25,6 +25,12 @@ namespace qeff::passes {
 
 struct TransformLMOptions {
   bool continuous_batching = false;
+  // Every field: two options that compare equal give the same graph (the
+  // farm groups jobs into one export by it).
+  bool operator==(const TransformLMOptions& o) const {
+    return continuous_batching == o.continuous_batching;
+  }
+  bool operator!=(const TransformLMOptions& o) const { return !(*this == o); }
 };
 
 class TransformLM : public Pass {

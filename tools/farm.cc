@@ -28,6 +28,7 @@
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/status_macros.h"
+#include "engine/artifacts.h"
 #include "engine/compile_graph.h"
 #include "engine/job.h"
 #include "tools/tool_util.h"
@@ -102,7 +103,7 @@ absl::StatusOr<bool> Run() {
 
   engine::CompileGraphOptions o;
   o.qeff_home = absl::GetFlag(FLAGS_qeff_home).empty()
-                    ? QeffHome()
+                    ? engine::DefaultQeffHome()
                     : UserPath(absl::GetFlag(FLAGS_qeff_home));
   o.max_concurrency = absl::GetFlag(FLAGS_max_concurrency);
   o.io_threads = absl::GetFlag(FLAGS_io_threads);

@@ -30,7 +30,10 @@ home = sys.argv[2]
 s = d["stats"]
 assert s["loads"] == 2, s
 assert s["exports_written"] == 2, s
-assert s["compiles"] == 6 and s["programs_written"] == 6, s
+# q-cpu2 differs from q8 only in device card and num_cores, which do not
+# change a cpu program: it shares q8's folder (written once).
+assert s["compiles"] + s["programs_reused"] >= 6, s
+assert s["programs_written"] == 5, s
 jobs = {j["id"]: j for j in d["jobs"]}
 for i in ("l8", "l16", "lspec", "q8", "q16", "q-cpu2"):
     j = jobs[i]
@@ -41,7 +44,8 @@ for i in ("l8", "l16", "lspec", "q8", "q16", "q-cpu2"):
     assert j["timings_s"]["compile"] > 0, j
 assert jobs["l8"]["onnx"] == jobs["l16"]["onnx"] == jobs["lspec"]["onnx"]
 assert jobs["q8"]["onnx"] == jobs["q16"]["onnx"] != jobs["l8"]["onnx"]
-assert len({j["program"] for j in d["jobs"] if j["program"]}) == 6
+assert len({j["program"] for j in d["jobs"] if j["program"]}) == 5
+assert jobs["q-cpu2"]["program"] == jobs["q8"]["program"]
 spec = json.load(open(os.path.join(jobs["lspec"]["program"], "specializations.json")))
 assert spec["specializations"][0]["symbols"]["ctx_len"] == "16", spec
 g = jobs["gone"]

@@ -19,13 +19,6 @@ std::string UserPath(const std::string& path) {
   return wd ? absl::StrCat(wd, "/", path) : path;
 }
 
-std::string QeffHome() {
-  const char* h = std::getenv("QEFF_HOME");
-  if (h && *h) return h;
-  const char* home = std::getenv("HOME");
-  return absl::StrCat(home ? home : "/tmp", "/.cache/qeff_models");
-}
-
 std::string JoinInts(const std::vector<int64_t>& v) {
   return absl::StrJoin(v, ",");
 }

@@ -13,8 +13,6 @@ namespace qeff::tools {
 
 // A user's path, resolved against BUILD_WORKING_DIRECTORY under `bazel run`.
 std::string UserPath(const std::string& path);
-// $QEFF_HOME, else ~/.cache/qeff_models.
-std::string QeffHome();
 std::string JoinInts(const std::vector<int64_t>& v);
 
 }  // namespace qeff::tools

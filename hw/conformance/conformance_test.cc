@@ -13,6 +13,7 @@
 
 #include "gtest/gtest.h"
 #include "hw/conformance/test_graphs.h"
+#include "hw/device_registry.h"
 #include "hw/driver.h"
 #include "hw/reference_driver.h"
 #include "ir/builder.h"

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/files.h"
 #include "base/status_macros.h"
+#include "hw/cpu/kernels.h"
 #include "hw/cpu/plan.h"
 #include "ir/buffer.h"
 
@@ -153,18 +154,41 @@ std::string ProgramIsa() {
 #endif
 }
 
+std::string ProgramTarget() {
+  return absl::StrCat(ProgramIsa(), "/kabi-", kKernelAbiVersion);
+}
+
 absl::Status WriteProgram(const Program& program, const std::string& dir,
                           const std::string& provenance_json) {
+  return WriteProgramForTarget(program, dir, provenance_json, ProgramTarget());
+}
+
+absl::Status WriteProgramForTarget(const Program& program,
+                                   const std::string& dir,
+                                   const std::string& provenance_json,
+                                   const std::string& target) {
+  // Published all-or-nothing; a concurrent writer of the same program waits
+  // and reuses it.
+  return base::PublishDirectory(dir,
+                                [&](const std::string& tmp) {
+                                  return WriteProgramFiles(
+                                      program, tmp, provenance_json, target);
+                                })
+      .status();
+}
+
+absl::Status WriteProgramFiles(const Program& program, const std::string& dir,
+                               const std::string& provenance_json,
+                               const std::string& target) {
   const auto* p = dynamic_cast<const CpuProgram*>(&program);
   if (!p) {
     return absl::InvalidArgumentError(
         absl::StrCat("WriteProgram: a program for '", program.device_kind(),
                      "' is not a cpu program"));
   }
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::exists(dir, ec))
-    return absl::AlreadyExistsError(absl::StrCat(dir, ": already exists"));
+  if (target.size() > 31)
+    return absl::InvalidArgumentError(
+        absl::StrCat("WriteProgram: target '", target, "' is too long"));
   // Plan section.
   Writer w;
   w.I64(static_cast<int64_t>(p->specs.size()));
@@ -235,16 +259,13 @@ absl::Status WriteProgram(const Program& program, const std::string& dir,
   const uint32_t version = kProgramFormatVersion, hsize = kHeaderBytes;
   std::memcpy(header.data() + 8, &version, 4);
   std::memcpy(header.data() + 12, &hsize, 4);
-  const std::string isa = ProgramIsa();
-  std::memcpy(header.data() + 16, isa.data(), std::min<size_t>(isa.size(), 31));
+  std::memcpy(header.data() + 16, target.data(), target.size());
   const int64_t fields[4] = {plan_offset, plan_size, weights_offset, woff};
   std::memcpy(header.data() + 48, fields, 32);
   uint64_t sum =
       Fnv1a(w.out.data(), w.out.size(), Fnv1a(header.data(), header.size()));
   std::memcpy(header.data() + kChecksumAt, &sum, 8);
 
-  // Published all-or-nothing; a concurrent writer of the same program waits
-  // and reuses it.
   auto fill = [&](const std::string& tmp) -> absl::Status {
     QEFF_RETURN_IF_ERROR(base::MakeDirs(tmp + "/qpc"));
     {
@@ -288,7 +309,7 @@ absl::Status WriteProgram(const Program& program, const std::string& dir,
         base::WriteFileAtomically(tmp + "/custom_io.yaml", yaml));
     std::string qconfig = absl::StrCat(
         "{\"device\":\"cpu\",\"format_version\":", kProgramFormatVersion,
-        ",\"isa\":\"", isa,
+        ",\"target\":\"", target,
         "\",\"compile_options\":{\"num_cores\":", p->options.num_cores,
         ",\"num_devices\":", p->options.num_devices,
         ",\"mxfp6_matmul\":", p->options.mxfp6_matmul ? "true" : "false",
@@ -300,7 +321,7 @@ absl::Status WriteProgram(const Program& program, const std::string& dir,
         base::WriteFileAtomically(tmp + "/qconfig.json", qconfig));
     return absl::OkStatus();
   };
-  return base::PublishDirectory(dir, fill).status();
+  return fill(dir);
 }
 
 absl::StatusOr<std::shared_ptr<const Program>> ReadProgram(
@@ -323,12 +344,12 @@ absl::StatusOr<std::shared_ptr<const Program>> ReadProgram(
         path, ": format version ", version, ", this build reads version ",
         kProgramFormatVersion, "; recompile"));
   }
-  char isa[33] = {0};
-  std::memcpy(isa, d + 16, 32);
-  if (ProgramIsa() != isa) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": compiled for instruction set '", isa,
-                     "', this host is '", ProgramIsa(), "'"));
+  char target[33] = {0};
+  std::memcpy(target, d + 16, 32);
+  if (ProgramTarget() != target) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": compiled for target '", target, "', this build runs '",
+        ProgramTarget(), "' (instruction set / kernel ABI); recompile"));
   }
   int64_t fields[4];
   std::memcpy(fields, d + 48, 32);
@@ -424,6 +445,12 @@ absl::StatusOr<std::shared_ptr<const Program>> ReadProgram(
         QEFF_ASSIGN_OR_RETURN(s.floats.emplace_back(), r.F32());
       }
       QEFF_ASSIGN_OR_RETURN(s.label, r.Str());
+      if (FindKernel(s.op) == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(path, ": specialization ", i, " step ", j, " (",
+                         s.label, ") needs kernel '", s.op,
+                         "', which this build does not have; recompile"));
+      }
       plan.steps.push_back(std::move(s));
     }
     QEFF_ASSIGN_OR_RETURN(plan.buffer_offsets, r.Ints());

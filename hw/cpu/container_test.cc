@@ -5,9 +5,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "hw/conformance/test_graphs.h"
 #include "hw/cpu/cpu_driver.h"
+#include "hw/cpu/kernels.h"
 #include "hw/cpu/plan.h"
 
 namespace qeff::hw::cpu {
@@ -88,8 +90,8 @@ TEST_F(ContainerTest, RoundTripRunsTheSameAndMapsWeights) {
   for (const ir::Tensor& t : cp->constants)
     EXPECT_TRUE(t.buffer()->is_mapped());
   EXPECT_EQ(Logits(*back), Logits(program_));
-  EXPECT_EQ(WriteProgram(*program_, dir).code(),
-            absl::StatusCode::kAlreadyExists);
+  // A second writer of the same folder reuses it.
+  EXPECT_TRUE(WriteProgram(*program_, dir).ok());
   std::ifstream yaml(dir + "/custom_io.yaml");
   std::string first;
   std::getline(yaml, first);
@@ -129,8 +131,55 @@ TEST_F(ContainerTest, WrongInstructionSet) {
     std::memcpy(&b[16], "riscv64", 7);
   });
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
-  EXPECT_NE(st.message().find("instruction set 'riscv64'"), std::string::npos)
+  EXPECT_NE(st.message().find("target 'riscv64'"), std::string::npos) << st;
+}
+
+// A program saved by a build of another kernel ABI fails with a named error
+// (never runs with kernels whose meaning changed).
+TEST_F(ContainerTest, AnotherKernelAbiFailsToLoadNamingIt) {
+  const std::string dir = TmpDir("qpc-kabi");
+  const std::string other =
+      absl::StrCat(ProgramIsa(), "/kabi-", kKernelAbiVersion + 1);
+  ASSERT_TRUE(WriteProgramForTarget(*program_, dir, "", other).ok());
+  auto st = ReadProgram(dir).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  EXPECT_NE(st.message().find("target '" + other + "'"), std::string::npos)
       << st;
+  EXPECT_NE(st.message().find(ProgramTarget()), std::string::npos) << st;
+  // Through the device, too.
+  EXPECT_FALSE(dev_->LoadProgram(dir).ok());
+}
+
+// A plan naming a kernel this build lacks fails at load, naming the kernel
+// and the step (never a null kernel at run time).
+TEST_F(ContainerTest, UnknownKernelFailsToLoadNamingIt) {
+  auto copy = std::make_shared<CpuProgram>(
+      *std::dynamic_pointer_cast<const CpuProgram>(program_));
+  ASSERT_FALSE(copy->plans[0].steps.empty());
+  copy->plans[0].steps[0].op = "NoSuchKernelV9";
+  const std::string dir = TmpDir("qpc-kernel");
+  ASSERT_TRUE(WriteProgram(*copy, dir).ok());
+  auto st = dev_->LoadProgram(dir).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  EXPECT_NE(st.message().find("kernel 'NoSuchKernelV9'"), std::string::npos)
+      << st;
+  EXPECT_NE(st.message().find("program.bin"), std::string::npos) << st;
+}
+
+TEST_F(ContainerTest, DeviceSavesAndLoadsItsOwnPrograms) {
+  const std::string dir = TmpDir("qpc-device");
+  ASSERT_TRUE(fs::create_directories(dir));
+  ASSERT_TRUE(dev_->SaveProgram(*program_, dir, "{\"model\":\"tiny\"}").ok());
+  auto back = dev_->LoadProgram(dir);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(Logits(*back), Logits(program_));
+  EXPECT_EQ(dev_->target(), ProgramTarget());
+  // num_cores does not change a cpu program, so it is not in its key.
+  CompileOptions a, b;
+  b.num_cores = 1;
+  EXPECT_EQ(dev_->ProgramKeyOptionsJson(a), dev_->ProgramKeyOptionsJson(b));
+  b.mxfp6_matmul = true;
+  EXPECT_NE(dev_->ProgramKeyOptionsJson(a), dev_->ProgramKeyOptionsJson(b));
 }
 
 TEST_F(ContainerTest, BadChecksum) {

@@ -11,9 +11,11 @@
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "hw/cpu/compiler.h"
+#include "hw/cpu/container.h"
 #include "hw/cpu/kernels.h"
 #include "hw/cpu/kv_mxint8.h"
 #include "hw/cpu/plan.h"
+#include "hw/device_registry.h"
 #include "oneapi/tbb/info.h"
 #include "oneapi/tbb/task_arena.h"
 
@@ -161,16 +163,52 @@ class CpuDevice : public Device {
     return std::shared_ptr<const Program>(std::move(p));
   }
 
+  std::string target() const override { return cpu::ProgramTarget(); }
+
+  // MXFP6 weights, the MXINT8 cache and the card count change the program;
+  // num_cores does not (a plan runs on any number of cores), so it is only
+  // recorded in qconfig.json.
+  std::string ProgramKeyOptionsJson(
+      const CompileOptions& options) const override {
+    return absl::StrCat(
+        "{\"mxfp6_matmul\":", options.mxfp6_matmul ? "true" : "false",
+        ",\"mxint8_kv_cache\":", options.mxint8_kv_cache ? "true" : "false",
+        ",\"num_devices\":", options.num_devices, "}");
+  }
+
+  absl::Status SaveProgram(const Program& program, const std::string& dir,
+                           const std::string& provenance_json) override {
+    return cpu::WriteProgramFiles(program, dir, provenance_json,
+                                  cpu::ProgramTarget());
+  }
+
+  absl::StatusOr<std::shared_ptr<const Program>> LoadProgram(
+      const std::string& dir) override {
+    return cpu::ReadProgram(dir);
+  }
+
   absl::StatusOr<std::unique_ptr<Session>> Load(
       std::shared_ptr<const Program> program) override {
+    return Load(std::move(program), LoadOptions{});
+  }
+
+  absl::StatusOr<std::unique_ptr<Session>> Load(
+      std::shared_ptr<const Program> program,
+      const LoadOptions& options) override {
     auto p = std::dynamic_pointer_cast<const CpuProgram>(program);
     if (!p) {
       return absl::InvalidArgumentError(
           absl::StrCat("cpu driver cannot load a program compiled for '",
                        program ? program->device_kind() : "nothing", "'"));
     }
-    int cores =
-        p->options.num_cores ? std::min(p->options.num_cores, cores_) : cores_;
+    const int want =
+        options.num_cores ? options.num_cores : p->options.num_cores;
+    if (want > cores_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cpu driver: num_cores=", want, " but device ", name(),
+                       " owns ", cores_));
+    }
+    const int cores = want ? want : cores_;
     return std::unique_ptr<Session>(new CpuSession(std::move(p), cores));
   }
 
@@ -208,6 +246,11 @@ absl::StatusOr<std::unique_ptr<Device>> OpenCpuDevice(absl::string_view spec) {
   const int cores = host / n + (k < host % n ? 1 : 0);
   return std::unique_ptr<Device>(new CpuDevice(k, n, cores));
 }
+
+namespace {
+// The default device (rank 0).
+const bool kRegistered = RegisterDriver("cpu", 0, &OpenCpuDevice);
+}  // namespace
 
 int CpuDeviceCores(const Device& device) {
   auto* d = dynamic_cast<const CpuDevice*>(&device);

@@ -47,6 +47,11 @@ using KernelFn = absl::Status (*)(const KernelCtx&);
 // nullptr when no kernel has this name.
 KernelFn FindKernel(absl::string_view op);
 
+// The kernel ABI: bump when a kernel's name, parameters (Step ints/floats)
+// or data layout (packed weights, cache rows) changes meaning, so programs
+// saved by another build fail to load instead of running wrongly.
+inline constexpr int kKernelAbiVersion = 1;
+
 // Runs fn(begin, end) over [0, n) in chunks of at least `grain`, in parallel
 // within the current task_arena. Chunks never change what a single index
 // computes.

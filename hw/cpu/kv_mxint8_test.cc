@@ -22,6 +22,7 @@
 #include "hw/cpu/container.h"
 #include "hw/cpu/cpu_driver.h"
 #include "hw/cpu/plan.h"
+#include "hw/device_registry.h"
 #include "hw/reference_driver.h"
 #include "ir/quant.h"
 #include "models/test_model.h"

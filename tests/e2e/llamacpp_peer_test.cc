@@ -15,6 +15,7 @@
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
+#include "hw/device_registry.h"
 #include "hw/driver.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"

@@ -20,6 +20,7 @@
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
+#include "hw/device_registry.h"
 #include "hw/driver.h"
 #include "hw/graph_io.h"
 #include "hw/reference_driver.h"
@@ -180,7 +181,7 @@ void CheckDevicesAndOrt(const ir::Graph& transformed,
   passes::ExportArtifactOptions eo;
   eo.qeff_home = absl::StrCat(::testing::TempDir(), "/qeff_home");
   eo.architecture = "Test";
-  eo.params_json = absl::StrCat("{\"test\":\"", name, "\"}");
+  eo.params.Set("test", base::JsonValue::String(name));
   auto art = passes::ExportArtifact(transformed, eo);
   ASSERT_TRUE(art.ok()) << art.status();
   auto ort = RunOrt(peers, art->onnx_path, io->state, steps);

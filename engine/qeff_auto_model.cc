@@ -1,0 +1,408 @@
+#include "engine/qeff_auto_model.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/files.h"
+#include "base/params_hash.h"
+#include "base/status_macros.h"
+#include "engine/artifacts.h"
+#include "engine/batch_generator.h"
+#include "engine/lm_pipeline.h"
+#include "engine/versions.h"
+#include "hw/device_registry.h"
+#include "passes/export.h"
+
+namespace qeff::engine {
+namespace {
+
+double Since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
+PerfMetrics FromStats(const GenerationStats& s) {
+  return PerfMetrics{s.ttft_s, s.decode_tok_s, s.total_tok_s, s.e2e_s};
+}
+
+absl::StatusOr<int64_t> IntParam(absl::string_view name,
+                                 const base::JsonValue& v) {
+  auto i =
+      v.is_number()
+          ? v.AsInt64()
+          : absl::StatusOr<int64_t>(absl::InvalidArgumentError("not a number"));
+  if (!i.ok() || *i < 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "compile parameter '", name, "' must be a non-negative integer"));
+  return *i;
+}
+
+absl::StatusOr<bool> BoolParam(absl::string_view name,
+                               const base::JsonValue& v) {
+  if (!v.is_bool())
+    return absl::InvalidArgumentError(
+        absl::StrCat("compile parameter '", name, "' must be true or false"));
+  return v.bool_value();
+}
+
+}  // namespace
+
+absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
+                             const base::JsonValue& v) {
+  static const char* const kNotImplemented[] = {
+      "kv_cache_batch_size",
+      "prefill_only",
+      "comp_ctx_lengths_prefill",
+      "comp_ctx_lengths_decode",
+      "num_speculative_tokens",
+      "enable_qnn",
+      "qnn_config",
+      "use_onnx_subfunctions",
+      "mos",
+      "aic_enable_depth_first",
+      "mdp_ts_num_devices",
+      "mdp_ts_json_path",
+      "allow_mxint8_mdp_io",
+      "offload_pt_weights",
+      "enable_chunking",
+      "retain_full_kv",
+  };
+  for (const char* n : kNotImplemented) {
+    if (name == n)
+      return absl::UnimplementedError(
+          absl::StrCat("compile parameter '", name,
+                       "' (QEfficient) is not supported by qeff yet"));
+  }
+  if (name == "prefill_seq_len") {
+    QEFF_ASSIGN_OR_RETURN(p->prefill_seq_len, IntParam(name, v));
+  } else if (name == "ctx_len") {
+    QEFF_ASSIGN_OR_RETURN(p->ctx_len, IntParam(name, v));
+  } else if (name == "batch_size") {
+    QEFF_ASSIGN_OR_RETURN(p->batch_size, IntParam(name, v));
+  } else if (name == "full_batch_size") {
+    QEFF_ASSIGN_OR_RETURN(p->full_batch_size, IntParam(name, v));
+  } else if (name == "num_cores") {
+    QEFF_ASSIGN_OR_RETURN(int64_t n, IntParam(name, v));
+    p->num_cores = static_cast<int>(n);
+  } else if (name == "num_devices") {
+    QEFF_ASSIGN_OR_RETURN(int64_t n, IntParam(name, v));
+    p->num_devices = static_cast<int>(n);
+  } else if (name == "mxfp6_matmul") {
+    QEFF_ASSIGN_OR_RETURN(p->mxfp6_matmul, BoolParam(name, v));
+  } else if (name == "mxint8_kv_cache") {
+    QEFF_ASSIGN_OR_RETURN(p->mxint8_kv_cache, BoolParam(name, v));
+  } else if (name == "specializations") {
+    QEFF_ASSIGN_OR_RETURN(p->specializations,
+                          hw::SpecializationsFromJson(v, "specializations"));
+  } else if (name == "compile_dir" || name == "device") {
+    if (!v.is_string())
+      return absl::InvalidArgumentError(
+          absl::StrCat("compile parameter '", name, "' must be a string"));
+    (name == "device" ? p->device : p->compile_dir) = v.string_value();
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown compile parameter '", name,
+        "' (known: prefill_seq_len, ctx_len, batch_size, full_batch_size, "
+        "num_cores, num_devices, mxfp6_matmul, mxint8_kv_cache, "
+        "specializations, compile_dir, device)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ir::Graph> TransformLM(const ir::Graph& eager,
+                                      const passes::TransformLMOptions& o) {
+  return TransformForDevice(eager, o);
+}
+
+absl::Status QEFFBaseModel::Transform() {
+  if (transformed_) return absl::OkStatus();
+  QEFF_ASSIGN_OR_RETURN(ir::Graph g, RunTransform(model_->eager));
+  transformed_ = std::move(g);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> QEFFBaseModel::Export(
+    const std::string& export_dir) {
+  QEFF_RETURN_IF_ERROR(Transform());
+  passes::ExportArtifactOptions eo;
+  eo.qeff_home = qeff_home_;
+  eo.export_dir = export_dir;
+  eo.architecture = model_architecture();
+  eo.model_class = model_name();
+  QEFF_ASSIGN_OR_RETURN(
+      eo.params, ExportParams(qeff_home_, model_->source, model_architecture(),
+                              transform_options()));
+  QEFF_ASSIGN_OR_RETURN(passes::ExportedArtifact art,
+                        passes::ExportArtifact(*transformed_, eo));
+  onnx_path_ = art.onnx_path;
+  export_hash_ = art.hash16;
+  export_params_ = base::ToHashable(art.params);
+  onnx_reused_ = art.reused;
+  return onnx_path_;
+}
+
+absl::StatusOr<std::string> QEFFBaseModel::Compile(
+    const CompileParams& params) {
+  if (onnx_path_.empty()) QEFF_RETURN_IF_ERROR(Export().status());
+  std::vector<hw::Specialization> specs;
+  if (params.specializations) {
+    specs = *params.specializations;
+  } else {
+    QEFF_ASSIGN_OR_RETURN(specs, Specializations(params));
+  }
+  QEFF_ASSIGN_OR_RETURN(std::unique_ptr<hw::Device> device,
+                        hw::OpenDevice(params.device));
+  hw::CompileOptions co;
+  co.num_cores = params.num_cores;
+  co.num_devices = params.num_devices;
+  co.mxfp6_matmul = params.mxfp6_matmul;
+  co.mxint8_kv_cache = params.mxint8_kv_cache;
+  const base::JsonValue cp =
+      CompileHashParams(export_hash_, specs, *device, co);
+  const std::string dir = ProgramDir(
+      params.compile_dir.empty() ? DirName(onnx_path_) : params.compile_dir,
+      cp);
+  std::shared_ptr<const hw::Program> program;
+  bool reused = false;
+  if (base::DirExists(dir)) {
+    QEFF_ASSIGN_OR_RETURN(program, LoadProgramDir(*device, dir));
+    reused = true;
+  } else {
+    QEFF_ASSIGN_OR_RETURN(program, device->Compile(*transformed_, specs, co));
+    QEFF_ASSIGN_OR_RETURN(
+        bool published, SaveProgramDir(*device, *program, dir, cp,
+                                       ProgramProvenanceJson(export_params_)));
+    reused = !published;
+  }
+  device_ = std::move(device);
+  program_ = std::move(program);
+  qpc_path_ = dir;
+  program_reused_ = reused;
+  compile_params_ = params;
+  compile_params_.specializations = specs;
+  return qpc_path_;
+}
+
+QEFFAutoModelForCausalLM::QEFFAutoModelForCausalLM(
+    std::shared_ptr<const models::LoadedModel> model,
+    const FromPretrainedOptions& options)
+    : QEFFBaseModel(std::move(model), options.qeff_home.empty()
+                                          ? DefaultQeffHome()
+                                          : options.qeff_home),
+      continuous_batching_(options.continuous_batching) {}
+
+absl::StatusOr<std::unique_ptr<QEFFAutoModelForCausalLM>>
+QEFFAutoModelForCausalLM::FromPretrained(const std::string& path,
+                                         const FromPretrainedOptions& options) {
+  models::LoadOptions lo;
+  lo.tokenizer_path = options.tokenizer_path;
+  QEFF_ASSIGN_OR_RETURN(models::LoadedModel m, models::Load(path, lo));
+  return FromLoaded(std::make_shared<const models::LoadedModel>(std::move(m)),
+                    options);
+}
+
+std::unique_ptr<QEFFAutoModelForCausalLM> QEFFAutoModelForCausalLM::FromLoaded(
+    std::shared_ptr<const models::LoadedModel> model,
+    const FromPretrainedOptions& options) {
+  return std::unique_ptr<QEFFAutoModelForCausalLM>(
+      new QEFFAutoModelForCausalLM(std::move(model), options));
+}
+
+absl::StatusOr<ir::Graph> QEFFAutoModelForCausalLM::RunTransform(
+    const ir::Graph& eager) const {
+  return TransformLM(eager, transform_options());
+}
+
+passes::TransformLMOptions QEFFAutoModelForCausalLM::transform_options() const {
+  passes::TransformLMOptions o;
+  o.continuous_batching = continuous_batching_;
+  return o;
+}
+
+absl::StatusOr<std::vector<hw::Specialization>>
+QEFFAutoModelForCausalLM::Specializations(const CompileParams& p) const {
+  if (p.prefill_seq_len <= 0 || p.ctx_len <= 0 || p.batch_size <= 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "compile: prefill_seq_len (", p.prefill_seq_len, "), ctx_len (",
+        p.ctx_len, ") and batch_size (", p.batch_size, ") must be positive"));
+  if (p.prefill_seq_len > p.ctx_len)
+    return absl::InvalidArgumentError(
+        absl::StrCat("compile: prefill_seq_len ", p.prefill_seq_len,
+                     " exceeds ctx_len ", p.ctx_len));
+  if (continuous_batching_ && p.full_batch_size <= 0)
+    return absl::InvalidArgumentError(
+        "compile: a model loaded with continuous_batching needs "
+        "full_batch_size");
+  if (!continuous_batching_ && p.full_batch_size > 0)
+    return absl::InvalidArgumentError(
+        "compile: full_batch_size needs the model loaded with "
+        "continuous_batching=true");
+  if (p.batch_size != 1 && p.full_batch_size == 0)
+    return absl::UnimplementedError(absl::StrCat(
+        "compile: batch_size ", p.batch_size,
+        " (static batches) is not supported yet; use 1 or full_batch_size"));
+  return hw::CausalLMSpecializations(p.prefill_seq_len, p.ctx_len, p.batch_size,
+                                     p.full_batch_size);
+}
+
+absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Generate(
+    const std::vector<std::string>& prompts, const GenerateOptions& options) {
+  if (!model_->tokenizer)
+    return absl::FailedPreconditionError(
+        absl::StrCat(model_->source,
+                     " has no tokenizer: give one (tokenizer_path) or prompt "
+                     "ids"));
+  std::vector<GeneratedText> outputs;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto ids = model_->tokenizer->EncodePrompt(prompts[i]);
+    if (!ids.ok())
+      return absl::Status(
+          ids.status().code(),
+          absl::StrCat("prompt ", i, ": ", ids.status().message()));
+    GeneratedText g;
+    g.prompt = prompts[i];
+    g.prompt_ids.assign(ids->begin(), ids->end());
+    outputs.push_back(std::move(g));
+  }
+  return Run(std::move(outputs), options);
+}
+
+absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::GenerateIds(
+    const std::vector<std::vector<int64_t>>& prompts,
+    const GenerateOptions& options) {
+  std::vector<GeneratedText> outputs;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    for (int64_t id : prompts[i]) {
+      if (id < 0 || id >= model_->config.vocab_size)
+        return absl::InvalidArgumentError(
+            absl::StrCat("prompt ", i, ": ", id, " is not a token id in [0, ",
+                         model_->config.vocab_size, ")"));
+    }
+    GeneratedText g;
+    g.prompt_ids = prompts[i];
+    outputs.push_back(std::move(g));
+  }
+  return Run(std::move(outputs), options);
+}
+
+absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Run(
+    std::vector<GeneratedText> outputs, const GenerateOptions& options) {
+  if (outputs.empty()) return absl::InvalidArgumentError("no prompts");
+  if (!program()) {
+    CompileParams defaults;
+    if (continuous_batching_) defaults.full_batch_size = 1;
+    QEFF_RETURN_IF_ERROR(Compile(defaults).status());
+  }
+  const CompileParams& cp = compile_params();
+  const bool cb = continuous_batching_;
+  // Capacity of every prompt before any work (DESIGN.md).
+  QEFF_ASSIGN_OR_RETURN(
+      ContinuousBatchOptions shape,
+      cb ? ContinuousBatchOptionsFor(*cp.specializations)
+         : absl::StatusOr<ContinuousBatchOptions>(ContinuousBatchOptions{}));
+  const int64_t ctx_len = cb ? shape.ctx_len : cp.ctx_len;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const int64_t L = static_cast<int64_t>(outputs[i].prompt_ids.size());
+    if (L == 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat("prompt ", i, ": no tokens"));
+    if (L + options.generation_len - 1 > ctx_len)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "prompt ", i, ": a prompt of ", L, " tokens and ",
+          options.generation_len, " generated tokens need ctx_len >= ",
+          L + options.generation_len - 1, ", but ctx_len is ", ctx_len));
+  }
+  hw::Device::LoadOptions lo;
+  lo.num_cores = cp.num_cores;
+  QEFF_ASSIGN_OR_RETURN(std::unique_ptr<hw::Session> session,
+                        device()->Load(program(), lo));
+  const int64_t eos = options.stop_at_eos && model_->tokenizer
+                          ? model_->tokenizer->eos_id()
+                          : -1;
+  // Streaming: one decoder per prompt, so text chunks are whole characters.
+  std::vector<models::StreamingDecoder> decoders(
+      outputs.size(), models::StreamingDecoder(model_->tokenizer.get()));
+  auto stream = [&](size_t i, int64_t token) {
+    if (!options.on_token) return;
+    std::string chunk;
+    if (model_->tokenizer)
+      chunk = decoders[i].Push(static_cast<int32_t>(token));
+    options.on_token(static_cast<int64_t>(i), token, chunk);
+  };
+  GenerateResult result;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (cb) {
+    shape.vocab_size = model_->config.vocab_size;
+    shape.on_token = stream;
+    std::vector<BatchRequest> requests;
+    for (const GeneratedText& g : outputs) {
+      BatchRequest r;
+      r.prompt = g.prompt_ids;
+      r.generation_len = options.generation_len;
+      r.eos_id = eos;
+      requests.push_back(std::move(r));
+    }
+    ContinuousBatchGenerator gen(session.get(), shape);
+    QEFF_ASSIGN_OR_RETURN(BatchResult br, gen.Generate(requests));
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      outputs[i].token_ids = br.results[i].generation.token_ids;
+      outputs[i].perf = FromStats(br.results[i].generation.stats);
+    }
+  } else {
+    GenerationOptions go;
+    go.prefill_seq_len = cp.prefill_seq_len;
+    go.ctx_len = cp.ctx_len;
+    go.generation_len = options.generation_len;
+    go.eos_id = eos;
+    Generator gen(session.get());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      go.on_token = [&, i](int64_t t) { stream(i, t); };
+      QEFF_ASSIGN_OR_RETURN(GenerationResult r,
+                            gen.Generate(outputs[i].prompt_ids, go));
+      outputs[i].token_ids = std::move(r.token_ids);
+      outputs[i].perf = FromStats(r.stats);
+    }
+  }
+  const double wall = Since(t0);
+  for (GeneratedText& g : outputs) {
+    result.generated_tokens += static_cast<int64_t>(g.token_ids.size());
+    if (model_->tokenizer) {
+      std::vector<int32_t> ids(g.token_ids.begin(), g.token_ids.end());
+      QEFF_ASSIGN_OR_RETURN(g.text, model_->tokenizer->Decode(ids));
+    }
+  }
+  result.perf.total_time = wall;
+  result.perf.total_perf = wall > 0 ? result.generated_tokens / wall : 0;
+  if (outputs.size() == 1) result.perf = outputs[0].perf;
+  result.outputs = std::move(outputs);
+  return result;
+}
+
+absl::StatusOr<std::unique_ptr<QEFFBaseModel>> QEFFCommonLoader::FromPretrained(
+    const std::string& path, const FromPretrainedOptions& options) {
+  models::LoadOptions lo;
+  lo.tokenizer_path = options.tokenizer_path;
+  QEFF_ASSIGN_OR_RETURN(models::LoadedModel m, models::Load(path, lo));
+  const std::string arch = m.architecture;
+  if (absl::EndsWith(arch, "ForCausalLM") || arch == "GPT2LMHeadModel") {
+    return std::unique_ptr<QEFFBaseModel>(QEFFAutoModelForCausalLM::FromLoaded(
+        std::make_shared<const models::LoadedModel>(std::move(m)), options));
+  }
+  return absl::UnimplementedError(absl::StrCat(
+      path, ": no QEfficient class for architecture '", arch,
+      "' (QEFFAutoModelForCausalLM takes *ForCausalLM and GPT2LMHeadModel)"));
+}
+
+absl::Status Transform(QEFFBaseModel& model, absl::string_view form_factor) {
+  if (form_factor != "cloud")
+    return absl::InvalidArgumentError(
+        absl::StrCat("transform: form_factor '", form_factor,
+                     "' is not supported; only form_factor=\"cloud\" is"));
+  return model.Transform();
+}
+
+}  // namespace qeff::engine

@@ -1,0 +1,31 @@
+// The pipelines, once: the transform_lm pipeline (retained-state KV rewrite,
+// then CustomRMSNorm) and the export pipeline (constant folding, then FP16
+// clip). The pass registry, the engine and the export key all build them
+// here, so a pipeline with one more pass changes the artifact key.
+#ifndef QEFF_PASSES_PIPELINES_H_
+#define QEFF_PASSES_PIPELINES_H_
+
+#include <string>
+#include <vector>
+
+#include "passes/pass_pipeline.h"
+#include "passes/transform_lm.h"
+
+namespace qeff::passes {
+
+// The KV rewrite first: it finds its sites by the builders' role names,
+// which later fusions may rename; then the hot-spot custom ops.
+void AddTransformLMPipeline(PassPipeline& p, const TransformLMOptions& o);
+
+// Folding first: it turns weight Transposes into initializers and removes
+// shape arithmetic on static shapes; FP16 clip then sees the final
+// initializers.
+void AddExportPipeline(PassPipeline& p, bool fp16_clip);
+
+// The pass names of each, in order (for artifact keys).
+std::vector<std::string> TransformLMPipelineNames(const TransformLMOptions& o);
+std::vector<std::string> ExportPipelineNames(bool fp16_clip);
+
+}  // namespace qeff::passes
+
+#endif  // QEFF_PASSES_PIPELINES_H_
