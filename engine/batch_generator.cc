@@ -14,23 +14,6 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// The largest logit of row `row` of a [B, 1, V] tensor (lowest index on
-// ties): engine::Argmax's rule on one row.
-int64_t ArgmaxRow(const ir::Tensor& logits, int64_t row) {
-  const int64_t v = logits.dims().back();
-  const int64_t base = row * v;
-  int64_t best = 0;
-  double best_val = logits.GetDouble(base);
-  for (int64_t i = 1; i < v; ++i) {
-    double x = logits.GetDouble(base + i);
-    if (x > best_val) {
-      best_val = x;
-      best = i;
-    }
-  }
-  return best;
-}
-
 absl::StatusOr<ir::Tensor> Logits(const hw::TensorMap& out, int64_t batch,
                                   absl::string_view spec) {
   auto it = out.find("logits");
@@ -143,20 +126,14 @@ absl::StatusOr<BatchResult> ContinuousBatchGenerator::Generate(
             " is not a token id in [0, ",
             o.vocab_size > 0 ? absl::StrCat(o.vocab_size) : "vocab", ")"));
     }
-    if (r.generation_len <= 0)
-      return absl::InvalidArgumentError(
-          absl::StrCat("request ", i, ": generation_len must be positive, got ",
-                       r.generation_len));
-    limit[i] = r.generation_len;
-    if (L + r.generation_len - 1 > o.ctx_len) {
-      if (!r.stop_at_ctx_len || L > o.ctx_len)
-        return absl::InvalidArgumentError(absl::StrCat(
-            "request ", i, ": a prompt of ", L, " tokens and ",
-            r.generation_len, " generated tokens need ctx_len >= ",
-            L + r.generation_len - 1, ", but ctx_len is ", o.ctx_len));
-      limit[i] = o.ctx_len - L + 1;
-      capped[i] = true;
-    }
+    auto n =
+        TokensWithinCapacity(L, r.generation_len, o.ctx_len, r.stop_at_ctx_len);
+    if (!n.ok())
+      return absl::Status(
+          n.status().code(),
+          absl::StrCat("request ", i, ": ", n.status().message()));
+    limit[i] = *n;
+    capped[i] = *n < r.generation_len;
   }
 
   const auto t_start = Clock::now();
@@ -187,13 +164,8 @@ absl::StatusOr<BatchResult> ContinuousBatchGenerator::Generate(
     g.stopped_at_ctx_len = capped[a.request] && !g.stopped_at_eos &&
                            static_cast<int64_t>(g.token_ids.size()) == a.limit;
     br.retired_step = result.stats.decode_steps;
-    g.stats.ttft_s = Seconds(a.admitted, a.first_token);
-    g.stats.e2e_s = Seconds(a.admitted, now);
-    const double decode_s = Seconds(a.first_token, now);
-    const int64_t decoded = static_cast<int64_t>(g.token_ids.size()) - 1;
-    g.stats.decode_tok_s = decoded > 0 && decode_s > 0 ? decoded / decode_s : 0;
-    g.stats.total_tok_s =
-        g.stats.e2e_s > 0 ? g.token_ids.size() / g.stats.e2e_s : 0;
+    g.stats = MakeGenerationStats(a.admitted, a.first_token, now,
+                                  static_cast<int64_t>(g.token_ids.size()));
     busy[slot] = false;
   };
   // Prefills request `i` into `slot` and emits its first token.
@@ -218,18 +190,10 @@ absl::StatusOr<BatchResult> ContinuousBatchGenerator::Generate(
                           absl::StrCat("request ", i, ": ", reset.message()));
     hw::TensorMap out;
     for (int64_t start = 0; start < n; start += S) {
-      ir::Tensor ids = ir::Tensor::Zeros(ir::DType::kI64, {1, S});
-      ir::Tensor pos = ir::Tensor::Zeros(ir::DType::kI64, {1, S});
-      int64_t* idp = ids.mutable_data<int64_t>();
-      int64_t* pp = pos.mutable_data<int64_t>();
-      for (int64_t j = 0; j < S; ++j) {
-        const bool real = start + j < n;
-        idp[j] = real ? p[start + j] : o.pad_id;
-        pp[j] = real ? start + j : -1;
-      }
+      PrefillChunk c = MakePrefillChunk(p, start, S, o.pad_id);
       auto run = session_->Run(
-          "Prefill", {{"input_ids", ids},
-                      {"position_ids", pos},
+          "Prefill", {{"input_ids", c.input_ids},
+                      {"position_ids", c.position_ids},
                       {"batch_index", ir::Tensor::I64({1, 1}, {slot})}});
       if (!run.ok())
         return absl::Status(

@@ -27,18 +27,64 @@ absl::StatusOr<ir::Tensor> Logits(const hw::TensorMap& out) {
 
 }  // namespace
 
-int64_t Argmax(const ir::Tensor& logits) {
-  int64_t v = logits.dims().back();
+int64_t Argmax(const ir::Tensor& logits) { return ArgmaxRow(logits, 0); }
+
+int64_t ArgmaxRow(const ir::Tensor& logits, int64_t row) {
+  const int64_t v = logits.dims().back();
+  const int64_t base = row * v;
   int64_t best = 0;
-  double best_val = logits.GetDouble(0);
+  double best_val = logits.GetDouble(base);
   for (int64_t i = 1; i < v; ++i) {
-    double x = logits.GetDouble(i);
+    double x = logits.GetDouble(base + i);
     if (x > best_val) {
       best_val = x;
       best = i;
     }
   }
   return best;
+}
+
+absl::StatusOr<int64_t> TokensWithinCapacity(int64_t prompt_len,
+                                             int64_t generation_len,
+                                             int64_t ctx_len,
+                                             bool stop_at_ctx_len) {
+  if (generation_len <= 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("generation_len must be positive, got ", generation_len));
+  if (prompt_len + generation_len - 1 <= ctx_len) return generation_len;
+  if (stop_at_ctx_len && prompt_len <= ctx_len) return ctx_len - prompt_len + 1;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "a prompt of ", prompt_len, " tokens and ", generation_len,
+      " generated tokens need ctx_len >= ", prompt_len + generation_len - 1,
+      ", but ctx_len is ", ctx_len));
+}
+
+PrefillChunk MakePrefillChunk(const std::vector<int64_t>& prompt, int64_t start,
+                              int64_t seq_len, int64_t pad_id) {
+  PrefillChunk c{ir::Tensor::Zeros(ir::DType::kI64, {1, seq_len}),
+                 ir::Tensor::Zeros(ir::DType::kI64, {1, seq_len})};
+  int64_t* idp = c.input_ids.mutable_data<int64_t>();
+  int64_t* pp = c.position_ids.mutable_data<int64_t>();
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  for (int64_t j = 0; j < seq_len; ++j) {
+    const bool real = start + j < n;
+    idp[j] = real ? prompt[start + j] : pad_id;
+    pp[j] = real ? start + j : -1;
+  }
+  return c;
+}
+
+GenerationStats MakeGenerationStats(Clock::time_point start,
+                                    Clock::time_point first_token,
+                                    Clock::time_point end, int64_t tokens) {
+  GenerationStats st;
+  st.ttft_s = Seconds(start, first_token);
+  st.e2e_s = Seconds(start, end);
+  const double decode_s = Seconds(first_token, end);
+  const int64_t decoded = tokens - 1;
+  st.decode_tok_s = decoded > 0 && decode_s > 0 ? decoded / decode_s : 0;
+  st.total_tok_s = st.e2e_s > 0 ? static_cast<double>(tokens) / st.e2e_s : 0;
+  return st;
 }
 
 absl::StatusOr<ir::Tensor> Generator::Prefill(
@@ -56,18 +102,10 @@ absl::StatusOr<ir::Tensor> Generator::Prefill(
   const int64_t s = o.prefill_seq_len;
   hw::TensorMap out;
   for (int64_t start = 0; start < n; start += s) {
-    ir::Tensor ids = ir::Tensor::Zeros(ir::DType::kI64, {1, s});
-    ir::Tensor pos = ir::Tensor::Zeros(ir::DType::kI64, {1, s});
-    int64_t* idp = ids.mutable_data<int64_t>();
-    int64_t* pp = pos.mutable_data<int64_t>();
-    for (int64_t j = 0; j < s; ++j) {
-      bool real = start + j < n;
-      idp[j] = real ? prompt[start + j] : o.pad_id;
-      pp[j] = real ? start + j : -1;
-    }
+    PrefillChunk c = MakePrefillChunk(prompt, start, s, o.pad_id);
     QEFF_ASSIGN_OR_RETURN(
-        out,
-        session_->Run("Prefill", {{"input_ids", ids}, {"position_ids", pos}}));
+        out, session_->Run("Prefill", {{"input_ids", c.input_ids},
+                                       {"position_ids", c.position_ids}}));
   }
   return Logits(out);
 }
@@ -83,21 +121,12 @@ absl::StatusOr<ir::Tensor> Generator::Decode(int64_t token, int64_t position) {
 
 absl::StatusOr<GenerationResult> Generator::Generate(
     const std::vector<int64_t>& prompt, const GenerationOptions& o) {
-  if (o.generation_len <= 0)
-    return absl::InvalidArgumentError("generation_len must be positive");
   const int64_t L = static_cast<int64_t>(prompt.size());
-  int64_t n = o.generation_len;
+  QEFF_ASSIGN_OR_RETURN(
+      const int64_t n,
+      TokensWithinCapacity(L, o.generation_len, o.ctx_len, o.stop_at_ctx_len));
   GenerationResult r;
-  if (L + n - 1 > o.ctx_len) {
-    if (!o.stop_at_ctx_len || L > o.ctx_len) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("a prompt of ", L, " tokens and ", n,
-                       " generated tokens need ctx_len >= ", L + n - 1,
-                       ", but ctx_len is ", o.ctx_len));
-    }
-    n = o.ctx_len - L + 1;
-    r.stopped_at_ctx_len = true;
-  }
+  r.stopped_at_ctx_len = n < o.generation_len;
   auto t0 = Clock::now();
   QEFF_ASSIGN_OR_RETURN(ir::Tensor logits, Prefill(prompt, o));
   int64_t tok = Argmax(logits);
@@ -116,16 +145,8 @@ absl::StatusOr<GenerationResult> Generator::Generate(
     if (o.on_token) o.on_token(tok);
   }
   if (tok == o.eos_id) r.stopped_at_eos = true;
-  auto t2 = Clock::now();
-  r.stats.ttft_s = Seconds(t0, t1);
-  r.stats.e2e_s = Seconds(t0, t2);
-  double decode_s = Seconds(t1, t2);
-  int64_t decoded = static_cast<int64_t>(r.token_ids.size()) - 1;
-  r.stats.decode_tok_s = decoded > 0 && decode_s > 0 ? decoded / decode_s : 0;
-  r.stats.total_tok_s =
-      r.stats.e2e_s > 0
-          ? static_cast<double>(r.token_ids.size()) / r.stats.e2e_s
-          : 0;
+  r.stats = MakeGenerationStats(t0, t1, Clock::now(),
+                                static_cast<int64_t>(r.token_ids.size()));
   return r;
 }
 

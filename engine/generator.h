@@ -10,6 +10,7 @@
 #ifndef QEFF_ENGINE_GENERATOR_H_
 #define QEFF_ENGINE_GENERATOR_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -68,6 +69,33 @@ class Generator {
 // Index of the largest logit in the last dimension of a [1, 1, V] tensor
 // (lowest index on ties).
 int64_t Argmax(const ir::Tensor& logits);
+// The same rule on row `row` of a [B, 1, V] tensor.
+int64_t ArgmaxRow(const ir::Tensor& logits, int64_t row);
+
+// The capacity rule (DESIGN.md), one source for every generator and the
+// model API: a prompt of L tokens and n generated tokens need
+// L + n - 1 <= ctx_len. Returns the tokens to generate: n, or with
+// `stop_at_ctx_len` as many as fit (the prompt itself must fit). Otherwise
+// an error saying what ctx_len is needed.
+absl::StatusOr<int64_t> TokensWithinCapacity(int64_t prompt_len,
+                                             int64_t generation_len,
+                                             int64_t ctx_len,
+                                             bool stop_at_ctx_len = false);
+
+// One prefill chunk [1, seq_len] of `prompt` from `start`: ids (padding:
+// pad_id) and positions (padding: -1, which the cache never writes).
+struct PrefillChunk {
+  ir::Tensor input_ids, position_ids;
+};
+PrefillChunk MakePrefillChunk(const std::vector<int64_t>& prompt, int64_t start,
+                              int64_t seq_len, int64_t pad_id);
+
+// Stats of one sequence: from its start, its first token and its end, with
+// `tokens` generated.
+GenerationStats MakeGenerationStats(
+    std::chrono::steady_clock::time_point start,
+    std::chrono::steady_clock::time_point first_token,
+    std::chrono::steady_clock::time_point end, int64_t tokens);
 
 }  // namespace qeff::engine
 

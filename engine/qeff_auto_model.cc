@@ -310,11 +310,11 @@ absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Run(
     if (L == 0)
       return absl::InvalidArgumentError(
           absl::StrCat("prompt ", i, ": no tokens"));
-    if (L + options.generation_len - 1 > ctx_len)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "prompt ", i, ": a prompt of ", L, " tokens and ",
-          options.generation_len, " generated tokens need ctx_len >= ",
-          L + options.generation_len - 1, ", but ctx_len is ", ctx_len));
+    auto n = TokensWithinCapacity(L, options.generation_len, ctx_len);
+    if (!n.ok())
+      return absl::Status(
+          n.status().code(),
+          absl::StrCat("prompt ", i, ": ", n.status().message()));
   }
   hw::Device::LoadOptions lo;
   lo.num_cores = cp.num_cores;
