@@ -141,8 +141,10 @@ base::JsonValue CompileHashParams(const std::string& export_hash16,
   // The device's own JSON: parsed back so it is part of the dict.
   auto co = base::ParseJson(device.ProgramKeyOptionsJson(options));
   d.Set("compile_options", co.ok() ? *std::move(co) : JsonValue::Null());
+  // The list itself (specializations.json wraps it in an object).
   auto sp = base::ParseJson(hw::SpecializationsToJson(specs));
-  d.Set("specializations", sp.ok() ? *std::move(sp) : JsonValue::Null());
+  const JsonValue* list = sp.ok() ? sp->Find("specializations") : nullptr;
+  d.Set("specializations", list ? *list : JsonValue::Null());
   d.Set("qeff_version", JsonValue::String(kQeffVersion));
   return d;
 }
