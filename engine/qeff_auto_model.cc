@@ -62,8 +62,6 @@ absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
       "enable_qnn",
       "qnn_config",
       "use_onnx_subfunctions",
-      "mos",
-      "aic_enable_depth_first",
       "mdp_ts_num_devices",
       "mdp_ts_json_path",
       "allow_mxint8_mdp_io",
@@ -95,6 +93,13 @@ absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
     QEFF_ASSIGN_OR_RETURN(p->mxfp6_matmul, BoolParam(name, v));
   } else if (name == "mxint8_kv_cache") {
     QEFF_ASSIGN_OR_RETURN(p->mxint8_kv_cache, BoolParam(name, v));
+  } else if (name == "mos") {
+    if (!v.is_number() || !v.AsInt64().ok())
+      return absl::InvalidArgumentError(
+          "compile parameter 'mos' must be an integer");
+    p->mos = static_cast<int>(*v.AsInt64());
+  } else if (name == "aic_enable_depth_first") {
+    QEFF_ASSIGN_OR_RETURN(p->aic_enable_depth_first, BoolParam(name, v));
   } else if (name == "specializations") {
     QEFF_ASSIGN_OR_RETURN(p->specializations,
                           hw::SpecializationsFromJson(v, "specializations"));
@@ -107,8 +112,8 @@ absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown compile parameter '", name,
         "' (known: prefill_seq_len, ctx_len, batch_size, full_batch_size, "
-        "num_cores, num_devices, mxfp6_matmul, mxint8_kv_cache, "
-        "specializations, compile_dir, device)"));
+        "num_cores, num_devices, mxfp6_matmul, mxint8_kv_cache, mos, "
+        "aic_enable_depth_first, specializations, compile_dir, device)"));
   }
   return absl::OkStatus();
 }
@@ -161,6 +166,8 @@ absl::StatusOr<std::string> QEFFBaseModel::Compile(
   co.num_devices = params.num_devices;
   co.mxfp6_matmul = params.mxfp6_matmul;
   co.mxint8_kv_cache = params.mxint8_kv_cache;
+  co.aic_mos = params.mos;
+  co.aic_enable_depth_first = params.aic_enable_depth_first;
   const base::JsonValue cp =
       CompileHashParams(export_hash_, specs, *device, co);
   const std::string dir = ProgramDir(
@@ -200,6 +207,7 @@ QEFFAutoModelForCausalLM::FromPretrained(const std::string& path,
                                          const FromPretrainedOptions& options) {
   models::LoadOptions lo;
   lo.tokenizer_path = options.tokenizer_path;
+  lo.hub_cache_dir = options.hub_cache_dir;
   QEFF_ASSIGN_OR_RETURN(models::LoadedModel m, models::Load(path, lo));
   return FromLoaded(std::make_shared<const models::LoadedModel>(std::move(m)),
                     options);
@@ -375,9 +383,18 @@ absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Run(
       QEFF_ASSIGN_OR_RETURN(g.text, model_->tokenizer->Decode(ids));
     }
   }
+  // QEfficient's metrics: per sequence (prefill time and decode rate
+  // averaged over prompts; total rate per concurrent row), so that the
+  // report's "× batch" gives the throughput.
+  const int64_t rows =
+      std::max<int64_t>(1, cb ? shape.full_batch_size : cp.batch_size);
+  for (const GeneratedText& g : outputs) {
+    result.perf.prefill_time += g.perf.prefill_time / outputs.size();
+    result.perf.decode_perf += g.perf.decode_perf / outputs.size();
+  }
   result.perf.total_time = wall;
-  result.perf.total_perf = wall > 0 ? result.generated_tokens / wall : 0;
-  if (outputs.size() == 1) result.perf = outputs[0].perf;
+  result.perf.total_perf =
+      wall > 0 ? static_cast<double>(result.generated_tokens) / wall / rows : 0;
   result.outputs = std::move(outputs);
   return result;
 }
@@ -386,6 +403,7 @@ absl::StatusOr<std::unique_ptr<QEFFBaseModel>> QEFFCommonLoader::FromPretrained(
     const std::string& path, const FromPretrainedOptions& options) {
   models::LoadOptions lo;
   lo.tokenizer_path = options.tokenizer_path;
+  lo.hub_cache_dir = options.hub_cache_dir;
   QEFF_ASSIGN_OR_RETURN(models::LoadedModel m, models::Load(path, lo));
   const std::string arch = m.architecture;
   if (absl::EndsWith(arch, "ForCausalLM") || arch == "GPT2LMHeadModel") {

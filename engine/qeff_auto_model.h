@@ -47,6 +47,7 @@ struct FromPretrainedOptions {
   // cache rows are slots (compile then needs full_batch_size).
   bool continuous_batching = false;
   std::string tokenizer_path;  // for checkpoints without one
+  std::string hub_cache_dir;   // for ORG/NAME ids (empty: the default)
   std::string qeff_home;       // empty: DefaultQeffHome()
 };
 
@@ -60,6 +61,10 @@ struct CompileParams {
   int num_devices = 1;
   bool mxfp6_matmul = false;
   bool mxint8_kv_cache = false;
+  // qaic-compile options: recorded, passed to the aic driver; no effect on
+  // host devices.
+  int mos = -1;
+  bool aic_enable_depth_first = false;
   // Overrides the specializations the parameters above build.
   std::optional<std::vector<hw::Specialization>> specializations;
   std::string compile_dir;  // empty: the ONNX's folder

@@ -32,6 +32,12 @@ struct CompileOptions {
   int num_devices = 1;  // tensor slicing across cards; >1 not yet supported
   bool mxfp6_matmul = false;
   bool mxint8_kv_cache = false;
+  // qaic-compile's -mos and -aic-enable-depth-first: recorded in
+  // qconfig.json and passed to the `aic` driver; they change nothing on
+  // host devices (the one kind of option that is neither implemented nor
+  // rejected there; DESIGN.md).
+  int aic_mos = -1;
+  bool aic_enable_depth_first = false;
   // Debugging only, not part of any artifact key: dump the graph around each
   // compiler pass whose name fully matches this regex (e.g. "cpu_.*") to
   // stderr. Empty: no dumps.
@@ -75,6 +81,9 @@ class Device {
   virtual ~Device() = default;
   virtual std::string name() const = 0;  // e.g. "reference:0"
   virtual std::string kind() const = 0;  // e.g. "reference"
+  // The compute cores this device owns (cpu: its card's share of the
+  // host); 0 when the notion does not apply.
+  virtual int cores() const { return 0; }
   // What a saved program must match to load here: instruction set and
   // kernel ABI version for the cpu ("x86_64/kabi-1"), a format version for
   // the reference ("reference/1").

@@ -1,65 +1,82 @@
-// infer: load a model, transform it, compile it for a device with
-// prefill/decode specializations, and generate text — the main job end to
-// end. With no --model it generates a small seeded test model on first use
-// (under $QEFF_HOME/test-models) and says so.
+// infer: QEfficient's `cloud.infer` — load a model, export it, compile it
+// for a device with prefill/decode specializations, generate and print
+// QEfficient's run report. Its flags are QEfficient's (with `-` or `_`),
+// plus ours (--device, --prompt_ids, --output_json, --stop_at_eos).
 //
-//   bazel run //tools:infer -- --model=stories260K.gguf
-//       --prompt="Once upon a time" --generation_len=64  (one line)
+//   bazel run //tools:infer -- --model_name gpt2 --batch_size 1 \
+//       --prompt_len 32 --ctx_len 128 --mxfp6 --num_cores 16 \
+//       --device_group [0] --prompt "My name is" --mos 1 \
+//       --aic_enable_depth_first
 //
-// Several prompts (--prompts_file, one per line, or --prompt_ids lists
-// separated by '|') run one after another at batch 1, or, with
-// --full_batch_size=N, together through continuous batching (N cache slots;
-// engine::ContinuousBatchGenerator); the results keep the prompts' order.
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
+// With no --model_name it runs the embedded stories260K (a real trained
+// tiny Llama shipped in the repository).
+#include <unistd.h>
+
 #include <iostream>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "base/files.h"
 #include "base/json.h"
 #include "base/status_macros.h"
 #include "base/utf8.h"
 #include "engine/qeff_auto_model.h"
-#include "engine/test_models.h"
+#include "tools/cli.h"
 #include "tools/tool_util.h"
 
-ABSL_FLAG(std::string, model, "",
-          "checkpoint: a .gguf file or a llama2.c .bin (empty: a seeded test "
-          "model, generated on first use)");
+ABSL_FLAG(std::string, model_name, "",
+          "model: a .gguf, a llama2.c .bin, a Hugging Face folder or an "
+          "ORG/NAME in the offline hub cache (empty: the embedded "
+          "stories260K)");
+ABSL_FLAG(std::string, model, "", "alias of --model_name");
+ABSL_FLAG(std::string, local_model_dir, "",
+          "a local Hugging Face model folder (instead of --model_name)");
+ABSL_FLAG(std::string, cache_dir, "",
+          "the Hugging Face hub cache to resolve ORG/NAME in");
+ABSL_FLAG(std::string, hf_token, "",
+          "refused: qeff runs offline (models come from local folders or "
+          "the hub cache)");
 ABSL_FLAG(std::string, tokenizer, "",
           "tokenizer for checkpoints without one (llama2.c tokenizer.bin)");
-ABSL_FLAG(std::string, prompt, "Once upon a time", "prompt text");
-ABSL_FLAG(
-    std::string, prompt_ids, "",
-    "comma-separated token ids fed as given (no BOS); overrides --prompt; "
-    "several prompts separated by '|' (e.g. 1,5,9|1,7)");
-ABSL_FLAG(std::string, prompts_file, "",
-          "a text file with one prompt per line (blank lines skipped); "
-          "instead of --prompt / --prompt_ids");
+ABSL_FLAG(std::string, prompt, "Once upon a time",
+          "prompt text; several separated by '|'");
+ABSL_FLAG(std::string, prompts_txt_file_path, "",
+          "a text file with one prompt per line (instead of --prompt)");
+ABSL_FLAG(std::string, prompts_file, "", "alias of --prompts_txt_file_path");
+ABSL_FLAG(std::string, prompt_ids, "",
+          "comma-separated token ids fed as given (no BOS); several prompts "
+          "separated by '|'; instead of --prompt");
+ABSL_FLAG(int64_t, batch_size, 1, "static batch size");
 ABSL_FLAG(int64_t, full_batch_size, 0,
-          "continuous batching with this many cache slots (0: batch 1, the "
-          "prompts one after another)");
-ABSL_FLAG(int64_t, generation_len, 32, "tokens to generate");
-ABSL_FLAG(int64_t, prompt_len, 32,
-          "prefill chunk length (the Prefill seq_len)");
-ABSL_FLAG(int64_t, ctx_len, 128, "context length (retained-state cache slots)");
+          "continuous batching with this many cache slots (0: off)");
+ABSL_FLAG(int64_t, prompt_len, 32, "prefill chunk length (seq_len)");
+ABSL_FLAG(int64_t, ctx_len, 128, "context length (cache slots)");
+ABSL_FLAG(int64_t, generation_len, 0,
+          "tokens to generate (0: fill the context, ctx_len - prompt length)");
+ABSL_FLAG(int32_t, num_cores, 0,
+          "cores for the program (0: the device's; more than the device has "
+          "uses what it has)");
+ABSL_FLAG(std::string, device_group, "",
+          "device ids, e.g. [0]; [k] picks card k of --device=cpu:N");
 ABSL_FLAG(std::string, device, "cpu",
-          "device: cpu (all cores) | cpu:N (card 0 of N) | cpu:N/k (card k) | "
-          "reference");
-ABSL_FLAG(int32_t, num_cores, 0, "cores for the program (0: the device's)");
-ABSL_FLAG(bool, mxfp6_matmul, false, "compile matmul weights to MXFP6 (cpu)");
+          "device: cpu | cpu:N (card 0 of N) | cpu:N/k | reference");
+ABSL_FLAG(bool, mxfp6, false, "compile matmul weights to MXFP6");
+ABSL_FLAG(bool, mxfp6_matmul, false, "alias of --mxfp6");
+ABSL_FLAG(bool, mxint8, false, "MXINT8 KV cache");
+ABSL_FLAG(bool, mxint8_kv_cache, false, "alias of --mxint8");
+ABSL_FLAG(int32_t, mos, -1,
+          "Cloud AI 100 compiler effort level (recorded; no effect on host "
+          "devices)");
+ABSL_FLAG(bool, aic_enable_depth_first, false,
+          "Cloud AI 100 depth-first compilation (recorded; no effect on "
+          "host devices)");
+ABSL_FLAG(bool, enable_qnn, false, "refused: QNN is not supported");
 ABSL_FLAG(std::string, output_json, "", "also write the results as JSON here");
 ABSL_FLAG(bool, stop_at_eos, true, "stop after the end-of-sequence token");
 
@@ -68,14 +85,17 @@ namespace {
 
 using base::JsonValue;
 
-// Whether --prompt differs from its default (then it may not be combined
-// with --prompts_file).
-bool PromptFlagGiven() {
-  const absl::CommandLineFlag* f = absl::FindCommandLineFlag("prompt");
-  return f && f->CurrentValue() != f->DefaultValue();
+// --a or its alias --b (not both with different values).
+template <typename T>
+absl::StatusOr<T> Either(const absl::Flag<T>& a, const absl::Flag<T>& b,
+                         const char* a_name, const char* b_name, T unset) {
+  const T x = absl::GetFlag(a), y = absl::GetFlag(b);
+  if (x != unset && y != unset && x != y)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", a_name, " and --", b_name, " are the same flag; give one"));
+  return x != unset ? x : y;
 }
 
-// --prompt_ids lists ("1,5,9|1,7").
 absl::StatusOr<std::vector<std::vector<int64_t>>> ParseIdLists(
     const std::string& flag) {
   std::vector<std::vector<int64_t>> out;
@@ -92,97 +112,18 @@ absl::StatusOr<std::vector<std::vector<int64_t>>> ParseIdLists(
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> ReadPromptsFile(
-    const std::string& path) {
-  QEFF_ASSIGN_OR_RETURN(std::string text, base::ReadFile(path));
-  std::vector<std::string> out;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (!line.empty()) out.emplace_back(line);
-  }
-  if (out.empty())
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": no prompts (one per line)"));
-  return out;
-}
-
 JsonValue IdsJson(const std::vector<int64_t>& ids) {
   JsonValue a = JsonValue::Array();
   for (int64_t id : ids) a.Append(JsonValue::Int(id));
   return a;
 }
 
-absl::Status Run() {
-  std::string model_path = UserPath(absl::GetFlag(FLAGS_model));
-  const bool generated = model_path.empty();
-  const std::string home = engine::DefaultQeffHome();
-  if (generated) {
-    QEFF_ASSIGN_OR_RETURN(model_path, engine::DefaultTestModel(home));
-    std::cout << "No --model given: using a small seeded test model (random "
-                 "weights, seed 42; its text is gibberish) at "
-              << model_path << "\n";
-  }
-  const std::string prompts_file = absl::GetFlag(FLAGS_prompts_file);
-  const std::string prompt_ids = absl::GetFlag(FLAGS_prompt_ids);
-  if (!prompts_file.empty() && !prompt_ids.empty())
-    return absl::InvalidArgumentError(
-        "--prompts_file and --prompt_ids are exclusive");
-  if (!prompts_file.empty() && PromptFlagGiven())
-    return absl::InvalidArgumentError(
-        "--prompts_file and --prompt are exclusive");
-  const int64_t full_batch_size = absl::GetFlag(FLAGS_full_batch_size);
-  if (full_batch_size < 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("--full_batch_size must be >= 0, got ", full_batch_size));
-
-  engine::FromPretrainedOptions fo;
-  fo.continuous_batching = full_batch_size > 0;
-  fo.tokenizer_path = UserPath(absl::GetFlag(FLAGS_tokenizer));
-  fo.qeff_home = home;
-  QEFF_ASSIGN_OR_RETURN(
-      auto model,
-      engine::QEFFAutoModelForCausalLM::FromPretrained(model_path, fo));
-  engine::CompileParams cp;
-  cp.prefill_seq_len = absl::GetFlag(FLAGS_prompt_len);
-  cp.ctx_len = absl::GetFlag(FLAGS_ctx_len);
-  cp.full_batch_size = full_batch_size;
-  cp.num_cores = absl::GetFlag(FLAGS_num_cores);
-  cp.mxfp6_matmul = absl::GetFlag(FLAGS_mxfp6_matmul);
-  cp.device = absl::GetFlag(FLAGS_device);
-  QEFF_RETURN_IF_ERROR(model->Export().status());
-  std::cout << (model->onnx_reused() ? "Reusing ONNX: " : "Exported ONNX: ")
-            << model->onnx_path() << "\n";
-  QEFF_RETURN_IF_ERROR(model->Compile(cp).status());
-  std::cout << (model->program_reused() ? "Reusing program: "
-                                        : "Compiled program: ")
-            << model->qpc_path() << "\n";
-
-  engine::GenerateOptions go;
-  go.generation_len = absl::GetFlag(FLAGS_generation_len);
-  go.stop_at_eos = absl::GetFlag(FLAGS_stop_at_eos);
-  engine::GenerateResult r;
-  if (!prompt_ids.empty()) {
-    QEFF_ASSIGN_OR_RETURN(auto ids, ParseIdLists(prompt_ids));
-    QEFF_ASSIGN_OR_RETURN(r, model->GenerateIds(ids, go));
-  } else {
-    std::vector<std::string> texts = {absl::GetFlag(FLAGS_prompt)};
-    if (!prompts_file.empty()) {
-      QEFF_ASSIGN_OR_RETURN(texts, ReadPromptsFile(UserPath(prompts_file)));
-    }
-    QEFF_ASSIGN_OR_RETURN(r, model->Generate(texts, go));
-  }
-
-  std::cout << "Device: " << model->device()->name() << "\n";
+absl::Status WriteOutputJson(const std::string& path,
+                             const std::string& model_path,
+                             const engine::QEFFAutoModelForCausalLM& model,
+                             const engine::GenerateResult& r) {
   JsonValue results = JsonValue::Array();
   for (const engine::GeneratedText& g : r.outputs) {
-    std::cout << "Prompt : " << (g.prompt ? *g.prompt : JoinInts(g.prompt_ids))
-              << "\nCompletion : " << g.text
-              << "\nToken ids : " << JoinInts(g.token_ids) << "\n";
-    std::cout << absl::StrFormat(
-        "TTFT: %.4f s | Decode: %.2f tok/s | Total: %.2f tok/s | E2E: %.4f "
-        "s\n",
-        g.perf.prefill_time, g.perf.decode_perf, g.perf.total_perf,
-        g.perf.total_time);
     JsonValue stats = JsonValue::Object();
     stats.Set("ttft_s", JsonValue::Double(g.perf.prefill_time));
     stats.Set("decode_tok_s", JsonValue::Double(g.perf.decode_perf));
@@ -198,40 +139,146 @@ absl::Status Run() {
     o.Set("stats", std::move(stats));
     results.Append(std::move(o));
   }
-  const bool several = r.outputs.size() > 1 || full_batch_size > 0;
-  if (several) {
-    std::cout << absl::StrFormat(
-        "Prompts: %d | Generated: %d tokens in %.4f s | Throughput: %.2f "
-        "tok/s (%s)\n",
-        r.outputs.size(), r.generated_tokens, r.perf.total_time,
-        r.perf.total_perf,
-        full_batch_size > 0 ? absl::StrCat("continuous batching, "
-                                           "full_batch_size ",
-                                           full_batch_size)
-                            : std::string("batch 1, one after another"));
+  JsonValue artifacts = JsonValue::Object();
+  artifacts.Set("onnx", JsonValue::String(model.onnx_path()));
+  artifacts.Set("program", JsonValue::String(model.qpc_path()));
+  JsonValue summary = JsonValue::Object();
+  summary.Set("prompts", JsonValue::Int(r.outputs.size()));
+  summary.Set("batch_size", JsonValue::Int(model.compile_params().batch_size));
+  summary.Set("full_batch_size",
+              JsonValue::Int(model.compile_params().full_batch_size));
+  summary.Set("generated_tokens", JsonValue::Int(r.generated_tokens));
+  summary.Set("wall_s", JsonValue::Double(r.perf.total_time));
+  summary.Set("generated_tok_s",
+              JsonValue::Double(r.perf.total_time > 0
+                                    ? r.generated_tokens / r.perf.total_time
+                                    : 0));
+  JsonValue doc = JsonValue::Object();
+  doc.Set("model", JsonValue::String(model_path));
+  doc.Set("device", JsonValue::String(model.device()->name()));
+  doc.Set("artifacts", std::move(artifacts));
+  doc.Set("results", std::move(results));
+  doc.Set("summary", std::move(summary));
+  base::JsonWriteOptions wo;
+  wo.indent = 1;
+  return base::WriteFileAtomically(path, base::WriteJson(doc, wo) + "\n");
+}
+
+absl::Status Run(const std::string& argv0) {
+  if (!absl::GetFlag(FLAGS_hf_token).empty())
+    return absl::InvalidArgumentError(
+        "--hf_token: qeff runs offline; give a local folder "
+        "(--local_model_dir) or a model in the hub cache (--cache_dir)");
+  if (absl::GetFlag(FLAGS_enable_qnn))
+    return absl::UnimplementedError("--enable_qnn: QNN is not supported");
+  QEFF_ASSIGN_OR_RETURN(std::string model_path,
+                        Either(FLAGS_model_name, FLAGS_model, "model_name",
+                               "model", std::string()));
+  const std::string local = absl::GetFlag(FLAGS_local_model_dir);
+  if (!local.empty()) {
+    if (!model_path.empty() && model_path.find('/') != std::string::npos &&
+        UserPath(model_path) != UserPath(local))
+      return absl::InvalidArgumentError(
+          "--local_model_dir and a --model_name path are both given");
+    model_path = local;
   }
-  if (!absl::GetFlag(FLAGS_output_json).empty()) {
-    JsonValue artifacts = JsonValue::Object();
-    artifacts.Set("onnx", JsonValue::String(model->onnx_path()));
-    artifacts.Set("program", JsonValue::String(model->qpc_path()));
-    JsonValue summary = JsonValue::Object();
-    summary.Set("prompts", JsonValue::Int(r.outputs.size()));
-    summary.Set("full_batch_size", JsonValue::Int(full_batch_size));
-    summary.Set("generated_tokens", JsonValue::Int(r.generated_tokens));
-    summary.Set("wall_s", JsonValue::Double(r.perf.total_time));
-    summary.Set("generated_tok_s", JsonValue::Double(r.perf.total_perf));
-    JsonValue doc = JsonValue::Object();
-    doc.Set("model", JsonValue::String(model_path));
-    doc.Set("device", JsonValue::String(model->device()->name()));
-    doc.Set("artifacts", std::move(artifacts));
-    doc.Set("results", std::move(results));
-    doc.Set("summary", std::move(summary));
-    base::JsonWriteOptions wo;
-    wo.indent = 1;
-    QEFF_RETURN_IF_ERROR(
-        base::WriteFileAtomically(UserPath(absl::GetFlag(FLAGS_output_json)),
-                                  base::WriteJson(doc, wo) + "\n"));
+  model_path =
+      model_path.empty() ? EmbeddedModelPath(argv0) : UserPath(model_path);
+  QEFF_ASSIGN_OR_RETURN(
+      std::string prompts_file,
+      Either(FLAGS_prompts_txt_file_path, FLAGS_prompts_file,
+             "prompts_txt_file_path", "prompts_file", std::string()));
+  const std::string prompt_ids = absl::GetFlag(FLAGS_prompt_ids);
+  if (!prompts_file.empty() && !prompt_ids.empty())
+    return absl::InvalidArgumentError(
+        "--prompts_txt_file_path and --prompt_ids are exclusive");
+  const int64_t fbs = absl::GetFlag(FLAGS_full_batch_size);
+  const int64_t batch = absl::GetFlag(FLAGS_batch_size);
+  if (fbs < 0 || batch < 1)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--batch_size must be >= 1 and --full_batch_size >= 0 (got ", batch,
+        " and ", fbs, ")"));
+  if (fbs > 0 && batch > 1)
+    return absl::InvalidArgumentError(
+        "--batch_size > 1 and --full_batch_size are exclusive (continuous "
+        "batching decodes full_batch_size rows)");
+
+  engine::FromPretrainedOptions fo;
+  fo.continuous_batching = fbs > 0;
+  fo.tokenizer_path = UserPath(absl::GetFlag(FLAGS_tokenizer));
+  fo.hub_cache_dir = UserPath(absl::GetFlag(FLAGS_cache_dir));
+  QEFF_ASSIGN_OR_RETURN(
+      auto model,
+      engine::QEFFAutoModelForCausalLM::FromPretrained(model_path, fo));
+
+  engine::CompileParams cp;
+  cp.prefill_seq_len = absl::GetFlag(FLAGS_prompt_len);
+  cp.ctx_len = absl::GetFlag(FLAGS_ctx_len);
+  cp.batch_size = batch;
+  cp.full_batch_size = fbs;
+  cp.num_cores = absl::GetFlag(FLAGS_num_cores);
+  cp.mxfp6_matmul =
+      absl::GetFlag(FLAGS_mxfp6) || absl::GetFlag(FLAGS_mxfp6_matmul);
+  cp.mxint8_kv_cache =
+      absl::GetFlag(FLAGS_mxint8) || absl::GetFlag(FLAGS_mxint8_kv_cache);
+  cp.mos = absl::GetFlag(FLAGS_mos);
+  cp.aic_enable_depth_first = absl::GetFlag(FLAGS_aic_enable_depth_first);
+  QEFF_ASSIGN_OR_RETURN(std::vector<int> group,
+                        ParseDeviceGroup(absl::GetFlag(FLAGS_device_group)));
+  QEFF_ASSIGN_OR_RETURN(cp.device,
+                        DeviceForGroup(absl::GetFlag(FLAGS_device), group));
+  QEFF_RETURN_IF_ERROR(FitToDevice(&cp));
+
+  QEFF_RETURN_IF_ERROR(model->Export().status());
+  std::cout << (model->onnx_reused() ? "Reusing ONNX: " : "Exported ONNX: ")
+            << model->onnx_path() << "\n";
+  QEFF_RETURN_IF_ERROR(model->Compile(cp).status());
+  std::cout << (model->program_reused() ? "Reusing program: "
+                                        : "Compiled program: ")
+            << model->qpc_path() << "\n";
+  std::cout << "Device: " << model->device()->name() << "\n";
+
+  engine::GenerateOptions go;
+  go.stop_at_eos = absl::GetFlag(FLAGS_stop_at_eos);
+  engine::GenerateResult r;
+  bool streamed = false;
+  if (!prompt_ids.empty()) {
+    QEFF_ASSIGN_OR_RETURN(auto ids, ParseIdLists(prompt_ids));
+    go.generation_len = absl::GetFlag(FLAGS_generation_len);
+    if (go.generation_len <= 0) {
+      size_t longest = 0;
+      for (const auto& p : ids) longest = std::max(longest, p.size());
+      go.generation_len =
+          std::max<int64_t>(1, cp.ctx_len - static_cast<int64_t>(longest));
+    }
+    QEFF_ASSIGN_OR_RETURN(r, model->GenerateIds(ids, go));
+    for (engine::GeneratedText& g : r.outputs)
+      if (!g.prompt) g.prompt = JoinInts(g.prompt_ids);
+  } else {
+    QEFF_ASSIGN_OR_RETURN(
+        std::vector<std::string> prompts,
+        ReadPrompts(absl::GetFlag(FLAGS_prompt), UserPath(prompts_file)));
+    prompts = FillBatch(std::move(prompts), fbs > 0 ? fbs : batch);
+    go.generation_len = absl::GetFlag(FLAGS_generation_len);
+    if (go.generation_len <= 0)
+      go.generation_len = DefaultGenerationLen(*model, prompts, cp.ctx_len);
+    // One prompt on a terminal: stream its completion as it comes.
+    if (prompts.size() == 1 && ::isatty(1)) {
+      streamed = true;
+      std::cout << "Prompt : " << prompts[0] << "\nCompletion : " << std::flush;
+      go.on_token = [](int64_t, int64_t, const std::string& text) {
+        std::cout << text << std::flush;
+      };
+    }
+    QEFF_ASSIGN_OR_RETURN(r, model->Generate(prompts, go));
+    if (streamed) std::cout << "\n";
   }
+  PrintRunReport(r, fbs > 0 ? fbs : batch, streamed);
+  for (const engine::GeneratedText& g : r.outputs)
+    std::cout << "Token ids : " << JoinInts(g.token_ids) << "\n";
+  if (!absl::GetFlag(FLAGS_output_json).empty())
+    QEFF_RETURN_IF_ERROR(WriteOutputJson(
+        UserPath(absl::GetFlag(FLAGS_output_json)), model_path, *model, r));
   return absl::OkStatus();
 }
 
@@ -239,9 +286,18 @@ absl::Status Run() {
 }  // namespace qeff::tools
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Generate text with a model on a qeff device.");
-  absl::ParseCommandLine(argc, argv);
-  absl::Status s = qeff::tools::Run();
+  absl::SetProgramUsageMessage(
+      "QEfficient's cloud.infer: export, compile and run a causal LM.");
+  std::vector<std::string> storage;
+  std::vector<char*> args =
+      qeff::tools::NormalizeFlagNames(argc, argv, &storage);
+  std::vector<char*> rest =
+      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (rest.size() > 1) {
+    std::cerr << "infer: unexpected argument '" << rest[1] << "'\n";
+    return 1;
+  }
+  absl::Status s = qeff::tools::Run(argv[0]);
   if (!s.ok()) {
     std::cerr << "infer: " << s.message() << "\n";
     return 1;

@@ -13,6 +13,9 @@ namespace qeff::tools {
 
 // A user's path, resolved against BUILD_WORKING_DIRECTORY under `bazel run`.
 std::string UserPath(const std::string& path);
+// The embedded default model (models/stories260K/stories260K.gguf) in this
+// binary's runfiles (the tool's BUILD target lists it as data).
+std::string EmbeddedModelPath(const std::string& argv0);
 std::string JoinInts(const std::vector<int64_t>& v);
 
 }  // namespace qeff::tools

@@ -148,7 +148,7 @@ class CpuDevice : public Device {
     return cards_ == 1 ? "cpu:0" : absl::StrCat("cpu:", cards_, "/", card_);
   }
   std::string kind() const override { return "cpu"; }
-  int cores() const { return cores_; }
+  int cores() const override { return cores_; }
 
   absl::StatusOr<std::shared_ptr<const Program>> Compile(
       const ir::Graph& graph, const std::vector<Specialization>& specs,

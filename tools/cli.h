@@ -1,0 +1,67 @@
+// QEfficient's command-line conventions, shared by infer, export, compile
+// and execute: `-` and `_` are the same in flag names, `--device_group
+// [k]` picks a card, `--num_cores` larger than the device uses what it has,
+// qaic-only options are noted on host devices, prompts separated by `|`,
+// prompts repeated to fill a batch (fix_prompts), and QEfficient's run
+// report.
+#ifndef QEFF_TOOLS_CLI_H_
+#define QEFF_TOOLS_CLI_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/qeff_auto_model.h"
+
+namespace qeff::tools {
+
+// argv with every `--flag-name[=v]` spelled `--flag_name[=v]` (values are
+// untouched). `storage` owns the strings the result points into.
+std::vector<char*> NormalizeFlagNames(int argc, char** argv,
+                                      std::vector<std::string>* storage);
+
+// "[0]", "[0,1]", "0,1" -> ids; empty -> empty.
+absl::StatusOr<std::vector<int>> ParseDeviceGroup(const std::string& text);
+
+// The device spec for --device and --device_group: no group or [0] keeps
+// `device`; [k] on "cpu:N" is card k ("cpu:N/k"); more than one id is
+// num_devices > 1, refused by name until multi-device execution exists.
+absl::StatusOr<std::string> DeviceForGroup(const std::string& device,
+                                           const std::vector<int>& group);
+
+// Applies the host-device meanings: num_cores above what the device owns
+// becomes what it owns (one line on stdout says so); --mos /
+// --aic_enable_depth_first on a host device get one line saying they have
+// no effect there (they stay recorded).
+absl::Status FitToDevice(engine::CompileParams* params);
+
+// Prompts from --prompt (split at `|`) or a file (one per line, blank lines
+// skipped).
+absl::StatusOr<std::vector<std::string>> ReadPrompts(
+    const std::string& prompt, const std::string& prompts_file);
+
+// QEfficient's fix_prompts: fewer prompts than `batch` are repeated to fill
+// it (one warning line); otherwise the prompts as given (an incomplete last
+// batch is padded by the generator and its extra rows discarded).
+std::vector<std::string> FillBatch(std::vector<std::string> prompts,
+                                   int64_t batch);
+
+// QEfficient's generation_len default: fill the context after the longest
+// prompt (ctx_len - its length), at least 1.
+int64_t DefaultGenerationLen(const engine::QEFFAutoModelForCausalLM& model,
+                             const std::vector<std::string>& prompts,
+                             int64_t ctx_len);
+
+// The run report: per prompt "Prompt : " / "Completion : " (the completion
+// is skipped when it was streamed), then QEfficient's Performance Stats
+// block (Decode and Total scaled by the batch size, as QEfficient's).
+void PrintRunReport(const engine::GenerateResult& result, int64_t batch,
+                    bool streamed);
+
+// Python's repr of round(x, 2) ("0.0", "12.5", "707.13").
+std::string Round2(double x);
+
+}  // namespace qeff::tools
+
+#endif  // QEFF_TOOLS_CLI_H_
