@@ -7,14 +7,17 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/digest.h"
 #include "base/files.h"
 #include "base/params_hash.h"
 #include "base/status_macros.h"
 #include "engine/artifacts.h"
 #include "engine/batch_generator.h"
+#include "engine/static_batch_generator.h"
 #include "engine/lm_pipeline.h"
 #include "engine/versions.h"
 #include "hw/device_registry.h"
+#include "ir/onnx_import.h"
 #include "passes/export.h"
 
 namespace qeff::engine {
@@ -194,6 +197,123 @@ absl::StatusOr<std::string> QEFFBaseModel::Compile(
   return qpc_path_;
 }
 
+void QEFFBaseModel::AdoptProgram(std::shared_ptr<hw::Device> device,
+                                 std::shared_ptr<const hw::Program> program,
+                                 const std::string& dir,
+                                 const CompileParams& params) {
+  device_ = std::move(device);
+  program_ = std::move(program);
+  qpc_path_ = dir;
+  program_reused_ = true;
+  compile_params_ = params;
+}
+
+std::string ProgramFolderOf(const std::string& qpc_path) {
+  std::string p = qpc_path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  for (const char* sub : {"/qpcs", "/qpc"}) {
+    if (absl::EndsWith(p, sub) &&
+        !base::FileExists(p + "/specializations.json"))
+      return p.substr(0, p.size() - std::string(sub).size());
+  }
+  return p;
+}
+
+absl::StatusOr<std::string> CompileOnnx(const std::string& onnx_path,
+                                        const CompileParams& params,
+                                        const std::string& qpc_dir) {
+  QEFF_ASSIGN_OR_RETURN(ir::Graph g, ir::ImportOnnx(onnx_path));
+  const bool cb = g.FindInput("batch_index").has_value();
+  if (cb && params.full_batch_size <= 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat(onnx_path,
+                     " was exported for continuous batching: give "
+                     "full_batch_size"));
+  if (!cb && params.full_batch_size > 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        onnx_path,
+        " was exported without continuous batching: full_batch_size "
+        "needs a continuous-batching export"));
+  if (params.prefill_seq_len <= 0 || params.ctx_len < params.prefill_seq_len ||
+      params.batch_size <= 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "compile: prompt_len ", params.prefill_seq_len, ", ctx_len ",
+        params.ctx_len, ", batch_size ", params.batch_size,
+        ": need 0 < prompt_len <= ctx_len and batch_size >= 1"));
+  std::vector<hw::Specialization> specs =
+      params.specializations ? *params.specializations
+                             : hw::CausalLMSpecializations(
+                                   params.prefill_seq_len, params.ctx_len,
+                                   params.batch_size, params.full_batch_size);
+  QEFF_ASSIGN_OR_RETURN(std::unique_ptr<hw::Device> device,
+                        hw::OpenDevice(params.device));
+  if (base::DirExists(qpc_dir)) {
+    QEFF_RETURN_IF_ERROR(LoadProgramDir(*device, qpc_dir).status());
+    return qpc_dir;
+  }
+  hw::CompileOptions co;
+  co.num_cores = params.num_cores;
+  co.num_devices = params.num_devices;
+  co.mxfp6_matmul = params.mxfp6_matmul;
+  co.mxint8_kv_cache = params.mxint8_kv_cache;
+  co.aic_mos = params.mos;
+  co.aic_enable_depth_first = params.aic_enable_depth_first;
+  QEFF_ASSIGN_OR_RETURN(std::shared_ptr<const hw::Program> program,
+                        device->Compile(g, specs, co));
+  // The program's key and provenance: the ONNX's content digest.
+  QEFF_ASSIGN_OR_RETURN(const std::string digest, base::Sha256File(onnx_path));
+  base::JsonValue source = base::JsonValue::Object();
+  source.Set("onnx_sha256", base::JsonValue::String(digest));
+  const base::JsonValue cp =
+      CompileHashParams(digest.substr(0, 16), specs, *device, co);
+  QEFF_RETURN_IF_ERROR(
+      SaveProgramDir(*device, *program, qpc_dir, cp,
+                     ProgramProvenanceJson(base::ToHashable(source)))
+          .status());
+  return qpc_dir;
+}
+
+absl::Status QEFFAutoModelForCausalLM::UseProgram(const std::string& qpc_path,
+                                                  const std::string& device) {
+  const std::string dir = ProgramFolderOf(qpc_path);
+  std::string spec = device;
+  if (spec.empty()) {
+    QEFF_ASSIGN_OR_RETURN(std::string text,
+                          base::ReadFile(dir + "/qconfig.json"));
+    QEFF_ASSIGN_OR_RETURN(base::JsonValue q, base::ParseJson(text));
+    const base::JsonValue* kind = q.Find("device");
+    if (!kind || !kind->is_string())
+      return absl::InvalidArgumentError(
+          absl::StrCat(dir, "/qconfig.json: no \"device\""));
+    spec = kind->string_value();
+  }
+  QEFF_ASSIGN_OR_RETURN(std::unique_ptr<hw::Device> d, hw::OpenDevice(spec));
+  QEFF_ASSIGN_OR_RETURN(std::shared_ptr<const hw::Program> program,
+                        LoadProgramDir(*d, dir));
+  CompileParams p;
+  p.device = spec;
+  p.specializations = program->specializations();
+  auto symbol = [&](const char* spec_name, const char* sym) -> int64_t {
+    for (const hw::Specialization& s : *p.specializations)
+      if (s.name == spec_name) {
+        auto it = s.symbols.find(sym);
+        if (it != s.symbols.end()) return it->second;
+      }
+    return 0;
+  };
+  p.prefill_seq_len = symbol("Prefill", "seq_len");
+  p.ctx_len = symbol("Prefill", "ctx_len");
+  p.full_batch_size = symbol("Prefill", "full_batch_size");
+  p.batch_size = p.full_batch_size > 0 ? 1 : symbol("Prefill", "batch_size");
+  if (p.prefill_seq_len <= 0 || p.ctx_len <= 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        dir, ": not a causal-LM program (needs Prefill seq_len and ctx_len)"));
+  continuous_batching_ = p.full_batch_size > 0;
+  AdoptProgram(std::shared_ptr<hw::Device>(std::move(d)), std::move(program),
+               dir, p);
+  return absl::OkStatus();
+}
+
 QEFFAutoModelForCausalLM::QEFFAutoModelForCausalLM(
     std::shared_ptr<const models::LoadedModel> model,
     const FromPretrainedOptions& options)
@@ -249,10 +369,6 @@ QEFFAutoModelForCausalLM::Specializations(const CompileParams& p) const {
     return absl::InvalidArgumentError(
         "compile: full_batch_size needs the model loaded with "
         "continuous_batching=true");
-  if (p.batch_size != 1 && p.full_batch_size == 0)
-    return absl::UnimplementedError(absl::StrCat(
-        "compile: batch_size ", p.batch_size,
-        " (static batches) is not supported yet; use 1 or full_batch_size"));
   return hw::CausalLMSpecializations(p.prefill_seq_len, p.ctx_len, p.batch_size,
                                      p.full_batch_size);
 }
@@ -359,6 +475,19 @@ absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Run(
     for (size_t i = 0; i < outputs.size(); ++i) {
       outputs[i].token_ids = br.results[i].generation.token_ids;
       outputs[i].perf = FromStats(br.results[i].generation.stats);
+    }
+  } else if (cp.batch_size > 1) {
+    QEFF_ASSIGN_OR_RETURN(StaticBatchOptions so,
+                          StaticBatchOptionsFor(*cp.specializations));
+    so.on_token = stream;
+    std::vector<std::vector<int64_t>> prompts;
+    for (const GeneratedText& g : outputs) prompts.push_back(g.prompt_ids);
+    StaticBatchGenerator gen(session.get(), so);
+    QEFF_ASSIGN_OR_RETURN(std::vector<GenerationResult> rs,
+                          gen.Generate(prompts, options.generation_len, eos));
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      outputs[i].token_ids = std::move(rs[i].token_ids);
+      outputs[i].perf = FromStats(rs[i].stats);
     }
   } else {
     GenerationOptions go;

@@ -115,6 +115,10 @@ class QEFFBaseModel {
   std::shared_ptr<const hw::Program> program() const { return program_; }
 
  protected:
+  // Takes a program loaded from `dir` as this model's compiled program.
+  void AdoptProgram(std::shared_ptr<hw::Device> device,
+                    std::shared_ptr<const hw::Program> program,
+                    const std::string& dir, const CompileParams& params);
   QEFFBaseModel(std::shared_ptr<const models::LoadedModel> model,
                 std::string qeff_home)
       : model_(std::move(model)), qeff_home_(std::move(qeff_home)) {}
@@ -191,10 +195,19 @@ class QEFFAutoModelForCausalLM : public QEFFBaseModel {
 
   bool continuous_batching() const { return continuous_batching_; }
 
+  // QEfficient's cloud.execute: use the program folder `qpc_path` (the
+  // folder, or its `qpc`/`qpcs` subfolder) instead of compiling; the
+  // device is `device` (empty: the kind in its qconfig.json). Its
+  // specializations give the shapes (batch_size, full_batch_size,
+  // prefill_seq_len, ctx_len).
+  absl::Status UseProgram(const std::string& qpc_path,
+                          const std::string& device = "");
+
   // Tokenizes each prompt (BOS only when the tokenizer adds one) and
   // generates; compiles first with default parameters if Compile was not
-  // called. Batch 1 one prompt after another, or continuous batching over
-  // full_batch_size slots when compiled so.
+  // called. Batch 1 one prompt after another, static batches of batch_size
+  // (an incomplete last batch is padded and its extra rows discarded), or
+  // continuous batching over full_batch_size slots, as compiled.
   absl::StatusOr<GenerateResult> Generate(
       const std::vector<std::string>& prompts,
       const GenerateOptions& options = {});
@@ -225,6 +238,19 @@ class QEFFCommonLoader {
       const std::string& path_or_hub_id,
       const FromPretrainedOptions& options = {});
 };
+
+// QEfficient's cloud.compile: the transformed causal LM exported at
+// `onnx_path` compiled for `params` (specializations from prefill_seq_len,
+// ctx_len, batch_size, full_batch_size — continuous batching when the graph
+// has a batch_index input) into the program folder `qpc_dir` (published
+// whole; a folder that exists is loaded and reused). Returns the folder.
+absl::StatusOr<std::string> CompileOnnx(const std::string& onnx_path,
+                                        const CompileParams& params,
+                                        const std::string& qpc_dir);
+
+// The program folder of a user's qpc path: the folder itself, or the one
+// above when given its `qpc`/`qpcs` subfolder (QEfficient prints both).
+std::string ProgramFolderOf(const std::string& qpc_path);
 
 // QEfficient's transform(model, form_factor="cloud"): runs the model's
 // transform; any other form factor is an error (as QEfficient's).

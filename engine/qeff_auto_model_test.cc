@@ -180,6 +180,61 @@ TEST_F(QEFFAutoModelTest, ContinuousBatchingThroughTheClass) {
     EXPECT_EQ(cb->outputs[i].token_ids, one->outputs[i].token_ids) << i;
 }
 
+TEST_F(QEFFAutoModelTest, StaticBatchesEqualBatchOne) {
+  CompileParams cp;
+  cp.prefill_seq_len = 4;
+  cp.ctx_len = 32;
+  GenerateOptions go;
+  go.generation_len = 5;
+  const std::vector<std::string> prompts = {"hello world", "a b", "world",
+                                            "hello a b world"};
+  auto solo = QEFFAutoModelForCausalLM::FromPretrained(*dir_, Options());
+  ASSERT_TRUE((*solo)->Compile(cp).ok());
+  auto one = (*solo)->Generate(prompts, go);
+  ASSERT_TRUE(one.ok()) << one.status();
+  cp.batch_size = 3;  // 4 prompts: the second batch is incomplete
+  auto batched = QEFFAutoModelForCausalLM::FromPretrained(*dir_, Options());
+  ASSERT_TRUE((*batched)->Compile(cp).ok());
+  EXPECT_EQ((*batched)->compile_params().specializations->at(0).symbols.at(
+                "batch_size"),
+            3);
+  auto three = (*batched)->Generate(prompts, go);
+  ASSERT_TRUE(three.ok()) << three.status();
+  ASSERT_EQ(three->outputs.size(), 4u);
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ(three->outputs[i].token_ids, one->outputs[i].token_ids) << i;
+}
+
+TEST_F(QEFFAutoModelTest, ExecuteUsesAProgramFolder) {
+  auto m = QEFFAutoModelForCausalLM::FromPretrained(*dir_, Options());
+  CompileParams cp;
+  cp.prefill_seq_len = 8;
+  cp.ctx_len = 32;
+  auto qpc = (*m)->Compile(cp);
+  ASSERT_TRUE(qpc.ok());
+  GenerateOptions go;
+  go.generation_len = 4;
+  auto want = (*m)->Generate({"hello world"}, go);
+  ASSERT_TRUE(want.ok());
+  auto e = QEFFAutoModelForCausalLM::FromPretrained(*dir_, Options());
+  ASSERT_TRUE((*e)->UseProgram(*qpc + "/qpc").ok());  // the qpc/ form too
+  EXPECT_EQ((*e)->qpc_path(), *qpc);
+  EXPECT_EQ((*e)->compile_params().ctx_len, 32);
+  auto got = (*e)->Generate({"hello world"}, go);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->outputs[0].token_ids, want->outputs[0].token_ids);
+  // cloud.compile from the exported ONNX into a folder of the user's.
+  const std::string dir = ::testing::TempDir() + "/mine/qpcs";
+  auto c = CompileOnnx((*m)->onnx_path(), cp, dir);
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto e2 = QEFFAutoModelForCausalLM::FromPretrained(*dir_, Options());
+  ASSERT_TRUE((*e2)->UseProgram(dir).ok());
+  auto got2 = (*e2)->Generate({"hello world"}, go);
+  ASSERT_TRUE(got2.ok()) << got2.status();
+  EXPECT_EQ(got2->outputs[0].token_ids, want->outputs[0].token_ids);
+  EXPECT_FALSE((*e2)->UseProgram(::testing::TempDir() + "/none").ok());
+}
+
 TEST_F(QEFFAutoModelTest, CommonLoaderAndTransformFormFactor) {
   auto m = QEFFCommonLoader::FromPretrained(*dir_, Options());
   ASSERT_TRUE(m.ok()) << m.status();

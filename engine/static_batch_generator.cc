@@ -183,7 +183,7 @@ absl::StatusOr<std::vector<GenerationResult>> StaticBatchGenerator::Generate(
       GenerationResult& g = results[i];
       g.token_ids.push_back(last[r]);
       if (o.on_token) o.on_token(i, last[r]);
-      if (false ||
+      if (last[r] == eos_id ||
           static_cast<int64_t>(g.token_ids.size()) >= generation_len) {
         done[r] = true;
         --active;
