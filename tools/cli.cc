@@ -1,5 +1,8 @@
 #include "tools/cli.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -9,10 +12,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/files.h"
+#include "base/json.h"
 #include "base/status_macros.h"
+#include "base/utf8.h"
 #include "hw/device_registry.h"
 
 namespace qeff::tools {
@@ -136,6 +142,128 @@ int64_t DefaultGenerationLen(const engine::QEFFAutoModelForCausalLM& model,
   return std::max<int64_t>(1, ctx_len - longest);
 }
 
+namespace {
+
+using base::JsonValue;
+
+absl::StatusOr<std::vector<std::vector<int64_t>>> ParseIdLists(
+    const std::string& flag) {
+  std::vector<std::vector<int64_t>> out;
+  for (absl::string_view list : absl::StrSplit(flag, '|')) {
+    out.emplace_back();
+    for (absl::string_view p : absl::StrSplit(list, ',')) {
+      int64_t id;
+      if (!absl::SimpleAtoi(p, &id))
+        return absl::InvalidArgumentError(
+            absl::StrCat("--prompt_ids: '", p, "' is not a token id"));
+      out.back().push_back(id);
+    }
+  }
+  return out;
+}
+
+JsonValue IdsJson(const std::vector<int64_t>& ids) {
+  JsonValue a = JsonValue::Array();
+  for (int64_t id : ids) a.Append(JsonValue::Int(id));
+  return a;
+}
+
+absl::Status WriteOutputJson(const std::string& path,
+                             const std::string& model_path,
+                             const engine::QEFFAutoModelForCausalLM& model,
+                             const engine::GenerateResult& r) {
+  JsonValue results = JsonValue::Array();
+  for (const engine::GeneratedText& g : r.outputs) {
+    JsonValue stats = JsonValue::Object();
+    stats.Set("ttft_s", JsonValue::Double(g.perf.prefill_time));
+    stats.Set("decode_tok_s", JsonValue::Double(g.perf.decode_perf));
+    stats.Set("total_tok_s", JsonValue::Double(g.perf.total_perf));
+    stats.Set("e2e_s", JsonValue::Double(g.perf.total_time));
+    JsonValue o = JsonValue::Object();
+    o.Set("prompt",
+          g.prompt ? JsonValue::String(*g.prompt) : JsonValue::Null());
+    o.Set("prompt_ids", IdsJson(g.prompt_ids));
+    // JSON readers need valid UTF-8: a lone byte token becomes U+FFFD.
+    o.Set("completion", JsonValue::String(base::ValidUtf8(g.text)));
+    o.Set("token_ids", IdsJson(g.token_ids));
+    o.Set("stats", std::move(stats));
+    results.Append(std::move(o));
+  }
+  JsonValue artifacts = JsonValue::Object();
+  artifacts.Set("onnx", JsonValue::String(model.onnx_path()));
+  artifacts.Set("program", JsonValue::String(model.qpc_path()));
+  JsonValue summary = JsonValue::Object();
+  summary.Set("prompts", JsonValue::Int(r.outputs.size()));
+  summary.Set("batch_size", JsonValue::Int(model.compile_params().batch_size));
+  summary.Set("full_batch_size",
+              JsonValue::Int(model.compile_params().full_batch_size));
+  summary.Set("generated_tokens", JsonValue::Int(r.generated_tokens));
+  summary.Set("wall_s", JsonValue::Double(r.perf.total_time));
+  summary.Set("generated_tok_s",
+              JsonValue::Double(r.perf.total_time > 0
+                                    ? r.generated_tokens / r.perf.total_time
+                                    : 0));
+  JsonValue doc = JsonValue::Object();
+  doc.Set("model", JsonValue::String(model_path));
+  doc.Set("device", JsonValue::String(model.device()->name()));
+  doc.Set("artifacts", std::move(artifacts));
+  doc.Set("results", std::move(results));
+  doc.Set("summary", std::move(summary));
+  base::JsonWriteOptions wo;
+  wo.indent = 1;
+  return base::WriteFileAtomically(path, base::WriteJson(doc, wo) + "\n");
+}
+
+}  // namespace
+
+absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,
+                               const RunRequest& req) {
+  const engine::CompileParams& cp = model.compile_params();
+  const int64_t batch =
+      cp.full_batch_size > 0 ? cp.full_batch_size : cp.batch_size;
+  engine::GenerateOptions go;
+  go.stop_at_eos = req.stop_at_eos;
+  go.generation_len = req.generation_len;
+  engine::GenerateResult r;
+  bool streamed = false;
+  if (!req.prompt_ids.empty()) {
+    if (!req.prompts_file.empty())
+      return absl::InvalidArgumentError(
+          "--prompts_txt_file_path and --prompt_ids are exclusive");
+    QEFF_ASSIGN_OR_RETURN(auto ids, ParseIdLists(req.prompt_ids));
+    if (go.generation_len <= 0) {
+      size_t longest = 0;
+      for (const auto& p : ids) longest = std::max(longest, p.size());
+      go.generation_len =
+          std::max<int64_t>(1, cp.ctx_len - static_cast<int64_t>(longest));
+    }
+    QEFF_ASSIGN_OR_RETURN(r, model.GenerateIds(ids, go));
+  } else {
+    QEFF_ASSIGN_OR_RETURN(std::vector<std::string> prompts,
+                          ReadPrompts(req.prompt, req.prompts_file));
+    prompts = FillBatch(std::move(prompts), batch);
+    if (go.generation_len <= 0)
+      go.generation_len = DefaultGenerationLen(model, prompts, cp.ctx_len);
+    // One prompt on a terminal: stream its completion as it comes.
+    if (prompts.size() == 1 && ::isatty(1)) {
+      streamed = true;
+      std::cout << "Prompt : " << prompts[0] << "\nCompletion : " << std::flush;
+      go.on_token = [](int64_t, int64_t, const std::string& text) {
+        std::cout << text << std::flush;
+      };
+    }
+    QEFF_ASSIGN_OR_RETURN(r, model.Generate(prompts, go));
+    if (streamed) std::cout << "\n";
+  }
+  PrintRunReport(r, batch, streamed);
+  for (const engine::GeneratedText& g : r.outputs)
+    std::cout << "Token ids : " << absl::StrJoin(g.token_ids, ",") << "\n";
+  if (!req.output_json.empty())
+    QEFF_RETURN_IF_ERROR(
+        WriteOutputJson(req.output_json, req.model_path, model, r));
+  return absl::OkStatus();
+}
+
 std::string Round2(double x) {
   const double r = std::round(x * 100.0) / 100.0;
   std::string s = absl::StrFormat("%.2f", r);
@@ -147,7 +275,8 @@ void PrintRunReport(const engine::GenerateResult& r, int64_t batch,
                     bool streamed) {
   for (const engine::GeneratedText& g : r.outputs) {
     if (!streamed) {
-      std::cout << "Prompt : " << (g.prompt ? *g.prompt : std::string())
+      std::cout << "Prompt : "
+                << (g.prompt ? *g.prompt : absl::StrJoin(g.prompt_ids, ","))
                 << "\nCompletion : " << g.text << "\n";
     }
   }

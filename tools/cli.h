@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "engine/qeff_auto_model.h"
 
 namespace qeff::tools {
@@ -58,6 +60,34 @@ int64_t DefaultGenerationLen(const engine::QEFFAutoModelForCausalLM& model,
 // block (Decode and Total scaled by the batch size, as QEfficient's).
 void PrintRunReport(const engine::GenerateResult& result, int64_t batch,
                     bool streamed);
+
+// --a or its alias --b (not both with different values).
+template <typename T>
+absl::StatusOr<T> Either(const absl::Flag<T>& a, const absl::Flag<T>& b,
+                         const char* a_name, const char* b_name, T unset) {
+  const T x = absl::GetFlag(a), y = absl::GetFlag(b);
+  if (x != unset && y != unset && x != y)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", a_name, " and --", b_name, " are the same flag; give one"));
+  return x != unset ? x : y;
+}
+
+// What infer and execute run once the model has its program.
+struct RunRequest {
+  std::string model_path;      // for --output_json
+  std::string prompt;          // split at '|'
+  std::string prompts_file;    // instead of prompt
+  std::string prompt_ids;      // "1,2|3,4": instead of text prompts
+  int64_t generation_len = 0;  // 0: fill the context
+  bool stop_at_eos = true;
+  std::string output_json;  // empty: none
+};
+
+// Generates for the request on the model's compiled program and prints the
+// run report (one completion streamed when stdout is a terminal), the token
+// ids, and writes --output_json (DESIGN.md's contract).
+absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,
+                               const RunRequest& request);
 
 // Python's repr of round(x, 2) ("0.0", "12.5", "707.13").
 std::string Round2(double x);

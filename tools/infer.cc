@@ -83,87 +83,6 @@ ABSL_FLAG(bool, stop_at_eos, true, "stop after the end-of-sequence token");
 namespace qeff::tools {
 namespace {
 
-using base::JsonValue;
-
-// --a or its alias --b (not both with different values).
-template <typename T>
-absl::StatusOr<T> Either(const absl::Flag<T>& a, const absl::Flag<T>& b,
-                         const char* a_name, const char* b_name, T unset) {
-  const T x = absl::GetFlag(a), y = absl::GetFlag(b);
-  if (x != unset && y != unset && x != y)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", a_name, " and --", b_name, " are the same flag; give one"));
-  return x != unset ? x : y;
-}
-
-absl::StatusOr<std::vector<std::vector<int64_t>>> ParseIdLists(
-    const std::string& flag) {
-  std::vector<std::vector<int64_t>> out;
-  for (absl::string_view list : absl::StrSplit(flag, '|')) {
-    out.emplace_back();
-    for (absl::string_view p : absl::StrSplit(list, ',')) {
-      int64_t id;
-      if (!absl::SimpleAtoi(p, &id))
-        return absl::InvalidArgumentError(
-            absl::StrCat("--prompt_ids: '", p, "' is not a token id"));
-      out.back().push_back(id);
-    }
-  }
-  return out;
-}
-
-JsonValue IdsJson(const std::vector<int64_t>& ids) {
-  JsonValue a = JsonValue::Array();
-  for (int64_t id : ids) a.Append(JsonValue::Int(id));
-  return a;
-}
-
-absl::Status WriteOutputJson(const std::string& path,
-                             const std::string& model_path,
-                             const engine::QEFFAutoModelForCausalLM& model,
-                             const engine::GenerateResult& r) {
-  JsonValue results = JsonValue::Array();
-  for (const engine::GeneratedText& g : r.outputs) {
-    JsonValue stats = JsonValue::Object();
-    stats.Set("ttft_s", JsonValue::Double(g.perf.prefill_time));
-    stats.Set("decode_tok_s", JsonValue::Double(g.perf.decode_perf));
-    stats.Set("total_tok_s", JsonValue::Double(g.perf.total_perf));
-    stats.Set("e2e_s", JsonValue::Double(g.perf.total_time));
-    JsonValue o = JsonValue::Object();
-    o.Set("prompt",
-          g.prompt ? JsonValue::String(*g.prompt) : JsonValue::Null());
-    o.Set("prompt_ids", IdsJson(g.prompt_ids));
-    // JSON readers need valid UTF-8: a lone byte token becomes U+FFFD.
-    o.Set("completion", JsonValue::String(base::ValidUtf8(g.text)));
-    o.Set("token_ids", IdsJson(g.token_ids));
-    o.Set("stats", std::move(stats));
-    results.Append(std::move(o));
-  }
-  JsonValue artifacts = JsonValue::Object();
-  artifacts.Set("onnx", JsonValue::String(model.onnx_path()));
-  artifacts.Set("program", JsonValue::String(model.qpc_path()));
-  JsonValue summary = JsonValue::Object();
-  summary.Set("prompts", JsonValue::Int(r.outputs.size()));
-  summary.Set("batch_size", JsonValue::Int(model.compile_params().batch_size));
-  summary.Set("full_batch_size",
-              JsonValue::Int(model.compile_params().full_batch_size));
-  summary.Set("generated_tokens", JsonValue::Int(r.generated_tokens));
-  summary.Set("wall_s", JsonValue::Double(r.perf.total_time));
-  summary.Set("generated_tok_s",
-              JsonValue::Double(r.perf.total_time > 0
-                                    ? r.generated_tokens / r.perf.total_time
-                                    : 0));
-  JsonValue doc = JsonValue::Object();
-  doc.Set("model", JsonValue::String(model_path));
-  doc.Set("device", JsonValue::String(model.device()->name()));
-  doc.Set("artifacts", std::move(artifacts));
-  doc.Set("results", std::move(results));
-  doc.Set("summary", std::move(summary));
-  base::JsonWriteOptions wo;
-  wo.indent = 1;
-  return base::WriteFileAtomically(path, base::WriteJson(doc, wo) + "\n");
-}
-
 absl::Status Run(const std::string& argv0) {
   if (!absl::GetFlag(FLAGS_hf_token).empty())
     return absl::InvalidArgumentError(
@@ -238,48 +157,15 @@ absl::Status Run(const std::string& argv0) {
             << model->qpc_path() << "\n";
   std::cout << "Device: " << model->device()->name() << "\n";
 
-  engine::GenerateOptions go;
-  go.stop_at_eos = absl::GetFlag(FLAGS_stop_at_eos);
-  engine::GenerateResult r;
-  bool streamed = false;
-  if (!prompt_ids.empty()) {
-    QEFF_ASSIGN_OR_RETURN(auto ids, ParseIdLists(prompt_ids));
-    go.generation_len = absl::GetFlag(FLAGS_generation_len);
-    if (go.generation_len <= 0) {
-      size_t longest = 0;
-      for (const auto& p : ids) longest = std::max(longest, p.size());
-      go.generation_len =
-          std::max<int64_t>(1, cp.ctx_len - static_cast<int64_t>(longest));
-    }
-    QEFF_ASSIGN_OR_RETURN(r, model->GenerateIds(ids, go));
-    for (engine::GeneratedText& g : r.outputs)
-      if (!g.prompt) g.prompt = JoinInts(g.prompt_ids);
-  } else {
-    QEFF_ASSIGN_OR_RETURN(
-        std::vector<std::string> prompts,
-        ReadPrompts(absl::GetFlag(FLAGS_prompt), UserPath(prompts_file)));
-    prompts = FillBatch(std::move(prompts), fbs > 0 ? fbs : batch);
-    go.generation_len = absl::GetFlag(FLAGS_generation_len);
-    if (go.generation_len <= 0)
-      go.generation_len = DefaultGenerationLen(*model, prompts, cp.ctx_len);
-    // One prompt on a terminal: stream its completion as it comes.
-    if (prompts.size() == 1 && ::isatty(1)) {
-      streamed = true;
-      std::cout << "Prompt : " << prompts[0] << "\nCompletion : " << std::flush;
-      go.on_token = [](int64_t, int64_t, const std::string& text) {
-        std::cout << text << std::flush;
-      };
-    }
-    QEFF_ASSIGN_OR_RETURN(r, model->Generate(prompts, go));
-    if (streamed) std::cout << "\n";
-  }
-  PrintRunReport(r, fbs > 0 ? fbs : batch, streamed);
-  for (const engine::GeneratedText& g : r.outputs)
-    std::cout << "Token ids : " << JoinInts(g.token_ids) << "\n";
-  if (!absl::GetFlag(FLAGS_output_json).empty())
-    QEFF_RETURN_IF_ERROR(WriteOutputJson(
-        UserPath(absl::GetFlag(FLAGS_output_json)), model_path, *model, r));
-  return absl::OkStatus();
+  RunRequest req;
+  req.model_path = model_path;
+  req.prompt = absl::GetFlag(FLAGS_prompt);
+  req.prompts_file = UserPath(prompts_file);
+  req.prompt_ids = prompt_ids;
+  req.generation_len = absl::GetFlag(FLAGS_generation_len);
+  req.stop_at_eos = absl::GetFlag(FLAGS_stop_at_eos);
+  req.output_json = UserPath(absl::GetFlag(FLAGS_output_json));
+  return GenerateAndReport(*model, req);
 }
 
 }  // namespace

@@ -488,7 +488,10 @@ absl::StatusOr<int> FuseLinear(Graph& g, bool mxfp6, PackedWeights* packed) {
     if (!w.is_quantized() && w.dtype() != ir::DType::kF32 &&
         w.dtype() != ir::DType::kF16 && w.dtype() != ir::DType::kBF16)
       continue;
-    if (mxfp6 && !w.is_quantized()) {
+    // MXFP6 blocks run along K in 32s: a weight whose K is not a multiple
+    // of 32 stays in its own precision (as the AIC compiler compresses only
+    // the eligible MatMul weights).
+    if (mxfp6 && !w.is_quantized() && w.dims()[1] % 32 == 0) {
       auto q = ir::Quantize(w, ir::QuantFormat::kMXFP6);
       if (!q.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(

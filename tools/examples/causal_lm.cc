@@ -8,14 +8,14 @@
 //
 // Run: bazel run //tools/examples:causal_lm -- MODEL "PROMPT" [N]
 // (MODEL: a .gguf, a llama2.c .bin, a Hugging Face folder or ORG/NAME; no
-// MODEL: the seeded test model under $QEFF_HOME).
+// MODEL: the embedded stories260K).
 #include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include "absl/strings/str_join.h"
 #include "engine/qeff_auto_model.h"
-#include "engine/test_models.h"
+#include "tools/tool_util.h"
 
 int main(int argc, char** argv) {
   using qeff::engine::QEFFAutoModelForCausalLM;
@@ -23,12 +23,7 @@ int main(int argc, char** argv) {
   const std::string prompt = argc > 2 ? argv[2] : "Once upon a time";
   const int64_t n = argc > 3 ? std::atoll(argv[3]) : 32;
   if (path.empty()) {
-    auto p = qeff::engine::DefaultTestModel(qeff::engine::DefaultQeffHome());
-    if (!p.ok()) {
-      std::cerr << p.status().message() << "\n";
-      return 1;
-    }
-    path = *p;
+    path = qeff::tools::EmbeddedModelPath(argv[0]);
   }
 
   auto model = QEFFAutoModelForCausalLM::FromPretrained(path);

@@ -4,7 +4,7 @@ example="$1"
 infer="$2"
 farm="$3"
 export QEFF_HOME="$TEST_TMPDIR/home"
-# The example and infer on the same (seeded) model and prompt: same ids, and
+# The example and infer on the same (embedded stories260K) model and prompt: same ids, and
 # infer reuses the example's ONNX and program (same keys, one source).
 "$example" "" "Once upon a time" 12 >"$TEST_TMPDIR/ex.txt"
 "$infer" --prompt="Once upon a time" --generation_len=12 --prompt_len=32 \
@@ -33,12 +33,12 @@ assert os.path.basename(os.path.dirname(d)) == "LlamaForCausalLM", d
 assert os.path.isfile(os.path.join(qpc, "qpc", "program.bin")), qpc
 PY
 # A farm-compiled continuous-batching program is reused by infer.
-model="$QEFF_HOME/test-models/qeff-test-llama-seed42.gguf"
+model="$(pwd)/models/stories260K/stories260K.gguf"
 echo "{\"id\": \"cb\", \"model\": \"$model\", \"prompt_len\": 32, \"ctx_len\": 128, \"continuous_batching\": true, \"full_batch_size\": 2}" >"$TEST_TMPDIR/jobs.jsonl"
 "$farm" --jobs="$TEST_TMPDIR/jobs.jsonl" --qeff_home="$QEFF_HOME" >"$TEST_TMPDIR/farm.txt"
 grep -q "programs 1 written" "$TEST_TMPDIR/farm.txt"
 printf 'Once upon a time\nThe dog\n' >"$TEST_TMPDIR/prompts.txt"
-"$infer" --prompts_file="$TEST_TMPDIR/prompts.txt" --full_batch_size=2 \
+"$infer" --model="$model" --prompts_file="$TEST_TMPDIR/prompts.txt" --full_batch_size=2 \
   --generation_len=6 >"$TEST_TMPDIR/cb.txt"
 grep -q "Reusing program" "$TEST_TMPDIR/cb.txt"
 echo PASS

@@ -1,0 +1,80 @@
+// export: QEfficient's `cloud.export` — load a model, apply transform_lm and
+// export the ONNX (QEfficient's folder and file names, reused when it
+// exists). Prints the ONNX path.
+//
+//   bazel run //tools:export -- --model_name gpt2 [--full_batch_size 4]
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "base/status_macros.h"
+#include "engine/qeff_auto_model.h"
+#include "tools/cli.h"
+#include "tools/tool_util.h"
+
+ABSL_FLAG(std::string, model_name, "",
+          "model: a .gguf, a llama2.c .bin, a Hugging Face folder or an "
+          "ORG/NAME in the offline hub cache (empty: the embedded "
+          "stories260K)");
+ABSL_FLAG(std::string, model, "", "alias of --model_name");
+ABSL_FLAG(std::string, local_model_dir, "", "a local Hugging Face folder");
+ABSL_FLAG(std::string, cache_dir, "", "the Hugging Face hub cache");
+ABSL_FLAG(std::string, tokenizer, "", "tokenizer for llama2.c checkpoints");
+ABSL_FLAG(int64_t, full_batch_size, 0,
+          "export for continuous batching (batch_index input) when > 0");
+ABSL_FLAG(bool, mxint8_kv_cache, false,
+          "accepted for QEfficient's command line: the cache precision is "
+          "chosen at compile (--mxint8); the ONNX does not change");
+ABSL_FLAG(std::string, export_dir, "",
+          "QEfficient's export_dir: the folder is <export_dir>-<hash16>");
+
+namespace qeff::tools {
+namespace {
+
+absl::Status Run(const std::string& argv0) {
+  QEFF_ASSIGN_OR_RETURN(std::string path,
+                        Either(FLAGS_model_name, FLAGS_model, "model_name",
+                               "model", std::string()));
+  if (!absl::GetFlag(FLAGS_local_model_dir).empty())
+    path = absl::GetFlag(FLAGS_local_model_dir);
+  path = path.empty() ? EmbeddedModelPath(argv0) : UserPath(path);
+  if (absl::GetFlag(FLAGS_full_batch_size) < 0)
+    return absl::InvalidArgumentError("--full_batch_size must be >= 0");
+  engine::FromPretrainedOptions fo;
+  fo.continuous_batching = absl::GetFlag(FLAGS_full_batch_size) > 0;
+  fo.tokenizer_path = UserPath(absl::GetFlag(FLAGS_tokenizer));
+  fo.hub_cache_dir = UserPath(absl::GetFlag(FLAGS_cache_dir));
+  QEFF_ASSIGN_OR_RETURN(
+      auto model, engine::QEFFAutoModelForCausalLM::FromPretrained(path, fo));
+  QEFF_ASSIGN_OR_RETURN(
+      std::string onnx,
+      model->Export(UserPath(absl::GetFlag(FLAGS_export_dir))));
+  std::cout << (model->onnx_reused() ? "Reusing ONNX: " : "Exported ONNX: ")
+            << onnx << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace qeff::tools
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("QEfficient's cloud.export: export the ONNX.");
+  std::vector<std::string> storage;
+  std::vector<char*> args =
+      qeff::tools::NormalizeFlagNames(argc, argv, &storage);
+  std::vector<char*> rest =
+      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (rest.size() > 1) {
+    std::cerr << "export: unexpected argument '" << rest[1] << "'\n";
+    return 1;
+  }
+  absl::Status s = qeff::tools::Run(argv[0]);
+  if (!s.ok()) {
+    std::cerr << "export: " << s.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
