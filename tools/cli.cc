@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -23,6 +24,11 @@
 
 namespace qeff::tools {
 
+std::set<std::string>& GivenFlags() {
+  static std::set<std::string>* given = new std::set<std::string>;
+  return *given;
+}
+
 std::vector<char*> NormalizeFlagNames(int argc, char** argv,
                                       std::vector<std::string>* storage) {
   storage->assign(argv, argv + argc);
@@ -37,6 +43,7 @@ std::vector<char*> NormalizeFlagNames(int argc, char** argv,
     const size_t end = std::min(a.find('='), a.size());
     for (size_t k = 2; k < end; ++k)
       if (a[k] == '-') a[k] = '_';
+    GivenFlags().insert(a.substr(2, end - 2));
   }
   std::vector<char*> out;
   for (std::string& s : *storage) out.push_back(s.data());
@@ -90,12 +97,18 @@ absl::Status FitToDevice(engine::CompileParams* p) {
               << d->cores() << " cores; using " << d->cores() << "\n";
     p->num_cores = d->cores();
   }
-  if (host && (p->mos != -1 || p->aic_enable_depth_first)) {
+  if (host && AicOptionsGiven()) {
     std::cout << "--mos / --aic_enable_depth_first are Cloud AI 100 compiler "
                  "options: recorded, no effect on "
               << d->kind() << "\n";
   }
   return absl::OkStatus();
+}
+
+bool AicOptionsGiven() {
+  return GivenFlags().count("mos") > 0 ||
+         GivenFlags().count("aic_enable_depth_first") > 0 ||
+         GivenFlags().count("noaic_enable_depth_first") > 0;
 }
 
 absl::StatusOr<std::vector<std::string>> ReadPrompts(

@@ -8,6 +8,7 @@
 #define QEFF_TOOLS_CLI_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,14 @@ absl::StatusOr<std::string> DeviceForGroup(const std::string& device,
 
 // Applies the host-device meanings: num_cores above what the device owns
 // becomes what it owns (one line on stdout says so); --mos /
-// --aic_enable_depth_first on a host device get one line saying they have
-// no effect there (they stay recorded).
+// --aic_enable_depth_first given on the command line for a host device get
+// one line saying they have no effect there (they stay recorded).
 absl::Status FitToDevice(engine::CompileParams* params);
+
+// The flag names NormalizeFlagNames saw (normalised, without "--").
+std::set<std::string>& GivenFlags();
+// Whether --mos or --aic_enable_depth_first was given on the command line.
+bool AicOptionsGiven();
 
 // Prompts from --prompt (split at `|`) or a file (one per line, blank lines
 // skipped).

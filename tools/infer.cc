@@ -70,7 +70,7 @@ ABSL_FLAG(bool, mxfp6, false, "compile matmul weights to MXFP6");
 ABSL_FLAG(bool, mxfp6_matmul, false, "alias of --mxfp6");
 ABSL_FLAG(bool, mxint8, false, "MXINT8 KV cache");
 ABSL_FLAG(bool, mxint8_kv_cache, false, "alias of --mxint8");
-ABSL_FLAG(int32_t, mos, -1,
+ABSL_FLAG(int32_t, mos, 1,
           "Cloud AI 100 compiler effort level (recorded; no effect on host "
           "devices)");
 ABSL_FLAG(bool, aic_enable_depth_first, false,

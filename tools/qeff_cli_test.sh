@@ -28,6 +28,10 @@ grep -q "no effect on cpu" "$t/r1.txt"
 "$infer" --model_name "$gpt2" --batch_size 1 --prompt_len 32 --ctx_len 128 --mxfp6 --num_cores 16 --device_group [0] --prompt "My name is" --mos 1 --aic_enable_depth_first --full_batch_size 3 >"$t/r2.txt"
 report "$t/r2.txt"
 [ "$(grep -c '^Prompt : My name is$' "$t/r2.txt")" = 3 ]
+# features_enablement.md: continuous batching, three prompts, no batch_size.
+"$infer" --model_name "$gpt2" --prompt_len 32 --ctx_len 128 --num_cores 16 --device_group [0] --prompt "My name is|The flat earth theory is the belief that|The sun rises from" --mxfp6 --mos 1 --aic_enable_depth_first --full_batch_size 3 >"$t/r5.txt"
+report "$t/r5.txt"
+[ "$(grep -c '^Prompt : ' "$t/r5.txt")" = 3 ]
 # quick_start.md: batch_size 3 with '|' prompts, and a prompts file.
 "$infer" --model_name "$gpt2" --batch_size 3 --prompt_len 32 --ctx_len 128 --num_cores 16 --device_group [0] --prompt "My name is|The flat earth theory is the belief that|The sun rises from" --mxfp6 --mos 1 --aic_enable_depth_first >"$t/r3.txt"
 report "$t/r3.txt"
@@ -45,6 +49,11 @@ diff <(grep '^Completion : \|^Token ids : ' "$t/r1.txt") <(grep '^Completion : \
 # quick_start.md: the multi-device line gets the named refusal.
 if "$infer" --model_name "$gpt2" --batch_size 1 --prompt_len 32 --ctx_len 128 --mxfp6 --num_cores 16 --device-group [0,1] --prompt "def fibonacci(n):" --mos 2 --aic_enable_depth_first 2>"$t/err"; then exit 1; fi
 grep -q "num_devices=2" "$t/err"
+if "$execute" --model_name "$gpt2" --qpc-path "$qpc/qpc" --prompt "def binary_search(array: np.array, k: int):" --device-group [0,1] 2>"$t/err"; then exit 1; fi
+grep -q "num_devices=2" "$t/err"
+# Without --mos / --aic_enable_depth_first there is no note about them.
+"$infer" --model_name "$gpt2" --prompt "My name is" --generation_len 4 >"$t/r6.txt"
+if grep -q "no effect on cpu" "$t/r6.txt"; then exit 1; fi
 
 # stories260K (the embedded default): llama.cpp's greedy text, through
 # infer and through export -> compile -> execute.
