@@ -1,13 +1,11 @@
-// Continuous batching on the real stories260K (llama2.c, GGUF) from
-// $QEFF_SHARED_DIR/models/stories260K with the cpu device: 8 story prompts
+// Continuous batching on the real stories260K (llama2.c, GGUF) shipped in the
+// repository at models/stories260K with the cpu device: 8 story prompts
 // with full_batch_size 4 give exactly the tokens of sequential batch-1
 // generation, and the test prints both throughputs (generated tokens per
-// second). Skips when the model is absent.
+// second).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -18,29 +16,13 @@
 #include "hw/device_registry.h"
 #include "hw/driver.h"
 #include "models/model_loader.h"
+#include "tests/util/test_util.h"
 
 namespace qeff::engine {
 namespace {
 
-std::string StoriesPath(std::string* why) {
-  const char* dir = std::getenv("QEFF_SHARED_DIR");
-  if (!dir) {
-    *why = "QEFF_SHARED_DIR is not set";
-    return "";
-  }
-  std::string p = std::string(dir) + "/models/stories260K/stories260K.gguf";
-  if (!std::ifstream(p).good()) {
-    *why = p + " does not exist";
-    return "";
-  }
-  return p;
-}
-
 TEST(BatchGeneratorStories, EightPromptsFourSlotsVsSequential) {
-  std::string why;
-  std::string path = StoriesPath(&why);
-  if (path.empty()) GTEST_SKIP() << why;
-  auto model = models::Load(path);
+  auto model = models::Load(testing::Stories260KGguf());
   ASSERT_TRUE(model.ok()) << model.status();
   ASSERT_NE(model->tokenizer, nullptr);
   const int64_t F = 4, S = 32, ctx = 256;

@@ -1,22 +1,16 @@
-// Reads the real stories260K.gguf (llama.cpp's CI model) from
-// $QEFF_SHARED_DIR/models/stories260K.
-#include <cstdlib>
-#include <fstream>
+// Reads the real stories260K.gguf (llama.cpp's CI model) shipped in the
+// repository at models/stories260K.
 #include <string>
 
 #include "gtest/gtest.h"
 #include "models/gguf.h"
+#include "tests/util/test_util.h"
 
 namespace qeff::models {
 namespace {
 
 TEST(GgufStoriesTest, ReadsStories260K) {
-  const char* dir = std::getenv("QEFF_SHARED_DIR");
-  if (dir == nullptr || *dir == '\0')
-    GTEST_SKIP() << "QEFF_SHARED_DIR is not set";
-  std::string path = std::string(dir) + "/models/stories260K/stories260K.gguf";
-  if (!std::ifstream(path).good()) GTEST_SKIP() << path << " is absent";
-  auto g = ReadGguf(path);
+  auto g = ReadGguf(testing::Stories260KGguf());
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(g->version(), 3u);
   EXPECT_EQ(*g->GetString("general.architecture"), "llama");

@@ -1,28 +1,22 @@
-// Reads the real stories260K.bin / tok512.bin from
-// $QEFF_SHARED_DIR/models/stories260K and checks them against the GGUF.
-#include <cstdlib>
-#include <fstream>
+// Reads the real stories260K.bin / tok512.bin (llama2.c's files, not shipped)
+// from $QEFF_SHARED_DIR/models/stories260K and checks them against the GGUF
+// shipped in the repository. Skips with a reason when ../shared lacks them.
 #include <string>
 
 #include "gtest/gtest.h"
 #include "models/gguf.h"
 #include "models/llama2c.h"
+#include "tests/util/test_util.h"
 
 namespace qeff::models {
 namespace {
 
-std::string Dir() {
-  // Empty (the test skips) unless ../shared is configured and holds the model.
-  const char* dir = std::getenv("QEFF_SHARED_DIR");
-  if (dir == nullptr || *dir == '\0') return "";
-  std::string d = std::string(dir) + "/models/stories260K/";
-  return std::ifstream(d + "stories260K.gguf").good() ? d : "";
-}
-
 TEST(Llama2cStoriesTest, MatchesTheGguf) {
-  if (Dir().empty())
-    GTEST_SKIP() << "QEFF_SHARED_DIR is not set or lacks models/stories260K";
-  auto ck = ReadLlama2c(Dir() + "stories260K.bin");
+  std::string why;
+  std::string bin =
+      testing::SharedFile("models/stories260K/stories260K.bin", &why);
+  if (bin.empty()) GTEST_SKIP() << why;
+  auto ck = ReadLlama2c(bin);
   ASSERT_TRUE(ck.ok()) << ck.status();
   const Llama2cConfig& c = ck->config;
   EXPECT_EQ(c.dim, 64);
@@ -34,7 +28,7 @@ TEST(Llama2cStoriesTest, MatchesTheGguf) {
   EXPECT_EQ(c.seq_len, 512);
   EXPECT_TRUE(c.shared_classifier);
 
-  auto g = ReadGguf(Dir() + "stories260K.gguf");
+  auto g = ReadGguf(testing::Stories260KGguf());
   ASSERT_TRUE(g.ok()) << g.status();
   // Same weights, same (interleaved) Q/K row layout.
   const std::pair<const char*, const char*> kSame[] = {
@@ -62,9 +56,10 @@ TEST(Llama2cStoriesTest, MatchesTheGguf) {
 }
 
 TEST(Llama2cStoriesTest, ReadsTok512) {
-  if (Dir().empty())
-    GTEST_SKIP() << "QEFF_SHARED_DIR is not set or lacks models/stories260K";
-  auto v = ReadLlama2cTokenizer(Dir() + "tok512.bin");
+  std::string why;
+  std::string tok = testing::SharedFile("models/stories260K/tok512.bin", &why);
+  if (tok.empty()) GTEST_SKIP() << why;
+  auto v = ReadLlama2cTokenizer(tok);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->tokens.size(), 512u);
   EXPECT_EQ(v->max_token_length, 7);

@@ -1,7 +1,9 @@
 // Peer test: the real trained stories260K tells the same story through qeff
 // (GGUF, and llama2.c .bin + tok512.bin: checkpoint → eager graph →
 // transform_lm → reference device) as llama.cpp's greedy run on the GGUF.
-// Skips with a reason when ../shared or the llama.cpp peer is absent.
+// The GGUF is the one shipped in the repository; the llama2.c files come from
+// ../shared. Skips with a reason when ../shared or the llama.cpp peer is
+// absent.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -105,31 +107,42 @@ engine::GenerationResult RunQeff(const std::string& device_kind,
 }
 
 TEST(LlamaCppPeer, Stories260KGreedyStory) {
-  std::string why;
-  std::string gguf =
-      testing::SharedFile("models/stories260K/stories260K.gguf", &why);
-  if (gguf.empty()) GTEST_SKIP() << why;
-  std::string dir = gguf.substr(0, gguf.find_last_of('/'));
+  std::string gguf = testing::Stories260KGguf();
   PeerRun peer;
+  std::string why;
   if (!RunLlamaCpp(gguf, &peer, &why))
     GTEST_SKIP() << "llama.cpp peer unavailable: " << why;
   ASSERT_EQ(peer.token_ids.size(), static_cast<size_t>(kGenerationLen));
 
-  std::vector<int64_t> prompt;
-  std::string text;
   for (const char* device : {"reference", "cpu"}) {
+    std::vector<int64_t> prompt;
+    std::string text;
     engine::GenerationResult r = RunQeff(device, gguf, "", &prompt, &text);
     EXPECT_EQ(prompt, peer.prompt_ids);
     EXPECT_EQ(r.token_ids, peer.token_ids) << device;
     std::printf("qeff %s (gguf): %s\n", device, text.c_str());
+  }
+}
 
-    std::vector<int64_t> prompt2;
-    std::string text2;
-    engine::GenerationResult r2 =
-        RunQeff(device, dir + "/stories260K.bin", dir + "/tok512.bin", &prompt2,
-                &text2);
-    EXPECT_EQ(prompt2, peer.prompt_ids);
-    EXPECT_EQ(r2.token_ids, peer.token_ids) << device;
+// llama2.c's stories260K.bin + tok512.bin (from ../shared; not shipped) tell
+// the GGUF's story: the same prompt ids, tokens and text as the in-repo GGUF
+// through qeff, which Stories260KGreedyStory checks against llama.cpp.
+TEST(LlamaCppPeer, Stories260KLlama2cTellsTheGgufStory) {
+  std::string why;
+  std::string bin =
+      testing::SharedFile("models/stories260K/stories260K.bin", &why);
+  if (bin.empty()) GTEST_SKIP() << why;
+  std::string tok = testing::SharedFile("models/stories260K/tok512.bin", &why);
+  if (tok.empty()) GTEST_SKIP() << why;
+  for (const char* device : {"reference", "cpu"}) {
+    std::vector<int64_t> prompt, prompt2;
+    std::string text, text2;
+    engine::GenerationResult r =
+        RunQeff(device, testing::Stories260KGguf(), "", &prompt, &text);
+    engine::GenerationResult r2 = RunQeff(device, bin, tok, &prompt2, &text2);
+    EXPECT_EQ(prompt2, prompt);
+    EXPECT_EQ(r2.token_ids.size(), static_cast<size_t>(kGenerationLen));
+    EXPECT_EQ(r2.token_ids, r.token_ids) << device;
     EXPECT_EQ(text2, text);
     std::printf("qeff %s (llama2.c): %s\n", device, text2.c_str());
   }

@@ -277,11 +277,7 @@ INSTANTIATE_TEST_SUITE_P(Others, OrtPeer,
                                             ::testing::Values(5, 13)));
 
 TEST(OrtPeerStories, Stories260KMatchesReference) {
-  std::string why;
-  std::string path =
-      testing::SharedFile("models/stories260K/stories260K.gguf", &why);
-  if (path.empty()) GTEST_SKIP() << why;
-  auto m = models::Load(path);
+  auto m = models::Load(testing::Stories260KGguf());
   ASSERT_TRUE(m.ok()) << m.status();
   auto ids = m->tokenizer->Encode("Once upon a time", true);
   ASSERT_TRUE(ids.ok());

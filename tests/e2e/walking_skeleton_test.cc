@@ -2,7 +2,7 @@
 // KV cache on the reference device) gives the eager graph's logits
 // (max |diff| <= 1e-5) at every position when stepped one token at a time,
 // and at each chunk's last position when prefilled in chunks of 8 — on the
-// seeded test model always, and on the real stories260K when ../shared has it.
+// seeded test model and on the real stories260K shipped in the repository.
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -16,6 +16,7 @@
 #include "models/arch/registry.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
+#include "tests/util/test_util.h"
 
 namespace qeff {
 namespace {
@@ -252,14 +253,7 @@ TEST(WalkingSkeleton, RopeScalingDynamicTransformVsEager) {
 }
 
 TEST(WalkingSkeleton, Stories260KTransformMatchesEager) {
-  const char* shared = std::getenv("QEFF_SHARED_DIR");
-  if (!shared || !*shared)
-    GTEST_SKIP() << "QEFF_SHARED_DIR is not set (no ../shared)";
-  std::string path =
-      std::string(shared) + "/models/stories260K/stories260K.gguf";
-  auto m = models::Load(path);
-  if (!m.ok() && m.status().code() == absl::StatusCode::kNotFound)
-    GTEST_SKIP() << path << " is absent: " << m.status();
+  auto m = models::Load(testing::Stories260KGguf());
   ASSERT_TRUE(m.ok()) << m.status();
   auto ids = m->tokenizer->Encode(
       "Once upon a time, there was a little girl named Lily.", true);

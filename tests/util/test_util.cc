@@ -44,6 +44,12 @@ std::string Runfile(const std::string& rel) {
   return rel;
 }
 
+std::string Stories260KGguf() {
+  const std::string rel = "models/stories260K/stories260K.gguf";
+  std::string path = Runfile(rel);
+  return Exists(path) ? path : rel;
+}
+
 std::string SharedFile(const std::string& rel, std::string* why) {
   const char* dir = std::getenv("QEFF_SHARED_DIR");
   if (dir == nullptr || *dir == '\0') {

@@ -1,6 +1,7 @@
 // Helpers for cross-layer tests: running a peer command, finding a data file
-// in the runfiles, and the files outside the workspace (../shared, the peers
-// cache) that tests reach through QEFF_SHARED_DIR / QEFF_PEERS_DIR.
+// in the runfiles (the in-repo stories260K.gguf among them), and the files
+// outside the workspace (../shared, the peers cache) that tests reach through
+// QEFF_SHARED_DIR / QEFF_PEERS_DIR.
 #ifndef QEFF_TESTS_UTIL_TEST_UTIL_H_
 #define QEFF_TESTS_UTIL_TEST_UTIL_H_
 
@@ -16,6 +17,13 @@ std::string RunCommand(const std::string& cmd, int* rc);
 
 // Absolute path of a workspace-relative data file in the test's runfiles.
 std::string Runfile(const std::string& workspace_relative);
+
+// The real trained model shipped in the repository,
+// models/stories260K/stories260K.gguf: its runfiles path when that exists,
+// else the workspace-relative path (Bazel runs tests in the workspace's
+// runfiles folder). A test that reads it needs
+// data = ["//models/stories260K"].
+std::string Stories260KGguf();
 
 // $QEFF_SHARED_DIR/<rel> when that variable is set and the file exists; ""
 // otherwise, with the reason in *why (for GTEST_SKIP).
