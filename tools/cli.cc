@@ -1,10 +1,13 @@
 #include "tools/cli.h"
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <set>
 
@@ -275,6 +278,35 @@ absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,
     QEFF_RETURN_IF_ERROR(
         WriteOutputJson(req.output_json, req.model_path, model, r));
   return absl::OkStatus();
+}
+
+absl::Status PublishExactly(const std::string& from, const std::string& to) {
+  if (base::DirExists(to) && ::rmdir(to.c_str()) != 0)
+    return absl::AlreadyExistsError(
+        absl::StrCat(to, ": exists and is not empty"));
+  if (std::rename(from.c_str(), to.c_str()) != 0)
+    return absl::InternalError(absl::StrCat("cannot move ", from, " to ", to,
+                                            ": ", std::strerror(errno)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> OnnxFileOf(const std::string& path) {
+  if (!base::DirExists(path)) return path;
+  std::vector<std::string> found;
+  if (DIR* d = ::opendir(path.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (absl::EndsWith(n, ".onnx")) found.push_back(path + "/" + n);
+    }
+    ::closedir(d);
+  }
+  if (found.size() != 1)
+    return absl::InvalidArgumentError(absl::StrCat(
+        path,
+        ": a folder for --onnx_path must hold exactly one .onnx file "
+        "(found ",
+        found.size(), ")"));
+  return found[0];
 }
 
 std::string Round2(double x) {

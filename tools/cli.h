@@ -95,6 +95,15 @@ struct RunRequest {
 absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,
                                const RunRequest& request);
 
+// Moves the folder `from` to `to` (build rules' declared outputs): `to` may
+// exist empty (Bazel creates declared directories); anything else there is
+// an error naming it.
+absl::Status PublishExactly(const std::string& from, const std::string& to);
+
+// --onnx_path as a file, or a folder holding exactly one *.onnx (a
+// qeff_export output).
+absl::StatusOr<std::string> OnnxFileOf(const std::string& path);
+
 // Python's repr of round(x, 2) ("0.0", "12.5", "707.13").
 std::string Round2(double x);
 

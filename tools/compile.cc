@@ -3,8 +3,8 @@
 // (the device's program, specializations.json, custom_io.yaml,
 // qconfig.json, hashed_compile_params.json). Prints the program folder.
 //
-//   bazel run //tools:compile -- --onnx_path M.onnx --qpc-path out \
-//       --batch_size 1 --prompt_len 32 --ctx_len 128 --mxfp6 \
+//   bazel run //tools:compile -- --onnx_path M.onnx --qpc-path out
+//       --batch_size 1 --prompt_len 32 --ctx_len 128 --mxfp6
 //       --num_cores 16 --device_group [0] --mos 1 --aic_enable_depth_first
 #include <iostream>
 #include <string>
@@ -19,12 +19,19 @@
 #include "base/files.h"
 #include "base/status_macros.h"
 #include "engine/qeff_auto_model.h"
+#include "hw/device_registry.h"
 #include "tools/cli.h"
 #include "tools/tool_util.h"
 
 ABSL_FLAG(std::string, onnx_path, "", "the exported ONNX (required)");
 ABSL_FLAG(std::string, qpc_path, "",
           "output folder (required); the program goes to <qpc_path>/qpcs");
+ABSL_FLAG(std::string, output_dir, "",
+          "write the program folder exactly here (for build rules: "
+          "tools/defs.bzl qeff_compile); instead of --qpc_path");
+ABSL_FLAG(std::string, isa, "",
+          "the instruction set the program must be for (e.g. x86_64); a "
+          "device of another one is an error (build rules key on it)");
 ABSL_FLAG(int64_t, batch_size, 1, "static batch size");
 ABSL_FLAG(int64_t, prompt_len, 32, "prefill chunk length (seq_len)");
 ABSL_FLAG(int64_t, ctx_len, 128, "context length");
@@ -84,11 +91,13 @@ absl::StatusOr<bool> MxInt8FromCustomIo(const std::string& path) {
 }
 
 absl::Status Run() {
-  const std::string onnx = UserPath(absl::GetFlag(FLAGS_onnx_path));
+  const std::string out = UserPath(absl::GetFlag(FLAGS_output_dir));
   const std::string qpc = UserPath(absl::GetFlag(FLAGS_qpc_path));
-  if (onnx.empty() || qpc.empty())
+  if (absl::GetFlag(FLAGS_onnx_path).empty() || (qpc.empty() == out.empty()))
     return absl::InvalidArgumentError(
-        "--onnx_path and --qpc_path are required");
+        "--onnx_path and one of --qpc_path / --output_dir are required");
+  QEFF_ASSIGN_OR_RETURN(const std::string onnx,
+                        OnnxFileOf(UserPath(absl::GetFlag(FLAGS_onnx_path))));
   if (absl::GetFlag(FLAGS_num_cores) < 0 ||
       absl::GetFlag(FLAGS_device_group).empty())
     return absl::InvalidArgumentError(
@@ -118,6 +127,22 @@ absl::Status Run() {
   QEFF_ASSIGN_OR_RETURN(cp.device,
                         DeviceForGroup(absl::GetFlag(FLAGS_device), group));
   QEFF_RETURN_IF_ERROR(FitToDevice(&cp));
+  if (!absl::GetFlag(FLAGS_isa).empty()) {
+    QEFF_ASSIGN_OR_RETURN(auto device, hw::OpenDevice(cp.device));
+    const std::string target = device->target();
+    if (target.substr(0, target.find('/')) != absl::GetFlag(FLAGS_isa))
+      return absl::FailedPreconditionError(
+          absl::StrCat("--isa ", absl::GetFlag(FLAGS_isa), ": device ",
+                       device->name(), " compiles for '", target, "'"));
+  }
+  if (!out.empty()) {
+    const std::string scratch = out + ".compile";
+    QEFF_RETURN_IF_ERROR(base::RemoveAll(scratch));
+    QEFF_RETURN_IF_ERROR(engine::CompileOnnx(onnx, cp, scratch).status());
+    QEFF_RETURN_IF_ERROR(PublishExactly(scratch, out));
+    std::cout << "Compiled program: " << out << "\n";
+    return absl::OkStatus();
+  }
   QEFF_ASSIGN_OR_RETURN(std::string dir,
                         engine::CompileOnnx(onnx, cp, qpc + "/qpcs"));
   std::cout << "Compiled program: " << dir << "\n";

@@ -2,8 +2,8 @@
 // infer or compile) with the model's tokenizer and print exactly what infer
 // prints after compiling (the run report).
 //
-//   bazel run //tools:execute -- --model_name gpt2 \
-//       --qpc_path <dir>/qpcs --prompt "Once upon a time in" \
+//   bazel run //tools:execute -- --model_name gpt2
+//       --qpc_path <dir>/qpcs --prompt "Once upon a time in"
 //       --device_group [0]
 #include <iostream>
 #include <string>

@@ -10,7 +10,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "base/files.h"
 #include "base/status_macros.h"
+#include "engine/artifacts.h"
 #include "engine/qeff_auto_model.h"
 #include "tools/cli.h"
 #include "tools/tool_util.h"
@@ -30,6 +32,9 @@ ABSL_FLAG(bool, mxint8_kv_cache, false,
           "chosen at compile (--mxint8); the ONNX does not change");
 ABSL_FLAG(std::string, export_dir, "",
           "QEfficient's export_dir: the folder is <export_dir>-<hash16>");
+ABSL_FLAG(std::string, output_dir, "",
+          "write the artifact's files into exactly this folder (for build "
+          "rules: tools/defs.bzl qeff_export); instead of $QEFF_HOME");
 
 namespace qeff::tools {
 namespace {
@@ -47,8 +52,29 @@ absl::Status Run(const std::string& argv0) {
   fo.continuous_batching = absl::GetFlag(FLAGS_full_batch_size) > 0;
   fo.tokenizer_path = UserPath(absl::GetFlag(FLAGS_tokenizer));
   fo.hub_cache_dir = UserPath(absl::GetFlag(FLAGS_cache_dir));
+  // --output_dir: everything (the digest cache included) stays in a scratch
+  // folder beside it, nothing under $HOME (hermetic build actions).
+  const std::string out = UserPath(absl::GetFlag(FLAGS_output_dir));
+  const std::string scratch = out + ".export";
+  if (!out.empty()) {
+    QEFF_RETURN_IF_ERROR(base::RemoveAll(scratch));
+    fo.qeff_home = scratch + "/home";
+  }
   QEFF_ASSIGN_OR_RETURN(
       auto model, engine::QEFFAutoModelForCausalLM::FromPretrained(path, fo));
+  if (!out.empty()) {
+    if (!absl::GetFlag(FLAGS_export_dir).empty())
+      return absl::InvalidArgumentError(
+          "--output_dir and --export_dir are exclusive");
+    // Export beside it (keyed as always), then move the files under the
+    // exact name a build rule declared.
+    QEFF_ASSIGN_OR_RETURN(std::string onnx, model->Export(scratch + "/model"));
+    QEFF_RETURN_IF_ERROR(PublishExactly(engine::DirName(onnx), out));
+    QEFF_RETURN_IF_ERROR(base::RemoveAll(scratch));
+    std::cout << "Exported ONNX: " << out << "/"
+              << onnx.substr(onnx.find_last_of('/') + 1) << "\n";
+    return absl::OkStatus();
+  }
   QEFF_ASSIGN_OR_RETURN(
       std::string onnx,
       model->Export(UserPath(absl::GetFlag(FLAGS_export_dir))));

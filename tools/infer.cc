@@ -3,9 +3,9 @@
 // QEfficient's run report. Its flags are QEfficient's (with `-` or `_`),
 // plus ours (--device, --prompt_ids, --output_json, --stop_at_eos).
 //
-//   bazel run //tools:infer -- --model_name gpt2 --batch_size 1 \
-//       --prompt_len 32 --ctx_len 128 --mxfp6 --num_cores 16 \
-//       --device_group [0] --prompt "My name is" --mos 1 \
+//   bazel run //tools:infer -- --model_name gpt2 --batch_size 1
+//       --prompt_len 32 --ctx_len 128 --mxfp6 --num_cores 16
+//       --device_group [0] --prompt "My name is" --mos 1
 //       --aic_enable_depth_first
 //
 // With no --model_name it runs the embedded stories260K (a real trained
