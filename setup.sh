@@ -91,7 +91,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 shared="${QEFF_SHARED_DIR:-}"
 if [[ -z "$shared" && -d "$here/../shared" ]]; then shared="$(cd "$here/../shared" && pwd)"; fi
 rc_local="$here/.bazelrc.local"
+# A disk cache shared by every output base of this machine: a clean clone or
+# a second output base reuses every action (exports and compiles included).
+disk_cache="${QEFF_DISK_CACHE:-$HOME/.cache/qeff/bazel-disk-cache}"
 want_rc="# Written by setup.sh; machine-local, not committed.
+build --disk_cache=$disk_cache
 test --test_env=QEFF_PEERS_DIR=$PEERS_DIR
 test --test_env=QEFF_SHARED_DIR=$shared"
 if [[ ! -f "$rc_local" || "$(cat "$rc_local")" != "$want_rc" ]]; then

@@ -14,8 +14,12 @@
 //       "seq_len": 1, "ctx_len": 512}}]}
 // (fields: engine/job.h). Relative paths are relative to the working
 // directory. Prints one row per job; exits 1 when any job did not succeed.
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,9 +27,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "base/files.h"
 #include "base/status_macros.h"
 #include "engine/artifacts.h"
@@ -43,6 +49,9 @@ ABSL_FLAG(int32_t, io_threads, 2,
 ABSL_FLAG(int64_t, memory_budget_mb, 0,
           "host memory budget for loaded models (0: unlimited)");
 ABSL_FLAG(std::string, output_json, "", "also write the results as JSON here");
+ABSL_FLAG(std::string, report, "",
+          "also write a report: PATH.csv (one row per job) or PATH.json (as "
+          "--output_json)");
 
 namespace qeff::tools {
 namespace {
@@ -108,9 +117,24 @@ absl::StatusOr<bool> Run() {
   o.max_concurrency = absl::GetFlag(FLAGS_max_concurrency);
   o.io_threads = absl::GetFlag(FLAGS_io_threads);
   o.memory_budget_bytes = absl::GetFlag(FLAGS_memory_budget_mb) * 1024 * 1024;
+  // A live progress line on a terminal: jobs through, and the latest stage.
+  std::mutex progress_mu;
+  std::set<std::string> through;
+  const int64_t total = static_cast<int64_t>(jobs.size());
+  if (::isatty(1)) {
+    o.on_stage_done = [&](const engine::JobSpec& spec, absl::string_view stage,
+                          const engine::JobState& state) {
+      std::lock_guard<std::mutex> l(progress_mu);
+      if (state.finished()) through.insert(spec.id);
+      std::cout << absl::StrFormat("\r\x1b[K[%d/%d] %s: %s", through.size(),
+                                   total, spec.id, stage)
+                << std::flush;
+    };
+  }
   engine::CompileGraph graph(o);
   QEFF_ASSIGN_OR_RETURN(engine::CompileGraphStats st, graph.Run(jobs));
 
+  if (::isatty(1)) std::cout << "\r\x1b[K";
   bool all_ok = true;
   std::cout << absl::StrFormat("%-16s %-9s %8s %8s %9s %8s %8s %8s  %s\n",
                                "job", "status", "admit_s", "load_s", "transf_s",
@@ -138,7 +162,35 @@ absl::StatusOr<bool> Run() {
       st.exports_reused, st.compiles, st.programs_written, st.programs_reused,
       st.peak_admitted_bytes / 1048576.0);
 
-  if (!absl::GetFlag(FLAGS_output_json).empty()) {
+  const std::string report = UserPath(absl::GetFlag(FLAGS_report));
+  if (!report.empty() && absl::EndsWith(report, ".csv")) {
+    std::string csv =
+        "id,model,device,status,error,onnx,program,onnx_reused,program_reused,"
+        "load_s,export_s,compile_s,write_s\n";
+    auto field = [](absl::string_view v) {
+      return absl::StrCat("\"", absl::StrReplaceAll(v, {{"\"", "\"\""}}), "\"");
+    };
+    for (const engine::JobMsg& j : jobs) {
+      engine::JobResult r = j.state->Snapshot();
+      absl::StrAppend(&csv, field(j.spec->id), ",", field(j.spec->model_path),
+                      ",", field(j.spec->device), ",", StatusWord(r.status),
+                      ",", field(r.status.ok() ? "" : r.status.message()), ",",
+                      field(r.onnx_path), ",", field(r.program_path), ",",
+                      r.onnx_reused ? "true" : "false", ",",
+                      r.program_reused ? "true" : "false", ",",
+                      Seconds(r, "load"), ",", Seconds(r, "export"), ",",
+                      Seconds(r, "compile"), ",", Seconds(r, "write"), "\n");
+    }
+    QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(report, csv));
+  } else if (!report.empty() && !absl::EndsWith(report, ".json")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--report ", report, ": use a .csv or .json file"));
+  }
+  std::vector<std::string> json_paths;
+  if (!absl::GetFlag(FLAGS_output_json).empty())
+    json_paths.push_back(UserPath(absl::GetFlag(FLAGS_output_json)));
+  if (absl::EndsWith(report, ".json")) json_paths.push_back(report);
+  for (const std::string& json_path : json_paths) {
     std::string json = absl::StrCat(
         "{\"qeff_home\": ", base::JsonQuote(o.qeff_home),
         absl::StrFormat(", \"stats\": {\"wall_s\": %.6f, \"loads\": %d, "
@@ -151,8 +203,7 @@ absl::StatusOr<bool> Run() {
                         st.exports_reused, st.compiles, st.programs_written,
                         st.programs_reused, st.peak_admitted_bytes),
         ", \"jobs\": [", absl::StrJoin(rows, ",\n  "), "]}\n");
-    QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(
-        UserPath(absl::GetFlag(FLAGS_output_json)), json));
+    QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(json_path, json));
   }
   return all_ok;
 }

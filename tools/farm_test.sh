@@ -64,6 +64,19 @@ for j in d["jobs"]:
     assert j["status"] == "ok" and j["program_reused"] and j["onnx_reused"], j
     assert j["program"] == a[j["id"]]["program"], j
 PY
+# Reports: CSV (one row per job) and JSON; a resumed run reuses everything.
+"$farm" --jobs="$t/good.jsonl" --qeff_home="$t/home" --report="$t/rep.csv" >/dev/null
+"$farm" --jobs="$t/good.jsonl" --qeff_home="$t/home" --report="$t/rep.json" >/dev/null
+/usr/bin/python3 - "$t/rep.csv" "$t/rep.json" <<'PY'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 6, rows
+assert all(r["status"] == "ok" and r["program_reused"] == "true" for r in rows), rows
+d = json.load(open(sys.argv[2]))
+assert len(d["jobs"]) == 6 and d["stats"]["compiles"] == 0, d["stats"]
+PY
+if "$farm" --jobs="$t/good.jsonl" --qeff_home="$t/home" --report="$t/rep.txt" 2>"$t/err"; then exit 1; fi
+grep -q "use a .csv or .json file" "$t/err"
 # Bad input: clear errors, exit 1.
 echo '[{"model": "m.gguf", "ctx_length": 64}]' >"$t/bad.json"
 if "$farm" --jobs="$t/bad.json" --qeff_home="$t/home" 2>"$t/err"; then exit 1; fi
