@@ -120,6 +120,8 @@ absl::StatusOr<base::JsonValue> ExportParams(
     passes.Append(JsonValue::String(n));
   JsonValue t = JsonValue::Object();
   t.Set("continuous_batching", JsonValue::Bool(transform.continuous_batching));
+  // Only when set, so the keys of last-position exports stay as they were.
+  if (transform.all_logits) t.Set("all_logits", JsonValue::Bool(true));
   t.Set("passes", std::move(passes));
   JsonValue d = JsonValue::Object();
   d.Set("qeff_version", JsonValue::String(kQeffVersion));

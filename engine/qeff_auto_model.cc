@@ -320,7 +320,8 @@ QEFFAutoModelForCausalLM::QEFFAutoModelForCausalLM(
     : QEFFBaseModel(std::move(model), options.qeff_home.empty()
                                           ? DefaultQeffHome()
                                           : options.qeff_home),
-      continuous_batching_(options.continuous_batching) {}
+      continuous_batching_(options.continuous_batching),
+      all_logits_(options.all_logits) {}
 
 absl::StatusOr<std::unique_ptr<QEFFAutoModelForCausalLM>>
 QEFFAutoModelForCausalLM::FromPretrained(const std::string& path,
@@ -348,6 +349,7 @@ absl::StatusOr<ir::Graph> QEFFAutoModelForCausalLM::RunTransform(
 passes::TransformLMOptions QEFFAutoModelForCausalLM::transform_options() const {
   passes::TransformLMOptions o;
   o.continuous_batching = continuous_batching_;
+  o.all_logits = all_logits_;
   return o;
 }
 
@@ -416,6 +418,10 @@ absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::GenerateIds(
 absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Run(
     std::vector<GeneratedText> outputs, const GenerateOptions& options) {
   if (outputs.empty()) return absl::InvalidArgumentError("no prompts");
+  if (all_logits_)
+    return absl::FailedPreconditionError(
+        "a model loaded with all_logits scores text (engine/perplexity.h); "
+        "load it without all_logits to generate");
   if (!program()) {
     CompileParams defaults;
     if (continuous_batching_) defaults.full_batch_size = 1;

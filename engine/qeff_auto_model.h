@@ -46,6 +46,9 @@ struct FromPretrainedOptions {
   // QEfficient's continuous_batching: the export gets batch_index and the
   // cache rows are slots (compile then needs full_batch_size).
   bool continuous_batching = false;
+  // Keep logits at every position (for scoring text: engine/perplexity.h);
+  // such a model scores, it does not Generate.
+  bool all_logits = false;
   std::string tokenizer_path;  // for checkpoints without one
   std::string hub_cache_dir;   // for ORG/NAME ids (empty: the default)
   std::string qeff_home;       // empty: DefaultQeffHome()
@@ -194,6 +197,7 @@ class QEFFAutoModelForCausalLM : public QEFFBaseModel {
       const FromPretrainedOptions& options = {});
 
   bool continuous_batching() const { return continuous_batching_; }
+  bool all_logits() const { return all_logits_; }
 
   // QEfficient's cloud.execute: use the program folder `qpc_path` (the
   // folder, or its `qpc`/`qpcs` subfolder) instead of compiling; the
@@ -228,6 +232,7 @@ class QEFFAutoModelForCausalLM : public QEFFBaseModel {
   absl::StatusOr<GenerateResult> Run(std::vector<GeneratedText> outputs,
                                      const GenerateOptions& options);
   bool continuous_batching_ = false;
+  bool all_logits_ = false;
 };
 
 // QEfficient's QEFFCommonLoader: picks the class from the model's

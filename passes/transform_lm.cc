@@ -161,19 +161,22 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
     g.ReplaceAllUsesWith(*window_mask, windowed);
   }
 
-  // Hidden state at the last valid position of each row: [B, 1, H].
-  ValueId last =
-      b.Op("ArgMax", {pos},
-           {{"axis", Attribute::Int(1)}, {"keepdims", Attribute::Int(1)}},
-           "model.last_position");
-  ValueId picked =
-      b.Op("GatherND", {*final_hidden, last},
-           {{"batch_dims", Attribute::Int(1)}}, "model.norm_out_last");
-  ValueId last_hidden = b.Unsqueeze(picked, {1}, "model.norm_out_last_unsq");
-  std::vector<ir::Use> uses = g.value(*final_hidden).uses;
-  for (const ir::Use& u : uses) {
-    if (g.node(u.node).outputs[0] == picked) continue;
-    g.SetNodeInput(u.node, u.input_index, last_hidden);
+  // Hidden state at the last valid position of each row: [B, 1, H] (all
+  // positions are kept with all_logits).
+  if (!options_.all_logits) {
+    ValueId last =
+        b.Op("ArgMax", {pos},
+             {{"axis", Attribute::Int(1)}, {"keepdims", Attribute::Int(1)}},
+             "model.last_position");
+    ValueId picked =
+        b.Op("GatherND", {*final_hidden, last},
+             {{"batch_dims", Attribute::Int(1)}}, "model.norm_out_last");
+    ValueId last_hidden = b.Unsqueeze(picked, {1}, "model.norm_out_last_unsq");
+    std::vector<ir::Use> uses = g.value(*final_hidden).uses;
+    for (const ir::Use& u : uses) {
+      if (g.node(u.node).outputs[0] == picked) continue;
+      g.SetNodeInput(u.node, u.input_index, last_hidden);
+    }
   }
 
   // Outputs: logits, then the retained state in input order.

@@ -25,10 +25,16 @@ namespace qeff::passes {
 
 struct TransformLMOptions {
   bool continuous_batching = false;
+  // Keep logits at every position ([batch, seq_len, vocab]) instead of the
+  // last valid one ([batch, 1, vocab]): for scoring text (perplexity,
+  // teacher-forced quality), as QEfficient's num_logits_to_keep keeps
+  // several positions. DESIGN.md "Contracts".
+  bool all_logits = false;
   // Every field: two options that compare equal give the same graph (the
   // farm groups jobs into one export by it).
   bool operator==(const TransformLMOptions& o) const {
-    return continuous_batching == o.continuous_batching;
+    return continuous_batching == o.continuous_batching &&
+           all_logits == o.all_logits;
   }
   bool operator!=(const TransformLMOptions& o) const { return !(*this == o); }
 };
