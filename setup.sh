@@ -14,7 +14,7 @@ DEB_PACKAGES=(
   g++ libabsl-dev libtbb-dev libprotobuf-dev protobuf-compiler libonnx-dev
   libgtest-dev libgmock-dev libicu-dev libonnx-testdata
   python3-torch python3-numpy libopenblas0-pthread
-  nodejs npm git clang-format
+  nodejs npm git clang-format cmake make
 )
 
 missing=()
@@ -82,6 +82,16 @@ elif [[ -f "$bundle" ]]; then
     { tail -5 /tmp/qeff-setup-git.log >&2; die "git clone of the llama.cpp bundle failed"; }
 else
   say "no llama.cpp bundle: the tokenizer vector tests skip with a reason"
+fi
+# llama.cpp's own llama-perplexity (the perplexity peer), built once from
+# that source (~8 min on 2 cores; later runs find it).
+if [[ -d "$PEERS_DIR/llama.cpp/models" && ! -x "$PEERS_DIR/llama.cpp/build/bin/llama-perplexity" ]]; then
+  say "building llama.cpp's llama-perplexity (once)"
+  (cd "$PEERS_DIR/llama.cpp" &&
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+      -DLLAMA_BUILD_TESTS=OFF -DGGML_NATIVE=ON >/tmp/qeff-setup-llama.log 2>&1 &&
+    cmake --build build -j2 --target llama-perplexity >>/tmp/qeff-setup-llama.log 2>&1) ||
+    say "llama-perplexity build failed (log: /tmp/qeff-setup-llama.log): the perplexity peer comparison skips"
 fi
 say "peers in $PEERS_DIR"
 
