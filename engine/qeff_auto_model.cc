@@ -11,12 +11,14 @@
 #include "base/files.h"
 #include "base/params_hash.h"
 #include "base/status_macros.h"
+#include "base/sysinfo.h"
 #include "engine/artifacts.h"
 #include "engine/batch_generator.h"
-#include "engine/static_batch_generator.h"
 #include "engine/lm_pipeline.h"
+#include "engine/static_batch_generator.h"
 #include "engine/versions.h"
 #include "hw/device_registry.h"
+#include "hw/graph_io.h"
 #include "ir/onnx_import.h"
 #include "passes/export.h"
 
@@ -121,6 +123,37 @@ absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
   return absl::OkStatus();
 }
 
+absl::Status CheckStateFits(const ir::Graph& graph,
+                            const std::vector<hw::Specialization>& specs) {
+  QEFF_ASSIGN_OR_RETURN(hw::GraphIO io, hw::BindGraphIO(graph, specs));
+  // Saturating: a product past 2^62 is "more than any host".
+  constexpr int64_t kHuge = int64_t{1} << 62;
+  int64_t bytes = 0;
+  for (const hw::BoundIO& s : io.state) {
+    int64_t n = static_cast<int64_t>(ir::DTypeSize(s.dtype));
+    for (int64_t d : s.dims) n = (d > 0 && n > kHuge / d) ? kHuge : n * d;
+    bytes = std::min(kHuge, bytes + n);
+  }
+  const int64_t avail = base::HostMemoryAvailableBytes();
+  if (avail > 0 && bytes > avail) {
+    std::string shape;
+    for (const hw::Specialization& s : specs) {
+      auto it = s.symbols.find("ctx_len");
+      if (it != s.symbols.end()) {
+        shape = absl::StrCat("ctx_len ", it->second, ": ");
+        break;
+      }
+    }
+    return absl::ResourceExhaustedError(
+        absl::StrCat(shape, "the retained state (KV cache, ", io.state.size(),
+                     " tensors) needs ",
+                     bytes >= kHuge ? std::string("more than 4 EiB")
+                                    : base::HumanBytes(bytes),
+                     "; the host has ", base::HumanBytes(avail), " available"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ir::Graph> TransformLM(const ir::Graph& eager,
                                       const passes::TransformLMOptions& o) {
   return TransformForDevice(eager, o);
@@ -176,6 +209,9 @@ absl::StatusOr<std::string> QEFFBaseModel::Compile(
   const std::string dir = ProgramDir(
       params.compile_dir.empty() ? DirName(onnx_path_) : params.compile_dir,
       cp);
+  // Memory as input: the retained state (KV cache) of this shape must fit
+  // the host before anything is compiled or allocated.
+  QEFF_RETURN_IF_ERROR(CheckStateFits(*transformed_, specs));
   std::shared_ptr<const hw::Program> program;
   bool reused = false;
   if (base::DirExists(dir)) {

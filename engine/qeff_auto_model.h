@@ -257,6 +257,12 @@ absl::StatusOr<std::string> CompileOnnx(const std::string& onnx_path,
 // above when given its `qpc`/`qpcs` subfolder (QEfficient prints both).
 std::string ProgramFolderOf(const std::string& qpc_path);
 
+// Memory as input: the retained state (KV cache) `graph` keeps for `specs`
+// must fit the host's available memory; otherwise ResourceExhausted naming
+// the bytes needed and available (before any compile or allocation).
+absl::Status CheckStateFits(const ir::Graph& graph,
+                            const std::vector<hw::Specialization>& specs);
+
 // QEfficient's transform(model, form_factor="cloud"): runs the model's
 // transform; any other form factor is an error (as QEfficient's).
 absl::Status Transform(QEFFBaseModel& model,

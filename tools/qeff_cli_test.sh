@@ -92,6 +92,7 @@ bad "$infer" "ctx_len" --prompt_len 64 --ctx_len 32
 bad "$infer" "missing.gguf" --model_name "$t/missing.gguf"
 bad "$infer" "same flag" --model_name a --model b
 bad "$infer" "ctx_len" --generation_len 500
+bad "$infer" "the retained state (KV cache, 10 tensors) needs" --ctx_len 2000000000 --generation_len 4
 bad "$compile" "required" --onnx_path "$onnx"
 bad "$compile" "--num_cores and --device_group are required" --onnx_path "$onnx" --qpc_path "$t/o2"
 bad "$compile" "continuous-batching export" --onnx_path "$onnx" --qpc_path "$t/o3" --num_cores 1 --device_group [0] --full_batch_size 2
