@@ -123,6 +123,17 @@ absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
   return absl::OkStatus();
 }
 
+hw::CompileOptions ToCompileOptions(const CompileParams& params) {
+  hw::CompileOptions co;
+  co.num_cores = params.num_cores;
+  co.num_devices = params.num_devices;
+  co.mxfp6_matmul = params.mxfp6_matmul;
+  co.mxint8_kv_cache = params.mxint8_kv_cache;
+  co.aic_mos = params.mos;
+  co.aic_enable_depth_first = params.aic_enable_depth_first;
+  return co;
+}
+
 absl::Status CheckStateFits(const ir::Graph& graph,
                             const std::vector<hw::Specialization>& specs) {
   QEFF_ASSIGN_OR_RETURN(hw::GraphIO io, hw::BindGraphIO(graph, specs));
@@ -197,13 +208,7 @@ absl::StatusOr<std::string> QEFFBaseModel::Compile(
   }
   QEFF_ASSIGN_OR_RETURN(std::unique_ptr<hw::Device> device,
                         hw::OpenDevice(params.device));
-  hw::CompileOptions co;
-  co.num_cores = params.num_cores;
-  co.num_devices = params.num_devices;
-  co.mxfp6_matmul = params.mxfp6_matmul;
-  co.mxint8_kv_cache = params.mxint8_kv_cache;
-  co.aic_mos = params.mos;
-  co.aic_enable_depth_first = params.aic_enable_depth_first;
+  const hw::CompileOptions co = ToCompileOptions(params);
   const base::JsonValue cp =
       CompileHashParams(export_hash_, specs, *device, co);
   const std::string dir = ProgramDir(
@@ -287,13 +292,7 @@ absl::StatusOr<std::string> CompileOnnx(const std::string& onnx_path,
     QEFF_RETURN_IF_ERROR(LoadProgramDir(*device, qpc_dir).status());
     return qpc_dir;
   }
-  hw::CompileOptions co;
-  co.num_cores = params.num_cores;
-  co.num_devices = params.num_devices;
-  co.mxfp6_matmul = params.mxfp6_matmul;
-  co.mxint8_kv_cache = params.mxint8_kv_cache;
-  co.aic_mos = params.mos;
-  co.aic_enable_depth_first = params.aic_enable_depth_first;
+  const hw::CompileOptions co = ToCompileOptions(params);
   QEFF_ASSIGN_OR_RETURN(std::shared_ptr<const hw::Program> program,
                         device->Compile(g, specs, co));
   // The program's key and provenance: the ONNX's content digest.

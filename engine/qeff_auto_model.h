@@ -257,6 +257,9 @@ absl::StatusOr<std::string> CompileOnnx(const std::string& onnx_path,
 // above when given its `qpc`/`qpcs` subfolder (QEfficient prints both).
 std::string ProgramFolderOf(const std::string& qpc_path);
 
+// The device compile options `params` mean.
+hw::CompileOptions ToCompileOptions(const CompileParams& params);
+
 // Memory as input: the retained state (KV cache) `graph` keeps for `specs`
 // must fit the host's available memory; otherwise ResourceExhausted naming
 // the bytes needed and available (before any compile or allocation).

@@ -11,6 +11,8 @@
 #include <iostream>
 #include <set>
 
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -307,6 +309,25 @@ absl::StatusOr<std::string> OnnxFileOf(const std::string& path) {
         "(found ",
         found.size(), ")"));
   return found[0];
+}
+
+int RunTool(int argc, char** argv, const char* name, const char* usage,
+            const std::function<absl::Status(const std::string&)>& run) {
+  absl::SetProgramUsageMessage(usage);
+  std::vector<std::string> storage;
+  std::vector<char*> args = NormalizeFlagNames(argc, argv, &storage);
+  std::vector<char*> rest =
+      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (rest.size() > 1) {
+    std::cerr << name << ": unexpected argument '" << rest[1] << "'\n";
+    return 1;
+  }
+  absl::Status s = run(argv[0]);
+  if (!s.ok()) {
+    std::cerr << name << ": " << s.message() << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 std::string Round2(double x) {

@@ -8,6 +8,7 @@
 #define QEFF_TOOLS_CLI_H_
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -103,6 +104,13 @@ absl::Status PublishExactly(const std::string& from, const std::string& to);
 // --onnx_path as a file, or a folder holding exactly one *.onnx (a
 // qeff_export output).
 absl::StatusOr<std::string> OnnxFileOf(const std::string& path);
+
+// A tool's main(): normalises flag names, parses them with Abseil (an
+// unknown flag is its one-line error), rejects positional arguments, runs
+// `run(argv[0])` and prints "<name>: <message>" on failure. Returns the
+// exit code.
+int RunTool(int argc, char** argv, const char* name, const char* usage,
+            const std::function<absl::Status(const std::string&)>& run);
 
 // Python's repr of round(x, 2) ("0.0", "12.5", "707.13").
 std::string Round2(double x);

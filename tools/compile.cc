@@ -11,8 +11,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -153,21 +151,8 @@ absl::Status Run() {
 }  // namespace qeff::tools
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "QEfficient's cloud.compile: compile an exported ONNX.");
-  std::vector<std::string> storage;
-  std::vector<char*> args =
-      qeff::tools::NormalizeFlagNames(argc, argv, &storage);
-  std::vector<char*> rest =
-      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  if (rest.size() > 1) {
-    std::cerr << "compile: unexpected argument '" << rest[1] << "'\n";
-    return 1;
-  }
-  absl::Status s = qeff::tools::Run();
-  if (!s.ok()) {
-    std::cerr << "compile: " << s.message() << "\n";
-    return 1;
-  }
-  return 0;
+  return qeff::tools::RunTool(
+      argc, argv, "compile",
+      "QEfficient's cloud.compile: compile an exported ONNX.",
+      [](const std::string&) { return qeff::tools::Run(); });
 }

@@ -10,8 +10,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "engine/qeff_auto_model.h"
@@ -89,21 +87,7 @@ absl::Status Run(const std::string& argv0) {
 }  // namespace qeff::tools
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "QEfficient's cloud.execute: run a compiled program.");
-  std::vector<std::string> storage;
-  std::vector<char*> args =
-      qeff::tools::NormalizeFlagNames(argc, argv, &storage);
-  std::vector<char*> rest =
-      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  if (rest.size() > 1) {
-    std::cerr << "execute: unexpected argument '" << rest[1] << "'\n";
-    return 1;
-  }
-  absl::Status s = qeff::tools::Run(argv[0]);
-  if (!s.ok()) {
-    std::cerr << "execute: " << s.message() << "\n";
-    return 1;
-  }
-  return 0;
+  return qeff::tools::RunTool(
+      argc, argv, "execute",
+      "QEfficient's cloud.execute: run a compiled program.", qeff::tools::Run);
 }

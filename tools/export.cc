@@ -8,8 +8,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "base/files.h"
 #include "base/status_macros.h"
 #include "engine/artifacts.h"
@@ -87,20 +85,7 @@ absl::Status Run(const std::string& argv0) {
 }  // namespace qeff::tools
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("QEfficient's cloud.export: export the ONNX.");
-  std::vector<std::string> storage;
-  std::vector<char*> args =
-      qeff::tools::NormalizeFlagNames(argc, argv, &storage);
-  std::vector<char*> rest =
-      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  if (rest.size() > 1) {
-    std::cerr << "export: unexpected argument '" << rest[1] << "'\n";
-    return 1;
-  }
-  absl::Status s = qeff::tools::Run(argv[0]);
-  if (!s.ok()) {
-    std::cerr << "export: " << s.message() << "\n";
-    return 1;
-  }
-  return 0;
+  return qeff::tools::RunTool(argc, argv, "export",
+                              "QEfficient's cloud.export: export the ONNX.",
+                              qeff::tools::Run);
 }

@@ -17,8 +17,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -172,21 +170,8 @@ absl::Status Run(const std::string& argv0) {
 }  // namespace qeff::tools
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "QEfficient's cloud.infer: export, compile and run a causal LM.");
-  std::vector<std::string> storage;
-  std::vector<char*> args =
-      qeff::tools::NormalizeFlagNames(argc, argv, &storage);
-  std::vector<char*> rest =
-      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  if (rest.size() > 1) {
-    std::cerr << "infer: unexpected argument '" << rest[1] << "'\n";
-    return 1;
-  }
-  absl::Status s = qeff::tools::Run(argv[0]);
-  if (!s.ok()) {
-    std::cerr << "infer: " << s.message() << "\n";
-    return 1;
-  }
-  return 0;
+  return qeff::tools::RunTool(
+      argc, argv, "infer",
+      "QEfficient's cloud.infer: export, compile and run a causal LM.",
+      qeff::tools::Run);
 }
