@@ -98,6 +98,18 @@ absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
     QEFF_ASSIGN_OR_RETURN(p->mxfp6_matmul, BoolParam(name, v));
   } else if (name == "mxint8_kv_cache") {
     QEFF_ASSIGN_OR_RETURN(p->mxint8_kv_cache, BoolParam(name, v));
+  } else if (name == "weight_format") {
+    if (!v.is_string())
+      return absl::InvalidArgumentError(
+          "compile parameter 'weight_format' must be a string");
+    auto f = ir::ParseQuantFormat(v.string_value());
+    if (!f.ok() ||
+        (*f != ir::QuantFormat::kQ8_0 && *f != ir::QuantFormat::kQ4_0 &&
+         *f != ir::QuantFormat::kMXFP6))
+      return absl::InvalidArgumentError(
+          absl::StrCat("compile parameter 'weight_format': '", v.string_value(),
+                       "' (use q8_0, q4_0 or mxfp6)"));
+    p->weight_format = *f;
   } else if (name == "mos") {
     if (!v.is_number() || !v.AsInt64().ok())
       return absl::InvalidArgumentError(
@@ -117,7 +129,8 @@ absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown compile parameter '", name,
         "' (known: prefill_seq_len, ctx_len, batch_size, full_batch_size, "
-        "num_cores, num_devices, mxfp6_matmul, mxint8_kv_cache, mos, "
+        "num_cores, num_devices, mxfp6_matmul, mxint8_kv_cache, weight_format, "
+        "mos, "
         "aic_enable_depth_first, specializations, compile_dir, device)"));
   }
   return absl::OkStatus();
@@ -131,6 +144,7 @@ hw::CompileOptions ToCompileOptions(const CompileParams& params) {
   co.mxint8_kv_cache = params.mxint8_kv_cache;
   co.aic_mos = params.mos;
   co.aic_enable_depth_first = params.aic_enable_depth_first;
+  co.weight_format = params.weight_format;
   return co;
 }
 

@@ -68,6 +68,8 @@ struct CompileParams {
   // host devices.
   int mos = -1;
   bool aic_enable_depth_first = false;
+  // qeff's own: Linear weights re-quantized at compile (q8_0, q4_0, mxfp6).
+  ir::QuantFormat weight_format = ir::QuantFormat::kNone;
   // Overrides the specializations the parameters above build.
   std::optional<std::vector<hw::Specialization>> specializations;
   std::string compile_dir;  // empty: the ONNX's folder

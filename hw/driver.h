@@ -32,6 +32,11 @@ struct CompileOptions {
   int num_devices = 1;  // tensor slicing across cards; >1 not yet supported
   bool mxfp6_matmul = false;
   bool mxint8_kv_cache = false;
+  // Linear weights re-quantized at compile to this block format (kQ8_0,
+  // kQ4_0 or kMXFP6; mxfp6_matmul is QEfficient's spelling of kMXFP6).
+  // Weights whose K is not a multiple of 32, or already quantized, keep
+  // theirs. kNone: weights as the model gives them.
+  ir::QuantFormat weight_format = ir::QuantFormat::kNone;
   // qaic-compile's -mos and -aic-enable-depth-first: recorded in
   // qconfig.json and passed to the `aic` driver; they change nothing on
   // host devices (the one kind of option that is neither implemented nor

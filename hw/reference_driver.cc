@@ -140,6 +140,12 @@ class ReferenceDevice : public Device {
           absl::StrCat("reference driver: num_devices=", options.num_devices,
                        " (tensor slicing) is not supported; use 1"));
     }
+    if (options.weight_format != ir::QuantFormat::kNone)
+      return absl::UnimplementedError(absl::StrCat(
+          "reference driver: weight_format ",
+          ir::QuantFormatName(options.weight_format),
+          " is not supported (the reference runs the graph's weights as "
+          "given)"));
     if (options.mxfp6_matmul) {
       return absl::UnimplementedError(
           "reference driver: mxfp6_matmul is not supported (the reference "

@@ -19,11 +19,13 @@ absl::Status CompileError(const Specialization& spec, absl::string_view what);
 
 // Linear: MatMul(x, Transpose(W [N,K] const)) (W possibly behind a Cast
 // from f16/bf16) and MatMul(x, W [K,N] const f32, repacked to [N,K]) ->
-// Linear(x, W [N,K]). With `mxfp6`, f32/f16/bf16 weights whose K is a
-// multiple of 32 are quantized to MXFP6 here (others keep their precision). Returns the number of fusions.
+// Linear(x, W [N,K]). With a `format` (kQ8_0, kQ4_0, kMXFP6), f32/f16/bf16
+// weights whose K is a multiple of 32 are quantized to it here (others keep
+// their precision). Returns the number of fusions.
 // Packed weights by source storage, shared by the specializations.
 using PackedWeights = std::map<const void*, ir::Tensor>;
-absl::StatusOr<int> FuseLinear(ir::Graph& g, bool mxfp6, PackedWeights* packed);
+absl::StatusOr<int> FuseLinear(ir::Graph& g, ir::QuantFormat format,
+                               PackedWeights* packed);
 // RMSNorm, RoPE, SwiGLU and attention-over-cache patterns (after constant
 // folding, which makes gather indices and scalars constants).
 absl::StatusOr<int> FuseBlocks(ir::Graph& g);

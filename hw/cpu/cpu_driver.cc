@@ -173,7 +173,12 @@ class CpuDevice : public Device {
     return absl::StrCat(
         "{\"mxfp6_matmul\":", options.mxfp6_matmul ? "true" : "false",
         ",\"mxint8_kv_cache\":", options.mxint8_kv_cache ? "true" : "false",
-        ",\"num_devices\":", options.num_devices, "}");
+        ",\"num_devices\":", options.num_devices,
+        options.weight_format == ir::QuantFormat::kNone
+            ? std::string()
+            : absl::StrCat(",\"weight_format\":\"",
+                           ir::QuantFormatName(options.weight_format), "\""),
+        "}");
   }
 
   absl::Status SaveProgram(const Program& program, const std::string& dir,

@@ -283,5 +283,27 @@ TEST(CpuDriver, Mxfp6MatmulOptionQuantizesAtCompileTime) {
   EXPECT_EQ(mx, 2 * 7 + 1);  // shared by both specializations
 }
 
+// weight_format re-quantizes Linear weights at compile: weights already on
+// the Q8_0 / Q4_0 grid are requantized exactly, so the result is within the
+// int8-activation bound of the GGUF-weight test above (5e-2) of the
+// reference on the dequantized graph.
+TEST(CpuDriver, WeightFormatQuantizesAtCompileTime) {
+  for (ir::QuantFormat f : {ir::QuantFormat::kQ8_0, ir::QuantFormat::kQ4_0}) {
+    TinyLlamaOptions o;
+    o.weights = f;
+    auto m = MakeTinyLlama(o);
+    ASSERT_TRUE(m.ok()) << m.status();
+    CompileOptions opts;
+    opts.weight_format = f;
+    RunAndCompare(m->dequantized, m->dequantized, 5e-2, opts);
+    auto p = cpu::CompileProgram(m->dequantized,
+                                 PrefillDecodeSpecializations(1, 4, 16), opts);
+    ASSERT_TRUE(p.ok()) << p.status();
+    int q = 0;
+    for (const auto& c : (*p)->constants) q += c.quant() == f;
+    EXPECT_EQ(q, 2 * 7 + 1) << ir::QuantFormatName(f);
+  }
+}
+
 }  // namespace
 }  // namespace qeff::hw

@@ -31,13 +31,13 @@ class SpecializePass : public passes::Pass {
 // specializations. Counts fusions into `*count`.
 class FuseLinearPass : public passes::Pass {
  public:
-  FuseLinearPass(bool mxfp6, PackedWeights* packed, int* count)
-      : mxfp6_(mxfp6), packed_(packed), count_(count) {}
+  FuseLinearPass(ir::QuantFormat format, PackedWeights* packed, int* count)
+      : format_(format), packed_(packed), count_(count) {}
   absl::string_view name() const override { return "cpu_fuse_linear"; }
   absl::StatusOr<bool> Run(ir::Graph& g) override;
 
  private:
-  bool mxfp6_;
+  ir::QuantFormat format_;
   PackedWeights* packed_;
   int* count_;
 };

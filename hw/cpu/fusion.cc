@@ -442,7 +442,8 @@ bool FuseLinearBiasAt(Graph& g, ValueId y) {
 
 }  // namespace
 
-absl::StatusOr<int> FuseLinear(Graph& g, bool mxfp6, PackedWeights* packed) {
+absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
+                               PackedWeights* packed) {
   int count = 0;
   for (ValueId y : LiveOutputsOf(g, "MatMul")) {
     const Node* mm = g.Producer(y);
@@ -491,11 +492,13 @@ absl::StatusOr<int> FuseLinear(Graph& g, bool mxfp6, PackedWeights* packed) {
     // MXFP6 blocks run along K in 32s: a weight whose K is not a multiple
     // of 32 stays in its own precision (as the AIC compiler compresses only
     // the eligible MatMul weights).
-    if (mxfp6 && !w.is_quantized() && w.dims()[1] % 32 == 0) {
-      auto q = ir::Quantize(w, ir::QuantFormat::kMXFP6);
+    if (format != ir::QuantFormat::kNone && !w.is_quantized() &&
+        w.dims()[1] % 32 == 0) {
+      auto q = ir::Quantize(w, format);
       if (!q.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "cpu compiler: mxfp6_matmul: weight of ", mm->Describe(), " ",
+            "cpu compiler: weight format ", ir::QuantFormatName(format),
+            ": weight of ", mm->Describe(), " ",
             w.TypeString(), ": ", q.status().message()));
       }
       w = *std::move(q);
