@@ -19,6 +19,33 @@ double LogProb(const float* row, int64_t vocab, int64_t target) {
 
 }  // namespace
 
+absl::StatusOr<std::vector<float>> ChunkLogits(
+    QEFFAutoModelForCausalLM& model, const std::vector<int32_t>& tokens,
+    const CompileParams& params) {
+  if (!model.all_logits())
+    return absl::FailedPreconditionError(
+        "teacher-forced logits need a model loaded with all_logits");
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  CompileParams cp = params;
+  cp.prefill_seq_len = n;
+  cp.ctx_len = n;
+  cp.batch_size = 1;
+  cp.full_batch_size = 0;
+  QEFF_RETURN_IF_ERROR(model.Compile(cp).status());
+  QEFF_ASSIGN_OR_RETURN(std::unique_ptr<hw::Session> session,
+                        model.device()->Load(model.program()));
+  ir::Tensor ids = ir::Tensor::Zeros(ir::DType::kI64, {1, n});
+  ir::Tensor pos = ir::Tensor::Zeros(ir::DType::kI64, {1, n});
+  for (int64_t j = 0; j < n; ++j) {
+    ids.mutable_data<int64_t>()[j] = tokens[j];
+    pos.mutable_data<int64_t>()[j] = j;
+  }
+  QEFF_ASSIGN_OR_RETURN(
+      hw::TensorMap out,
+      session->Run("Prefill", {{"input_ids", ids}, {"position_ids", pos}}));
+  return out.at("logits").ToFloats();
+}
+
 absl::StatusOr<PerplexityResult> Perplexity(QEFFAutoModelForCausalLM& model,
                                             const std::string& text,
                                             const PerplexityOptions& o) {
@@ -51,6 +78,8 @@ absl::StatusOr<PerplexityResult> Perplexity(QEFFAutoModelForCausalLM& model,
   cp.batch_size = o.batch_size;
   cp.device = o.device;
   cp.num_cores = o.num_cores;
+  cp.weight_format = o.weight_format;
+  cp.mxint8_kv_cache = o.mxint8_kv_cache;
   QEFF_RETURN_IF_ERROR(model.Compile(cp).status());
   hw::Device::LoadOptions lo;
   lo.num_cores = o.num_cores;

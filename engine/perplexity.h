@@ -30,6 +30,9 @@ struct PerplexityOptions {
   int64_t batch_size = 1;  // chunks per prefill call
   std::string device = "cpu";
   int num_cores = 0;
+  // The precision of the scoring program.
+  ir::QuantFormat weight_format = ir::QuantFormat::kNone;
+  bool mxint8_kv_cache = false;
   // Called after each chunk with (chunk index, running perplexity).
   std::function<void(int64_t, double)> on_chunk;
 };
@@ -40,6 +43,13 @@ struct PerplexityResult {
   double perplexity = 0;       // the final estimate
   std::vector<double> chunks;  // running estimate after each chunk
 };
+
+// Logits [tokens.size(), vocab] of one chunk under teacher forcing (batch
+// 1, positions 0..n-1) on `model` (loaded with all_logits) compiled for
+// prefill_seq_len = ctx_len = tokens.size() with `params`' precision.
+absl::StatusOr<std::vector<float>> ChunkLogits(
+    QEFFAutoModelForCausalLM& model, const std::vector<int32_t>& tokens,
+    const CompileParams& params);
 
 // `model` must be loaded with all_logits (FromPretrainedOptions); it is
 // compiled here for the chunk shape (reused when it exists).
