@@ -13,6 +13,7 @@
 #include "base/files.h"
 #include "base/json.h"
 #include "base/status_macros.h"
+#include "ir/quant.h"
 #include "models/gguf_writer.h"
 #include "models/rope_layout.h"
 #include "models/safetensors.h"
@@ -430,6 +431,10 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
     ir::Tensor t = it->second;
     if (permute && permute_heads > 0) {
       QEFF_ASSIGN_OR_RETURN(t, PermuteQK(t, permute_heads));
+    }
+    if (s.gguf_weights != ir::QuantFormat::kNone && t.rank() == 2 &&
+        t.dims()[1] % 32 == 0) {
+      QEFF_ASSIGN_OR_RETURN(t, ir::Quantize(t, s.gguf_weights));
     }
     return g.AddTensor(gguf_name, t);
   };

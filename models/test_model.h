@@ -38,6 +38,10 @@ struct TestModelSpec {
   // original_max_position_embeddings}. Not representable in the GGUF output
   // (WriteTestModelGguf rejects it).
   RopeScaling rope_scaling;
+  // GGUF output only: 2-D weight matrices whose row length is a multiple of
+  // 32 stored in this block format (kQ8_0, kQ4_0), as llama-quantize leaves
+  // them; norms and other tensors stay f32. kNone: all f32.
+  ir::QuantFormat gguf_weights = ir::QuantFormat::kNone;
 };
 
 // The architectures MakeTestModel knows.

@@ -17,6 +17,8 @@ ABSL_FLAG(int64_t, seed, -1,
           "random seed (-1: the architecture's default test seed)");
 ABSL_FLAG(std::string, out, "", "output folder (created if needed)");
 ABSL_FLAG(bool, gguf, false, "also write OUT/model.gguf (llama family)");
+ABSL_FLAG(std::string, gguf_weights, "",
+          "store the GGUF's weight matrices as q8_0 or q4_0 (default f32)");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -30,6 +32,18 @@ int main(int argc, char** argv) {
   const int64_t seed = absl::GetFlag(FLAGS_seed);
   spec.seed = seed >= 0 ? static_cast<uint64_t>(seed)
                         : qeff::models::DefaultTestSeed(spec.arch);
+  const std::string wf = absl::GetFlag(FLAGS_gguf_weights);
+  if (!wf.empty()) {
+    auto f = qeff::ir::ParseQuantFormat(wf);
+    if (!f.ok() || (*f != qeff::ir::QuantFormat::kQ8_0 &&
+                    *f != qeff::ir::QuantFormat::kQ4_0)) {
+      std::fprintf(stderr,
+                   "make_test_model: --gguf_weights=%s (use q8_0 or q4_0)\n",
+                   wf.c_str());
+      return 2;
+    }
+    spec.gguf_weights = *f;
+  }
   absl::Status st =
       qeff::models::WriteTestModelHf(spec, out, absl::GetFlag(FLAGS_gguf));
   if (!st.ok()) {

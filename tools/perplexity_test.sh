@@ -9,6 +9,7 @@ export QEFF_HOME="$TEST_TMPDIR/home"
 t="$TEST_TMPDIR"
 stories="$(pwd)/models/stories260K/stories260K.gguf"
 "$make_model" --arch=llama --gguf --out="$t/llama" >/dev/null
+"$make_model" --arch=llama --gguf --gguf_weights=q8_0 --out="$t/llama_q8" >/dev/null
 value() { sed -n 's/^Final estimate: PPL = \([0-9.]*\).*/\1/p' "$1"; }
 close() {  # a b: |a-b| <= 0.1% of b
   /usr/bin/python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); sys.exit(0 if abs(a-b) <= 1e-3*b else 1)" "$1" "$2" ||
@@ -38,11 +39,11 @@ if [[ -z "${QEFF_PEERS_DIR:-}" || ! -x "$peer" ]]; then
   echo "SKIP llama.cpp comparison: no llama-perplexity under \$QEFF_PEERS_DIR/llama.cpp/build/bin (setup.sh builds it)"
   echo PASS; exit 0
 fi
-for m in "$stories" "$t/llama/model.gguf"; do
+for m in "$stories" "$t/llama/model.gguf" "$t/llama_q8/model.gguf"; do
   "$ppl" --model "$m" --text_file "$text" --ctx_len 64 >"$t/q.txt"
   "$peer" -m "$m" -f "$text" -c 64 -b 64 -t 2 >"$t/l.txt" 2>&1 || { tail -5 "$t/l.txt"; exit 1; }
   ours=$(value "$t/q.txt"); theirs=$(sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' "$t/l.txt")
-  echo "perplexity $(basename "$m"): qeff $ours, llama.cpp $theirs"
+  echo "perplexity $m: qeff $ours, llama.cpp $theirs"
   close "$ours" "$theirs"
 done
 echo PASS
