@@ -1,6 +1,7 @@
 // sweep: a grid of models × devices × precisions × shapes, each cell
-// compiled and run through the model API in a process of its own (so its
-// peak RSS is its own), then written as CSV, JSON and an SVG chart.
+// its programs compiled first through the compile graph, then run through
+// the model API in a process of its own (so its peak RSS is its own), then
+// written as CSV, JSON and an SVG chart.
 //
 //   bazel run //tools:sweep -- --grid=sweep.json --out=DIR
 //
@@ -37,6 +38,8 @@
 #include "base/files.h"
 #include "base/json.h"
 #include "base/status_macros.h"
+#include "engine/compile_graph.h"
+#include "engine/job.h"
 #include "engine/perplexity.h"
 #include "tools/cli.h"
 #include "tools/tool_util.h"
@@ -474,12 +477,57 @@ absl::Status RunGrid(const std::string& argv0) {
           cells.push_back(*std::move(c));
         }
   QEFF_RETURN_IF_ERROR(base::MakeDirs(out + "/cells"));
+  auto key_of = [](const Cell& c) {
+    return base::Sha256Hex(base::WriteJson(c.ToJson())).substr(0, 16);
+  };
+  // The programs of every unfinished cell, compiled first by the compile
+  // graph (each model loaded once, exports shared, compiles concurrent);
+  // the cells then find them in the artifact store.
+  std::vector<engine::JobSpec> jobs;
+  for (const Cell& c : cells) {
+    if (base::FileExists(absl::StrCat(out, "/cells/", key_of(c), ".json")))
+      continue;
+    QEFF_ASSIGN_OR_RETURN(engine::CompileParams cp, ParamsFor(c));
+    engine::JobSpec run;
+    run.id = absl::StrCat(key_of(c), "-run");
+    run.model_path = c.model;
+    run.device = c.device;
+    run.compile = engine::ToCompileOptions(cp);
+    run.specializations =
+        hw::CausalLMSpecializations(c.prompt_len, c.ctx_len, c.batch_size, 0);
+    jobs.push_back(run);
+    if (c.text_file.empty()) continue;
+    engine::JobSpec score = run;  // teacher forcing and perplexity chunks
+    score.id = absl::StrCat(key_of(c), "-score");
+    score.transform.all_logits = true;
+    score.specializations =
+        hw::CausalLMSpecializations(c.ctx_len, c.ctx_len, 1, 0);
+    jobs.push_back(score);
+    score.id = absl::StrCat(key_of(c), "-f32");
+    score.compile = engine::ToCompileOptions(engine::CompileParams{});
+    jobs.push_back(score);
+  }
+  if (!jobs.empty()) {
+    std::vector<engine::JobMsg> msgs = engine::MakeJobs(std::move(jobs));
+    engine::CompileGraphOptions go;
+    go.qeff_home = home;
+    QEFF_ASSIGN_OR_RETURN(engine::CompileGraphStats st,
+                          engine::CompileGraph(go).Run(msgs));
+    for (const engine::JobMsg& m : msgs) {
+      engine::JobResult r = m.state->Snapshot();
+      if (!r.status.ok())
+        return absl::Status(r.status.code(),
+                            absl::StrCat("compiling ", m.spec->model_path, ": ",
+                                         r.status.message()));
+    }
+    std::cout << "programs: " << st.compiles << " compiled, "
+              << st.programs_reused << " reused, in " << st.wall_s << " s\n";
+  }
   std::vector<std::pair<Cell, JsonValue>> rows;
   const bool tty = ::isatty(1);
   for (size_t i = 0; i < cells.size(); ++i) {
     const Cell& c = cells[i];
-    const std::string key =
-        base::Sha256Hex(base::WriteJson(c.ToJson())).substr(0, 16);
+    const std::string key = key_of(c);
     const std::string path = absl::StrCat(out, "/cells/", key, ".json");
     const std::string label =
         absl::StrFormat("[%d/%d] %s %s %s ctx %d", i + 1, cells.size(),
