@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "engine/counting_session.h"
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
@@ -25,29 +26,7 @@ namespace {
 constexpr int64_t kSeqLen = 4;
 constexpr int64_t kCtxLen = 32;
 
-// A real session that counts the calls it forwards (to check that invalid
-// requests fail before any work).
-class CountingSession : public hw::Session {
- public:
-  explicit CountingSession(hw::Session* inner) : inner_(inner) {}
-  absl::StatusOr<hw::TensorMap> Run(absl::string_view spec,
-                                    const hw::TensorMap& inputs) override {
-    ++runs;
-    return inner_->Run(spec, inputs);
-  }
-  absl::Status ResetState() override {
-    ++resets;
-    return inner_->ResetState();
-  }
-  absl::Status ResetSlot(int64_t slot) override {
-    return inner_->ResetSlot(slot);
-  }
-  int runs = 0;
-  int resets = 0;
-
- private:
-  hw::Session* inner_;
-};
+using testing::CountingSession;
 
 // The seeded llama test model compiled twice on one device: the batch-1
 // program engine::Generator runs and a continuous-batching program with

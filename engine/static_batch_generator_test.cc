@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "engine/counting_session.h"
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
@@ -23,28 +24,7 @@ constexpr int64_t kSeqLen = 4;
 constexpr int64_t kCtxLen = 32;
 constexpr int64_t kBatch = 3;
 
-// A real session that counts the calls it forwards.
-class CountingSession : public hw::Session {
- public:
-  explicit CountingSession(hw::Session* inner) : inner_(inner) {}
-  absl::StatusOr<hw::TensorMap> Run(absl::string_view spec,
-                                    const hw::TensorMap& inputs) override {
-    ++runs;
-    return inner_->Run(spec, inputs);
-  }
-  absl::Status ResetState() override {
-    ++resets;
-    return inner_->ResetState();
-  }
-  absl::Status ResetSlot(int64_t slot) override {
-    return inner_->ResetSlot(slot);
-  }
-  int runs = 0;
-  int resets = 0;
-
- private:
-  hw::Session* inner_;
-};
+using testing::CountingSession;
 
 // The seeded llama test model (one transformed graph, no continuous
 // batching) compiled twice on one device: batch 1 for engine::Generator and
