@@ -145,6 +145,7 @@ hw::CompileOptions ToCompileOptions(const CompileParams& params) {
   co.aic_mos = params.mos;
   co.aic_enable_depth_first = params.aic_enable_depth_first;
   co.weight_format = params.weight_format;
+  co.weight_dtype = params.weight_dtype;
   return co;
 }
 

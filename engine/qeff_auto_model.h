@@ -70,6 +70,8 @@ struct CompileParams {
   bool aic_enable_depth_first = false;
   // qeff's own: Linear weights re-quantized at compile (q8_0, q4_0, mxfp6).
   ir::QuantFormat weight_format = ir::QuantFormat::kNone;
+  // qeff's own: Linear weights stored as f16 or bf16 (kF32: as given).
+  ir::DType weight_dtype = ir::DType::kF32;
   // Overrides the specializations the parameters above build.
   std::optional<std::vector<hw::Specialization>> specializations;
   std::string compile_dir;  // empty: the ONNX's folder

@@ -37,6 +37,9 @@ struct CompileOptions {
   // Weights whose K is not a multiple of 32, or already quantized, keep
   // theirs. kNone: weights as the model gives them.
   ir::QuantFormat weight_format = ir::QuantFormat::kNone;
+  // Linear weights stored as f16 or bf16 (f32 weights rounded to nearest
+  // even at compile; kF32: as given). Ignored when weight_format is set.
+  ir::DType weight_dtype = ir::DType::kF32;
   // qaic-compile's -mos and -aic-enable-depth-first: recorded in
   // qconfig.json and passed to the `aic` driver; they change nothing on
   // host devices (the one kind of option that is neither implemented nor

@@ -140,6 +140,12 @@ class ReferenceDevice : public Device {
           absl::StrCat("reference driver: num_devices=", options.num_devices,
                        " (tensor slicing) is not supported; use 1"));
     }
+    if (options.weight_dtype != ir::DType::kF32)
+      return absl::UnimplementedError(absl::StrCat(
+          "reference driver: weight_dtype ",
+          ir::DTypeName(options.weight_dtype),
+          " is not supported (the reference runs the graph's weights as "
+          "given)"));
     if (options.weight_format != ir::QuantFormat::kNone)
       return absl::UnimplementedError(absl::StrCat(
           "reference driver: weight_format ",

@@ -6,7 +6,8 @@
 //   bazel run //tools:sweep -- --grid=sweep.json --out=DIR
 //
 // sweep.json: {"models": ["a.gguf", ...], "devices": ["cpu"],
-//   "precisions": ["f32", "q8_0", "q4_0", "mxfp6", "mxint8_kv"],
+//   "precisions": ["f32", "f16", "bf16", "q8_0", "q4_0", "mxfp6",
+//                  "mxint8_kv"],
 //   "shapes": [{"prompt_len": 32, "ctx_len": 128, "batch_size": 1}],
 //   "text_file": "text.txt", "prompt": "Once upon a time",
 //   "generation_len": 32}
@@ -136,6 +137,10 @@ absl::StatusOr<engine::CompileParams> ParamsFor(const Cell& c) {
   p.batch_size = c.batch_size;
   p.device = c.device;
   if (c.precision == "f32") {
+  } else if (c.precision == "f16") {
+    p.weight_dtype = ir::DType::kF16;
+  } else if (c.precision == "bf16") {
+    p.weight_dtype = ir::DType::kBF16;
   } else if (c.precision == "mxint8_kv") {
     p.mxint8_kv_cache = true;
   } else {
@@ -143,9 +148,9 @@ absl::StatusOr<engine::CompileParams> ParamsFor(const Cell& c) {
     if (!f.ok() ||
         (*f != ir::QuantFormat::kQ8_0 && *f != ir::QuantFormat::kQ4_0 &&
          *f != ir::QuantFormat::kMXFP6))
-      return absl::InvalidArgumentError(
-          absl::StrCat("precision '", c.precision,
-                       "' (known: f32, q8_0, q4_0, mxfp6, mxint8_kv)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "precision '", c.precision,
+          "' (known: f32, f16, bf16, q8_0, q4_0, mxfp6, mxint8_kv)"));
     p.weight_format = *f;
   }
   return p;
@@ -201,6 +206,7 @@ absl::StatusOr<JsonValue> RunCell(const Cell& c) {
     tokens.resize(c.ctx_len);
     engine::CompileParams f32 = cp;
     f32.weight_format = ir::QuantFormat::kNone;
+    f32.weight_dtype = ir::DType::kF32;
     f32.mxint8_kv_cache = false;
     QEFF_ASSIGN_OR_RETURN(std::vector<float> lr,
                           engine::ChunkLogits(*ref, tokens, f32));

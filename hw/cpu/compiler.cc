@@ -277,11 +277,9 @@ absl::StatusOr<std::shared_ptr<CpuProgram>> CompileProgram(
     po.backend_domains = {kCpuDomain};
     passes::PassPipeline pipeline(std::move(po));
     pipeline.AddPass<SpecializePass>(specs[s]);
-    pipeline.AddPass<FuseLinearPass>(options.mxfp6_matmul
-                                         ? ir::QuantFormat::kMXFP6
-                                         : options.weight_format,
-                                     &packed,
-                                     &local.fused_linear);
+    pipeline.AddPass<FuseLinearPass>(
+        options.mxfp6_matmul ? ir::QuantFormat::kMXFP6 : options.weight_format,
+        options.weight_dtype, &packed, &local.fused_linear);
     pipeline.AddPass<FoldPass>(&local.folded);
     pipeline.AddPass<FuseBlocksPass>(&local.fused_blocks);
     Graph g = graph;

@@ -24,8 +24,9 @@ absl::Status CompileError(const Specialization& spec, absl::string_view what);
 // their precision). Returns the number of fusions.
 // Packed weights by source storage, shared by the specializations.
 using PackedWeights = std::map<const void*, ir::Tensor>;
+// Without a format, `dtype` kF16 / kBF16 stores f32 weights in it.
 absl::StatusOr<int> FuseLinear(ir::Graph& g, ir::QuantFormat format,
-                               PackedWeights* packed);
+                               ir::DType dtype, PackedWeights* packed);
 // RMSNorm, RoPE, SwiGLU and attention-over-cache patterns (after constant
 // folding, which makes gather indices and scalars constants).
 absl::StatusOr<int> FuseBlocks(ir::Graph& g);

@@ -314,9 +314,9 @@ absl::Status WriteProgramFiles(const Program& program, const std::string& dir,
         ",\"num_devices\":", p->options.num_devices,
         ",\"mxfp6_matmul\":", p->options.mxfp6_matmul ? "true" : "false",
         ",\"mxint8_kv_cache\":", p->options.mxint8_kv_cache ? "true" : "false",
-        ",\"aic_mos\":", p->options.aic_mos,
-        ",\"aic_enable_depth_first\":",
-        p->options.aic_enable_depth_first ? "true" : "false", "},\"specializations\":", spec_json.substr(0, spec_json.size() - 1),
+        ",\"aic_mos\":", p->options.aic_mos, ",\"aic_enable_depth_first\":",
+        p->options.aic_enable_depth_first ? "true" : "false",
+        "},\"specializations\":", spec_json.substr(0, spec_json.size() - 1),
         provenance_json.empty() ? "" : ",\"provenance\":", provenance_json,
         "}\n");
     QEFF_RETURN_IF_ERROR(

@@ -178,6 +178,10 @@ class CpuDevice : public Device {
             ? std::string()
             : absl::StrCat(",\"weight_format\":\"",
                            ir::QuantFormatName(options.weight_format), "\""),
+        options.weight_dtype == ir::DType::kF32
+            ? std::string()
+            : absl::StrCat(",\"weight_dtype\":\"",
+                           ir::DTypeName(options.weight_dtype), "\""),
         "}");
   }
 

@@ -283,6 +283,26 @@ TEST(CpuDriver, Mxfp6MatmulOptionQuantizesAtCompileTime) {
   EXPECT_EQ(mx, 2 * 7 + 1);  // shared by both specializations
 }
 
+// weight_dtype stores f32 Linear weights as f16 / bf16: the logits stay
+// within the rounding of the weights (f16 ~ 1e-3, bf16 ~ 1e-2 relative) of
+// the f32 program's, and the program holds the 2-byte weights.
+TEST(CpuDriver, WeightDtypeStoresLinearWeightsInHalfPrecision) {
+  auto m = MakeTinyLlama({});
+  ASSERT_TRUE(m.ok()) << m.status();
+  for (ir::DType dt : {ir::DType::kF16, ir::DType::kBF16}) {
+    CompileOptions opts;
+    opts.weight_dtype = dt;
+    RunAndCompare(m->graph, m->graph, dt == ir::DType::kF16 ? 5e-3 : 3e-2,
+                  opts);
+    auto p = cpu::CompileProgram(m->graph,
+                                 PrefillDecodeSpecializations(1, 4, 16), opts);
+    ASSERT_TRUE(p.ok()) << p.status();
+    int half = 0;
+    for (const auto& c : (*p)->constants) half += c.dtype() == dt;
+    EXPECT_EQ(half, 2 * 7 + 1) << ir::DTypeName(dt);
+  }
+}
+
 // weight_format re-quantizes Linear weights at compile: weights already on
 // the Q8_0 / Q4_0 grid are requantized exactly, so the result is within the
 // int8-activation bound of the GGUF-weight test above (5e-2) of the

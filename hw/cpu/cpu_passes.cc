@@ -115,7 +115,7 @@ absl::StatusOr<bool> SpecializePass::Run(Graph& g) {
 }
 
 absl::StatusOr<bool> FuseLinearPass::Run(Graph& g) {
-  QEFF_ASSIGN_OR_RETURN(int n, FuseLinear(g, format_, packed_));
+  QEFF_ASSIGN_OR_RETURN(int n, FuseLinear(g, format_, dtype_, packed_));
   *count_ += n;
   return n > 0;
 }

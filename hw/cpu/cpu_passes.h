@@ -31,13 +31,15 @@ class SpecializePass : public passes::Pass {
 // specializations. Counts fusions into `*count`.
 class FuseLinearPass : public passes::Pass {
  public:
-  FuseLinearPass(ir::QuantFormat format, PackedWeights* packed, int* count)
-      : format_(format), packed_(packed), count_(count) {}
+  FuseLinearPass(ir::QuantFormat format, ir::DType dtype, PackedWeights* packed,
+                 int* count)
+      : format_(format), dtype_(dtype), packed_(packed), count_(count) {}
   absl::string_view name() const override { return "cpu_fuse_linear"; }
   absl::StatusOr<bool> Run(ir::Graph& g) override;
 
  private:
   ir::QuantFormat format_;
+  ir::DType dtype_;
   PackedWeights* packed_;
   int* count_;
 };

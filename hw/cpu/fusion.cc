@@ -443,7 +443,7 @@ bool FuseLinearBiasAt(Graph& g, ValueId y) {
 }  // namespace
 
 absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
-                               PackedWeights* packed) {
+                               ir::DType dtype, PackedWeights* packed) {
   int count = 0;
   for (ValueId y : LiveOutputsOf(g, "MatMul")) {
     const Node* mm = g.Producer(y);
@@ -498,10 +498,21 @@ absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
       if (!q.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(
             "cpu compiler: weight format ", ir::QuantFormatName(format),
-            ": weight of ", mm->Describe(), " ",
-            w.TypeString(), ": ", q.status().message()));
+            ": weight of ", mm->Describe(), " ", w.TypeString(), ": ",
+            q.status().message()));
       }
       w = *std::move(q);
+    }
+    if (format == ir::QuantFormat::kNone && dtype != ir::DType::kF32 &&
+        !w.is_quantized() && w.dtype() == ir::DType::kF32) {
+      // f32 -> f16 / bf16 (round to nearest even).
+      ir::Tensor h = ir::Tensor::Zeros(dtype, w.dims());
+      const float* src = w.data<float>();
+      uint16_t* dst = h.mutable_data<uint16_t>();
+      for (int64_t i = 0; i < w.num_elements(); ++i)
+        dst[i] = dtype == ir::DType::kF16 ? ir::FloatToHalf(src[i])
+                                          : ir::FloatToBFloat16(src[i]);
+      w = std::move(h);
     }
     (*packed)[key] = w;
     ValueId wc = g.AddConstant(g.value(y).name + ".packed_weight", w);
