@@ -146,6 +146,27 @@ absl::StatusOr<JobSpec> ParseJob(const base::JsonValue& v,
       QEFF_ASSIGN_OR_RETURN(job.compile.mxfp6_matmul, BoolOf(val, w));
     } else if (key == "mxint8_kv_cache") {
       QEFF_ASSIGN_OR_RETURN(job.compile.mxint8_kv_cache, BoolOf(val, w));
+    } else if (key == "weight_format") {
+      QEFF_ASSIGN_OR_RETURN(std::string f, StringOf(val, w));
+      auto q = ir::ParseQuantFormat(f);
+      if (!q.ok() ||
+          (*q != ir::QuantFormat::kQ8_0 && *q != ir::QuantFormat::kQ4_0 &&
+           *q != ir::QuantFormat::kMXFP6))
+        return absl::InvalidArgumentError(
+            absl::StrCat(w, ": '", f, "' (use q8_0, q4_0 or mxfp6)"));
+      job.compile.weight_format = *q;
+    } else if (key == "weight_dtype") {
+      QEFF_ASSIGN_OR_RETURN(std::string d, StringOf(val, w));
+      if (d == "f16") {
+        job.compile.weight_dtype = ir::DType::kF16;
+      } else if (d == "bf16") {
+        job.compile.weight_dtype = ir::DType::kBF16;
+      } else if (d != "f32") {
+        return absl::InvalidArgumentError(
+            absl::StrCat(w, ": '", d, "' (use f32, f16 or bf16)"));
+      }
+    } else if (key == "all_logits") {
+      QEFF_ASSIGN_OR_RETURN(job.transform.all_logits, BoolOf(val, w));
     } else if (key == "continuous_batching") {
       QEFF_ASSIGN_OR_RETURN(job.transform.continuous_batching, BoolOf(val, w));
     } else {

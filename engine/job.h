@@ -13,7 +13,9 @@
 //   "cpu:N/k"), "specializations" ([{"name", "symbols": {sym: int or
 //   "int"}}]) or the shorthand "prompt_len" (32), "ctx_len" (128),
 //   "batch_size" (1) → Prefill + Decode; "num_cores", "mxfp6_matmul",
-//   "mxint8_kv_cache", "continuous_batching" with "full_batch_size".
+//   "mxint8_kv_cache", "weight_format" (q8_0 | q4_0 | mxfp6),
+//   "weight_dtype" (f32 | f16 | bf16), "all_logits" (an all-positions-logits
+//   export), "continuous_batching" with "full_batch_size".
 // Any other field is an error naming it, the file and the job.
 #ifndef QEFF_ENGINE_JOB_H_
 #define QEFF_ENGINE_JOB_H_

@@ -67,6 +67,21 @@ TEST(ParseJobs, JsonList) {
   EXPECT_TRUE(ContinuousBatchOptionsFor((*jobs)[1].specializations).ok());
 }
 
+TEST(ParseJobs, PrecisionFields) {
+  auto jobs = ParseJobs(
+      R"([{"model": "m", "weight_format": "q4_0"},
+          {"model": "m", "weight_dtype": "bf16", "all_logits": true}])",
+      "jobs.json");
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  EXPECT_EQ((*jobs)[0].compile.weight_format, ir::QuantFormat::kQ4_0);
+  EXPECT_EQ((*jobs)[1].compile.weight_dtype, ir::DType::kBF16);
+  EXPECT_TRUE((*jobs)[1].transform.all_logits);
+  auto bad = ParseJobs(R"({"model": "m", "weight_format": "q3_k"})", "j");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'q3_k'"), std::string::npos)
+      << bad.status();
+}
+
 TEST(ParseJobs, ErrorsNameTheFieldAndTheJob) {
   struct Case {
     const char* text;
