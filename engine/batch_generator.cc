@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <deque>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -136,6 +137,19 @@ absl::StatusOr<BatchResult> ContinuousBatchGenerator::Generate(
     capped[i] = *n < r.generation_len;
   }
 
+  // One seeded sampler per sampled request.
+  std::vector<std::optional<Sampler>> samplers(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    absl::Status sv = ValidateSamplingParams(requests[i].sampling);
+    if (!sv.ok())
+      return absl::Status(sv.code(),
+                          absl::StrCat("request ", i, ": ", sv.message()));
+    if (!IsPlainGreedy(requests[i].sampling))
+      samplers[i].emplace(requests[i].sampling);
+  }
+  auto sampler_of = [&](size_t i) -> Sampler* {
+    return samplers[i] ? &*samplers[i] : nullptr;
+  };
   const auto t_start = Clock::now();
   QEFF_RETURN_IF_ERROR(session_->ResetState());
   std::deque<size_t> queue;
@@ -206,7 +220,8 @@ absl::StatusOr<BatchResult> ContinuousBatchGenerator::Generate(
     busy[slot] = true;
     a.first_token = Clock::now();
     a.next_pos = n;
-    emit(a, ArgmaxRow(logits, 0));
+    emit(a, PickToken(logits, 0, sampler_of(i), p,
+                      result.results[i].generation.token_ids));
     if (finished(a)) retire(slot, a.first_token);
     return absl::OkStatus();
   };
@@ -257,7 +272,9 @@ absl::StatusOr<BatchResult> ContinuousBatchGenerator::Generate(
       if (!busy[s]) continue;
       Active& a = slots[s];
       ++a.next_pos;
-      emit(a, ArgmaxRow(logits, s));
+      emit(a, PickToken(logits, s, sampler_of(a.request),
+                        requests[a.request].prompt,
+                        result.results[a.request].generation.token_ids));
       if (finished(a)) retire(s, now);
     }
   }

@@ -51,6 +51,7 @@ struct BatchRequest {
   int64_t generation_len = 32;  // tokens to generate, including the first
   int64_t eos_id = -1;          // stop after emitting it; -1: never
   bool stop_at_ctx_len = false;
+  SamplingParams sampling;  // default: greedy argmax
 };
 
 struct ContinuousBatchOptions {

@@ -1,6 +1,7 @@
 #include "engine/generator.h"
 
 #include <chrono>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -42,6 +43,21 @@ int64_t ArgmaxRow(const ir::Tensor& logits, int64_t row) {
     }
   }
   return best;
+}
+
+bool IsPlainGreedy(const SamplingParams& p) {
+  return p.temperature == 0.0f && p.repetition_penalty == 1.0f &&
+         p.presence_penalty == 0.0f;
+}
+
+int64_t PickToken(const ir::Tensor& logits, int64_t row, Sampler* sampler,
+                  const std::vector<int64_t>& prompt,
+                  const std::vector<int64_t>& generated) {
+  if (sampler == nullptr) return ArgmaxRow(logits, row);
+  const int64_t v = logits.dims().back();
+  std::vector<float> l(v);
+  for (int64_t i = 0; i < v; ++i) l[i] = logits.GetDouble(row * v + i);
+  return sampler->Sample(l.data(), v, prompt, generated);
 }
 
 absl::StatusOr<int64_t> TokensWithinCapacity(int64_t prompt_len,
@@ -127,9 +143,13 @@ absl::StatusOr<GenerationResult> Generator::Generate(
       TokensWithinCapacity(L, o.generation_len, o.ctx_len, o.stop_at_ctx_len));
   GenerationResult r;
   r.stopped_at_ctx_len = n < o.generation_len;
+  QEFF_RETURN_IF_ERROR(ValidateSamplingParams(o.sampling));
+  std::optional<Sampler> sampler;
+  if (!IsPlainGreedy(o.sampling)) sampler.emplace(o.sampling);
+  Sampler* sp = sampler ? &*sampler : nullptr;
   auto t0 = Clock::now();
   QEFF_ASSIGN_OR_RETURN(ir::Tensor logits, Prefill(prompt, o));
-  int64_t tok = Argmax(logits);
+  int64_t tok = PickToken(logits, 0, sp, prompt, r.token_ids);
   auto t1 = Clock::now();
   r.token_ids.push_back(tok);
   if (o.on_token) o.on_token(tok);
@@ -140,7 +160,7 @@ absl::StatusOr<GenerationResult> Generator::Generate(
       break;
     }
     QEFF_ASSIGN_OR_RETURN(logits, Decode(tok, position++));
-    tok = Argmax(logits);
+    tok = PickToken(logits, 0, sp, prompt, r.token_ids);
     r.token_ids.push_back(tok);
     if (o.on_token) o.on_token(tok);
   }

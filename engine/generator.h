@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/sampler.h"
 #include "hw/driver.h"
 
 namespace qeff::engine {
@@ -30,6 +31,8 @@ struct GenerationOptions {
   int64_t pad_id = 0;  // input id of padding slots (any id works)
   // Called with each new token as it is produced (streaming output).
   std::function<void(int64_t)> on_token;
+  // QEfficient's sampler parameters (default: greedy argmax).
+  SamplingParams sampling;
 };
 
 struct GenerationStats {
@@ -71,6 +74,14 @@ class Generator {
 int64_t Argmax(const ir::Tensor& logits);
 // The same rule on row `row` of a [B, 1, V] tensor.
 int64_t ArgmaxRow(const ir::Tensor& logits, int64_t row);
+
+// Whether `p` is plain greedy decoding (no penalty, temperature 0).
+bool IsPlainGreedy(const SamplingParams& p);
+// The next token of row `row` of [B, 1, V] logits: ArgmaxRow, or the
+// sampler's pick (its penalties see `prompt` and `generated`) when given.
+int64_t PickToken(const ir::Tensor& logits, int64_t row, Sampler* sampler,
+                  const std::vector<int64_t>& prompt,
+                  const std::vector<int64_t>& generated);
 
 // The capacity rule (DESIGN.md), one source for every generator and the
 // model API: a prompt of L tokens and n generated tokens need

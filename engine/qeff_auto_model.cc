@@ -524,6 +524,8 @@ absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Run(
       r.prompt = g.prompt_ids;
       r.generation_len = options.generation_len;
       r.eos_id = eos;
+      r.sampling = options.sampling;
+      r.sampling.seed += requests.size();
       requests.push_back(std::move(r));
     }
     ContinuousBatchGenerator gen(session.get(), shape);
@@ -536,6 +538,7 @@ absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Run(
     QEFF_ASSIGN_OR_RETURN(StaticBatchOptions so,
                           StaticBatchOptionsFor(*cp.specializations));
     so.on_token = stream;
+    so.sampling = options.sampling;
     std::vector<std::vector<int64_t>> prompts;
     for (const GeneratedText& g : outputs) prompts.push_back(g.prompt_ids);
     StaticBatchGenerator gen(session.get(), so);
@@ -554,6 +557,8 @@ absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Run(
     Generator gen(session.get());
     for (size_t i = 0; i < outputs.size(); ++i) {
       go.on_token = [&, i](int64_t t) { stream(i, t); };
+      go.sampling = options.sampling;
+      go.sampling.seed += i;
       QEFF_ASSIGN_OR_RETURN(GenerationResult r,
                             gen.Generate(outputs[i].prompt_ids, go));
       outputs[i].token_ids = std::move(r.token_ids);

@@ -164,6 +164,9 @@ struct GenerateOptions {
   // Streaming: (prompt index, token id, its text chunk) as each token comes
   // (text chunks are whole UTF-8 characters).
   std::function<void(int64_t, int64_t, const std::string&)> on_token;
+  // QEfficient's sampler parameters (default: greedy). Prompt i draws from
+  // seed + i, so each prompt's tokens are reproducible.
+  SamplingParams sampling;
 };
 
 // QEfficient's perf metrics, per prompt and overall.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -132,6 +133,24 @@ absl::StatusOr<std::vector<GenerationResult>> StaticBatchGenerator::Generate(
   }
 
   std::vector<GenerationResult> results(prompts.size());
+  QEFF_RETURN_IF_ERROR(ValidateSamplingParams(o.sampling));
+  std::vector<std::optional<Sampler>> samplers(prompts.size());
+  if (!IsPlainGreedy(o.sampling)) {
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      SamplingParams sp = o.sampling;
+      sp.seed += i;
+      samplers[i].emplace(sp);
+    }
+  }
+  // Row r of a group starting at `first`: its prompt's sampler (none for
+  // filler rows, whose tokens are discarded).
+  auto pick = [&](const ir::Tensor& logits, int64_t r, size_t first,
+                  size_t real, const std::vector<int64_t>& prompt) {
+    const size_t i = first + static_cast<size_t>(r);
+    if (static_cast<size_t>(r) >= real || !samplers[i])
+      return ArgmaxRow(logits, r);
+    return PickToken(logits, r, &*samplers[i], prompt, results[i].token_ids);
+  };
   const size_t group_size = static_cast<size_t>(B);
   for (size_t first = 0; first < prompts.size(); first += group_size) {
     const size_t end = std::min(prompts.size(), first + group_size);
@@ -169,7 +188,8 @@ absl::StatusOr<std::vector<GenerationResult>> StaticBatchGenerator::Generate(
                         absl::StrCat(where, "prefill chunk ", c, ": "));
       for (int64_t r = 0; r < B; ++r) {
         const int64_t len = static_cast<int64_t>(rows[r]->size());
-        if ((len - 1) / S == c) last[r] = ArgmaxRow(*logits, r);
+        if ((len - 1) / S == c)
+          last[r] = pick(*logits, r, first, real, *rows[r]);
       }
     }
     const auto t_first = Clock::now();
@@ -224,7 +244,7 @@ absl::StatusOr<std::vector<GenerationResult>> StaticBatchGenerator::Generate(
       for (int64_t r = 0; r < B; ++r) {
         if (done[r]) continue;
         ++next_pos[r];
-        last[r] = ArgmaxRow(*logits, r);
+        last[r] = pick(*logits, r, first, real, *rows[r]);
         emit(r, now);
       }
     }

@@ -58,6 +58,8 @@ struct StaticBatchOptions {
   // Called with (prompt index, token) as each token is produced (not for
   // the filler rows of an incomplete group).
   std::function<void(size_t prompt, int64_t token)> on_token;
+  // Sampler parameters for every prompt; prompt i draws from seed + i.
+  SamplingParams sampling;
 };
 
 // Reads B, S and ctx_len from a program's specializations: "Prefill"
