@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
-#include "engine/counting_session.h"
 #include "engine/generator.h"
+#include "engine/generator_testing.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
 #include "hw/device_registry.h"
@@ -63,12 +63,8 @@ Programs Compile(const std::string& device, int64_t fbs) {
   return p;
 }
 
-// Prompt k: `len` ids of the test vocabulary, BOS first, distinct per k.
 std::vector<int64_t> Prompt(int k, int len, int64_t vocab) {
-  std::vector<int64_t> ids = {1};
-  for (int j = 1; j < len; ++j)
-    ids.push_back(3 + (k * 37 + j * 101) % (vocab - 3));
-  return ids;
+  return testing::TestPrompt(k, len, vocab);
 }
 
 // What engine::Generator gives each request alone on the batch-1 program.

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "engine/counting_session.h"
 #include "engine/generator.h"
+#include "engine/generator_testing.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
 #include "hw/device_registry.h"
@@ -60,12 +60,8 @@ Programs Compile(const std::string& device) {
   return p;
 }
 
-// Prompt k: `len` ids of the test vocabulary, BOS first, distinct per k.
 std::vector<int64_t> Prompt(int k, int len, int64_t vocab) {
-  std::vector<int64_t> ids = {1};
-  for (int j = 1; j < len; ++j)
-    ids.push_back(3 + (k * 37 + j * 101) % (vocab - 3));
-  return ids;
+  return testing::TestPrompt(k, len, vocab);
 }
 
 // Five prompts: group 0 holds lengths 2, 5, 9 (last token in chunk 0, 1

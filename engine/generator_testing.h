@@ -1,7 +1,10 @@
-// Test support: a real session that counts the calls it forwards (how many
-// device calls and state resets a generator made).
-#ifndef QEFF_ENGINE_COUNTING_SESSION_H_
-#define QEFF_ENGINE_COUNTING_SESSION_H_
+// Test support for the generators' tests: a real session that counts the
+// calls it forwards (device calls, state resets), and distinct test prompts.
+#ifndef QEFF_ENGINE_GENERATOR_TESTING_H_
+#define QEFF_ENGINE_GENERATOR_TESTING_H_
+
+#include <cstdint>
+#include <vector>
 
 #include "hw/driver.h"
 
@@ -31,6 +34,14 @@ class CountingSession : public hw::Session {
   hw::Session* inner_;
 };
 
+// Prompt k: `len` ids of the test vocabulary, BOS (1) first, distinct per k.
+inline std::vector<int64_t> TestPrompt(int k, int len, int64_t vocab) {
+  std::vector<int64_t> ids = {1};
+  for (int j = 1; j < len; ++j)
+    ids.push_back(3 + (k * 37 + j * 101) % (vocab - 3));
+  return ids;
+}
+
 }  // namespace qeff::engine::testing
 
-#endif  // QEFF_ENGINE_COUNTING_SESSION_H_
+#endif  // QEFF_ENGINE_GENERATOR_TESTING_H_
