@@ -87,8 +87,14 @@ struct RunRequest {
   std::string prompt_ids;      // "1,2|3,4": instead of text prompts
   int64_t generation_len = 0;  // 0: fill the context
   bool stop_at_eos = true;
-  std::string output_json;  // empty: none
+  std::string output_json;          // empty: none
+  engine::SamplingParams sampling;  // default: greedy
 };
+
+// The sampling flags (--temperature, --top_k, --top_p, --min_p,
+// --repetition_penalty, --presence_penalty, --seed) of a tool that defines
+// them; the defaults are greedy decoding.
+engine::SamplingParams SamplingFromFlags();
 
 // Generates for the request on the model's compiled program and prints the
 // run report (one completion streamed when stdout is a terminal), the token

@@ -162,6 +162,7 @@ absl::Status Run(const std::string& argv0) {
   req.prompt_ids = prompt_ids;
   req.generation_len = absl::GetFlag(FLAGS_generation_len);
   req.stop_at_eos = absl::GetFlag(FLAGS_stop_at_eos);
+  req.sampling = SamplingFromFlags();
   req.output_json = UserPath(absl::GetFlag(FLAGS_output_json));
   return GenerateAndReport(*model, req);
 }

@@ -74,6 +74,11 @@ diff <(grep '^Token ids : ' "$t/s1.txt") <(grep '^Token ids : ' "$t/s2.txt")
 [ "$(grep -c '^Prompt : ' "$t/s3.txt")" = 2 ]
 [ "$(grep -c '^Token ids : ' "$t/s3.txt")" = 2 ]
 
+# Sampling (QEfficient's sampler parameters): a seed reproduces its text.
+"$infer" --prompt "Once upon a time" --generation_len 24 --temperature 0.8 --top_k 40 --seed 1 >"$t/a1.txt"
+"$infer" --prompt "Once upon a time" --generation_len 24 --temperature 0.8 --top_k 40 --seed 1 >"$t/a2.txt"
+diff <(grep '^Token ids' "$t/a1.txt") <(grep '^Token ids' "$t/a2.txt")
+
 # Bad flags and values: one clear line each, non-zero exit.
 bad() {  # tool, expected text, args...
   local tool="$1" want="$2"; shift 2
@@ -84,6 +89,8 @@ bad "$infer" "no_such_flag" --no_such_flag=1
 bad "$infer" "device_group" --device_group "[x]"
 bad "$infer" "no card 1" --device_group "[1]"
 bad "$infer" "enable_qnn" --enable_qnn
+bad "$infer" "temperature must be >= 0" --temperature -1
+bad "$infer" "top_p must be in (0, 1]" --temperature 1 --top_p 0
 bad "$infer" "offline" --hf_token abc
 bad "$infer" "exclusive" --batch_size 2 --full_batch_size 2
 bad "$infer" "batch_size must be" --batch_size 0
