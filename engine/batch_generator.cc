@@ -98,15 +98,7 @@ absl::StatusOr<BatchResult> ContinuousBatchGenerator::Generate(
   const ContinuousBatchOptions& o = options_;
   const int64_t F = o.full_batch_size;
   const int64_t S = o.prefill_seq_len;
-  if (F <= 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("full_batch_size must be positive, got ", F));
-  if (S <= 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("prefill_seq_len must be positive, got ", S));
-  if (o.ctx_len <= 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("ctx_len must be positive, got ", o.ctx_len));
+  QEFF_RETURN_IF_ERROR(CheckBatchShape("full_batch_size", F, S, o.ctx_len));
 
   // Validate everything before any work; remember each request's length.
   BatchResult result;

@@ -75,6 +75,18 @@ absl::StatusOr<int64_t> TokensWithinCapacity(int64_t prompt_len,
       ", but ctx_len is ", ctx_len));
 }
 
+absl::Status CheckBatchShape(absl::string_view rows_name, int64_t rows,
+                             int64_t prefill_seq_len, int64_t ctx_len) {
+  for (auto [name, v] : {std::pair<absl::string_view, int64_t>{rows_name, rows},
+                         {"prefill_seq_len", prefill_seq_len},
+                         {"ctx_len", ctx_len}}) {
+    if (v <= 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " must be positive, got ", v));
+  }
+  return absl::OkStatus();
+}
+
 PrefillChunk MakePrefillChunk(const std::vector<int64_t>& prompt, int64_t start,
                               int64_t seq_len, int64_t pad_id) {
   PrefillChunk c{ir::Tensor::Zeros(ir::DType::kI64, {1, seq_len}),

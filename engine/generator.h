@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "engine/sampler.h"
 #include "hw/driver.h"
 
@@ -92,6 +93,12 @@ absl::StatusOr<int64_t> TokensWithinCapacity(int64_t prompt_len,
                                              int64_t generation_len,
                                              int64_t ctx_len,
                                              bool stop_at_ctx_len = false);
+
+// The batched generators' shape check: rows (batch_size or
+// full_batch_size, named `rows_name`), prefill_seq_len and ctx_len must be
+// positive; an error names the first that is not.
+absl::Status CheckBatchShape(absl::string_view rows_name, int64_t rows,
+                             int64_t prefill_seq_len, int64_t ctx_len);
 
 // One prefill chunk [1, seq_len] of `prompt` from `start`: ids (padding:
 // pad_id) and positions (padding: -1, which the cache never writes).

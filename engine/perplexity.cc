@@ -116,11 +116,15 @@ absl::StatusOr<PerplexityResult> Perplexity(QEFFAutoModelForCausalLM& model,
       return absl::InternalError(
           absl::StrCat("perplexity: logits are ", logits.TypeString(),
                        ", expected [", B, ", ", n_ctx, ", vocab]"));
-    const std::vector<float> l = logits.ToFloats();
+    // In place when f32 (the program's logits are); a copy otherwise.
+    std::vector<float> copy;
+    const float* l = logits.dtype() == ir::DType::kF32
+                         ? logits.data<float>()
+                         : (copy = logits.ToFloats()).data();
     for (int64_t b = 0; b < B && c0 + b < n_chunk; ++b) {
       const int64_t c = c0 + b;
       for (int64_t j = first; j < n_ctx - 1; ++j) {
-        const float* row = l.data() + (b * n_ctx + j) * vocab;
+        const float* row = l + (b * n_ctx + j) * vocab;
         nll -= LogProb(row, vocab, tokens[c * n_ctx + j + 1]);
         ++r.scored;
       }

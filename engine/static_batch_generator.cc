@@ -111,15 +111,7 @@ absl::StatusOr<std::vector<GenerationResult>> StaticBatchGenerator::Generate(
   const StaticBatchOptions& o = options_;
   const int64_t B = o.batch_size;
   const int64_t S = o.prefill_seq_len;
-  if (B <= 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("batch_size must be positive, got ", B));
-  if (S <= 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("prefill_seq_len must be positive, got ", S));
-  if (o.ctx_len <= 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("ctx_len must be positive, got ", o.ctx_len));
+  QEFF_RETURN_IF_ERROR(CheckBatchShape("batch_size", B, S, o.ctx_len));
 
   // Validate every prompt before any work.
   for (size_t i = 0; i < prompts.size(); ++i) {

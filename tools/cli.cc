@@ -27,16 +27,6 @@
 #include "base/utf8.h"
 #include "hw/device_registry.h"
 
-// Sampling flags, shared by the generating tools (QEfficient's sampler
-// parameters; the defaults are greedy decoding).
-ABSL_FLAG(float, temperature, 0.0f, "sampling temperature (0: greedy)");
-ABSL_FLAG(int64_t, top_k, 0, "sample from the k most likely (0: no limit)");
-ABSL_FLAG(float, top_p, 1.0f, "nucleus sampling mass (1: off)");
-ABSL_FLAG(float, min_p, 0.0f, "drop tokens below min_p x the most likely");
-ABSL_FLAG(float, repetition_penalty, 1.0f, "repetition penalty (1: off)");
-ABSL_FLAG(float, presence_penalty, 0.0f, "presence penalty (0: off)");
-ABSL_FLAG(uint64_t, seed, 0, "sampling seed (prompt i uses seed + i)");
-
 namespace qeff::tools {
 
 std::set<std::string>& GivenFlags() {
@@ -303,6 +293,14 @@ absl::Status PublishExactly(const std::string& from, const std::string& to) {
   return absl::OkStatus();
 }
 
+absl::Status InScratchFolder(const std::string& scratch,
+                             const std::function<absl::Status()>& body) {
+  QEFF_RETURN_IF_ERROR(base::RemoveAll(scratch));
+  absl::Status s = body();
+  absl::Status cleaned = base::RemoveAll(scratch);
+  return s.ok() ? cleaned : s;
+}
+
 absl::StatusOr<std::string> OnnxFileOf(const std::string& path) {
   if (!base::DirExists(path)) return path;
   std::vector<std::string> found;
@@ -339,18 +337,6 @@ int RunTool(int argc, char** argv, const char* name, const char* usage,
     return 1;
   }
   return 0;
-}
-
-engine::SamplingParams SamplingFromFlags() {
-  engine::SamplingParams p;
-  p.temperature = absl::GetFlag(FLAGS_temperature);
-  p.top_k = absl::GetFlag(FLAGS_top_k);
-  p.top_p = absl::GetFlag(FLAGS_top_p);
-  p.min_p = absl::GetFlag(FLAGS_min_p);
-  p.repetition_penalty = absl::GetFlag(FLAGS_repetition_penalty);
-  p.presence_penalty = absl::GetFlag(FLAGS_presence_penalty);
-  p.seed = absl::GetFlag(FLAGS_seed);
-  return p;
 }
 
 std::string Round2(double x) {

@@ -91,11 +91,6 @@ struct RunRequest {
   engine::SamplingParams sampling;  // default: greedy
 };
 
-// The sampling flags (--temperature, --top_k, --top_p, --min_p,
-// --repetition_penalty, --presence_penalty, --seed) of a tool that defines
-// them; the defaults are greedy decoding.
-engine::SamplingParams SamplingFromFlags();
-
 // Generates for the request on the model's compiled program and prints the
 // run report (one completion streamed when stdout is a terminal), the token
 // ids, and writes --output_json (DESIGN.md's contract).
@@ -106,6 +101,11 @@ absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,
 // exist empty (Bazel creates declared directories); anything else there is
 // an error naming it.
 absl::Status PublishExactly(const std::string& from, const std::string& to);
+
+// Runs `body` with `scratch` removed before and after, whatever it
+// returns: a failed build action leaves nothing beside its output.
+absl::Status InScratchFolder(const std::string& scratch,
+                             const std::function<absl::Status()>& body);
 
 // --onnx_path as a file, or a folder holding exactly one *.onnx (a
 // qeff_export output).

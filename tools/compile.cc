@@ -135,11 +135,12 @@ absl::Status Run() {
   }
   if (!out.empty()) {
     const std::string scratch = out + ".compile";
-    QEFF_RETURN_IF_ERROR(base::RemoveAll(scratch));
-    QEFF_RETURN_IF_ERROR(engine::CompileOnnx(onnx, cp, scratch).status());
-    QEFF_RETURN_IF_ERROR(PublishExactly(scratch, out));
-    std::cout << "Compiled program: " << out << "\n";
-    return absl::OkStatus();
+    return InScratchFolder(scratch, [&]() -> absl::Status {
+      QEFF_RETURN_IF_ERROR(engine::CompileOnnx(onnx, cp, scratch).status());
+      QEFF_RETURN_IF_ERROR(PublishExactly(scratch, out));
+      std::cout << "Compiled program: " << out << "\n";
+      return absl::OkStatus();
+    });
   }
   QEFF_ASSIGN_OR_RETURN(std::string dir,
                         engine::CompileOnnx(onnx, cp, qpc + "/qpcs"));

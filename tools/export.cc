@@ -13,16 +13,9 @@
 #include "engine/artifacts.h"
 #include "engine/qeff_auto_model.h"
 #include "tools/cli.h"
+#include "tools/model_flags.h"
 #include "tools/tool_util.h"
 
-ABSL_FLAG(std::string, model_name, "",
-          "model: a .gguf, a llama2.c .bin, a Hugging Face folder or an "
-          "ORG/NAME in the offline hub cache (empty: the embedded "
-          "stories260K)");
-ABSL_FLAG(std::string, model, "", "alias of --model_name");
-ABSL_FLAG(std::string, local_model_dir, "", "a local Hugging Face folder");
-ABSL_FLAG(std::string, cache_dir, "", "the Hugging Face hub cache");
-ABSL_FLAG(std::string, tokenizer, "", "tokenizer for llama2.c checkpoints");
 ABSL_FLAG(int64_t, full_batch_size, 0,
           "export for continuous batching (batch_index input) when > 0");
 ABSL_FLAG(bool, mxint8_kv_cache, false,
@@ -38,41 +31,35 @@ namespace qeff::tools {
 namespace {
 
 absl::Status Run(const std::string& argv0) {
-  QEFF_ASSIGN_OR_RETURN(std::string path,
-                        Either(FLAGS_model_name, FLAGS_model, "model_name",
-                               "model", std::string()));
-  if (!absl::GetFlag(FLAGS_local_model_dir).empty())
-    path = absl::GetFlag(FLAGS_local_model_dir);
-  path = path.empty() ? EmbeddedModelPath(argv0) : UserPath(path);
+  QEFF_ASSIGN_OR_RETURN(const std::string path, ModelPathFromFlags(argv0));
   if (absl::GetFlag(FLAGS_full_batch_size) < 0)
     return absl::InvalidArgumentError("--full_batch_size must be >= 0");
-  engine::FromPretrainedOptions fo;
+  engine::FromPretrainedOptions fo = ModelOptionsFromFlags();
   fo.continuous_batching = absl::GetFlag(FLAGS_full_batch_size) > 0;
-  fo.tokenizer_path = UserPath(absl::GetFlag(FLAGS_tokenizer));
-  fo.hub_cache_dir = UserPath(absl::GetFlag(FLAGS_cache_dir));
-  // --output_dir: everything (the digest cache included) stays in a scratch
-  // folder beside it, nothing under $HOME (hermetic build actions).
   const std::string out = UserPath(absl::GetFlag(FLAGS_output_dir));
-  const std::string scratch = out + ".export";
-  if (!out.empty()) {
-    QEFF_RETURN_IF_ERROR(base::RemoveAll(scratch));
-    fo.qeff_home = scratch + "/home";
-  }
-  QEFF_ASSIGN_OR_RETURN(
-      auto model, engine::QEFFAutoModelForCausalLM::FromPretrained(path, fo));
   if (!out.empty()) {
     if (!absl::GetFlag(FLAGS_export_dir).empty())
       return absl::InvalidArgumentError(
           "--output_dir and --export_dir are exclusive");
-    // Export beside it (keyed as always), then move the files under the
-    // exact name a build rule declared.
-    QEFF_ASSIGN_OR_RETURN(std::string onnx, model->Export(scratch + "/model"));
-    QEFF_RETURN_IF_ERROR(PublishExactly(engine::DirName(onnx), out));
-    QEFF_RETURN_IF_ERROR(base::RemoveAll(scratch));
-    std::cout << "Exported ONNX: " << out << "/"
-              << onnx.substr(onnx.find_last_of('/') + 1) << "\n";
-    return absl::OkStatus();
+    // Everything (the digest cache included) happens in a scratch folder
+    // beside it, nothing under $HOME (hermetic build actions); the files
+    // then move under the exact name a build rule declared.
+    const std::string scratch = out + ".export";
+    return InScratchFolder(scratch, [&]() -> absl::Status {
+      fo.qeff_home = scratch + "/home";
+      QEFF_ASSIGN_OR_RETURN(
+          auto model,
+          engine::QEFFAutoModelForCausalLM::FromPretrained(path, fo));
+      QEFF_ASSIGN_OR_RETURN(std::string onnx,
+                            model->Export(scratch + "/model"));
+      QEFF_RETURN_IF_ERROR(PublishExactly(engine::DirName(onnx), out));
+      std::cout << "Exported ONNX: " << out << "/"
+                << onnx.substr(onnx.find_last_of('/') + 1) << "\n";
+      return absl::OkStatus();
+    });
   }
+  QEFF_ASSIGN_OR_RETURN(
+      auto model, engine::QEFFAutoModelForCausalLM::FromPretrained(path, fo));
   QEFF_ASSIGN_OR_RETURN(
       std::string onnx,
       model->Export(UserPath(absl::GetFlag(FLAGS_export_dir))));

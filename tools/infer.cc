@@ -26,37 +26,15 @@
 #include "base/utf8.h"
 #include "engine/qeff_auto_model.h"
 #include "tools/cli.h"
+#include "tools/model_flags.h"
+#include "tools/run_flags.h"
 #include "tools/tool_util.h"
 
-ABSL_FLAG(std::string, model_name, "",
-          "model: a .gguf, a llama2.c .bin, a Hugging Face folder or an "
-          "ORG/NAME in the offline hub cache (empty: the embedded "
-          "stories260K)");
-ABSL_FLAG(std::string, model, "", "alias of --model_name");
-ABSL_FLAG(std::string, local_model_dir, "",
-          "a local Hugging Face model folder (instead of --model_name)");
-ABSL_FLAG(std::string, cache_dir, "",
-          "the Hugging Face hub cache to resolve ORG/NAME in");
-ABSL_FLAG(std::string, hf_token, "",
-          "refused: qeff runs offline (models come from local folders or "
-          "the hub cache)");
-ABSL_FLAG(std::string, tokenizer, "",
-          "tokenizer for checkpoints without one (llama2.c tokenizer.bin)");
-ABSL_FLAG(std::string, prompt, "Once upon a time",
-          "prompt text; several separated by '|'");
-ABSL_FLAG(std::string, prompts_txt_file_path, "",
-          "a text file with one prompt per line (instead of --prompt)");
-ABSL_FLAG(std::string, prompts_file, "", "alias of --prompts_txt_file_path");
-ABSL_FLAG(std::string, prompt_ids, "",
-          "comma-separated token ids fed as given (no BOS); several prompts "
-          "separated by '|'; instead of --prompt");
 ABSL_FLAG(int64_t, batch_size, 1, "static batch size");
 ABSL_FLAG(int64_t, full_batch_size, 0,
           "continuous batching with this many cache slots (0: off)");
 ABSL_FLAG(int64_t, prompt_len, 32, "prefill chunk length (seq_len)");
 ABSL_FLAG(int64_t, ctx_len, 128, "context length (cache slots)");
-ABSL_FLAG(int64_t, generation_len, 0,
-          "tokens to generate (0: fill the context, ctx_len - prompt length)");
 ABSL_FLAG(int32_t, num_cores, 0,
           "cores for the program (0: the device's; more than the device has "
           "uses what it has)");
@@ -75,40 +53,16 @@ ABSL_FLAG(bool, aic_enable_depth_first, false,
           "Cloud AI 100 depth-first compilation (recorded; no effect on "
           "host devices)");
 ABSL_FLAG(bool, enable_qnn, false, "refused: QNN is not supported");
-ABSL_FLAG(std::string, output_json, "", "also write the results as JSON here");
-ABSL_FLAG(bool, stop_at_eos, true, "stop after the end-of-sequence token");
 
 namespace qeff::tools {
 namespace {
 
 absl::Status Run(const std::string& argv0) {
-  if (!absl::GetFlag(FLAGS_hf_token).empty())
-    return absl::InvalidArgumentError(
-        "--hf_token: qeff runs offline; give a local folder "
-        "(--local_model_dir) or a model in the hub cache (--cache_dir)");
   if (absl::GetFlag(FLAGS_enable_qnn))
     return absl::UnimplementedError("--enable_qnn: QNN is not supported");
-  QEFF_ASSIGN_OR_RETURN(std::string model_path,
-                        Either(FLAGS_model_name, FLAGS_model, "model_name",
-                               "model", std::string()));
-  const std::string local = absl::GetFlag(FLAGS_local_model_dir);
-  if (!local.empty()) {
-    if (!model_path.empty() && model_path.find('/') != std::string::npos &&
-        UserPath(model_path) != UserPath(local))
-      return absl::InvalidArgumentError(
-          "--local_model_dir and a --model_name path are both given");
-    model_path = local;
-  }
-  model_path =
-      model_path.empty() ? EmbeddedModelPath(argv0) : UserPath(model_path);
-  QEFF_ASSIGN_OR_RETURN(
-      std::string prompts_file,
-      Either(FLAGS_prompts_txt_file_path, FLAGS_prompts_file,
-             "prompts_txt_file_path", "prompts_file", std::string()));
-  const std::string prompt_ids = absl::GetFlag(FLAGS_prompt_ids);
-  if (!prompts_file.empty() && !prompt_ids.empty())
-    return absl::InvalidArgumentError(
-        "--prompts_txt_file_path and --prompt_ids are exclusive");
+  QEFF_ASSIGN_OR_RETURN(const std::string model_path,
+                        ModelPathFromFlags(argv0));
+  QEFF_ASSIGN_OR_RETURN(RunRequest req, RunRequestFromFlags(model_path));
   const int64_t fbs = absl::GetFlag(FLAGS_full_batch_size);
   const int64_t batch = absl::GetFlag(FLAGS_batch_size);
   if (fbs < 0 || batch < 1)
@@ -120,10 +74,8 @@ absl::Status Run(const std::string& argv0) {
         "--batch_size > 1 and --full_batch_size are exclusive (continuous "
         "batching decodes full_batch_size rows)");
 
-  engine::FromPretrainedOptions fo;
+  engine::FromPretrainedOptions fo = ModelOptionsFromFlags();
   fo.continuous_batching = fbs > 0;
-  fo.tokenizer_path = UserPath(absl::GetFlag(FLAGS_tokenizer));
-  fo.hub_cache_dir = UserPath(absl::GetFlag(FLAGS_cache_dir));
   QEFF_ASSIGN_OR_RETURN(
       auto model,
       engine::QEFFAutoModelForCausalLM::FromPretrained(model_path, fo));
@@ -155,15 +107,6 @@ absl::Status Run(const std::string& argv0) {
             << model->qpc_path() << "\n";
   std::cout << "Device: " << model->device()->name() << "\n";
 
-  RunRequest req;
-  req.model_path = model_path;
-  req.prompt = absl::GetFlag(FLAGS_prompt);
-  req.prompts_file = UserPath(prompts_file);
-  req.prompt_ids = prompt_ids;
-  req.generation_len = absl::GetFlag(FLAGS_generation_len);
-  req.stop_at_eos = absl::GetFlag(FLAGS_stop_at_eos);
-  req.sampling = SamplingFromFlags();
-  req.output_json = UserPath(absl::GetFlag(FLAGS_output_json));
   return GenerateAndReport(*model, req);
 }
 

@@ -17,13 +17,9 @@
 #include "base/json.h"
 #include "base/status_macros.h"
 #include "tools/cli.h"
+#include "tools/model_flags.h"
 #include "tools/tool_util.h"
 
-ABSL_FLAG(std::string, model, "",
-          "model: a .gguf, a llama2.c .bin, a Hugging Face folder or ORG/NAME "
-          "(empty: the embedded stories260K)");
-ABSL_FLAG(std::string, model_name, "", "alias of --model");
-ABSL_FLAG(std::string, tokenizer, "", "tokenizer for llama2.c checkpoints");
 ABSL_FLAG(std::string, text_file, "", "the text to score (required)");
 ABSL_FLAG(int64_t, ctx_len, 512, "chunk length (llama-perplexity's -c)");
 ABSL_FLAG(int64_t, batch_size, 1, "chunks per prefill call");
@@ -36,17 +32,13 @@ namespace qeff::tools {
 namespace {
 
 absl::Status Run(const std::string& argv0) {
-  QEFF_ASSIGN_OR_RETURN(std::string path,
-                        Either(FLAGS_model, FLAGS_model_name, "model",
-                               "model_name", std::string()));
-  path = path.empty() ? EmbeddedModelPath(argv0) : UserPath(path);
+  QEFF_ASSIGN_OR_RETURN(const std::string path, ModelPathFromFlags(argv0));
   const std::string text_file = UserPath(absl::GetFlag(FLAGS_text_file));
   if (text_file.empty())
     return absl::InvalidArgumentError("--text_file is required");
   QEFF_ASSIGN_OR_RETURN(std::string text, base::ReadFile(text_file));
-  engine::FromPretrainedOptions fo;
+  engine::FromPretrainedOptions fo = ModelOptionsFromFlags();
   fo.all_logits = true;
-  fo.tokenizer_path = UserPath(absl::GetFlag(FLAGS_tokenizer));
   QEFF_ASSIGN_OR_RETURN(
       auto model, engine::QEFFAutoModelForCausalLM::FromPretrained(path, fo));
   engine::PerplexityOptions po;

@@ -101,6 +101,7 @@ bad "$infer" "same flag" --model_name a --model b
 bad "$infer" "ctx_len" --generation_len 500
 bad "$infer" "the retained state (KV cache, 10 tensors) needs" --ctx_len 2000000000 --generation_len 4
 bad "$compile" "required" --onnx_path "$onnx"
+bad "$compile" "temperature" --onnx_path "$onnx" --qpc_path "$t/o4" --num_cores 1 --device_group [0] --temperature 1
 bad "$compile" "--num_cores and --device_group are required" --onnx_path "$onnx" --qpc_path "$t/o2"
 bad "$compile" "continuous-batching export" --onnx_path "$onnx" --qpc_path "$t/o3" --num_cores 1 --device_group [0] --full_batch_size 2
 bad "$execute" "--qpc_path is required"
