@@ -146,6 +146,19 @@ class FileLock {
   int fd_;
 };
 
+// Removes the lock file `path` when no process holds it (its holder was
+// killed after publishing, before unlinking it); a held lock is left alone.
+void RemoveStaleLock(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat held, now;
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &held) == 0 &&
+      ::stat(path.c_str(), &now) == 0 && held.st_dev == now.st_dev &&
+      held.st_ino == now.st_ino)
+    ::unlink(path.c_str());
+  ::close(fd);
+}
+
 }  // namespace
 
 bool FileExists(const std::string& path) {
@@ -261,8 +274,11 @@ absl::Status WriteFileAtomically(const std::string& path,
 absl::StatusOr<bool> PublishDirectory(
     const std::string& dir,
     const std::function<absl::Status(const std::string& tmp_dir)>& fill) {
-  if (DirExists(dir)) return false;
   const std::string parent = Parent(dir);
+  if (DirExists(dir)) {
+    RemoveStaleLock(absl::StrCat(parent, "/.", Basename(dir), ".lock"));
+    return false;
+  }
   QEFF_RETURN_IF_ERROR(MakeDirs(parent));
   QEFF_ASSIGN_OR_RETURN(
       FileLock lock,

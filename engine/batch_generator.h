@@ -4,34 +4,21 @@
 // "Prefill" specialization (batch_size 1, seq_len S) and a "Decode"
 // specialization (batch_size = full_batch_size F, seq_len 1).
 //
-// ContinuousBatchGenerator::Generate serves a queue of requests with F cache
-// slots:
-//  - admit: while a slot is free and requests wait, the next request (queue
-//    order) is prefilled into that slot in chunks of S (batch_index = slot,
-//    the last chunk padded with position -1); its first token is the argmax
-//    of the last chunk's logits;
-//  - decode: one Decode call over all F rows; an active row feeds its last
-//    token at its next position, an idle row feeds `pad_id` at position -1
-//    with batch_index = its own slot (it writes nothing; its logits are
-//    ignored);
-//  - retire: a request is finished after emitting `eos_id`, after
-//    `generation_len` tokens, or (with `stop_at_ctx_len`) at ctx_len; its
-//    slot is refilled from the queue before the next decode step.
-// Greedy only (argmax, lowest id on ties — the same rule as engine::Argmax),
-// so with a batch-invariant driver (cpu, reference) every request gets
-// exactly the tokens engine::Generator gives it alone.
+// ContinuousBatchGenerator::Generate serves a list of requests with F
+// cache slots through the executor's graph (engine/executor.h) on this one
+// session — the one generation path; the slot schedule (admission into the
+// lowest free slot with its rows zeroed, chunked prefill, decode over all F
+// rows, refill before the next decode step) is engine/instance_scheduler.h.
+// With a batch-invariant driver (cpu, reference) every request gets exactly
+// the tokens engine::Generator gives it alone.
 //
 // All requests are validated before any work (empty prompt, ids outside
 // [0, vocab_size), generation_len <= 0, capacity L + n - 1 <= ctx_len unless
-// `stop_at_ctx_len`); an error names the request by its index.
+// `stop_at_ctx_len`, sampling parameters); an error names the request by
+// its index, as does a device error ("request i: decode step k: ...").
 //
-// Slot reuse: the session's state is zeroed once per Generate call, and a
-// slot's cache rows are zeroed (Session::ResetSlot) whenever a request is
-// admitted into it, so a refilled slot never holds the previous occupant's
-// keys (DESIGN.md "Custom ops"); results equal solo runs (tested).
-//
-// Not thread-safe; one Generate at a time per session. Sampling other than
-// greedy, cancellation and multi-session placement are not implemented.
+// Not thread-safe; one Generate at a time per session. For several models,
+// devices and streams of requests use engine::Executor directly.
 #ifndef QEFF_ENGINE_BATCH_GENERATOR_H_
 #define QEFF_ENGINE_BATCH_GENERATOR_H_
 

@@ -4,116 +4,10 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "base/status_macros.h"
 
 namespace qeff::engine {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-absl::StatusOr<ir::Tensor> Logits(const hw::TensorMap& out) {
-  auto it = out.find("logits");
-  if (it == out.end())
-    return absl::InternalError("the program has no 'logits' output");
-  const ir::Tensor& t = it->second;
-  if (t.rank() != 3 || t.dims()[0] != 1 || t.dims()[1] != 1) {
-    return absl::InternalError(absl::StrCat("logits are ", t.TypeString(),
-                                            ", expected [1, 1, vocab]"));
-  }
-  return t;
-}
-
-}  // namespace
-
-int64_t Argmax(const ir::Tensor& logits) { return ArgmaxRow(logits, 0); }
-
-int64_t ArgmaxRow(const ir::Tensor& logits, int64_t row) {
-  const int64_t v = logits.dims().back();
-  const int64_t base = row * v;
-  int64_t best = 0;
-  double best_val = logits.GetDouble(base);
-  for (int64_t i = 1; i < v; ++i) {
-    double x = logits.GetDouble(base + i);
-    if (x > best_val) {
-      best_val = x;
-      best = i;
-    }
-  }
-  return best;
-}
-
-bool IsPlainGreedy(const SamplingParams& p) {
-  return p.temperature == 0.0f && p.repetition_penalty == 1.0f &&
-         p.presence_penalty == 0.0f;
-}
-
-int64_t PickToken(const ir::Tensor& logits, int64_t row, Sampler* sampler,
-                  const std::vector<int64_t>& prompt,
-                  const std::vector<int64_t>& generated) {
-  if (sampler == nullptr) return ArgmaxRow(logits, row);
-  const int64_t v = logits.dims().back();
-  std::vector<float> l(v);
-  for (int64_t i = 0; i < v; ++i) l[i] = logits.GetDouble(row * v + i);
-  return sampler->Sample(l.data(), v, prompt, generated);
-}
-
-absl::StatusOr<int64_t> TokensWithinCapacity(int64_t prompt_len,
-                                             int64_t generation_len,
-                                             int64_t ctx_len,
-                                             bool stop_at_ctx_len) {
-  if (generation_len <= 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("generation_len must be positive, got ", generation_len));
-  if (prompt_len + generation_len - 1 <= ctx_len) return generation_len;
-  if (stop_at_ctx_len && prompt_len <= ctx_len) return ctx_len - prompt_len + 1;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "a prompt of ", prompt_len, " tokens and ", generation_len,
-      " generated tokens need ctx_len >= ", prompt_len + generation_len - 1,
-      ", but ctx_len is ", ctx_len));
-}
-
-absl::Status CheckBatchShape(absl::string_view rows_name, int64_t rows,
-                             int64_t prefill_seq_len, int64_t ctx_len) {
-  for (auto [name, v] : {std::pair<absl::string_view, int64_t>{rows_name, rows},
-                         {"prefill_seq_len", prefill_seq_len},
-                         {"ctx_len", ctx_len}}) {
-    if (v <= 0)
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, " must be positive, got ", v));
-  }
-  return absl::OkStatus();
-}
-
-PrefillChunk MakePrefillChunk(const std::vector<int64_t>& prompt, int64_t start,
-                              int64_t seq_len, int64_t pad_id) {
-  PrefillChunk c{ir::Tensor::Zeros(ir::DType::kI64, {1, seq_len}),
-                 ir::Tensor::Zeros(ir::DType::kI64, {1, seq_len})};
-  int64_t* idp = c.input_ids.mutable_data<int64_t>();
-  int64_t* pp = c.position_ids.mutable_data<int64_t>();
-  const int64_t n = static_cast<int64_t>(prompt.size());
-  for (int64_t j = 0; j < seq_len; ++j) {
-    const bool real = start + j < n;
-    idp[j] = real ? prompt[start + j] : pad_id;
-    pp[j] = real ? start + j : -1;
-  }
-  return c;
-}
-
-GenerationStats MakeGenerationStats(Clock::time_point start,
-                                    Clock::time_point first_token,
-                                    Clock::time_point end, int64_t tokens) {
-  GenerationStats st;
-  st.ttft_s = Seconds(start, first_token);
-  st.e2e_s = Seconds(start, end);
-  const double decode_s = Seconds(first_token, end);
-  const int64_t decoded = tokens - 1;
-  st.decode_tok_s = decoded > 0 && decode_s > 0 ? decoded / decode_s : 0;
-  st.total_tok_s = st.e2e_s > 0 ? static_cast<double>(tokens) / st.e2e_s : 0;
-  return st;
-}
 
 absl::StatusOr<ir::Tensor> Generator::Prefill(
     const std::vector<int64_t>& prompt, const GenerationOptions& o) {
@@ -135,7 +29,7 @@ absl::StatusOr<ir::Tensor> Generator::Prefill(
         out, session_->Run("Prefill", {{"input_ids", c.input_ids},
                                        {"position_ids", c.position_ids}}));
   }
-  return Logits(out);
+  return LogitsOf(out, 1);
 }
 
 absl::StatusOr<ir::Tensor> Generator::Decode(int64_t token, int64_t position) {
@@ -144,42 +38,109 @@ absl::StatusOr<ir::Tensor> Generator::Decode(int64_t token, int64_t position) {
       session_->Run("Decode",
                     {{"input_ids", ir::Tensor::I64({1, 1}, {token})},
                      {"position_ids", ir::Tensor::I64({1, 1}, {position})}}));
-  return Logits(out);
+  return LogitsOf(out, 1);
 }
 
 absl::StatusOr<GenerationResult> Generator::Generate(
     const std::vector<int64_t>& prompt, const GenerationOptions& o) {
-  const int64_t L = static_cast<int64_t>(prompt.size());
-  QEFF_ASSIGN_OR_RETURN(
-      const int64_t n,
-      TokensWithinCapacity(L, o.generation_len, o.ctx_len, o.stop_at_ctx_len));
-  GenerationResult r;
-  r.stopped_at_ctx_len = n < o.generation_len;
-  QEFF_RETURN_IF_ERROR(ValidateSamplingParams(o.sampling));
-  std::optional<Sampler> sampler;
-  if (!IsPlainGreedy(o.sampling)) sampler.emplace(o.sampling);
-  Sampler* sp = sampler ? &*sampler : nullptr;
-  auto t0 = Clock::now();
-  QEFF_ASSIGN_OR_RETURN(ir::Tensor logits, Prefill(prompt, o));
-  int64_t tok = PickToken(logits, 0, sp, prompt, r.token_ids);
-  auto t1 = Clock::now();
-  r.token_ids.push_back(tok);
-  if (o.on_token) o.on_token(tok);
-  int64_t position = L;
-  while (static_cast<int64_t>(r.token_ids.size()) < n) {
-    if (tok == o.eos_id) {
-      r.stopped_at_eos = true;
-      break;
-    }
-    QEFF_ASSIGN_OR_RETURN(logits, Decode(tok, position++));
-    tok = PickToken(logits, 0, sp, prompt, r.token_ids);
-    r.token_ids.push_back(tok);
-    if (o.on_token) o.on_token(tok);
+  BatchShape shape;
+  shape.rows = 1;
+  shape.prefill_seq_len = o.prefill_seq_len;
+  shape.ctx_len = o.ctx_len;
+  QEFF_RETURN_IF_ERROR(
+      CheckBatchShape("batch_size", 1, o.prefill_seq_len, o.ctx_len));
+  // Capacity before any work (the executor would reject it too).
+  QEFF_RETURN_IF_ERROR(TokensWithinCapacity(static_cast<int64_t>(prompt.size()),
+                                            o.generation_len, o.ctx_len,
+                                            o.stop_at_ctx_len)
+                           .status());
+  if (prompt.empty()) return absl::InvalidArgumentError("the prompt is empty");
+  Request q;
+  q.prompt_ids = prompt;
+  q.generation_len = o.generation_len;
+  q.eos_id = o.eos_id;
+  q.stop_at_ctx_len = o.stop_at_ctx_len;
+  q.sampling = o.sampling;
+  std::vector<Request> one;
+  one.push_back(std::move(q));
+  std::function<void(size_t, int64_t)> stream;
+  if (o.on_token) stream = [&](size_t, int64_t t) { o.on_token(t); };
+  auto rs = RunOnSession(session_, shape, o.pad_id, 0, std::move(one), stream);
+  if (!rs.ok()) {
+    // One request: drop the "request 0: " prefix.
+    absl::string_view m = rs.status().message();
+    absl::ConsumePrefix(&m, "request 0: ");
+    return absl::Status(rs.status().code(), m);
   }
-  if (tok == o.eos_id) r.stopped_at_eos = true;
-  r.stats = MakeGenerationStats(t0, t1, Clock::now(),
-                                static_cast<int64_t>(r.token_ids.size()));
+  GenerationResult r = ToGenerationResult((*rs)[0]);
+  // As before the executor: capped means the request was cut to ctx_len.
+  r.stopped_at_ctx_len =
+      (*rs)[0].finish_reason == FinishReason::kContextLength ||
+      (o.stop_at_ctx_len &&
+       !TokensWithinCapacity(static_cast<int64_t>(prompt.size()),
+                             o.generation_len, o.ctx_len)
+            .ok());
   return r;
+}
+
+GenerationResult ToGenerationResult(const RequestResult& r) {
+  GenerationResult g;
+  g.token_ids = r.token_ids;
+  g.stopped_at_eos = r.finish_reason == FinishReason::kEos;
+  g.stopped_at_ctx_len = r.finish_reason == FinishReason::kContextLength;
+  g.stats.ttft_s = r.stats.ttft_s;
+  g.stats.e2e_s = r.stats.e2e_s;
+  g.stats.decode_tok_s = r.stats.decode_tok_s;
+  g.stats.total_tok_s =
+      r.stats.e2e_s > 0
+          ? static_cast<double>(r.token_ids.size()) / r.stats.e2e_s
+          : 0;
+  return g;
+}
+
+absl::StatusOr<std::vector<RequestResult>> RunOnSession(
+    hw::Session* session, const BatchShape& shape, int64_t pad_id,
+    int64_t vocab_size, std::vector<Request> requests,
+    const std::function<void(size_t, int64_t)>& on_token,
+    InstanceStats* instance_stats,
+    const std::function<std::string(size_t)>& name_of) {
+  Executor executor;
+  ServedModel m;
+  m.name = "session";
+  m.vocab_size = vocab_size;
+  m.pad_id = pad_id;
+  ServedProgram p;
+  p.session = session;
+  p.shape = shape;
+  m.programs.push_back(p);
+  QEFF_RETURN_IF_ERROR(executor.AddModel(std::move(m)));
+  if (on_token) {
+    for (size_t i = 0; i < requests.size(); ++i) {
+      requests[i].on_response = [&on_token, i](const Response& r) {
+        for (int64_t t : r.token_ids) on_token(i, t);
+      };
+    }
+  }
+  QEFF_ASSIGN_OR_RETURN(std::vector<RequestId> ids,
+                        executor.EnqueueBatch(std::move(requests)));
+  std::vector<RequestResult> results;
+  absl::Status first_error;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto r = executor.Wait(ids[i]);
+    if (!r.ok()) {
+      if (first_error.ok())
+        first_error = absl::Status(
+            r.status().code(),
+            absl::StrCat(name_of ? name_of(i) : absl::StrCat("request ", i),
+                         ": ", r.status().message()));
+      continue;
+    }
+    results.push_back(*std::move(r));
+  }
+  executor.Shutdown();
+  if (instance_stats) *instance_stats = executor.stats().instances.at(0);
+  QEFF_RETURN_IF_ERROR(first_error);
+  return results;
 }
 
 }  // namespace qeff::engine

@@ -1,8 +1,10 @@
-// Generation on one session: prefill the prompt in chunks of the Prefill
-// specialization's seq_len (the last chunk padded with position -1), then
-// decode one token at a time with the Decode specialization. Greedy
-// (argmax, lowest id on ties). Batch size 1 per call; continuous batching
-// comes with the device scheduler.
+// Batch-1 generation on one session, driven two ways:
+//  - Generate: one request through the executor's graph (engine/executor.h)
+//    on this session — the one generation path; prefill in chunks of the
+//    Prefill specialization's seq_len (the last chunk padded with position
+//    -1), then one Decode step per token;
+//  - Prefill / Decode: single steps, for teacher-forced comparisons (the
+//    caller feeds the tokens; nothing is generated).
 //
 // Capacity (DESIGN.md): a prompt of L tokens and n generated tokens need
 // L + n - 1 <= ctx_len; anything more is an error before any work, unless
@@ -18,6 +20,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/batch_shapes.h"
+#include "engine/executor.h"
+#include "engine/generation_common.h"
 #include "engine/sampler.h"
 #include "hw/driver.h"
 
@@ -34,13 +39,6 @@ struct GenerationOptions {
   std::function<void(int64_t)> on_token;
   // QEfficient's sampler parameters (default: greedy argmax).
   SamplingParams sampling;
-};
-
-struct GenerationStats {
-  double ttft_s = 0;        // prefill, up to the first token
-  double decode_tok_s = 0;  // tokens after the first, per second of decode
-  double total_tok_s = 0;   // generated tokens per second end to end
-  double e2e_s = 0;
 };
 
 struct GenerationResult {
@@ -70,50 +68,22 @@ class Generator {
   hw::Session* session_;
 };
 
-// Index of the largest logit in the last dimension of a [1, 1, V] tensor
-// (lowest index on ties).
-int64_t Argmax(const ir::Tensor& logits);
-// The same rule on row `row` of a [B, 1, V] tensor.
-int64_t ArgmaxRow(const ir::Tensor& logits, int64_t row);
+// The façades' common path (Generator, ContinuousBatchGenerator,
+// StaticBatchGenerator): `requests` through an executor serving only
+// `session` (not owned) with `shape`, enqueued together; one result per
+// request in order, or the first failure as "request i: ...".
+// `on_token(i, token)` streams (from a graph thread, one call at a time);
+// `instance_stats` receives the session's step counts; `name_of(i)`
+// names request i in errors (default "request i").
+absl::StatusOr<std::vector<RequestResult>> RunOnSession(
+    hw::Session* session, const BatchShape& shape, int64_t pad_id,
+    int64_t vocab_size, std::vector<Request> requests,
+    const std::function<void(size_t, int64_t)>& on_token,
+    InstanceStats* instance_stats = nullptr,
+    const std::function<std::string(size_t)>& name_of = nullptr);
 
-// Whether `p` is plain greedy decoding (no penalty, temperature 0).
-bool IsPlainGreedy(const SamplingParams& p);
-// The next token of row `row` of [B, 1, V] logits: ArgmaxRow, or the
-// sampler's pick (its penalties see `prompt` and `generated`) when given.
-int64_t PickToken(const ir::Tensor& logits, int64_t row, Sampler* sampler,
-                  const std::vector<int64_t>& prompt,
-                  const std::vector<int64_t>& generated);
-
-// The capacity rule (DESIGN.md), one source for every generator and the
-// model API: a prompt of L tokens and n generated tokens need
-// L + n - 1 <= ctx_len. Returns the tokens to generate: n, or with
-// `stop_at_ctx_len` as many as fit (the prompt itself must fit). Otherwise
-// an error saying what ctx_len is needed.
-absl::StatusOr<int64_t> TokensWithinCapacity(int64_t prompt_len,
-                                             int64_t generation_len,
-                                             int64_t ctx_len,
-                                             bool stop_at_ctx_len = false);
-
-// The batched generators' shape check: rows (batch_size or
-// full_batch_size, named `rows_name`), prefill_seq_len and ctx_len must be
-// positive; an error names the first that is not.
-absl::Status CheckBatchShape(absl::string_view rows_name, int64_t rows,
-                             int64_t prefill_seq_len, int64_t ctx_len);
-
-// One prefill chunk [1, seq_len] of `prompt` from `start`: ids (padding:
-// pad_id) and positions (padding: -1, which the cache never writes).
-struct PrefillChunk {
-  ir::Tensor input_ids, position_ids;
-};
-PrefillChunk MakePrefillChunk(const std::vector<int64_t>& prompt, int64_t start,
-                              int64_t seq_len, int64_t pad_id);
-
-// Stats of one sequence: from its start, its first token and its end, with
-// `tokens` generated.
-GenerationStats MakeGenerationStats(
-    std::chrono::steady_clock::time_point start,
-    std::chrono::steady_clock::time_point first_token,
-    std::chrono::steady_clock::time_point end, int64_t tokens);
+// A result as the façades report it (stats from the request's enqueue).
+GenerationResult ToGenerationResult(const RequestResult& r);
 
 }  // namespace qeff::engine
 

@@ -13,9 +13,10 @@
 #include "base/status_macros.h"
 #include "base/sysinfo.h"
 #include "engine/artifacts.h"
-#include "engine/batch_generator.h"
+#include "engine/batch_shapes.h"
+#include "engine/executor.h"
+#include "engine/generator.h"
 #include "engine/lm_pipeline.h"
-#include "engine/static_batch_generator.h"
 #include "engine/versions.h"
 #include "hw/device_registry.h"
 #include "hw/graph_io.h"
@@ -478,13 +479,10 @@ absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Run(
     QEFF_RETURN_IF_ERROR(Compile(defaults).status());
   }
   const CompileParams& cp = compile_params();
-  const bool cb = continuous_batching_;
+  QEFF_ASSIGN_OR_RETURN(const BatchShape shape,
+                        BatchShapeOf(*cp.specializations));
   // Capacity of every prompt before any work (DESIGN.md).
-  QEFF_ASSIGN_OR_RETURN(
-      ContinuousBatchOptions shape,
-      cb ? ContinuousBatchOptionsFor(*cp.specializations)
-         : absl::StatusOr<ContinuousBatchOptions>(ContinuousBatchOptions{}));
-  const int64_t ctx_len = cb ? shape.ctx_len : cp.ctx_len;
+  const int64_t ctx_len = shape.ctx_len;
   for (size_t i = 0; i < outputs.size(); ++i) {
     const int64_t L = static_cast<int64_t>(outputs[i].prompt_ids.size());
     if (L == 0)
@@ -500,84 +498,58 @@ absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Run(
   lo.num_cores = cp.num_cores;
   QEFF_ASSIGN_OR_RETURN(std::unique_ptr<hw::Session> session,
                         device()->Load(program(), lo));
-  const int64_t eos = options.stop_at_eos && model_->tokenizer
-                          ? model_->tokenizer->eos_id()
-                          : -1;
-  // Streaming: one decoder per prompt, so text chunks are whole characters.
-  std::vector<models::StreamingDecoder> decoders(
-      outputs.size(), models::StreamingDecoder(model_->tokenizer.get()));
-  auto stream = [&](size_t i, int64_t token) {
-    if (!options.on_token) return;
-    std::string chunk;
-    if (model_->tokenizer)
-      chunk = decoders[i].Push(static_cast<int32_t>(token));
-    options.on_token(static_cast<int64_t>(i), token, chunk);
-  };
+  // The one generation path: the executor's graph, serving this session.
+  Executor executor;
+  ServedModel served;
+  served.name = model_name();
+  if (model_->tokenizer)
+    served.tokenizer = std::shared_ptr<const models::Tokenizer>(
+        model_, model_->tokenizer.get());
+  served.vocab_size = model_->config.vocab_size;
+  ServedProgram sp;
+  sp.session = session.get();
+  sp.label = device()->name();
+  sp.shape = shape;
+  served.programs.push_back(sp);
+  QEFF_RETURN_IF_ERROR(executor.AddModel(std::move(served)));
+  std::vector<Request> requests;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    Request q;
+    q.prompt_ids = outputs[i].prompt_ids;
+    q.generation_len = options.generation_len;
+    q.stop_at_eos = options.stop_at_eos;
+    q.sampling = options.sampling;
+    q.sampling.seed += i;  // prompt i draws from seed + i
+    if (options.on_token) {
+      q.on_response = [&options, i](const Response& r) {
+        for (int64_t t : r.token_ids)
+          options.on_token(static_cast<int64_t>(i), t, r.text);
+      };
+    }
+    requests.push_back(std::move(q));
+  }
   GenerateResult result;
   const auto t0 = std::chrono::steady_clock::now();
-  if (cb) {
-    shape.vocab_size = model_->config.vocab_size;
-    shape.on_token = stream;
-    std::vector<BatchRequest> requests;
-    for (const GeneratedText& g : outputs) {
-      BatchRequest r;
-      r.prompt = g.prompt_ids;
-      r.generation_len = options.generation_len;
-      r.eos_id = eos;
-      r.sampling = options.sampling;
-      r.sampling.seed += requests.size();
-      requests.push_back(std::move(r));
-    }
-    ContinuousBatchGenerator gen(session.get(), shape);
-    QEFF_ASSIGN_OR_RETURN(BatchResult br, gen.Generate(requests));
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      outputs[i].token_ids = br.results[i].generation.token_ids;
-      outputs[i].perf = FromStats(br.results[i].generation.stats);
-    }
-  } else if (cp.batch_size > 1) {
-    QEFF_ASSIGN_OR_RETURN(StaticBatchOptions so,
-                          StaticBatchOptionsFor(*cp.specializations));
-    so.on_token = stream;
-    so.sampling = options.sampling;
-    std::vector<std::vector<int64_t>> prompts;
-    for (const GeneratedText& g : outputs) prompts.push_back(g.prompt_ids);
-    StaticBatchGenerator gen(session.get(), so);
-    QEFF_ASSIGN_OR_RETURN(std::vector<GenerationResult> rs,
-                          gen.Generate(prompts, options.generation_len, eos));
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      outputs[i].token_ids = std::move(rs[i].token_ids);
-      outputs[i].perf = FromStats(rs[i].stats);
-    }
-  } else {
-    GenerationOptions go;
-    go.prefill_seq_len = cp.prefill_seq_len;
-    go.ctx_len = cp.ctx_len;
-    go.generation_len = options.generation_len;
-    go.eos_id = eos;
-    Generator gen(session.get());
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      go.on_token = [&, i](int64_t t) { stream(i, t); };
-      go.sampling = options.sampling;
-      go.sampling.seed += i;
-      QEFF_ASSIGN_OR_RETURN(GenerationResult r,
-                            gen.Generate(outputs[i].prompt_ids, go));
-      outputs[i].token_ids = std::move(r.token_ids);
-      outputs[i].perf = FromStats(r.stats);
-    }
+  QEFF_ASSIGN_OR_RETURN(std::vector<RequestId> ids,
+                        executor.EnqueueBatch(std::move(requests)));
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    auto r = executor.Wait(ids[i]);
+    if (!r.ok())
+      return absl::Status(
+          r.status().code(),
+          absl::StrCat("prompt ", i, ": ", r.status().message()));
+    outputs[i].token_ids = r->token_ids;
+    outputs[i].text = r->text;
+    outputs[i].perf = FromStats(ToGenerationResult(*r).stats);
   }
+  executor.Shutdown();
   const double wall = Since(t0);
-  for (GeneratedText& g : outputs) {
+  for (const GeneratedText& g : outputs)
     result.generated_tokens += static_cast<int64_t>(g.token_ids.size());
-    if (model_->tokenizer) {
-      std::vector<int32_t> ids(g.token_ids.begin(), g.token_ids.end());
-      QEFF_ASSIGN_OR_RETURN(g.text, model_->tokenizer->Decode(ids));
-    }
-  }
   // QEfficient's metrics: per sequence (prefill time and decode rate
   // averaged over prompts; total rate per concurrent row), so that the
   // report's "× batch" gives the throughput.
-  const int64_t rows =
-      std::max<int64_t>(1, cb ? shape.full_batch_size : cp.batch_size);
+  const int64_t rows = std::max<int64_t>(1, shape.rows);
   for (const GeneratedText& g : outputs) {
     result.perf.prefill_time += g.perf.prefill_time / outputs.size();
     result.perf.decode_perf += g.perf.decode_perf / outputs.size();

@@ -8,30 +8,18 @@
 // builds them.
 //
 // StaticBatchGenerator::Generate runs the prompts in groups of B, in order
-// (prompts [g*B, (g+1)*B) form group g). One group is:
-//  - reset: Session::ResetState (the whole cache, every row, is zeroed);
-//  - prefill: ceil(max prompt length / S) Prefill calls; chunk c feeds
-//    positions [c*S, (c+1)*S) of every row, a row's slots past its prompt
-//    padded with `pad_id` at position -1 (never written to the cache); a
-//    row's first token is the argmax of its logits in the chunk holding its
-//    last prompt token;
-//  - decode: Decode calls over all B rows until every row has finished; an
-//    active row feeds its last token at its next position, a finished row
-//    (it emitted `eos_id` or has `generation_len` tokens) feeds its last
-//    token at position -1 (nothing is written) and its logits are ignored.
-// The last group may be incomplete: its empty rows are filled by repeating
-// the group's last prompt for the prefill (so every row is a real
-// sequence), then they count as finished; their outputs are discarded and
-// no result or on_token call is made for them.
-//
-// Greedy only (argmax, lowest id on ties — engine::Argmax's rule), so with a
+// (prompts [g*B, (g+1)*B) form group g), through the executor's graph
+// (engine/executor.h) on this one session — the one generation path; the
+// group schedule (state reset, batched prefill chunks, batched decode until
+// every row has finished, an incomplete last group padded with its last
+// prompt and those rows discarded) is engine/instance_scheduler.h. With a
 // batch-invariant driver (cpu, reference) every prompt gets exactly the
 // tokens engine::Generator gives it alone on a batch-1 program (tested).
 //
 // All prompts are validated before any work (empty prompt, generation_len
 // <= 0, capacity L + n - 1 <= ctx_len — engine::TokensWithinCapacity, no
-// stop_at_ctx_len); an error names the prompt ("prompt i: ..."). A device
-// error names the group and the prefill chunk or decode step.
+// stop_at_ctx_len); an error names the prompt ("prompt i: ..."); a device
+// error names the request and the prefill chunk or decode step.
 //
 // Not thread-safe; one Generate at a time per session.
 #ifndef QEFF_ENGINE_STATIC_BATCH_GENERATOR_H_
