@@ -43,8 +43,10 @@ struct AlignedBytes {
 
 class CpuSession : public Session {
  public:
-  CpuSession(std::shared_ptr<const CpuProgram> p, int cores)
-      : p_(std::move(p)), arena_(cores) {
+  // `arena`: the device's (shared by its sessions) or one of its own.
+  CpuSession(std::shared_ptr<const CpuProgram> p,
+             std::shared_ptr<tbb::task_arena> arena)
+      : p_(std::move(p)), arena_(std::move(arena)) {
     int64_t bytes = 0;
     for (const auto& plan : p_->plans)
       bytes = std::max(bytes, plan.arena_bytes);
@@ -105,7 +107,7 @@ class CpuSession : public Session {
     };
     absl::Status status;
     try {
-      arena_.execute([&] {
+      arena_->execute([&] {
         std::vector<Arg> in, out;
         for (size_t i = 0; i < plan.steps.size() && status.ok(); ++i) {
           const cpu::Step& st = plan.steps[i];
@@ -134,7 +136,7 @@ class CpuSession : public Session {
 
  private:
   std::shared_ptr<const CpuProgram> p_;
-  tbb::task_arena arena_;
+  std::shared_ptr<tbb::task_arena> arena_;
   std::unique_ptr<AlignedBytes> scratch_;
   std::vector<ir::Tensor> state_;
   std::vector<std::vector<cpu::KernelFn>> kernels_;
@@ -143,7 +145,10 @@ class CpuSession : public Session {
 class CpuDevice : public Device {
  public:
   CpuDevice(int card, int cards, int cores)
-      : card_(card), cards_(cards), cores_(cores) {}
+      : card_(card),
+        cards_(cards),
+        cores_(cores),
+        arena_(std::make_shared<tbb::task_arena>(cores)) {}
   std::string name() const override {
     return cards_ == 1 ? "cpu:0" : absl::StrCat("cpu:", cards_, "/", card_);
   }
@@ -217,12 +222,18 @@ class CpuDevice : public Device {
           absl::StrCat("cpu driver: num_cores=", want, " but device ", name(),
                        " owns ", cores_));
     }
-    const int cores = want ? want : cores_;
-    return std::unique_ptr<Session>(new CpuSession(std::move(p), cores));
+    // Sessions on all of the card's cores share its arena, so several
+    // programs on one card never run more threads than it owns; a session
+    // on fewer cores gets an arena of that size.
+    auto arena = want == 0 || want == cores_
+                     ? arena_
+                     : std::make_shared<tbb::task_arena>(want);
+    return std::unique_ptr<Session>(new CpuSession(std::move(p), arena));
   }
 
  private:
   int card_, cards_, cores_;
+  std::shared_ptr<tbb::task_arena> arena_;
 };
 
 int HostCores() {
