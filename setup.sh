@@ -14,7 +14,7 @@ DEB_PACKAGES=(
   g++ libabsl-dev libtbb-dev libprotobuf-dev protobuf-compiler libonnx-dev
   libgtest-dev libgmock-dev libicu-dev libonnx-testdata
   python3-torch python3-numpy libopenblas0-pthread
-  nodejs npm git clang-format cmake make
+  nodejs npm git clang-format cmake make libcpp-httplib-dev
 )
 
 missing=()
@@ -49,7 +49,7 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 if ((node_major < 20)); then
   say "Node.js $(node --version 2>/dev/null || echo absent) is older than 20: skipping the llama.cpp/onnxruntime peers (their tests skip with a reason)"
 else
-  want_llama="3.21.1"; want_ort="1.30.0"
+  want_llama="3.21.1"; want_ort="1.30.0"; want_openai="4.104.0"
   have() { node -p "require('$PEERS_DIR/node_modules/$1/package.json').version" 2>/dev/null || true; }
   if [[ $(have node-llama-cpp) != "$want_llama" || $(have @node-llama-cpp/linux-x64) != "$want_llama" ]]; then
     say "installing node-llama-cpp@$want_llama into $PEERS_DIR"
@@ -67,6 +67,16 @@ else
       { tail -20 /tmp/qeff-setup-npm.log >&2; die "npm install onnxruntime-node failed"; }
   else
     say "onnxruntime-node $want_ort present"
+  fi
+  # OpenAI's own client, the real client //tools:serve is tested with.
+  if [[ $(have openai) != "$want_openai" ]]; then
+    say "installing openai@$want_openai into $PEERS_DIR"
+    (cd "$PEERS_DIR" && ONNXRUNTIME_NODE_INSTALL=skip npm i -E --no-audit --no-fund --omit=optional \
+      "node-llama-cpp@$want_llama" "@node-llama-cpp/linux-x64@$want_llama" \
+      "onnxruntime-node@$want_ort" "openai@$want_openai" >/tmp/qeff-setup-npm.log 2>&1) ||
+      { tail -20 /tmp/qeff-setup-npm.log >&2; die "npm install openai failed"; }
+  else
+    say "openai $want_openai present"
   fi
 fi
 # llama.cpp's source (tokenizer test vectors models/ggml-vocab-*.gguf with

@@ -26,7 +26,7 @@ def _test_model_impl(ctx):
         mnemonic = "QeffTestModel",
         progress_message = "Writing test model %s" % ctx.label,
     )
-    return [DefaultInfo(files = depset([out]))]
+    return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
 
 qeff_test_model = rule(
     implementation = _test_model_impl,
@@ -61,7 +61,7 @@ def _export_impl(ctx):
         mnemonic = "QeffExport",
         progress_message = "Exporting %s" % ctx.label,
     )
-    return [DefaultInfo(files = depset([out]))]
+    return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
 
 qeff_export = rule(
     implementation = _export_impl,
@@ -103,7 +103,7 @@ def _compile_impl(ctx):
         mnemonic = "QeffCompile",
         progress_message = "Compiling %s" % ctx.label,
     )
-    return [DefaultInfo(files = depset([out]))]
+    return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
 
 qeff_compile = rule(
     implementation = _compile_impl,
