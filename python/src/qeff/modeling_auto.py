@@ -358,12 +358,14 @@ class QEFFAutoModelForCausalLM:
 
         callback = on_token
         if stream:
+            # QEfficient's "Prompt : / Completion :" header, printed with the
+            # first token (so an error before any token prints nothing).
             out = sys.stdout
-            print(f"\nPrompt : {prompts[0]}\nCompletion :", end="", flush=True, file=out)
+            header = [f"\nPrompt : {prompts[0]}\nCompletion :"]
 
             def callback(index, token_id, text, _user=on_token):
                 if index == 0:
-                    out.write(text)
+                    out.write(header.pop() + text if header else text)
                     out.flush()
                 if _user is not None:
                     _user(index, token_id, text)
@@ -374,7 +376,7 @@ class QEFFAutoModelForCausalLM:
         cp = self._lm.compile_params
         info = _exec_info(r, cp["full_batch_size"] or cp["batch_size"])
         if stream:
-            print(file=sys.stdout)
+            print(header.pop() if header else "", file=sys.stdout)
             for i, (p, t) in enumerate(zip(info.prompts, info.generated_texts)):
                 if i > 0:
                     print(f"Prompt : {p}\nCompletion : {t}")
