@@ -207,6 +207,7 @@ class CausalLM {
       py::gil_scoped_release nogil;
       std::lock_guard<std::mutex> lock(mu_);
       r = model_->Compile(cp);
+      if (r.ok()) compiled_device_ = cp.device;
     }
     return Unwrap(std::move(r));
   }
@@ -218,20 +219,29 @@ class CausalLM {
       py::gil_scoped_release nogil;
       std::lock_guard<std::mutex> lock(mu_);
       s = model_->UseProgram(qpc_path, device);
+      if (s.ok()) compiled_device_ = model_->compile_params().device;
     }
     Check(s);
   }
 
   // QEfficient's device_id: [k] runs the compiled program on card k of the
-  // compiled device (tools' DeviceForGroup: "cpu:N" -> "cpu:N/k"); None or
-  // [0] keeps it; more than one id is refused by name.
+  // device it was compiled (or first loaded) for (tools' DeviceForGroup:
+  // "cpu:N" -> "cpu:N/k"); None or [0] keeps it; more than one id is refused by
+  // name.
   void UseDeviceGroup(const std::vector<int>& group) {
     if (model_->qpc_path().empty())
       Raise(absl::FailedPreconditionError(
           "device_id: the model has no compiled program yet (call compile)"));
-    const std::string device = model_->compile_params().device;
-    const std::string spec = Unwrap(tools::DeviceForGroup(device, group));
-    if (spec != device) UseProgram(model_->qpc_path(), spec);
+    const std::string spec =
+        Unwrap(tools::DeviceForGroup(compiled_device_, group));
+    if (spec == model_->compile_params().device) return;
+    absl::Status s;
+    {
+      py::gil_scoped_release nogil;
+      std::lock_guard<std::mutex> lock(mu_);
+      s = model_->UseProgram(model_->qpc_path(), spec);
+    }
+    Check(s);
   }
 
   // Generates for text prompts (ids empty) or id prompts. generation_len 0:
@@ -370,6 +380,9 @@ class CausalLM {
 
   std::unique_ptr<QEFFAutoModelForCausalLM> model_;
   std::mutex mu_;
+  // The device spec compile (or use_program) was given: device_id picks a
+  // card of it, whichever card the last generate used.
+  std::string compiled_device_;
 };
 
 }  // namespace

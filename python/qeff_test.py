@@ -147,6 +147,27 @@ class StoriesTest(unittest.TestCase):
         self.assertEqual(got, pieces)
         self.assertEqual(it.result.generated_ids, info.generated_ids)
 
+    def test_export_dir_compile_dir_and_device_id(self):
+        m = QEFFAutoModelForCausalLM.from_pretrained(STORIES)
+        onnx = m.export(export_dir=os.path.join(TMP, "exp"))
+        self.assertTrue(onnx.startswith(os.path.join(TMP, "exp-")), onnx)
+        with self.assertRaisesRegex(ValueError, "onnx_path"):
+            m.compile(onnx_path=os.path.join(TMP, "other.onnx"))
+        # Two virtual cards of one core each; device_id picks the card.
+        qpc = quiet(m.compile, onnx, os.path.join(TMP, "cards"), num_cores=1,
+                    device="cpu:2")[0]
+        self.assertTrue(qpc.startswith(os.path.join(TMP, "cards")), qpc)
+        kw = dict(generation_len=8, stream=False)
+        card1 = m.generate(None, ["Once upon a time"], device_id=[1], **kw)
+        self.assertEqual(m._lm.device_name, "cpu:2/1")
+        card0 = m.generate(None, ["Once upon a time"], device_id=[0], **kw)
+        self.assertEqual(m._lm.device_name, "cpu:2/0")
+        solo = self.model.generate(None, ["Once upon a time"], **kw)
+        self.assertEqual(card1.generated_ids, solo.generated_ids)
+        self.assertEqual(card0.generated_ids, solo.generated_ids)
+        with self.assertRaisesRegex(ValueError, "no card 5"):
+            m.generate(None, ["x"], device_id=[5], **kw)
+
     def test_callback_exception_is_raised(self):
         def boom(i, token_id, text):
             raise KeyError("from the callback")
