@@ -226,20 +226,25 @@ class CausalLM {
 
   // QEfficient's device_id: [k] runs the compiled program on card k of the
   // device it was compiled (or first loaded) for (tools' DeviceForGroup:
-  // "cpu:N" -> "cpu:N/k"); None or [0] keeps it; more than one id is refused by
-  // name.
+  // "cpu:N" -> "cpu:N/k"), [0] card 0; more than one id is refused by name.
+  // (The package passes device_id=None as no call: the current card.)
   void UseDeviceGroup(const std::vector<int>& group) {
-    if (model_->qpc_path().empty())
-      Raise(absl::FailedPreconditionError(
-          "device_id: the model has no compiled program yet (call compile)"));
-    const std::string spec =
-        Unwrap(tools::DeviceForGroup(compiled_device_, group));
-    if (spec == model_->compile_params().device) return;
     absl::Status s;
     {
       py::gil_scoped_release nogil;
       std::lock_guard<std::mutex> lock(mu_);
-      s = model_->UseProgram(model_->qpc_path(), spec);
+      if (model_->qpc_path().empty()) {
+        s = absl::FailedPreconditionError(
+            "device_id: the model has no compiled program yet (call compile)");
+      } else {
+        absl::StatusOr<std::string> spec =
+            tools::DeviceForGroup(compiled_device_, group);
+        if (!spec.ok()) {
+          s = spec.status();
+        } else if (*spec != model_->compile_params().device) {
+          s = model_->UseProgram(model_->qpc_path(), *spec);
+        }
+      }
     }
     Check(s);
   }
