@@ -14,6 +14,7 @@ DEB_PACKAGES=(
   g++ libabsl-dev libtbb-dev libprotobuf-dev protobuf-compiler libonnx-dev
   libgtest-dev libgmock-dev libicu-dev libonnx-testdata
   python3-torch python3-numpy libopenblas0-pthread
+  pybind11-dev python3-dev
   nodejs npm git clang-format cmake make libcpp-httplib-dev
 )
 
