@@ -1,5 +1,6 @@
 #include "hw/cpu/cpu_driver.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -215,8 +216,12 @@ class CpuDevice : public Device {
           absl::StrCat("cpu driver cannot load a program compiled for '",
                        program ? program->device_kind() : "nothing", "'"));
     }
-    const int want =
-        options.num_cores ? options.num_cores : p->options.num_cores;
+    // An explicit num_cores must fit the card; the cores a program was
+    // compiled with are only recorded (not part of its key), so a program
+    // reused on a smaller card runs on that card's cores.
+    const int want = options.num_cores
+                         ? options.num_cores
+                         : std::min(p->options.num_cores, cores_);
     if (want > cores_) {
       return absl::InvalidArgumentError(
           absl::StrCat("cpu driver: num_cores=", want, " but device ", name(),
