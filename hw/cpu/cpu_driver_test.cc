@@ -258,6 +258,31 @@ TEST(CpuDriver, RejectsUnsupportedOptions) {
   // mxint8_kv_cache is implemented: hw/cpu/kv_mxint8_test.cc.
 }
 
+// num_cores is recorded, not part of a program: a program compiled on every
+// core of the host loads on a smaller card (on that card's cores), while an
+// explicit num_cores beyond the card is an error.
+TEST(CpuDriver, ProgramFromAllCoresLoadsOnASmallerCard) {
+  auto m = MakeTinyLlama({});
+  ASSERT_TRUE(m.ok());
+  auto host = OpenCpuDevice("cpu");
+  ASSERT_TRUE(host.ok());
+  const int cores = (*host)->cores();
+  if (cores < 2) GTEST_SKIP() << "needs 2 cores, the host has " << cores;
+  CompileOptions o;
+  o.num_cores = cores;
+  auto p =
+      (*host)->Compile(m->graph, PrefillDecodeSpecializations(1, 4, 16), o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  auto card = OpenCpuDevice("cpu:2/1");
+  ASSERT_TRUE(card.ok());
+  EXPECT_TRUE((*card)->Load(*p).ok());
+  Device::LoadOptions lo;
+  lo.num_cores = cores;
+  auto too_many = (*card)->Load(*p, lo);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.status().message().find("owns"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace qeff::hw
 
