@@ -4,7 +4,7 @@
 // SIGINT (in-flight requests finish; the listener closes first).
 //
 //   bazel run //tools:serve --
-//   --model=stories=models/stories260K/stories260K.gguf \
+//   --model=stories=models/stories260K/stories260K.gguf
 //       --model=tiny=/tmp/llama --port=8080 --device=cpu:2/0,cpu:2/1
 //
 // HTTP is cpp-httplib (Debian's libcpp-httplib-dev): a small, well-kept
