@@ -86,8 +86,8 @@ Run Serve(const std::vector<Lm>& lms,
     sm.name = lms[m].name;
     sm.vocab_size = lms[m].vocab;
     engine::ServedProgram sp;
-    sp.program = CompileOn(fbs > 0 ? lms[m].cb : lms[m].solo, devices[m][0],
-                           fbs);
+    sp.program =
+        CompileOn(fbs > 0 ? lms[m].cb : lms[m].solo, devices[m][0], fbs);
     sp.devices = devices[m];
     sm.programs.push_back(sp);
     QEFF_CHECK(ex.AddModel(sm).ok());
@@ -156,9 +156,8 @@ int Main() {
       absl::GetFlag(FLAGS_requests), absl::GetFlag(FLAGS_gen));
   auto line = [&](const char* what, const Run& r, long rss) {
     const double tps = r.tokens / r.seconds;
-    std::printf("  %-48s %8.3f s %9.1f tok/s  x%.2f  peak RSS %ld MiB\n",
-                what, r.seconds, tps, tps / (seq.tokens / seq.seconds),
-                rss / 1024);
+    std::printf("  %-48s %8.3f s %9.1f tok/s  x%.2f  peak RSS %ld MiB\n", what,
+                r.seconds, tps, tps / (seq.tokens / seq.seconds), rss / 1024);
   };
   line("sequential (cpu, batch 1, one at a time)", seq, seq_rss);
   line("2 models on 2 cards (cpu:2/k, batch 1)", cards, cards_rss);

@@ -219,9 +219,8 @@ class CpuDevice : public Device {
     // An explicit num_cores must fit the card; the cores a program was
     // compiled with are only recorded (not part of its key), so a program
     // reused on a smaller card runs on that card's cores.
-    const int want = options.num_cores
-                         ? options.num_cores
-                         : std::min(p->options.num_cores, cores_);
+    const int want = options.num_cores ? options.num_cores
+                                       : std::min(p->options.num_cores, cores_);
     if (want > cores_) {
       return absl::InvalidArgumentError(
           absl::StrCat("cpu driver: num_cores=", want, " but device ", name(),
