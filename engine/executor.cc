@@ -421,7 +421,6 @@ void Executor::Impl::Stream(const Events& events) {
                               : 0;
       size_t at = std::string::npos;
       for (const std::string& s : stops) {
-        if (s.empty()) continue;
         at = std::min(at, all.find(s, from));
       }
       if (at != std::string::npos) {
@@ -596,6 +595,10 @@ absl::StatusOr<std::vector<RequestId>> Executor::EnqueueBatch(
       if (q.generation_len <= 0)
         return absl::InvalidArgumentError(absl::StrCat(
             where, "generation_len must be positive, got ", q.generation_len));
+      for (const std::string& stop : q.stop_strings)
+        if (stop.empty())
+          return absl::InvalidArgumentError(
+              absl::StrCat(where, "a stop string is empty"));
       absl::Status sv = ValidateSamplingParams(q.sampling);
       if (!sv.ok())
         return absl::Status(sv.code(), absl::StrCat(where, sv.message()));

@@ -315,6 +315,11 @@ TEST_P(ExecutorTest, CancelShutdownAndBadRequests) {
   bad.sampling.temperature = -1;
   EXPECT_EQ(ex.Enqueue(bad).status().code(),
             absl::StatusCode::kInvalidArgument);
+  Request empty_stop = bad;
+  empty_stop.sampling = {};
+  empty_stop.stop_strings = {"ok", ""};
+  EXPECT_EQ(ex.Enqueue(empty_stop).status().code(),
+            absl::StatusCode::kInvalidArgument);
   Request out_of_vocab = bad;
   out_of_vocab.sampling = {};
   out_of_vocab.prompt_ids = {1, t.vocab};
