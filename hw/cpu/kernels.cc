@@ -33,6 +33,7 @@ KernelFn FindKernel(absl::string_view op) {
     RegisterNNKernels();
     RegisterLinearKernels();
     RegisterKvMxInt8Kernels();
+    RegisterConvKernels();
   });
   auto it = Registry().find(std::string(op));
   return it == Registry().end() ? nullptr : it->second;

@@ -6,7 +6,9 @@
 //
 // Supported: llama (LlamaForCausalLM), mistral (MistralForCausalLM), qwen2
 // (Qwen2ForCausalLM) — one Llama-family builder — and gpt2
-// (GPT2LMHeadModel).
+// (GPT2LMHeadModel), wav2vec2 / hubert (Wav2Vec2ForCTC,
+// Wav2Vec2ForSequenceClassification, HubertForCTC,
+// HubertForSequenceClassification; one model_type, several classes).
 #ifndef QEFF_MODELS_ARCH_REGISTRY_H_
 #define QEFF_MODELS_ARCH_REGISTRY_H_
 
@@ -18,10 +20,11 @@
 #include "ir/graph.h"
 #include "models/arch/gpt2.h"
 #include "models/arch/llama.h"
+#include "models/arch/wav2vec2.h"
 
 namespace qeff::models {
 
-enum class ModelFamily { kLlama, kGpt2 };
+enum class ModelFamily { kLlama, kGpt2, kWav2Vec2 };
 
 // A parsed model config. The common numbers are filled for every family
 // (the engine sizes caches and checks ids with them); the family's own
@@ -39,6 +42,7 @@ struct ModelConfig {
   int64_t max_position_embeddings = 0;
   LlamaConfig llama;  // family kLlama
   Gpt2Config gpt2;    // family kGpt2
+  Wav2Vec2Config wav2vec2;  // family kWav2Vec2 (wav2vec2, hubert)
 };
 
 // Fills the common numbers from the family config.
