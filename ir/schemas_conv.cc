@@ -20,9 +20,9 @@ absl::Status Conv(InferenceContext& ctx) {
     return Error("B differs in dtype from X");
   if (!IsFloat(x.dtype)) return Error("X must be a float tensor");
   if (!x.shape.ranked() || !w.shape.ranked()) {
-    SetOutput(ctx, 0, x.dtype,
-              x.shape.ranked() ? UnknownDims(x.shape.rank())
-                               : Shape::Unranked());
+    SetOutput(
+        ctx, 0, x.dtype,
+        x.shape.ranked() ? UnknownDims(x.shape.rank()) : Shape::Unranked());
     return absl::OkStatus();
   }
   const int rank = x.shape.rank();

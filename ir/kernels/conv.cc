@@ -54,7 +54,8 @@ absl::Status ConvKernel(const KernelContext& ctx, std::vector<Tensor>* out) {
     int64_t o;
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       o = (d + strides[i] - 1) / strides[i];
-      const int64_t total = std::max<int64_t>(0, (o - 1) * strides[i] + span - d);
+      const int64_t total =
+          std::max<int64_t>(0, (o - 1) * strides[i] + span - d);
       begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
     } else if (auto_pad == "VALID") {
       begin[i] = 0;
@@ -66,7 +67,8 @@ absl::Status ConvKernel(const KernelContext& ctx, std::vector<Tensor>* out) {
     } else {
       return Error(ctx, "auto_pad '", auto_pad, "' is not supported");
     }
-    if (o <= 0) return Error(ctx, "input shorter than the kernel on axis ", 2 + i);
+    if (o <= 0)
+      return Error(ctx, "input shorter than the kernel on axis ", 2 + i);
     od.push_back(o);
   }
   const std::vector<double> xv = AsDoubles(x), wv = AsDoubles(w);

@@ -48,13 +48,15 @@ absl::Status Wav2Vec2Config::Validate() const {
                             num_conv_pos_embedding_groups));
   if (conv_dim.empty() || conv_dim.size() != conv_stride.size() ||
       conv_dim.size() != conv_kernel.size())
-    return bad(absl::StrCat("conv_dim, conv_stride and conv_kernel must be "
-                            "non-empty and of one length (got ",
-                            conv_dim.size(), ", ", conv_stride.size(), ", ",
-                            conv_kernel.size(), ")"));
+    return bad(
+        absl::StrCat("conv_dim, conv_stride and conv_kernel must be "
+                     "non-empty and of one length (got ",
+                     conv_dim.size(), ", ", conv_stride.size(), ", ",
+                     conv_kernel.size(), ")"));
   for (size_t i = 0; i < conv_dim.size(); ++i) {
     if (conv_dim[i] <= 0 || conv_stride[i] <= 0 || conv_kernel[i] <= 0)
-      return bad(absl::StrCat("conv layer ", i, " has a non-positive dim, "
+      return bad(absl::StrCat("conv layer ", i,
+                              " has a non-positive dim, "
                               "stride or kernel"));
   }
   if (feat_extract_norm != "group" && feat_extract_norm != "layer")
@@ -117,9 +119,9 @@ absl::StatusOr<Wav2Vec2Config> ParseWav2Vec2Config(const base::JsonValue& j,
     if (!v->is_array()) return err(f, "is not an array");
     out->clear();
     for (const base::JsonValue& e : v->array()) {
-      auto i = e.is_number() ? e.AsInt64()
-                             : absl::StatusOr<int64_t>(
-                                   absl::InvalidArgumentError(""));
+      auto i = e.is_number()
+                   ? e.AsInt64()
+                   : absl::StatusOr<int64_t>(absl::InvalidArgumentError(""));
       if (!i.ok()) return err(f, "holds a non-integer");
       out->push_back(*i);
     }
@@ -159,8 +161,8 @@ absl::StatusOr<Wav2Vec2Config> ParseWav2Vec2Config(const base::JsonValue& j,
     bool bn = false;
     QEFF_RETURN_IF_ERROR(flag("conv_pos_batch_norm", &bn));
     if (bn)
-      return absl::UnimplementedError(
-          absl::StrCat(source, ": conv_pos_batch_norm = true is not supported"));
+      return absl::UnimplementedError(absl::StrCat(
+          source, ": conv_pos_batch_norm = true is not supported"));
   }
   bool adapter = false;
   QEFF_RETURN_IF_ERROR(flag("add_adapter", &adapter));
@@ -181,8 +183,9 @@ absl::StatusOr<Wav2Vec2Config> ParseWav2Vec2Config(const base::JsonValue& j,
       c.id2label[id] = v.string_value();
     }
   }
-  c.num_labels = c.id2label.empty() ? 2 : static_cast<int64_t>(
-                                              c.id2label.rbegin()->first + 1);
+  c.num_labels = c.id2label.empty()
+                     ? 2
+                     : static_cast<int64_t>(c.id2label.rbegin()->first + 1);
   QEFF_RETURN_IF_ERROR(num("num_labels", &c.num_labels, false));
   if (!c.id2label.empty() &&
       static_cast<int64_t>(c.id2label.size()) != c.num_labels)
@@ -219,8 +222,8 @@ class Wav2Vec2Builder {
           feats, LayerNorm(feats, p_ + "feature_projection.layer_norm", cd,
                            c_.layer_norm_eps));
     }
-    QEFF_ASSIGN_OR_RETURN(x, Dense(feats, p_ + "feature_projection.projection",
-                                   cd, h));
+    QEFF_ASSIGN_OR_RETURN(
+        x, Dense(feats, p_ + "feature_projection.projection", cd, h));
     QEFF_ASSIGN_OR_RETURN(ValueId pos, PositionalConv(x));
     x = b_.Add(x, pos, "encoder.with_positions");
     std::vector<ValueId> hidden;
@@ -253,10 +256,9 @@ class Wav2Vec2Builder {
                                     int64_t dim, float eps) {
     QEFF_ASSIGN_OR_RETURN(ValueId s, a_.Weight(w + ".weight", {dim}));
     QEFF_ASSIGN_OR_RETURN(ValueId bias, a_.Weight(w + ".bias", {dim}));
-    return b_.Op("LayerNormalization", {x, s, bias},
-                 {{"axis", Attribute::Int(-1)},
-                  {"epsilon", Attribute::Float(eps)}},
-                 w);
+    return b_.Op(
+        "LayerNormalization", {x, s, bias},
+        {{"axis", Attribute::Int(-1)}, {"epsilon", Attribute::Float(eps)}}, w);
   }
 
   absl::StatusOr<ValueId> Dense(ValueId x, const std::string& w, int64_t in,
@@ -269,17 +271,16 @@ class Wav2Vec2Builder {
   // gelu (exact, erf) or relu, in the form the cpu driver fuses.
   ValueId Act(ValueId x, const std::string& act, const std::string& name) {
     if (act == "relu") return b_.Op("Relu", {x}, {}, name);
-    ValueId e =
-        b_.Op("Erf",
-              {b_.Mul(x, b_.ScalarF32(static_cast<float>(M_SQRT1_2)),
-                      name + ".div_sqrt2")},
-              {}, name + ".erf");
+    ValueId e = b_.Op("Erf",
+                      {b_.Mul(x, b_.ScalarF32(static_cast<float>(M_SQRT1_2)),
+                              name + ".div_sqrt2")},
+                      {}, name + ".erf");
     return b_.Mul(b_.Mul(x, b_.ScalarF32(0.5f), name + ".half"),
                   b_.Add(e, b_.ScalarF32(1.0f), name + ".erf_plus_1"), name);
   }
 
-  ValueId Conv(ValueId x, ValueId w, ValueId bias, int64_t stride,
-               int64_t pad, int64_t groups, const std::string& name) {
+  ValueId Conv(ValueId x, ValueId w, ValueId bias, int64_t stride, int64_t pad,
+               int64_t groups, const std::string& name) {
     std::vector<ValueId> ins = {x, w};
     if (bias != ir::kNoValue) ins.push_back(bias);
     return b_.Op("Conv", ins,
@@ -290,12 +291,10 @@ class Wav2Vec2Builder {
   }
 
   absl::StatusOr<ValueId> ConvLayer(int i, ValueId x) {
-    const std::string w =
-        absl::StrCat(p_, "feature_extractor.conv_layers.", i);
+    const std::string w = absl::StrCat(p_, "feature_extractor.conv_layers.", i);
     const int64_t out = c_.conv_dim[i], in = i == 0 ? 1 : c_.conv_dim[i - 1];
-    QEFF_ASSIGN_OR_RETURN(ValueId wt,
-                          a_.Weight(w + ".conv.weight",
-                                    {out, in, c_.conv_kernel[i]}));
+    QEFF_ASSIGN_OR_RETURN(ValueId wt, a_.Weight(w + ".conv.weight",
+                                                {out, in, c_.conv_kernel[i]}));
     ValueId bias = ir::kNoValue;
     if (c_.conv_bias) {
       QEFF_ASSIGN_OR_RETURN(bias, a_.Weight(w + ".conv.bias", {out}));
@@ -326,9 +325,9 @@ class Wav2Vec2Builder {
     ValueId centered =
         b_.Op("Sub", {x, mean(x, w + ".mean")}, {}, w + ".centered");
     ValueId var = mean(b_.Mul(centered, centered, w + ".sq"), w + ".var");
-    ValueId sd = b_.Op(
-        "Sqrt", {b_.Add(var, b_.ScalarF32(1e-5f), w + ".var_eps")}, {},
-        w + ".std");
+    ValueId sd =
+        b_.Op("Sqrt", {b_.Add(var, b_.ScalarF32(1e-5f), w + ".var_eps")}, {},
+              w + ".std");
     ValueId normed = b_.Op("Div", {centered, sd}, {}, w + ".normed");
     ValueId s2 = b_.Reshape(s, {ch, 1}, w + ".weight_c1");
     ValueId b2 = b_.Reshape(bias, {ch, 1}, w + ".bias_c1");
@@ -342,7 +341,8 @@ class Wav2Vec2Builder {
   absl::StatusOr<ValueId> FoldedPosWeight(const std::string& conv) {
     const int64_t h = c_.hidden_size, k = c_.num_conv_pos_embeddings,
                   cg = h / c_.num_conv_pos_embedding_groups;
-    if (a_.Has(conv + ".weight")) return a_.Weight(conv + ".weight", {h, cg, k});
+    if (a_.Has(conv + ".weight"))
+      return a_.Weight(conv + ".weight", {h, cg, k});
     std::string gn = conv + ".weight_g", vn = conv + ".weight_v";
     if (!a_.Has(gn)) {
       gn = conv + ".parametrizations.weight.original0";
@@ -370,9 +370,9 @@ class Wav2Vec2Builder {
     std::vector<float> out(h * cg * k);
     for (int64_t i = 0; i < h * cg; ++i)
       for (int64_t t = 0; t < k; ++t)
-        out[i * k + t] = static_cast<float>(
-            g->second.GetDouble(t) * v->second.GetDouble(i * k + t) /
-            std::sqrt(norm[t]));
+        out[i * k + t] = static_cast<float>(g->second.GetDouble(t) *
+                                            v->second.GetDouble(i * k + t) /
+                                            std::sqrt(norm[t]));
     return b_.Const(conv + ".weight", ir::Tensor::F32(want_v, out));
   }
 
@@ -383,8 +383,8 @@ class Wav2Vec2Builder {
     QEFF_ASSIGN_OR_RETURN(ValueId bias,
                           a_.Weight(conv + ".bias", {c_.hidden_size}));
     ValueId t = b_.Transpose(x, {0, 2, 1}, conv + ".input");
-    ValueId y = Conv(t, w, bias, 1, k / 2, c_.num_conv_pos_embedding_groups,
-                     conv);
+    ValueId y =
+        Conv(t, w, bias, 1, k / 2, c_.num_conv_pos_embedding_groups, conv);
     if (k % 2 == 0) {  // Wav2Vec2SamePadLayer drops the last frame
       y = b_.Op("Slice",
                 {y, b_.ConstI64({0}), b_.ConstI64({-1}), b_.ConstI64({2})}, {},
@@ -410,21 +410,21 @@ class Wav2Vec2Builder {
     const float scale = static_cast<float>(1.0 / std::sqrt(double(d)));
     ValueId scores =
         b_.Mul(b_.MatMul(q, kt, w + ".qk"), b_.ScalarF32(scale), w + ".scores");
-    ValueId probs =
-        b_.Op("Softmax", {scores}, {{"axis", Attribute::Int(-1)}}, w + ".probs");
+    ValueId probs = b_.Op("Softmax", {scores}, {{"axis", Attribute::Int(-1)}},
+                          w + ".probs");
     ValueId ctx = b_.MatMul(probs, v, w + ".context");
-    ValueId merged = b_.Reshape(
-        b_.Transpose(ctx, {0, 2, 1, 3}, w + ".context_t"), {0, 0, h},
-        w + ".context_merged");
+    ValueId merged =
+        b_.Reshape(b_.Transpose(ctx, {0, 2, 1, 3}, w + ".context_t"), {0, 0, h},
+                   w + ".context_merged");
     return Dense(merged, w + ".out_proj", h, h);
   }
 
   absl::StatusOr<ValueId> FeedForward(int i, ValueId x) {
     const std::string w =
         absl::StrCat(p_, "encoder.layers.", i, ".feed_forward");
-    QEFF_ASSIGN_OR_RETURN(ValueId up, Dense(x, w + ".intermediate_dense",
-                                            c_.hidden_size,
-                                            c_.intermediate_size));
+    QEFF_ASSIGN_OR_RETURN(ValueId up,
+                          Dense(x, w + ".intermediate_dense", c_.hidden_size,
+                                c_.intermediate_size));
     ValueId act = Act(up, c_.hidden_act, w + ".act");
     return Dense(act, w + ".output_dense", c_.intermediate_size,
                  c_.hidden_size);
@@ -435,7 +435,8 @@ class Wav2Vec2Builder {
     const int64_t h = c_.hidden_size;
     const float eps = c_.layer_norm_eps;
     if (c_.do_stable_layer_norm) {
-      QEFF_ASSIGN_OR_RETURN(ValueId n1, LayerNorm(x, w + ".layer_norm", h, eps));
+      QEFF_ASSIGN_OR_RETURN(ValueId n1,
+                            LayerNorm(x, w + ".layer_norm", h, eps));
       QEFF_ASSIGN_OR_RETURN(ValueId att, Attention(i, n1));
       ValueId x1 = b_.Add(x, att, w + ".attn_residual");
       QEFF_ASSIGN_OR_RETURN(ValueId n2,
@@ -444,10 +445,9 @@ class Wav2Vec2Builder {
       return b_.Add(x1, ff, w + ".output");
     }
     QEFF_ASSIGN_OR_RETURN(ValueId att, Attention(i, x));
-    QEFF_ASSIGN_OR_RETURN(
-        ValueId x1,
-        LayerNorm(b_.Add(x, att, w + ".attn_residual"), w + ".layer_norm", h,
-                  eps));
+    QEFF_ASSIGN_OR_RETURN(ValueId x1,
+                          LayerNorm(b_.Add(x, att, w + ".attn_residual"),
+                                    w + ".layer_norm", h, eps));
     QEFF_ASSIGN_OR_RETURN(ValueId ff, FeedForward(i, x1));
     return LayerNorm(b_.Add(x1, ff, w + ".ff_residual"),
                      w + ".final_layer_norm", h, eps);
@@ -465,18 +465,18 @@ class Wav2Vec2Builder {
                               "hidden_states_stacked");
       ValueId norm = b_.Op("Softmax", {lw}, {{"axis", Attribute::Int(-1)}},
                            "layer_weights_softmax");
-      ValueId weighted = b_.Mul(
-          stacked, b_.Reshape(norm, {n, 1, 1, 1}, "layer_weights_b"),
-          "hidden_states_weighted");
+      ValueId weighted =
+          b_.Mul(stacked, b_.Reshape(norm, {n, 1, 1, 1}, "layer_weights_b"),
+                 "hidden_states_weighted");
       x = b_.Op("ReduceSum", {weighted, b_.ConstI64({0})},
                 {{"keepdims", Attribute::Int(0)}}, "hidden_states_sum");
     }
     QEFF_ASSIGN_OR_RETURN(ValueId proj,
                           Dense(x, "projector", h, c_.classifier_proj_size));
-    ValueId pooled = b_.Op(
-        "ReduceMean", {proj},
-        {{"axes", Attribute::Ints({1})}, {"keepdims", Attribute::Int(0)}},
-        "pooled_output");
+    ValueId pooled =
+        b_.Op("ReduceMean", {proj},
+              {{"axes", Attribute::Ints({1})}, {"keepdims", Attribute::Int(0)}},
+              "pooled_output");
     return Dense(pooled, "classifier", c_.classifier_proj_size, c_.num_labels);
   }
 
