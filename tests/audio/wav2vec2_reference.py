@@ -4,12 +4,12 @@ classification heads), written from Hugging Face's modeling_wav2vec2.py /
 modeling_hubert.py math at inference (no dropout, no masking). Shares no code
 with qeff's models/.
 
-  make DIR --variant=NAME --seed=N   writes a seeded tiny HF folder
-                                     (config.json, model.safetensors,
+  make DIR --variants=A,B --seed=N   writes seeded tiny HF folders DIR/A,
+                                     DIR/B (config.json, model.safetensors,
                                      vocab.json, preprocessor_config.json)
-  logits DIR --input=F32FILE --batch=B   prints {"logits": [...], "shape": [...]}
-                                     for raw little-endian f32 input_values
-                                     [B, n/B].
+  logits DIR --input=F1,F2 --batch=B  prints one line {"logits": [...],
+                                     "shape": [...]} per file of raw
+                                     little-endian f32 input_values [B, n/B].
 
 Variants: w2v_group_ctc (group-norm feature encoder, post-LN, CTC, even pos
 kernel), w2v_layer_ctc (layer-norm feature encoder, stable layer norm, conv
@@ -292,19 +292,19 @@ def forward(d, x):
 def main(argv):
     cmd, d = argv[1], argv[2]
     opts = dict(a[2:].split("=", 1) for a in argv[3:] if a.startswith("--"))
-    if cmd == "make":
-        make(d, opts["variant"], int(opts.get("seed", "1")))
+    if cmd == "make":  # DIR is a parent: one folder per variant
+        for v in opts["variants"].split(","):
+            make(os.path.join(d, v), v, int(opts.get("seed", "1")))
         return 0
-    if cmd == "logits":
-        raw = open(opts["input"], "rb").read()
-        x = torch.frombuffer(bytearray(raw), dtype=torch.float32).clone()
+    if cmd == "logits":  # one JSON line per input file
         b = int(opts.get("batch", "1"))
-        x = x.reshape(b, -1)
-        with torch.no_grad():
-            y = forward(d, x.double() if opts.get("double") else x)
-        y = y.float()
-        print(json.dumps({"shape": list(y.shape),
-                          "logits": [float(v) for v in y.flatten()]}))
+        for path in opts["input"].split(","):
+            raw = open(path, "rb").read()
+            x = torch.frombuffer(bytearray(raw), dtype=torch.float32).clone()
+            with torch.no_grad():
+                y = forward(d, x.reshape(b, -1))
+            print(json.dumps({"shape": list(y.shape),
+                              "logits": [float(v) for v in y.flatten()]}))
         return 0
     print("unknown command " + cmd, file=sys.stderr)
     return 2
