@@ -50,8 +50,14 @@ absl::StatusOr<WavAudio> ParseWav(absl::string_view bytes,
   uint64_t pos = 12;
   while (pos + 8 <= n) {
     const absl::string_view tag = bytes.substr(pos, 4);
-    const uint64_t size = U32(b + pos + 4);
+    uint64_t size = U32(b + pos + 4);
     const uint64_t body = pos + 8;
+    // A streamed WAV (e.g. `espeak-ng --stdout`) leaves a placeholder data
+    // size: its data runs to the end of the file (whole frames only).
+    const bool streamed = tag == "data" &&
+                          (size == 0xFFFFFFFFu || size == 0x7FFFF000u) &&
+                          size > n - body;
+    if (streamed) size = n - body;
     if (size > n - body)
       return bad("truncated: chunk '", Printable(tag), "' at byte ", pos,
                  " declares ", size, " bytes, the file has ", n - body,
@@ -95,6 +101,7 @@ absl::StatusOr<WavAudio> ParseWav(absl::string_view bytes,
       if (block_align != channels * bytes_per)
         return bad("'fmt ' chunk: block_align ", block_align, " is not ",
                    "channels ", channels, " x ", bytes_per, " bytes");
+      if (streamed) size -= size % block_align;
       if (size % block_align != 0)
         return bad("truncated: 'data' holds ", size,
                    " bytes, not a whole number of ", block_align,

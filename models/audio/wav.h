@@ -1,7 +1,9 @@
 // A WAV (RIFF/WAVE) reader: PCM 8/16/24/32-bit integer and IEEE float
 // 32/64-bit, plain or WAVE_FORMAT_EXTENSIBLE, any number of channels (1 to
 // 64), averaged to mono floats in [-1, 1) (integer PCM divided by 2^(bits-1);
-// 8-bit is unsigned with 128 as zero). Unknown chunks are skipped.
+// 8-bit is unsigned with 128 as zero). Unknown chunks are skipped. A
+// streamed file's placeholder data size (0xFFFFFFFF or 0x7FFFF000, as
+// `espeak-ng --stdout` writes) means "to the end of the file".
 //
 // Every declared size is checked against the bytes the file has before
 // anything is allocated, so a truncated file, a wrong header, zero channels

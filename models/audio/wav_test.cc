@@ -85,6 +85,17 @@ TEST(WavTest, Pcm24And32AndFloat) {
   EXPECT_FLOAT_EQ(w8->samples[0], 0.5f);
 }
 
+TEST(WavTest, StreamedPlaceholderSizeReadsToTheEnd) {
+  // 2 frames and a stray byte after a 0x7FFFF000 placeholder.
+  auto w = ParseWav(
+      Wav(1, 1, 22050, 16, std::string("\0\x40\0\xC0\x01", 5), 0x7FFFF000u),
+      "s.wav");
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_EQ(w->samples.size(), 2u);
+  EXPECT_FLOAT_EQ(w->samples[0], 0.5f);
+  EXPECT_FLOAT_EQ(w->samples[1], -0.5f);
+}
+
 TEST(WavTest, EncodeRoundTrips) {
   std::vector<float> s = {0.0f, 0.5f, -0.5f, 0.999f};
   auto w = ParseWav(EncodeWav16(s, 16000), "r.wav");
