@@ -13,11 +13,12 @@ const std::vector<ArchInfo>& SupportedArchitectures() {
       {"qwen2", "Qwen2ForCausalLM", ModelFamily::kLlama, {"qwen2"}},
       {"gpt2", "GPT2LMHeadModel", ModelFamily::kGpt2, {"gpt2"}},
       {"wav2vec2", "Wav2Vec2ForCTC", ModelFamily::kWav2Vec2, {}},
-      {"wav2vec2", "Wav2Vec2ForSequenceClassification",
-       ModelFamily::kWav2Vec2, {}},
-      {"hubert", "HubertForCTC", ModelFamily::kWav2Vec2, {}},
-      {"hubert", "HubertForSequenceClassification", ModelFamily::kWav2Vec2,
+      {"wav2vec2",
+       "Wav2Vec2ForSequenceClassification",
+       ModelFamily::kWav2Vec2,
        {}},
+      {"hubert", "HubertForCTC", ModelFamily::kWav2Vec2, {}},
+      {"hubert", "HubertForSequenceClassification", ModelFamily::kWav2Vec2, {}},
   };
   return *kArchs;
 }

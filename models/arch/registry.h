@@ -42,7 +42,8 @@ struct ModelConfig {
   int64_t max_position_embeddings = 0;
   LlamaConfig llama;  // family kLlama
   Gpt2Config gpt2;    // family kGpt2
-  Wav2Vec2Config wav2vec2;  // family kWav2Vec2 (wav2vec2, hubert)
+  // family kWav2Vec2 (wav2vec2, hubert)
+  Wav2Vec2Config wav2vec2;
 };
 
 // Fills the common numbers from the family config.

@@ -271,12 +271,7 @@ class Wav2Vec2Builder {
   // gelu (exact, erf) or relu, in the form the cpu driver fuses.
   ValueId Act(ValueId x, const std::string& act, const std::string& name) {
     if (act == "relu") return b_.Op("Relu", {x}, {}, name);
-    ValueId e = b_.Op("Erf",
-                      {b_.Mul(x, b_.ScalarF32(static_cast<float>(M_SQRT1_2)),
-                              name + ".div_sqrt2")},
-                      {}, name + ".erf");
-    return b_.Mul(b_.Mul(x, b_.ScalarF32(0.5f), name + ".half"),
-                  b_.Add(e, b_.ScalarF32(1.0f), name + ".erf_plus_1"), name);
+    return a_.GeluErf(x, name);
   }
 
   ValueId Conv(ValueId x, ValueId w, ValueId bias, int64_t stride, int64_t pad,
@@ -316,19 +311,7 @@ class Wav2Vec2Builder {
                                               int64_t ch) {
     QEFF_ASSIGN_OR_RETURN(ValueId s, a_.Weight(w + ".weight", {ch}));
     QEFF_ASSIGN_OR_RETURN(ValueId bias, a_.Weight(w + ".bias", {ch}));
-    auto mean = [&](ValueId v, const std::string& n) {
-      return b_.Op(
-          "ReduceMean", {v},
-          {{"axes", Attribute::Ints({-1})}, {"keepdims", Attribute::Int(1)}},
-          n);
-    };
-    ValueId centered =
-        b_.Op("Sub", {x, mean(x, w + ".mean")}, {}, w + ".centered");
-    ValueId var = mean(b_.Mul(centered, centered, w + ".sq"), w + ".var");
-    ValueId sd =
-        b_.Op("Sqrt", {b_.Add(var, b_.ScalarF32(1e-5f), w + ".var_eps")}, {},
-              w + ".std");
-    ValueId normed = b_.Op("Div", {centered, sd}, {}, w + ".normed");
+    ValueId normed = a_.NormalizeLastAxis(x, 1e-5f, w);
     ValueId s2 = b_.Reshape(s, {ch, 1}, w + ".weight_c1");
     ValueId b2 = b_.Reshape(bias, {ch, 1}, w + ".bias_c1");
     return b_.Add(b_.Mul(normed, s2, w + ".scaled"), b2, w);
