@@ -111,6 +111,14 @@ absl::StatusOr<std::vector<float>> QEFFAudioEncoderModel::ReadAudio(
 absl::StatusOr<ir::Graph> QEFFAudioEncoderModel::RunTransform(
     const ir::Graph& eager) const {
   ir::Graph g = eager;
+  if (pre_.return_attention_mask) {
+    // HF's feature extractor gives these models an attention_mask: the
+    // graph takes it too (models/arch/wav2vec2.h).
+    models::Wav2Vec2Config c = model_->config.wav2vec2;
+    c.attention_mask = true;
+    QEFF_ASSIGN_OR_RETURN(g, models::BuildWav2Vec2Eager(c, model_->weights));
+    g.name = eager.name;
+  }
   QEFF_RETURN_IF_ERROR(ir::InferShapes(g));
   return g;
 }
@@ -222,14 +230,21 @@ absl::StatusOr<std::vector<ir::Tensor>> QEFFAudioEncoderModel::Logits(
                        ": compile with a larger seq_len"));
     const int64_t s = *fit;
     std::vector<float> rows(batch * s, pre_.padding_value);
+    // attention_mask: 1 for real samples; rows past the inputs are all 1
+    // (their logits are dropped).
+    std::vector<int64_t> mask(batch * s, 1);
     for (size_t i = start; i < end; ++i) {
       QEFF_ASSIGN_OR_RETURN(std::vector<float> v, InputValues(audio[i], s));
       std::copy(v.begin(), v.end(), rows.begin() + (i - start) * s);
+      std::fill(mask.begin() + (i - start) * s + audio[i].size(),
+                mask.begin() + (i - start + 1) * s, 0);
     }
-    QEFF_ASSIGN_OR_RETURN(
-        hw::TensorMap res,
-        session_->Run(SpecName(s),
-                      {{"input_values", ir::Tensor::F32({batch, s}, rows)}}));
+    hw::TensorMap inputs = {
+        {"input_values", ir::Tensor::F32({batch, s}, rows)}};
+    if (transformed_graph().FindInput("attention_mask").has_value())
+      inputs["attention_mask"] = ir::Tensor::I64({batch, s}, mask);
+    QEFF_ASSIGN_OR_RETURN(hw::TensorMap res,
+                          session_->Run(SpecName(s), inputs));
     auto it = res.find("logits");
     if (it == res.end())
       return absl::InternalError("the program has no 'logits' output");

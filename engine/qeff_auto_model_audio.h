@@ -17,9 +17,12 @@
 // padding_value to the smallest seq_len that fits (longer input is an error
 // naming the largest). Inputs are normalized (zero mean, unit variance over
 // the real samples, as Wav2Vec2FeatureExtractor) when do_normalize says so.
-// Padding is part of the input: no attention mask is exported, so a padded
-// input's logits are those of the padded audio (as QEfficient's export);
-// compare at the same padded length.
+// Padding: when preprocessor_config.json has return_attention_mask (HF's
+// layer-norm feature-encoder models) the export also takes HF's
+// `attention_mask` i64 [batch_size, seq_len] and padding does not change
+// the logits of the real frames; otherwise (QEfficient's CTC export, group-
+// norm models) padding is part of the input, as in HF without a mask:
+// compare such models at the same padded length.
 //
 // Audio files: ReadAudio reads WAV (models/audio/wav.h), averages channels
 // and resamples to the model's sampling_rate as torchaudio's Resample does
@@ -42,7 +45,7 @@ struct AudioPreprocessor {
   int64_t sampling_rate = 16000;
   bool do_normalize = true;
   float padding_value = 0.0f;
-  bool return_attention_mask = false;  // recorded; no mask is exported
+  bool return_attention_mask = false;  // the export takes attention_mask
 };
 absl::StatusOr<AudioPreprocessor> ReadAudioPreprocessor(
     const std::string& model_dir);

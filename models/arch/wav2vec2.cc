@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
+#include "ir/lm_roles.h"
 #include "ir/shape.h"
 
 namespace qeff::models {
@@ -211,6 +212,11 @@ class Wav2Vec2Builder {
     ValueId in = b_.Input(
         "input_values", ir::DType::kF32,
         ir::Shape({ir::Dim::Symbol("batch_size"), ir::Dim::Symbol("seq_len")}));
+    if (c_.attention_mask) {
+      attention_mask_ = b_.Input("attention_mask", ir::DType::kI64,
+                                 ir::Shape({ir::Dim::Symbol("batch_size"),
+                                            ir::Dim::Symbol("seq_len")}));
+    }
     ValueId x = b_.Unsqueeze(in, {1}, "feature_extractor.input");
     for (size_t i = 0; i < c_.conv_dim.size(); ++i) {
       QEFF_ASSIGN_OR_RETURN(x, ConvLayer(static_cast<int>(i), x));
@@ -224,6 +230,14 @@ class Wav2Vec2Builder {
     }
     QEFF_ASSIGN_OR_RETURN(
         x, Dense(feats, p_ + "feature_projection.projection", cd, h));
+    if (c_.attention_mask) {
+      FrameMask(x);
+      // Wav2Vec2Encoder: hidden_states[~mask] = 0 before the positions.
+      x = b_.Op("Where",
+                {b_.Unsqueeze(frame_mask_, {2}, "frame_mask_3d"), x,
+                 b_.ScalarF32(0.0f)},
+                {}, "encoder.masked_input");
+    }
     QEFF_ASSIGN_OR_RETURN(ValueId pos, PositionalConv(x));
     x = b_.Add(x, pos, "encoder.with_positions");
     std::vector<ValueId> hidden;
@@ -377,6 +391,38 @@ class Wav2Vec2Builder {
     return b_.Transpose(act, {0, 2, 1}, conv + ".output");
   }
 
+  // From attention_mask [B, seq_len] (1: a real sample): frame j of the
+  // feature encoder is real iff the last sample it sees, j * S + C (S the
+  // product of the strides, C the receptive field's end), is before the
+  // sample count — the same frames as HF's _get_feat_extract_output_lengths
+  // (floor((L - k) / s) + 1 per layer). Sets frame_mask_ [B, T] (bool) and
+  // key_masked_ [B, 1, 1, T] (true: padding).
+  void FrameMask(ValueId h) {
+    int64_t stride = 1, end = 0;
+    for (size_t i = 0; i < c_.conv_kernel.size(); ++i) {
+      end += (c_.conv_kernel[i] - 1) * stride;
+      stride *= c_.conv_stride[i];
+    }
+    const auto f32 = Attribute::Int(ir::DTypeToOnnx(ir::DType::kF32));
+    ValueId samples = b_.Op(
+        "ReduceSum",
+        {b_.Op("Cast", {attention_mask_}, {{"to", f32}}, "attention_mask_f32"),
+         b_.ConstI64({1})},
+        {{"keepdims", Attribute::Int(1)}}, "sample_count");
+    ValueId frames = b_.Op(
+        "Gather", {b_.Op("Shape", {h}, {}, "frames_shape"), b_.ScalarI64(1)},
+        {{"axis", Attribute::Int(0)}}, "frames");
+    ValueId idx = b_.Op("Range", {b_.ScalarI64(0), frames, b_.ScalarI64(1)}, {},
+                        "frame_index");
+    ValueId last =
+        b_.Add(b_.Mul(b_.Op("Cast", {idx}, {{"to", f32}}, "frame_index_f32"),
+                      b_.ScalarF32(static_cast<float>(stride)), "frame_start"),
+               b_.ScalarF32(static_cast<float>(end)), "frame_last_sample");
+    frame_mask_ = b_.Op("Less", {last, samples}, {}, "frame_mask");
+    key_masked_ = b_.Unsqueeze(b_.Op("Not", {frame_mask_}, {}, "frame_padding"),
+                               {1, 2}, "key_padding");
+  }
+
   absl::StatusOr<ValueId> Attention(int i, ValueId x) {
     const std::string w = absl::StrCat(p_, "encoder.layers.", i, ".attention");
     const int64_t h = c_.hidden_size, nh = c_.num_attention_heads,
@@ -393,6 +439,11 @@ class Wav2Vec2Builder {
     const float scale = static_cast<float>(1.0 / std::sqrt(double(d)));
     ValueId scores =
         b_.Mul(b_.MatMul(q, kt, w + ".qk"), b_.ScalarF32(scale), w + ".scores");
+    if (c_.attention_mask) {  // padded keys masked (HF adds finfo.min)
+      scores =
+          b_.Op("Where", {key_masked_, b_.ScalarF32(ir::kMaskedScore), scores},
+                {}, w + ".masked_scores");
+    }
     ValueId probs = b_.Op("Softmax", {scores}, {{"axis", Attribute::Int(-1)}},
                           w + ".probs");
     ValueId ctx = b_.MatMul(probs, v, w + ".context");
@@ -456,10 +507,28 @@ class Wav2Vec2Builder {
     }
     QEFF_ASSIGN_OR_RETURN(ValueId proj,
                           Dense(x, "projector", h, c_.classifier_proj_size));
-    ValueId pooled =
-        b_.Op("ReduceMean", {proj},
-              {{"axes", Attribute::Ints({1})}, {"keepdims", Attribute::Int(0)}},
-              "pooled_output");
+    ValueId pooled;
+    if (c_.attention_mask) {
+      // Mean over the real frames only.
+      ValueId m =
+          b_.Op("Cast", {frame_mask_},
+                {{"to", Attribute::Int(ir::DTypeToOnnx(ir::DType::kF32))}},
+                "frame_mask_f32");
+      ValueId sum =
+          b_.Op("ReduceSum",
+                {b_.Mul(proj, b_.Unsqueeze(m, {2}, "frame_mask_f32_3d"),
+                        "projected_masked"),
+                 b_.ConstI64({1})},
+                {{"keepdims", Attribute::Int(0)}}, "pooled_sum");
+      ValueId count = b_.Op("ReduceSum", {m, b_.ConstI64({1})},
+                            {{"keepdims", Attribute::Int(1)}}, "frame_count");
+      pooled = b_.Op("Div", {sum, count}, {}, "pooled_output");
+    } else {
+      pooled = b_.Op(
+          "ReduceMean", {proj},
+          {{"axes", Attribute::Ints({1})}, {"keepdims", Attribute::Int(0)}},
+          "pooled_output");
+    }
     return Dense(pooled, "classifier", c_.classifier_proj_size, c_.num_labels);
   }
 
@@ -468,6 +537,8 @@ class Wav2Vec2Builder {
   ArchBuilder a_;
   ir::GraphBuilder& b_;
   std::string p_;
+  ValueId attention_mask_ = ir::kNoValue, frame_mask_ = ir::kNoValue,
+          key_masked_ = ir::kNoValue;
 };
 
 }  // namespace

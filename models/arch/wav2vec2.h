@@ -15,10 +15,9 @@
 //     → logits f32[batch_size, num_labels]; with use_weighted_layer_sum the
 //     encoder output is softmax(layer_weights)-weighted over the
 //     num_hidden_layers + 1 hidden states.
-// Not done (rejected by name at config parse): adapters (add_adapter),
-// HuBERT's conv_pos_batch_norm, the masked pooling of an attention_mask
-// (the exported graph takes input_values only, as QEfficient's CTC export:
-// padded samples are part of the input), activations other than gelu /
+// With `attention_mask` set the graph also takes HF's attention_mask (see
+// the field). Not done (rejected by name at config parse): adapters
+// (add_adapter), HuBERT's conv_pos_batch_norm, activations other than gelu /
 // relu. Weight names are HF's (`wav2vec2.` / `hubert.` prefixes kept).
 #ifndef QEFF_MODELS_ARCH_WAV2VEC2_H_
 #define QEFF_MODELS_ARCH_WAV2VEC2_H_
@@ -58,6 +57,13 @@ struct Wav2Vec2Config {
   int64_t classifier_proj_size = 256;
   int64_t num_labels = 0;
   std::map<int64_t, std::string> id2label;
+
+  // Not from config.json: the graph takes `attention_mask` i64[batch_size,
+  // seq_len] (1: a real sample) as HF's forward does — padded frames are
+  // zeroed before the positional convolution, masked as attention keys, and
+  // (classification) left out of the mean. The engine sets it when
+  // preprocessor_config.json has return_attention_mask.
+  bool attention_mask = false;
 
   int64_t HeadDim() const { return hidden_size / num_attention_heads; }
   // Audio samples per output frame and the frames of `samples` samples.

@@ -7,9 +7,14 @@ with qeff's models/.
   make DIR --variants=A,B --seed=N   writes seeded tiny HF folders DIR/A,
                                      DIR/B (config.json, model.safetensors,
                                      vocab.json, preprocessor_config.json)
-  logits DIR --input=F1,F2 --batch=B  prints one line {"logits": [...],
+  logits DIR --input=F1,F2 --batch=B [--lengths=a,b/c,d]
+                                     prints one line {"logits": [...],
                                      "shape": [...]} per file of raw
-                                     little-endian f32 input_values [B, n/B].
+                                     little-endian f32 input_values [B, n/B];
+                                     with --lengths (real samples per row,
+                                     per file) and return_attention_mask in
+                                     preprocessor_config.json, HF's
+                                     attention_mask path.
 
 Variants: w2v_group_ctc (group-norm feature encoder, post-LN, CTC, even pos
 kernel), w2v_layer_ctc (layer-norm feature encoder, stable layer norm, conv
@@ -189,7 +194,8 @@ def act(cfg, name):
     return {"gelu": gelu, "relu": F.relu}[cfg[name]]
 
 
-def forward(d, x):
+def forward(d, x, lengths=None):
+    """lengths: real samples per row -> HF's attention_mask path."""
     cfg = json.load(open(os.path.join(d, "config.json")))
     w = read_safetensors(os.path.join(d, "model.safetensors"))
     mt = cfg["model_type"]
@@ -219,6 +225,15 @@ def forward(d, x):
                          w[p + "feature_projection.layer_norm.bias"], eps)
     h = F.linear(h, w[p + "feature_projection.projection.weight"],
                  w[p + "feature_projection.projection.bias"])
+    frame_mask = None
+    if lengths is not None:
+        # _get_feat_extract_output_lengths + _get_feature_vector_attention_mask
+        out_len = torch.tensor(lengths)
+        for k_, s_ in zip(cfg["conv_kernel"], cfg["conv_stride"]):
+            out_len = torch.div(out_len - k_, s_, rounding_mode="floor") + 1
+        frame_mask = torch.arange(h.shape[1])[None, :] < out_len[:, None]
+        h = h.clone()
+        h[~frame_mask] = 0.0
     # Positional conv embedding with weight norm (dim=2).
     pc = p + "encoder.pos_conv_embed.conv"
     if pc + ".weight_g" in w:
@@ -250,7 +265,10 @@ def forward(d, x):
         kk = F.linear(t, w[base + ".k_proj.weight"], w[base + ".k_proj.bias"])
         vv = F.linear(t, w[base + ".v_proj.weight"], w[base + ".v_proj.bias"])
         q, kk, vv = (z.view(B, T, nh, hd).transpose(1, 2) for z in (q, kk, vv))
-        a = torch.softmax(q @ kk.transpose(-1, -2), dim=-1)
+        sc = q @ kk.transpose(-1, -2)
+        if frame_mask is not None:  # _prepare_4d_attention_mask
+            sc = sc + (~frame_mask)[:, None, None, :].to(sc.dtype) * torch.finfo(sc.dtype).min
+        a = torch.softmax(sc, dim=-1)
         o = (a @ vv).transpose(1, 2).reshape(B, T, H)
         return F.linear(o, w[base + ".out_proj.weight"], w[base + ".out_proj.bias"])
 
@@ -285,7 +303,12 @@ def forward(d, x):
         nw = torch.softmax(w["layer_weights"], dim=-1)
         h = (st * nw.view(-1, 1, 1)).sum(dim=1)
     h = F.linear(h, w["projector.weight"], w["projector.bias"])
-    pooled = h.mean(dim=1)
+    if frame_mask is None:
+        pooled = h.mean(dim=1)
+    else:
+        h = h.clone()
+        h[~frame_mask] = 0.0
+        pooled = h.sum(dim=1) / frame_mask.sum(dim=1).view(-1, 1)
     return F.linear(pooled, w["classifier.weight"], w["classifier.bias"])
 
 
@@ -298,11 +321,16 @@ def main(argv):
         return 0
     if cmd == "logits":  # one JSON line per input file
         b = int(opts.get("batch", "1"))
-        for path in opts["input"].split(","):
+        pre = json.load(open(os.path.join(d, "preprocessor_config.json")))
+        lens = opts.get("lengths", "").split("/")
+        for n, path in enumerate(opts["input"].split(",")):
             raw = open(path, "rb").read()
             x = torch.frombuffer(bytearray(raw), dtype=torch.float32).clone()
+            rows = None
+            if pre.get("return_attention_mask") and lens[0]:
+                rows = [int(v) for v in lens[n].split(",")]
             with torch.no_grad():
-                y = forward(d, x.reshape(b, -1))
+                y = forward(d, x.reshape(b, -1), rows)
             print(json.dumps({"shape": list(y.shape),
                               "logits": [float(v) for v in y.flatten()]}))
         return 0

@@ -7,9 +7,12 @@
 // and cpu devices. Inputs of different lengths run at the smallest
 // specialization that fits (a batch of two padded to 800 samples, one input
 // at 1200); the PyTorch logits are computed on the same padded
-// input_values. max|diff| / max|ref| <= 1e-4. The exported ONNX run by
-// stock onnxruntime (onnxruntime-node) agrees too when the peer is
-// installed. Skips with a reason without /usr/bin/python3 + torch.
+// input_values (and, for the layer-norm models whose preprocessor returns an
+// attention mask, HF's attention_mask path: padded frames zeroed, masked as
+// keys and left out of the pooled mean). max|diff| / max|ref| <= 1e-4. The
+// exported ONNX run by stock onnxruntime (onnxruntime-node) agrees too when the
+// peer is installed. Skips with a reason without /usr/bin/python3 + torch.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -147,7 +150,7 @@ TEST_P(Wav2Vec2ReferenceTest, LogitsMatchPyTorchOnEveryDevice) {
   WriteF32(in1200, batch1200);
   out = testing::RunCommand(
       absl::StrCat(kPython, " ", Script(), " logits ", dir, " --input=", in800,
-                   ",", in1200, " --batch=2"),
+                   ",", in1200, " --batch=2 --lengths=800,600/1000,1200"),
       &rc);
   ASSERT_EQ(rc, 0) << out;
   for (int k = 0; k < 2; ++k) {
@@ -187,9 +190,20 @@ TEST_P(Wav2Vec2ReferenceTest, LogitsMatchPyTorchOnEveryDevice) {
     std::printf("onnxruntime check skipped: %s\n", why.c_str());
     return;
   }
+  // attention_mask for the 800 batch (rows of 800 and 600 real samples),
+  // when the export takes one.
+  std::string mask_arg;
+  if (m->transformed_graph().FindInput("attention_mask").has_value()) {
+    std::vector<int64_t> mask(1600, 1);
+    std::fill(mask.begin() + 1400, mask.end(), 0);
+    mask_arg = dir + "/mask800.i64";
+    std::ofstream f(mask_arg, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(mask.data()), mask.size() * 8);
+  }
   out = testing::RunCommand(
       absl::StrCat("node ", testing::Runfile("tests/audio/ort_audio.mjs"), " ",
-                   peers, " ", m->onnx_path(), " ", in800, " 2 2>&1"),
+                   peers, " ", m->onnx_path(), " ", in800, " 2 ", mask_arg,
+                   " 2>&1"),
       &rc);
   ASSERT_EQ(rc, 0) << out;
   const double err = RelErr(ParseFlat(out), ref[0]);
