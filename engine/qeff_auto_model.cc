@@ -382,6 +382,11 @@ QEFFAutoModelForCausalLM::FromPretrained(const std::string& path,
   lo.tokenizer_path = options.tokenizer_path;
   lo.hub_cache_dir = options.hub_cache_dir;
   QEFF_ASSIGN_OR_RETURN(models::LoadedModel m, models::Load(path, lo));
+  if (m.config.family == models::ModelFamily::kWav2Vec2)
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": '", m.architecture, "' is an audio model, not a causal LM ",
+        "(QEFFAutoModelForCTC / QEFFAutoModelForAudioClassification, "
+        "//tools:transcribe, //tools:classify_audio)"));
   return FromLoaded(std::make_shared<const models::LoadedModel>(std::move(m)),
                     options);
 }
@@ -582,8 +587,9 @@ absl::StatusOr<std::unique_ptr<QEFFBaseModel>> QEFFCommonLoader::FromPretrained(
     return std::unique_ptr<QEFFBaseModel>(std::move(ctc));
   }
   if (IsAudioClassificationArchitecture(arch)) {
-    QEFF_ASSIGN_OR_RETURN(auto cls, QEFFAutoModelForAudioClassification::
-                                        FromLoaded(shared(), options));
+    QEFF_ASSIGN_OR_RETURN(
+        auto cls,
+        QEFFAutoModelForAudioClassification::FromLoaded(shared(), options));
     return std::unique_ptr<QEFFBaseModel>(std::move(cls));
   }
   return absl::UnimplementedError(absl::StrCat(
