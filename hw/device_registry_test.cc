@@ -9,7 +9,7 @@ namespace {
 
 TEST(DeviceRegistry, ListsTheLinkedDriversDefaultFirst) {
   std::vector<std::string> kinds = DeviceKinds();
-  ASSERT_EQ(kinds, (std::vector<std::string>{"cpu", "reference"}));
+  ASSERT_EQ(kinds, (std::vector<std::string>{"cpu", "reference", "sim"}));
   for (const std::string& kind : kinds) {
     auto d = OpenDevice(kind);
     ASSERT_TRUE(d.ok()) << kind << ": " << d.status();
@@ -19,11 +19,11 @@ TEST(DeviceRegistry, ListsTheLinkedDriversDefaultFirst) {
 }
 
 TEST(DeviceRegistry, UnknownKindListsWhatTheBinaryHas) {
-  auto d = OpenDevice("aic:0");
+  auto d = OpenDevice("tpu:0");
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(d.status().message().find("'aic:0'"), std::string::npos);
-  EXPECT_NE(d.status().message().find("cpu, reference"), std::string::npos)
+  EXPECT_NE(d.status().message().find("'tpu:0'"), std::string::npos);
+  EXPECT_NE(d.status().message().find("cpu, reference, sim"), std::string::npos)
       << d.status();
 }
 

@@ -58,6 +58,9 @@ class Program {
   virtual ~Program() = default;
   virtual const std::vector<Specialization>& specializations() const = 0;
   virtual std::string device_kind() const = 0;
+  // A device's modelled performance of this program as a JSON object (the
+  // `sim` driver: hw/sim/sim_driver.h); empty when the device models none.
+  virtual std::string PerformanceReportJson() const { return ""; }
 };
 
 class Session {
