@@ -65,6 +65,11 @@ int64_t DefaultGenerationLen(const engine::QEFFAutoModelForCausalLM& model,
 // The run report: per prompt "Prompt : " / "Completion : " (the completion
 // is skipped when it was streamed), then QEfficient's Performance Stats
 // block (Decode and Total scaled by the batch size, as QEfficient's).
+// The device's modelled performance of the model's program (the `sim`
+// driver's report), labelled as modelled, after the host's measured times;
+// nothing for devices that model none.
+void PrintModelledReport(const engine::QEFFBaseModel& model,
+                         const engine::GenerateResult& r);
 void PrintRunReport(const engine::GenerateResult& result, int64_t batch,
                     bool streamed);
 

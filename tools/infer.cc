@@ -41,7 +41,8 @@ ABSL_FLAG(int32_t, num_cores, 0,
 ABSL_FLAG(std::string, device_group, "",
           "device ids, e.g. [0]; [k] picks card k of --device=cpu:N");
 ABSL_FLAG(std::string, device, "cpu",
-          "device: cpu | cpu:N (card 0 of N) | cpu:N/k | reference");
+          "device: cpu | cpu:N (card 0 of N) | cpu:N/k | reference | "
+          "sim:ai100-standard|pro|ultra (host outputs, modelled card times)");
 ABSL_FLAG(bool, mxfp6, false, "compile matmul weights to MXFP6");
 ABSL_FLAG(bool, mxfp6_matmul, false, "alias of --mxfp6");
 ABSL_FLAG(bool, mxint8, false, "MXINT8 KV cache");
