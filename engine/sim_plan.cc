@@ -1,5 +1,6 @@
 #include "engine/sim_plan.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -153,6 +154,47 @@ absl::StatusOr<hw::sim::Estimate> PlanModel(QEFFBaseModel& model,
     w.push_back(std::move(one));
   }
   return hw::sim::EstimateWorkloads(w, sku, PlacementOf(params));
+}
+
+std::vector<PlanCell> PlanGrid(const models::ModelConfig& config,
+                               const std::vector<std::string>& skus,
+                               const std::vector<CompileParams>& params,
+                               int64_t prompt_len) {
+  std::vector<PlanCell> cells;
+  for (const std::string& name : skus) {
+    for (const CompileParams& p : params) {
+      PlanCell c;
+      c.sku = name;
+      c.params = p;
+      auto sku = hw::sim::FindSku(name);
+      auto est = sku.ok() ? PlanFromConfig(config, p, *sku)
+                          : absl::StatusOr<hw::sim::Estimate>(sku.status());
+      if (!est.ok()) {
+        c.status = est.status();
+      } else {
+        c.estimate = *std::move(est);
+        for (const hw::sim::CallEstimate& call : c.estimate.calls) {
+          if (call.specialization == "Prefill") {
+            c.ttft_s = hw::sim::TimeToFirstToken(call, prompt_len);
+            c.prefill_tokens_per_s = call.tokens_per_s;
+          } else if (call.specialization == "Decode") {
+            c.decode_tokens_per_s = call.tokens_per_s;
+            c.decode_ms_per_token = 1e3 * call.seconds;
+          }
+        }
+      }
+      cells.push_back(std::move(c));
+    }
+  }
+  std::stable_sort(cells.begin(), cells.end(),
+                   [](const PlanCell& a, const PlanCell& b) {
+                     if (a.status.ok() != b.status.ok()) return a.status.ok();
+                     if (a.decode_tokens_per_s != b.decode_tokens_per_s)
+                       return a.decode_tokens_per_s > b.decode_tokens_per_s;
+                     if (a.ttft_s != b.ttft_s) return a.ttft_s < b.ttft_s;
+                     return a.estimate.cards < b.estimate.cards;
+                   });
+  return cells;
 }
 
 }  // namespace qeff::engine

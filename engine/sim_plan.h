@@ -51,6 +51,29 @@ absl::StatusOr<hw::sim::Estimate> PlanModel(QEFFBaseModel& model,
                                             const CompileParams& params,
                                             const hw::sim::Ai100Sku& sku);
 
+// One cell of a planning sweep: a SKU and compile parameters, with the
+// estimate (or why it cannot run: does not fit, bad placement) and the
+// figures a ranking reads.
+struct PlanCell {
+  std::string sku;
+  CompileParams params;
+  absl::Status status;  // OK when the estimate exists
+  hw::sim::Estimate estimate;
+  double ttft_s = 0;  // prompt of prompt_len tokens
+  double prefill_tokens_per_s = 0;
+  double decode_tokens_per_s = 0;  // all rows of the Decode specialization
+  double decode_ms_per_token = 0;  // one Decode call
+};
+
+// The cross product skus x params, each planned from `config`; TTFT for a
+// prompt of `prompt_len` tokens. Cells are returned ranked: runnable ones
+// by decode tokens/s, then TTFT, then fewer cards; then the ones that
+// cannot run.
+std::vector<PlanCell> PlanGrid(const models::ModelConfig& config,
+                               const std::vector<std::string>& skus,
+                               const std::vector<CompileParams>& params,
+                               int64_t prompt_len);
+
 }  // namespace qeff::engine
 
 #endif  // QEFF_ENGINE_SIM_PLAN_H_
