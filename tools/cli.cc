@@ -26,6 +26,7 @@
 #include "base/status_macros.h"
 #include "base/utf8.h"
 #include "hw/device_registry.h"
+#include "hw/sim/ai100_model.h"
 
 namespace qeff::tools {
 
@@ -239,49 +240,29 @@ void PrintModelledReport(const engine::QEFFBaseModel& model,
   if (!model.program()) return;
   const std::string json = model.program()->PerformanceReportJson();
   if (json.empty()) return;
-  auto rep = base::ParseJson(json);
-  const base::JsonValue* calls = rep.ok() ? rep->Find("calls") : nullptr;
-  if (!calls || !calls->is_array()) return;
-  const base::JsonValue* dev = rep->Find("device");
-  const base::JsonValue* pl = rep->Find("placement");
-  auto num = [](const base::JsonValue* o, const char* k) {
-    const base::JsonValue* v = o ? o->Find(k) : nullptr;
-    return v && v->is_number() ? v->number() : 0.0;
-  };
+  const int64_t prompt_len =
+      r.outputs.empty() ? 0
+                        : static_cast<int64_t>(r.outputs[0].prompt_ids.size());
+  auto run = hw::sim::ModelledRunFromJson(json, prompt_len);
+  if (!run.ok()) {
+    std::cout << "Modelled report unreadable: " << run.status() << "\n";
+    return;
+  }
   std::cout << "Host times above: measured on the host (cpu driver).\n"
-            << "Modelled on "
-            << (dev && dev->is_string() ? dev->string_value() : "?")
-            << " (num_cores " << num(pl, "num_cores") << ", num_devices "
-            << num(pl, "num_devices") << "; a bound from the datasheet, "
-            << "not a measurement):\n";
-  double prefill_s = 0, prefill_len = 0, decode_tps = 0;
-  for (const base::JsonValue& c : calls->array()) {
-    const base::JsonValue* name = c.Find("specialization");
-    const std::string n = name && name->is_string() ? name->string_value() : "";
+            << "Modelled on " << run->device << " (num_cores " << run->num_cores
+            << ", num_devices " << run->num_devices
+            << "; a bound from the datasheet, not a measurement):\n";
+  for (const hw::sim::CallEstimate& c : run->calls)
     std::cout << absl::StrFormat(
-        "  %s (batch %g x seq %g): %.4g ms per call, %.4g tokens/s "
+        "  %s (batch %d x seq %d): %.4g ms per call, %.4g tokens/s "
         "[%s-bound]\n",
-        n, num(&c, "batch_size"), num(&c, "seq_len"), 1e3 * num(&c, "seconds"),
-        num(&c, "tokens_per_s"),
-        c.Find("bound") && c.Find("bound")->is_string()
-            ? c.Find("bound")->string_value()
-            : "?");
-    if (n == "Prefill") {
-      prefill_s = num(&c, "seconds");
-      prefill_len = num(&c, "seq_len");
-    } else if (n == "Decode") {
-      decode_tps = num(&c, "tokens_per_s");
-    }
-  }
-  if (prefill_len > 0 && !r.outputs.empty()) {
-    const double len = static_cast<double>(r.outputs[0].prompt_ids.size());
-    const double chunks = std::max(1.0, std::ceil(len / prefill_len));
+        c.specialization, c.batch_size, c.seq_len, 1e3 * c.seconds,
+        c.tokens_per_s, c.bound);
+  if (run->ttft_s > 0)
     std::cout << absl::StrFormat(
-        "  Modelled TTFT (%g-token prompt, %g chunk%s): %.4g ms; modelled "
-        "decode: %.1f tokens/s\n",
-        len, chunks, chunks == 1 ? "" : "s", 1e3 * chunks * prefill_s,
-        decode_tps);
-  }
+        "  Modelled TTFT (%d-token prompt): %.4g ms; modelled decode: %.4g "
+        "tokens/s\n",
+        prompt_len, 1e3 * run->ttft_s, run->decode_tokens_per_s);
 }
 
 absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,

@@ -318,4 +318,43 @@ std::string EstimateToJson(const Estimate& e) {
   return base::WriteJson(j);
 }
 
+absl::StatusOr<ModelledRun> ModelledRunFromJson(absl::string_view json,
+                                                int64_t prompt_len) {
+  QEFF_ASSIGN_OR_RETURN(base::JsonValue j, base::ParseJson(json));
+  const base::JsonValue* dev = j.is_object() ? j.Find("device") : nullptr;
+  const base::JsonValue* calls = j.is_object() ? j.Find("calls") : nullptr;
+  if (!dev || !dev->is_string() || !calls || !calls->is_array())
+    return absl::InvalidArgumentError(
+        "not a sim report (needs \"device\" and \"calls\")");
+  auto num = [](const base::JsonValue* o, const char* k) {
+    const base::JsonValue* v = o && o->is_object() ? o->Find(k) : nullptr;
+    return v && v->is_number() ? v->number() : 0.0;
+  };
+  ModelledRun r;
+  r.device = dev->string_value();
+  const base::JsonValue* pl = j.Find("placement");
+  r.num_cores = static_cast<int>(num(pl, "num_cores"));
+  r.num_devices = static_cast<int>(num(pl, "num_devices"));
+  for (const base::JsonValue& c : calls->array()) {
+    CallEstimate e;
+    const base::JsonValue* name =
+        c.is_object() ? c.Find("specialization") : nullptr;
+    const base::JsonValue* bound = c.is_object() ? c.Find("bound") : nullptr;
+    if (name && name->is_string()) e.specialization = name->string_value();
+    if (bound && bound->is_string()) e.bound = bound->string_value();
+    e.batch_size = static_cast<int64_t>(num(&c, "batch_size"));
+    e.seq_len = static_cast<int64_t>(num(&c, "seq_len"));
+    e.seconds = num(&c, "seconds");
+    e.tokens_per_s = num(&c, "tokens_per_s");
+    e.compute_s = num(&c, "compute_s");
+    e.memory_s = num(&c, "memory_s");
+    e.link_s = num(&c, "link_s");
+    if (e.specialization == "Prefill")
+      r.ttft_s = TimeToFirstToken(e, prompt_len);
+    if (e.specialization == "Decode") r.decode_tokens_per_s = e.tokens_per_s;
+    r.calls.push_back(std::move(e));
+  }
+  return r;
+}
+
 }  // namespace qeff::hw::sim

@@ -130,6 +130,21 @@ double TimeToFirstToken(const CallEstimate& prefill, int64_t prompt_len);
 // "ddr_bytes_per_soc":..,"calls":[{"specialization":..,"seconds":..}]}.
 std::string EstimateToJson(const Estimate& e);
 
+// What a report of EstimateToJson (a sim program's PerformanceReportJson)
+// says about a run: the device, each call's modelled seconds and tokens/s,
+// TTFT for a prompt of `prompt_len` tokens and the Decode rate. A report
+// that is not one is InvalidArgument.
+struct ModelledRun {
+  std::string device;  // "sim:ai100-ultra"
+  int num_cores = 0, num_devices = 0;
+  std::vector<CallEstimate> calls;  // specialization, batch, seq_len,
+                                    // seconds, tokens_per_s, bound
+  double ttft_s = 0;                // 0 without a Prefill call
+  double decode_tokens_per_s = 0;   // 0 without a Decode call
+};
+absl::StatusOr<ModelledRun> ModelledRunFromJson(absl::string_view json,
+                                                int64_t prompt_len);
+
 }  // namespace qeff::hw::sim
 
 #endif  // QEFF_HW_SIM_AI100_MODEL_H_

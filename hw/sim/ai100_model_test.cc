@@ -125,5 +125,26 @@ TEST(Ai100Model, TtftCountsChunks) {
   EXPECT_DOUBLE_EQ(TimeToFirstToken(c, 129), 1.0);
 }
 
+TEST(Ai100Model, ReportRoundTripsThroughJson) {
+  auto pro = FindSku("ai100-pro");
+  ASSERT_TRUE(pro.ok());
+  Workload prefill = Decode7B();
+  prefill.specialization = "Prefill";
+  prefill.seq_len = 128;
+  prefill.matmul_flops *= 128;
+  auto e = EstimateWorkloads({prefill, Decode7B()}, *pro, Placement{});
+  ASSERT_TRUE(e.ok());
+  auto run = ModelledRunFromJson(EstimateToJson(*e), 300);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->device, "sim:ai100-pro");
+  EXPECT_EQ(run->num_cores, 16);
+  ASSERT_EQ(run->calls.size(), 2u);
+  EXPECT_DOUBLE_EQ(run->calls[0].seconds, e->calls[0].seconds);
+  EXPECT_DOUBLE_EQ(run->ttft_s, 3 * e->calls[0].seconds);  // 3 chunks
+  EXPECT_DOUBLE_EQ(run->decode_tokens_per_s, e->calls[1].tokens_per_s);
+  EXPECT_FALSE(ModelledRunFromJson("{\"x\":1}", 1).ok());
+  EXPECT_FALSE(ModelledRunFromJson("not json", 1).ok());
+}
+
 }  // namespace
 }  // namespace qeff::hw::sim
