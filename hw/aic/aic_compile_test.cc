@@ -8,14 +8,13 @@
 // compile_kv_model_on_cloud_ai_100 for the legacy cloud.compile path.
 #include "hw/aic/aic_compile.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <filesystem>
 
 #include "base/files.h"
 #include "base/json.h"
 #include "gtest/gtest.h"
+#include "hw/aic/fake_sdk_testing.h"
 
 namespace qeff::hw::aic {
 namespace {
@@ -182,42 +181,13 @@ TEST(AicCompile, GeneratedFiles) {
             "\"128\"}]}");
 }
 
-// A fake SDK root: exec/qaic-exec is a shell script that records its
-// arguments, checks the files it is given exist and writes the program —
-// or fails like a compiler when FAKE_QAIC_FAIL is set.
-std::string MakeFakeSdk(const std::string& root) {
-  std::filesystem::remove_all(root);
-  std::filesystem::create_directories(root + "/exec");
-  std::filesystem::create_directories(root + "/versions");
-  const std::string script = R"(#!/bin/sh
-echo "$@" > "$(dirname "$0")/../last_args"
-if [ -n "$FAKE_QAIC_FAIL" ]; then echo "error: unsupported op Foo" >&2; exit 3; fi
-out=""
-for a in "$@"; do
-  case "$a" in
-    -m=*|-network-specialization-config=*|-custom-IO-list-file=*)
-      f="${a#*=}"; [ -f "$f" ] || { echo "missing $f" >&2; exit 4; } ;;
-    -aic-binary-dir=*) out="${a#*=}" ;;
-  esac
-done
-mkdir -p "$out" && echo qpc > "$out/programqpc.bin"
-)";
-  EXPECT_TRUE(base::WriteFileAtomically(root + "/exec/qaic-exec", script).ok());
-  ::chmod((root + "/exec/qaic-exec").c_str(), 0755);
-  EXPECT_TRUE(base::WriteFileAtomically(
-                  root + "/versions/apps.xml",
-                  "<versions><ci_build><base_version>1.19</base_version>"
-                  "<build_id>6</build_id></ci_build></versions>")
-                  .ok());
-  return root;
-}
-
 TEST(AicCompile, DetectsTheSdkOrSaysWhatIsMissing) {
   auto none = DetectSdk(::testing::TempDir() + "/no_sdk_here");
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(none.status().message().find("exec/qaic-exec"), std::string::npos);
-  const std::string root = MakeFakeSdk(::testing::TempDir() + "/fake_sdk");
+  const std::string root =
+      testing::MakeFakeSdk(::testing::TempDir() + "/fake_sdk");
   auto sdk = DetectSdk(root);
   ASSERT_TRUE(sdk.ok()) << sdk.status();
   EXPECT_EQ(sdk->compiler, root + "/exec/qaic-exec");
@@ -226,7 +196,8 @@ TEST(AicCompile, DetectsTheSdkOrSaysWhatIsMissing) {
 }
 
 TEST(AicCompile, RunsTheCompilerAndSurfacesItsFailure) {
-  const std::string root = MakeFakeSdk(::testing::TempDir() + "/fake_sdk2");
+  const std::string root =
+      testing::MakeFakeSdk(::testing::TempDir() + "/fake_sdk2");
   auto sdk = DetectSdk(root);
   ASSERT_TRUE(sdk.ok());
   const std::string dir = ::testing::TempDir() + "/compile_dir";
@@ -249,7 +220,7 @@ TEST(AicCompile, RunsTheCompilerAndSurfacesItsFailure) {
   for (size_t i = 1; i < argv.size(); ++i)
     joined += (i > 1 ? " " : "") + argv[i];
   EXPECT_EQ(*args, joined + "\n");
-  ::setenv("FAKE_QAIC_FAIL", "1", 1);
+  ::setenv("FAKE_QAIC_FAIL", "error: unsupported op Foo", 1);
   absl::Status fail = RunCompiler(argv);
   ::unsetenv("FAKE_QAIC_FAIL");
   ASSERT_FALSE(fail.ok());

@@ -8,8 +8,10 @@
 // QEfficient's command line (hw/aic/aic_compile.h), blocking until it
 // exits; a failing compiler is the compile's error, with its output. The
 // program is the compiler's qpc/ folder; SaveProgram copies it.
-// Not done: running a program. Load is Unimplemented (the SDK runtime's
-// C library is not bound in this build), so nothing here has run on a card.
+// Load binds the SDK's runtime library at run time (hw/aic/aic_runtime.h)
+// and runs the program on device N, the retained state kept on the card.
+// Nothing here has run on a real card: the tests use a fake SDK root (a
+// shell-script compiler and a fake runtime library built by the test).
 #ifndef QEFF_HW_AIC_AIC_DRIVER_H_
 #define QEFF_HW_AIC_AIC_DRIVER_H_
 

@@ -1,41 +1,38 @@
 #include "hw/aic/aic_driver.h"
 
-#include <sys/stat.h>
+#include <dlfcn.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "base/files.h"
 #include "base/json.h"
 #include "gtest/gtest.h"
+#include "hw/aic/aic_runtime.h"
+#include "hw/aic/fake_sdk_testing.h"
 #include "hw/conformance/test_graphs.h"
 #include "hw/device_registry.h"
 
 namespace qeff::hw {
 namespace {
 
-// A fake SDK root whose exec/qaic-exec records its arguments, checks the
-// files it is given and writes qpc/programqpc.bin (see aic_compile_test).
-std::string FakeSdk(const std::string& root) {
-  std::filesystem::remove_all(root);
-  std::filesystem::create_directories(root + "/exec");
-  const std::string script = R"(#!/bin/sh
-echo "$@" > "$(dirname "$0")/../last_args"
-if [ -n "$FAKE_QAIC_FAIL" ]; then echo "error: out of VTCM" >&2; exit 2; fi
-out=""
-for a in "$@"; do
-  case "$a" in
-    -network-specialization-config=*) cp "${a#*=}" "$(dirname "$0")/../last_specs" ;;
-    -custom-IO-list-file=*) cp "${a#*=}" "$(dirname "$0")/../last_custom_io" ;;
-    -m=*) [ -s "${a#*=}" ] || { echo "empty onnx" >&2; exit 4; } ;;
-    -aic-binary-dir=*) out="${a#*=}" ;;
-  esac
-done
-mkdir -p "$out" && echo qpc > "$out/programqpc.bin"
-)";
-  EXPECT_TRUE(base::WriteFileAtomically(root + "/exec/qaic-exec", script).ok());
-  ::chmod((root + "/exec/qaic-exec").c_str(), 0755);
-  return root;
+using aic::testing::FakeRuntimeLibrary;
+using aic::testing::MakeFakeSdk;
+
+std::string FakeLog() {
+  void* h = ::dlopen(FakeRuntimeLibrary().c_str(), RTLD_NOW | RTLD_NOLOAD);
+  if (!h) return "";
+  auto fn = reinterpret_cast<const char* (*)()>(::dlsym(h, "fakeQaicLog"));
+  std::string log = fn ? fn() : "";
+  ::dlclose(h);
+  return log;
+}
+
+std::vector<uint8_t> I64Bytes(std::vector<int64_t> v) {
+  std::vector<uint8_t> b(v.size() * 8);
+  std::memcpy(b.data(), v.data(), b.size());
+  return b;
 }
 
 TEST(AicDriver, WithoutTheSdkOneClearError) {
@@ -47,8 +44,60 @@ TEST(AicDriver, WithoutTheSdkOneClearError) {
   EXPECT_NE(d.status().message().find("/nothing"), std::string::npos);
 }
 
-TEST(AicDriver, CompilesThroughTheSdkCompiler) {
-  const std::string root = FakeSdk(::testing::TempDir() + "/aic_sdk");
+// The runtime binding alone: the documented call sequence, buffers bound by
+// the runtime's mappings, retained state bound empty and kept on the card.
+TEST(AicRuntime, LoadsBindsAndKeepsRetainedState) {
+  auto missing = aic::Runtime::Open(::testing::TempDir() + "/no/libQAic.so");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto rt = aic::Runtime::Open(FakeRuntimeLibrary());
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  const std::string dir = ::testing::TempDir() + "/rt_qpc";
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(base::WriteFileAtomically(dir + "/programqpc.bin",
+                                        "input_ids 1 7 16 1\n"
+                                        "position_ids 1 7 16 1\n"
+                                        "past_key.0 1 1 4096 0\n"
+                                        "logits 2 0 16 0\n"
+                                        "past_key.0_RetainedState 2 1 4096 0\n")
+                  .ok());
+  auto prog = (*rt)->Load(dir, 0);
+  ASSERT_TRUE(prog.ok()) << prog.status();
+  ASSERT_EQ((*prog)->bindings().size(), 5u);
+  EXPECT_TRUE((*prog)->bindings()[2].retained);
+  EXPECT_FALSE((*prog)->bindings()[3].retained);
+  auto a = (*prog)->Run(
+      {{"input_ids", I64Bytes({3, 4})}, {"position_ids", I64Bytes({0, 1})}});
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = (*prog)->Run({{"input_ids", I64Bytes({10})},  // partial: 1 token
+                         {"position_ids", I64Bytes({2})}});
+  ASSERT_TRUE(b.ok()) << b.status();
+  float f[4];
+  std::memcpy(f, b->at("logits").data(), 16);
+  EXPECT_EQ(f[0], 17.0f);  // the state the card kept: 3 + 4 + 10
+  EXPECT_EQ(f[1], 2.0f);
+  EXPECT_EQ(f[2], 2.0f);
+  EXPECT_EQ(b->count("past_key.0_RetainedState"), 0u);
+  auto bad = (*prog)->Run({{"input_ids", I64Bytes({1})}});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  auto unknown = (*prog)->Run({{"input_ids", I64Bytes({1})},
+                               {"position_ids", I64Bytes({1})},
+                               {"attention_mask", I64Bytes({1})}});
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  prog->reset();
+  const std::string log = FakeLog();
+  for (const char* call :
+       {"qaicCreateContext", "qaicCreateQueue", "qaicOpenQpcFile",
+        "qaicCreateProgram", "qaicLoadProgram",
+        "qaicRunActivationCmd(activate)", "qaicCreateExecObj",
+        "qaicExecObjSetData", "qaicEnqueueExecObj",
+        "qaicExecObjWaitForCompletion", "qaicRunActivationCmd(deactivate)",
+        "qaicReleaseProgram", "qaicReleaseContext"})
+    EXPECT_NE(log.find(call), std::string::npos) << call;
+}
+
+TEST(AicDriver, CompilesThroughTheSdkAndRunsThroughItsRuntime) {
+  const std::string root =
+      MakeFakeSdk(::testing::TempDir() + "/aic_sdk", FakeRuntimeLibrary());
   ::setenv("QEFF_AIC_SDK_ROOT", root.c_str(), 1);
   ::setenv("TMPDIR", ::testing::TempDir().c_str(), 1);
   auto d = OpenDevice("aic:0");
@@ -59,7 +108,8 @@ TEST(AicDriver, CompilesThroughTheSdkCompiler) {
   o.mxint8_kv_cache = true;
   o.mxfp6_matmul = true;
   o.num_cores = 14;
-  auto p = (*d)->Compile(m->graph, PrefillDecodeSpecializations(1, 4, 16), o);
+  const auto specs = PrefillDecodeSpecializations(1, 4, 16);
+  auto p = (*d)->Compile(m->graph, specs, o);
   ASSERT_TRUE(p.ok()) << p.status();
   auto args = base::ReadFile(root + "/last_args");
   ASSERT_TRUE(args.ok());
@@ -71,9 +121,9 @@ TEST(AicDriver, CompilesThroughTheSdkCompiler) {
   EXPECT_NE(io->find(" - IOName: past_key.0\n   Precision: mxint8"),
             std::string::npos);
   EXPECT_NE(io->find("past_value.1_RetainedState"), std::string::npos);
-  auto specs = base::ReadFile(root + "/last_specs");
-  ASSERT_TRUE(specs.ok());
-  EXPECT_NE(specs->find("\"seq_len\": \"4\""), std::string::npos);
+  auto sj = base::ReadFile(root + "/last_specs");
+  ASSERT_TRUE(sj.ok());
+  EXPECT_NE(sj->find("\"seq_len\": \"4\""), std::string::npos);
 
   const std::string dir = ::testing::TempDir() + "/aic_program";
   std::filesystem::remove_all(dir);
@@ -83,16 +133,45 @@ TEST(AicDriver, CompilesThroughTheSdkCompiler) {
   auto loaded = (*d)->LoadProgram(dir);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ((*loaded)->specializations().size(), 2u);
-  // Running is not bound in this build: a clear error, never a fake run.
+
+  // The fake compiler's program is opaque; give the fake runtime the IO of
+  // this model (tiny llama: vocab 40, last-position logits) to run it.
+  std::string desc = "input_ids 1 7 32 1\nposition_ids 1 7 32 1\n";
+  for (int l = 0; l < 2; ++l)
+    for (const char* kv : {"past_key.", "past_value."})
+      desc += std::string(kv) + std::to_string(l) + " 1 1 4096 0\n";
+  desc += "logits 2 0 160 0\n";
+  for (int l = 0; l < 2; ++l)
+    for (const char* kv : {"past_key.", "past_value."})
+      desc +=
+          std::string(kv) + std::to_string(l) + "_RetainedState 2 1 4096 0\n";
+  ASSERT_TRUE(
+      base::WriteFileAtomically(dir + "/qpc/programqpc.bin", desc).ok());
   auto s = (*d)->Load(*loaded);
-  EXPECT_EQ(s.status().code(), absl::StatusCode::kUnimplemented);
+  ASSERT_TRUE(s.ok()) << s.status();
+  TensorMap prefill = {{"input_ids", ir::Tensor::I64({1, 4}, {3, 7, 1, 9})},
+                       {"position_ids", ir::Tensor::I64({1, 4}, {0, 1, 2, 3})}};
+  auto r1 = (*s)->Run("Prefill", prefill);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  ASSERT_EQ(r1->at("logits").dims(), (std::vector<int64_t>{1, 1, 40}));
+  EXPECT_EQ(r1->at("logits").data<float>()[0], 20.0f);
+  TensorMap decode = {{"input_ids", ir::Tensor::I64({1, 1}, {5})},
+                      {"position_ids", ir::Tensor::I64({1, 1}, {4})}};
+  auto r2 = (*s)->Run("Decode", decode);
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(r2->at("logits").data<float>()[0], 25.0f);  // state kept
+  EXPECT_EQ(r2->at("logits").data<float>()[1], 2.0f);
+  EXPECT_EQ(r2->at("logits").data<float>()[2], 4.0f);
+  EXPECT_EQ(r2->count("past_key.0_RetainedState"), 0u);
+  EXPECT_FALSE((*s)->Run("Verify", decode).ok());
 
   // A failing compiler is the compile's error, with its output.
-  ::setenv("FAKE_QAIC_FAIL", "1", 1);
-  auto bad = (*d)->Compile(m->graph, PrefillDecodeSpecializations(1, 4, 16), o);
+  ::setenv("FAKE_QAIC_FAIL", "error: out of VTCM", 1);
+  auto bad = (*d)->Compile(m->graph, specs, o);
   ::unsetenv("FAKE_QAIC_FAIL");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("out of VTCM"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("exitcode: 3"), std::string::npos);
 }
 
 }  // namespace
