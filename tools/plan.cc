@@ -2,9 +2,9 @@
 // the `sim` performance model, from the model's config.json alone (no
 // weights: a 70 B model plans in milliseconds).
 //
-//   bazel run //tools:plan -- --config=models/configs/llama-2-7b \
-//     --prefill_seq_lens=128,512 --ctx_lens=1024,4096 --num_devices=1,4 \
-//     --precisions=fp16,mxfp6,mxfp6+mxint8 --out=/tmp/plan
+//   bazel run //tools:plan -- --config=$PWD/models/configs/llama-2-7b
+//     --prefill_seq_lens=128,512 --ctx_lens=1024,4096 --num_devices=1,4
+//     --precisions=fp16,mxfp6,mxfp6+mxint8 --out=/tmp/plan   (one line)
 //
 // Every cell (SKU x prefill_seq_len x ctx_len x batch x full_batch_size x
 // num_devices x num_cores x precision) gets the modelled TTFT for a
@@ -15,6 +15,7 @@
 // (hw/sim/ai100_model.h), not measured.
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <string>
@@ -269,9 +270,11 @@ absl::Status Run(const std::string&) {
   const int64_t prompt_len = absl::GetFlag(FLAGS_prompt_len);
   std::vector<engine::PlanCell> cells =
       engine::PlanGrid(config, skus, grid, prompt_len);
+  std::filesystem::path cp(config_path);
+  if (cp.filename() == "config.json") cp = cp.parent_path();
   const std::string title =
-      absl::StrCat(config.architecture, " from ", config_path,
-                   ": modelled on Cloud AI 100 (sim; not measured)");
+      absl::StrCat(cp.filename().string(), " (", config.architecture,
+                   "): modelled on Cloud AI 100 (sim; not measured)");
   const std::string md =
       absl::StrCat("## ", title, "\n\n", Markdown(cells, prompt_len));
   std::cout << md;
