@@ -75,6 +75,11 @@ absl::StatusOr<std::vector<int>> ParseDeviceGroup(const std::string& text) {
 
 absl::StatusOr<std::string> DeviceForGroup(const std::string& device,
                                            const std::vector<int>& group) {
+  // Cloud AI 100 devices: the group is the card's device ids (QEfficient's
+  // device_group); its size is num_devices (tensor slicing).
+  if (device == "aic" && !group.empty()) return absl::StrCat("aic:", group[0]);
+  if (absl::StartsWith(device, "sim") || absl::StartsWith(device, "aic"))
+    return device;
   if (group.size() > 1)
     return absl::UnimplementedError(absl::StrCat(
         "--device_group with ", group.size(),

@@ -30,7 +30,9 @@ absl::StatusOr<std::vector<int>> ParseDeviceGroup(const std::string& text);
 
 // The device spec for --device and --device_group: no group or [0] keeps
 // `device`; [k] on "cpu:N" is card k ("cpu:N/k"); more than one id is
-// num_devices > 1, refused by name until multi-device execution exists.
+// num_devices > 1, refused by name on host devices. For Cloud AI 100
+// devices the group is QEfficient's: "aic" with [k, ...] is "aic:k", "sim:*"
+// is kept, and the caller sets num_devices to the group's size.
 absl::StatusOr<std::string> DeviceForGroup(const std::string& device,
                                            const std::vector<int>& group);
 

@@ -97,6 +97,7 @@ absl::Status Run(const std::string& argv0) {
                         ParseDeviceGroup(absl::GetFlag(FLAGS_device_group)));
   QEFF_ASSIGN_OR_RETURN(cp.device,
                         DeviceForGroup(absl::GetFlag(FLAGS_device), group));
+  if (group.size() > 1) cp.num_devices = static_cast<int>(group.size());
   QEFF_RETURN_IF_ERROR(FitToDevice(&cp));
 
   QEFF_RETURN_IF_ERROR(model->Export().status());
