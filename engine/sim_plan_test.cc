@@ -38,8 +38,7 @@ TEST(SimPlan, ConfigWorkloadMatchesTheGraph) {
           EXPECT_EQ(w->batch_size, c.batch_size);
           EXPECT_EQ(w->seq_len, c.seq_len);
           EXPECT_DOUBLE_EQ(w->matmul_flops, c.matmul_flops) << specs[i].name;
-          EXPECT_DOUBLE_EQ(w->matmul_weight_elements,
-                           c.matmul_weight_elements);
+          EXPECT_DOUBLE_EQ(w->matmul_weight_elements, c.matmul_weight_elements);
           EXPECT_DOUBLE_EQ(w->state_elements, c.state_elements);
           EXPECT_DOUBLE_EQ(w->state_write_fraction, c.state_write_fraction);
           EXPECT_EQ(w->layers, c.layers);
@@ -47,13 +46,50 @@ TEST(SimPlan, ConfigWorkloadMatchesTheGraph) {
           // Other constants: the graph also holds small tables (RoPE
           // frequencies, masks' constants); they stay within a few percent
           // of all constants.
-          const double total = w->matmul_weight_elements +
-                               w->other_constant_elements;
+          const double total =
+              w->matmul_weight_elements + w->other_constant_elements;
           EXPECT_NEAR(w->other_constant_elements, c.other_constant_elements,
                       0.05 * total);
         }
       }
     }
+  }
+}
+
+// The two load paths agree end to end: a Hugging Face folder loaded with
+// its weights (PlanModel: the transformed graph) and its config.json alone
+// (PlanFromConfig) give the same estimate, for each family.
+TEST(SimPlan, PlanModelEqualsPlanFromConfig) {
+  for (const std::string& arch : models::TestModelArchitectures()) {
+    SCOPED_TRACE(arch);
+    models::TestModelSpec spec;
+    spec.arch = arch;
+    const std::string dir = ::testing::TempDir() + "/plan_" + arch;
+    ASSERT_TRUE(models::WriteTestModelHf(spec, dir).ok());
+    FromPretrainedOptions fo;
+    fo.qeff_home = ::testing::TempDir() + "/home";
+    auto m = QEFFAutoModelForCausalLM::FromPretrained(dir, fo);
+    ASSERT_TRUE(m.ok()) << m.status();
+    auto c = ModelConfigFromFile(dir);
+    ASSERT_TRUE(c.ok()) << c.status();
+    CompileParams p;
+    p.prefill_seq_len = 16;
+    p.ctx_len = 64;
+    p.mxint8_kv_cache = true;
+    auto sku = *hw::sim::FindSku("ai100-standard");
+    auto from_graph = PlanModel(**m, p, sku);
+    auto from_config = PlanFromConfig(*c, p, sku);
+    ASSERT_TRUE(from_graph.ok()) << from_graph.status();
+    ASSERT_TRUE(from_config.ok()) << from_config.status();
+    ASSERT_EQ(from_graph->calls.size(), from_config->calls.size());
+    for (size_t i = 0; i < from_graph->calls.size(); ++i) {
+      EXPECT_DOUBLE_EQ(from_graph->calls[i].flops, from_config->calls[i].flops);
+      EXPECT_DOUBLE_EQ(from_graph->calls[i].ddr_bytes,
+                       from_config->calls[i].ddr_bytes);
+      EXPECT_NEAR(from_graph->calls[i].seconds, from_config->calls[i].seconds,
+                  1e-12);
+    }
+    EXPECT_DOUBLE_EQ(from_graph->state_bytes, from_config->state_bytes);
   }
 }
 

@@ -16,7 +16,9 @@
 //     ddr_bytes: the MatMul weights that do not stay resident in on-chip
 //     SRAM (weights beyond num_devices * sram_bytes_per_soc stream from DDR
 //     every call), the whole retained state (KV cache) read, and the
-//     positions written (seq_len of ctx_len of it).
+//     positions written (seq_len of ctx_len of it). With continuous
+//     batching a prefill touches one slot's rows but is charged the whole
+//     cache (an overestimate; prefill is weight- or compute-bound anyway).
 //   link_s (num_devices > 1, tensor slicing): two all-reduces per layer of
 //     the [M, hidden] fp16 activations, ring algorithm:
 //     2 * layers * 2*(n-1)/n * M*hidden*2 bytes / link_bytes_per_s.
