@@ -25,14 +25,19 @@ constexpr char kQpcFile[] = "programqpc.bin";
 
 class AicProgram : public Program {
  public:
+  // A compiled (not loaded) program owns its scratch folder.
+  ~AicProgram() override {
+    if (!work_dir.empty()) (void)base::RemoveAll(work_dir);
+  }
   const std::vector<Specialization>& specializations() const override {
     return specs;
   }
   std::string device_kind() const override { return "aic"; }
 
   std::vector<Specialization> specs;
-  std::string qpc_dir;  // holds programqpc.bin
-  std::string command;  // the compiler command line
+  std::string qpc_dir;   // holds programqpc.bin
+  std::string command;   // the compiler command line
+  std::string work_dir;  // Compile's scratch folder (removed with it)
   // Per specialization, the non-state outputs' dims (the runtime reports
   // only byte sizes).
   std::map<std::string, std::map<std::string, std::vector<int64_t>>>
@@ -228,6 +233,9 @@ class AicDevice : public Device {
           absl::StrCat("aic driver: cannot create ", tmpl));
     const std::string dir = tmpl;
     const std::string onnx = dir + "/model.onnx";
+    // Removed on every early return; the program owns it on success.
+    auto scratch = std::make_shared<AicProgram>();
+    scratch->work_dir = dir;
     QEFF_RETURN_IF_ERROR(ir::ExportOnnx(graph, onnx));
     CompileOptions o = options;
     if (o.weight_format == ir::QuantFormat::kMXFP6) o.mxfp6_matmul = true;
@@ -241,7 +249,7 @@ class AicDevice : public Device {
       return absl::InternalError(
           absl::StrCat("aic driver: the compiler exited 0 but wrote no ",
                        files.binary_dir, "/", kQpcFile));
-    auto p = std::make_shared<AicProgram>();
+    std::shared_ptr<AicProgram> p = std::move(scratch);
     p->specs = specs;
     p->qpc_dir = files.binary_dir;
     p->command = absl::StrJoin(argv, " ");

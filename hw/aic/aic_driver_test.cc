@@ -165,10 +165,26 @@ TEST(AicDriver, CompilesThroughTheSdkAndRunsThroughItsRuntime) {
   EXPECT_EQ(r2->count("past_key.0_RetainedState"), 0u);
   EXPECT_FALSE((*s)->Run("Verify", decode).ok());
 
-  // A failing compiler is the compile's error, with its output.
+  // The compile's scratch folder goes with its program (the saved copy
+  // stays).
+  auto count_scratch = [] {
+    int n = 0;
+    for (const auto& e :
+         std::filesystem::directory_iterator(::testing::TempDir()))
+      n += e.path().filename().string().rfind("qeff-aic-", 0) == 0;
+    return n;
+  };
+  const int before = count_scratch();
+  p->reset();
+  EXPECT_EQ(count_scratch(), before - 1);
+  EXPECT_TRUE(base::FileExists(dir + "/qpc/programqpc.bin"));
+
+  // A failing compiler is the compile's error, with its output, and leaves
+  // no scratch folder.
   ::setenv("FAKE_QAIC_FAIL", "error: out of VTCM", 1);
   auto bad = (*d)->Compile(m->graph, specs, o);
   ::unsetenv("FAKE_QAIC_FAIL");
+  EXPECT_EQ(count_scratch(), before - 1);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("out of VTCM"), std::string::npos);
   EXPECT_NE(bad.status().message().find("exitcode: 3"), std::string::npos);
