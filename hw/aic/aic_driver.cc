@@ -213,6 +213,9 @@ class AicDevice : public Device {
         o.aic_enable_depth_first ? "true" : "false", "}");
   }
 
+  // qaic-exec runs for minutes on real models: blocking work.
+  bool CompileBlocks() const override { return true; }
+
   absl::StatusOr<std::shared_ptr<const Program>> Compile(
       const ir::Graph& graph, const std::vector<Specialization>& specs,
       const CompileOptions& options) override {
