@@ -151,7 +151,9 @@ TEST(AicCompile, OptionGrid) {
                                                    0) == 0;
                                       }),
                         dev > 1 ? 1 : 0);
-              if (base) EXPECT_EQ(a.back(), "-aic-binary-dir=/q/qpc");
+              if (base) {
+                EXPECT_EQ(a.back(), "-aic-binary-dir=/q/qpc");
+              }
             }
 }
 

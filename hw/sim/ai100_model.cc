@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "base/json.h"
 #include "base/status_macros.h"
+#include "ir/op_schema.h"
 
 namespace qeff::hw::sim {
 namespace {
@@ -139,8 +140,12 @@ absl::StatusOr<Ai100Sku> FindSku(absl::string_view name) {
                    "'; known: ", absl::StrJoin(names, ", ")));
 }
 
-absl::StatusOr<Workload> WorkloadOfGraph(const ir::Graph& g,
+absl::StatusOr<Workload> WorkloadOfGraph(const ir::Graph& graph,
                                          const Specialization& spec) {
+  // Shapes of every value (a graph straight from a builder has none); the
+  // copy shares the constants' storage.
+  ir::Graph g = graph;
+  QEFF_RETURN_IF_ERROR(ir::InferShapes(g));
   Workload w;
   w.specialization = spec.name;
   if (auto ids = g.FindInput("input_ids")) {
