@@ -17,6 +17,7 @@
 #include "engine/executor.h"
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
+#include "engine/qeff_auto_model_embedding.h"
 #include "engine/versions.h"
 #include "hw/device_registry.h"
 #include "hw/graph_io.h"
@@ -121,6 +122,17 @@ absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
   } else if (name == "specializations") {
     QEFF_ASSIGN_OR_RETURN(p->specializations,
                           hw::SpecializationsFromJson(v, "specializations"));
+  } else if (name == "seq_len") {
+    p->seq_len.clear();
+    if (v.is_array()) {
+      for (const base::JsonValue& e : v.array()) {
+        QEFF_ASSIGN_OR_RETURN(int64_t n, IntParam(name, e));
+        p->seq_len.push_back(n);
+      }
+    } else {
+      QEFF_ASSIGN_OR_RETURN(int64_t n, IntParam(name, v));
+      p->seq_len.push_back(n);
+    }
   } else if (name == "compile_dir" || name == "device") {
     if (!v.is_string())
       return absl::InvalidArgumentError(
@@ -132,7 +144,8 @@ absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
         "' (known: prefill_seq_len, ctx_len, batch_size, full_batch_size, "
         "num_cores, num_devices, mxfp6_matmul, mxint8_kv_cache, weight_format, "
         "mos, "
-        "aic_enable_depth_first, specializations, compile_dir, device)"));
+        "aic_enable_depth_first, specializations, seq_len, compile_dir, "
+        "device)"));
   }
   return absl::OkStatus();
 }
@@ -201,9 +214,7 @@ absl::StatusOr<std::string> QEFFBaseModel::Export(
   eo.export_dir = export_dir;
   eo.architecture = model_architecture();
   eo.model_class = model_name();
-  QEFF_ASSIGN_OR_RETURN(
-      eo.params, ExportParams(qeff_home_, model_->source, model_architecture(),
-                              transform_options()));
+  QEFF_ASSIGN_OR_RETURN(eo.params, ExportHashParams());
   QEFF_ASSIGN_OR_RETURN(passes::ExportedArtifact art,
                         passes::ExportArtifact(*transformed_, eo));
   onnx_path_ = art.onnx_path;
@@ -211,6 +222,11 @@ absl::StatusOr<std::string> QEFFBaseModel::Export(
   export_params_ = base::ToHashable(art.params);
   onnx_reused_ = art.reused;
   return onnx_path_;
+}
+
+absl::StatusOr<base::JsonValue> QEFFBaseModel::ExportHashParams() const {
+  return ExportParams(qeff_home_, model_->source, model_architecture(),
+                      transform_options());
 }
 
 absl::StatusOr<std::string> QEFFBaseModel::Compile(
@@ -568,13 +584,22 @@ absl::StatusOr<std::unique_ptr<QEFFBaseModel>> QEFFCommonLoader::FromPretrained(
   lo.hub_cache_dir = options.hub_cache_dir;
   QEFF_ASSIGN_OR_RETURN(models::LoadedModel m, models::Load(path, lo));
   const std::string arch = m.architecture;
+  if (m.config.family == models::ModelFamily::kBert) {
+    QEFF_ASSIGN_OR_RETURN(
+        std::unique_ptr<QEFFAutoModel> e,
+        QEFFAutoModel::FromLoaded(
+            std::make_shared<const models::LoadedModel>(std::move(m)),
+            options));
+    return std::unique_ptr<QEFFBaseModel>(std::move(e));
+  }
   if (absl::EndsWith(arch, "ForCausalLM") || arch == "GPT2LMHeadModel") {
     return std::unique_ptr<QEFFBaseModel>(QEFFAutoModelForCausalLM::FromLoaded(
         std::make_shared<const models::LoadedModel>(std::move(m)), options));
   }
   return absl::UnimplementedError(absl::StrCat(
       path, ": no QEfficient class for architecture '", arch,
-      "' (QEFFAutoModelForCausalLM takes *ForCausalLM and GPT2LMHeadModel)"));
+      "' (QEFFAutoModelForCausalLM takes *ForCausalLM and GPT2LMHeadModel, "
+      "QEFFAutoModel BertModel)"));
 }
 
 absl::Status Transform(QEFFBaseModel& model, absl::string_view form_factor) {

@@ -46,28 +46,29 @@ absl::StatusOr<bool> PoolingTransform::Run(ir::Graph& g) {
   ir::GraphBuilder b(&g);
   const ValueId h = *hidden_out, am = *mask_in;
   auto reduce = [&](const char* op, ValueId x, const std::string& name) {
-    return b.Op(op, {x},
-                {{"axes", Attribute::Ints({1})}, {"keepdims", Attribute::Int(0)}},
-                name);
+    return b.Op(
+        op, {x},
+        {{"axes", Attribute::Ints({1})}, {"keepdims", Attribute::Int(0)}},
+        name);
   };
   // real[b, s, 1]: 1 for tokens, 0 for padding.
   ValueId is_real = b.Op("Greater", {am, b.ScalarI64(0)}, {}, "pool.is_real");
   ValueId real = b.Unsqueeze(
-      b.Op("Cast", {is_real}, {{"to", Attribute::Int(ir::DTypeToOnnx(
-                                          ir::DType::kF32))}},
+      b.Op("Cast", {is_real},
+           {{"to", Attribute::Int(ir::DTypeToOnnx(ir::DType::kF32))}},
            "pool.real_f32"),
       {2}, "pool.real");
   ValueId pooled = ir::kNoValue;
   switch (options_.pooling) {
     case Pooling::kMean:
     case Pooling::kAvg: {
-      ValueId sum = b.Op("ReduceSum", {b.Mul(h, real, "pool.masked"),
-                                       b.ConstI64({1})},
-                         {{"keepdims", Attribute::Int(0)}}, "pool.sum");
+      ValueId sum =
+          b.Op("ReduceSum", {b.Mul(h, real, "pool.masked"), b.ConstI64({1})},
+               {{"keepdims", Attribute::Int(0)}}, "pool.sum");
       ValueId count = b.Op("ReduceSum", {real, b.ConstI64({1})},
                            {{"keepdims", Attribute::Int(0)}}, "pool.count");
-      ValueId safe = b.Op("Max", {count, b.ScalarF32(1e-9f)}, {},
-                          "pool.count_clamped");
+      ValueId safe =
+          b.Op("Max", {count, b.ScalarF32(1e-9f)}, {}, "pool.count_clamped");
       pooled = b.Op("Div", {sum, safe}, {}, "pool.mean");
       break;
     }
@@ -78,17 +79,17 @@ absl::StatusOr<bool> PoolingTransform::Run(ir::Graph& g) {
     case Pooling::kMax: {
       ValueId pad = b.Unsqueeze(b.Op("Not", {is_real}, {}, "pool.is_pad"), {2},
                                 "pool.pad");
-      ValueId filled = b.Op("Where", {pad, b.ScalarF32(-1e9f), h}, {},
-                            "pool.pad_filled");
+      ValueId filled =
+          b.Op("Where", {pad, b.ScalarF32(-1e9f), h}, {}, "pool.pad_filled");
       pooled = reduce("ReduceMax", filled, "pool.max");
       break;
     }
     case Pooling::kLast: {
       // The last index holding the row's largest mask value (1).
-      ValueId real_i64 = b.Op(
-          "Cast", {is_real},
-          {{"to", Attribute::Int(ir::DTypeToOnnx(ir::DType::kI64))}},
-          "pool.real_i64");
+      ValueId real_i64 =
+          b.Op("Cast", {is_real},
+               {{"to", Attribute::Int(ir::DTypeToOnnx(ir::DType::kI64))}},
+               "pool.real_i64");
       ValueId idx = b.Op("ArgMax", {real_i64},
                          {{"axis", Attribute::Int(1)},
                           {"keepdims", Attribute::Int(1)},
@@ -100,12 +101,12 @@ absl::StatusOr<bool> PoolingTransform::Run(ir::Graph& g) {
     }
   }
   if (options_.l2_normalize) {
-    ValueId sq = b.Op("ReduceSum", {b.Mul(pooled, pooled, "pool.sq"),
-                                    b.ConstI64({-1})},
-                      {{"keepdims", Attribute::Int(1)}}, "pool.sq_sum");
-    ValueId norm = b.Op("Max", {b.Op("Sqrt", {sq}, {}, "pool.norm"),
-                                b.ScalarF32(1e-12f)},
-                        {}, "pool.norm_clamped");
+    ValueId sq =
+        b.Op("ReduceSum", {b.Mul(pooled, pooled, "pool.sq"), b.ConstI64({-1})},
+             {{"keepdims", Attribute::Int(1)}}, "pool.sq_sum");
+    ValueId norm =
+        b.Op("Max", {b.Op("Sqrt", {sq}, {}, "pool.norm"), b.ScalarF32(1e-12f)},
+             {}, "pool.norm_clamped");
     pooled = b.Op("Div", {pooled, norm}, {}, "pool.normalized");
   }
   g.SetOutputs({b.Op("Identity", {pooled}, {}, "output")});

@@ -25,9 +25,9 @@ ir::Graph Encoder() {
   const Shape bs({ir::Dim::Symbol("batch_size"), ir::Dim::Symbol("seq_len")});
   b.Input("input_ids", DType::kI64, bs);
   b.Input("attention_mask", DType::kI64, bs);
-  auto h = b.Input("h", DType::kF32,
-                   Shape({ir::Dim::Symbol("batch_size"),
-                          ir::Dim::Symbol("seq_len"), H}));
+  auto h = b.Input(
+      "h", DType::kF32,
+      Shape({ir::Dim::Symbol("batch_size"), ir::Dim::Symbol("seq_len"), H}));
   g.AddOutput(b.Op("Identity", {h}, {}, "last_hidden_state"));
   return g;
 }
@@ -77,8 +77,8 @@ std::vector<float> Expected(Pooling p, bool l2, int b) {
 }
 
 TEST(PoolingTransform, EveryModeMatchesItsDefinitionAndIgnoresPadding) {
-  for (Pooling p : {Pooling::kMean, Pooling::kAvg, Pooling::kCls,
-                    Pooling::kMax, Pooling::kLast}) {
+  for (Pooling p : {Pooling::kMean, Pooling::kAvg, Pooling::kCls, Pooling::kMax,
+                    Pooling::kLast}) {
     for (bool l2 : {false, true}) {
       SCOPED_TRACE(std::string(PoolingName(p)) + (l2 ? " l2" : ""));
       ir::Graph g = Encoder();
@@ -92,8 +92,8 @@ TEST(PoolingTransform, EveryModeMatchesItsDefinitionAndIgnoresPadding) {
       EXPECT_EQ(g.value(g.outputs()[0]).type.shape.ToString(),
                 "[batch_size, 2]");
       auto out = ir::Evaluator::Run(
-          g, {{"input_ids", ir::Tensor::I64({B, S}, std::vector<int64_t>(
-                                                         B * S, 1))},
+          g, {{"input_ids",
+               ir::Tensor::I64({B, S}, std::vector<int64_t>(B * S, 1))},
               {"attention_mask", ir::Tensor::I64({B, S}, kMask)},
               {"h", ir::Tensor::F32({B, S, H}, Hidden())}});
       ASSERT_TRUE(out.ok()) << out.status();

@@ -1,5 +1,6 @@
 #include "models/arch/registry.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
@@ -12,6 +13,7 @@ const std::vector<ArchInfo>& SupportedArchitectures() {
       {"mistral", "MistralForCausalLM", ModelFamily::kLlama, {}},
       {"qwen2", "Qwen2ForCausalLM", ModelFamily::kLlama, {"qwen2"}},
       {"gpt2", "GPT2LMHeadModel", ModelFamily::kGpt2, {"gpt2"}},
+      {"bert", "BertModel", ModelFamily::kBert, {"bert"}},
   };
   return *kArchs;
 }
@@ -31,6 +33,15 @@ void FillCommon(ModelConfig* m) {
     m->num_hidden_layers = c.num_hidden_layers;
     m->num_attention_heads = c.num_attention_heads;
     m->num_key_value_heads = c.num_key_value_heads;
+    m->head_dim = c.num_attention_heads > 0 ? c.HeadDim() : 0;
+    m->max_position_embeddings = c.max_position_embeddings;
+  } else if (m->family == ModelFamily::kBert) {
+    const BertConfig& c = m->bert;
+    m->vocab_size = c.vocab_size;
+    m->hidden_size = c.hidden_size;
+    m->num_hidden_layers = c.num_hidden_layers;
+    m->num_attention_heads = c.num_attention_heads;
+    m->num_key_value_heads = c.num_attention_heads;
     m->head_dim = c.num_attention_heads > 0 ? c.HeadDim() : 0;
     m->max_position_embeddings = c.max_position_embeddings;
   } else {
@@ -228,6 +239,32 @@ absl::Status ParseGpt2(const base::JsonValue& j, const std::string& source,
   return absl::OkStatus();
 }
 
+absl::Status ParseBert(const base::JsonValue& j, const std::string& source,
+                       ModelConfig* m) {
+  Fields f(j, source);
+  BertConfig& c = m->bert;
+  QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size"));
+  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.Int("hidden_size"));
+  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.Int("num_hidden_layers"));
+  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads, f.Int("num_attention_heads"));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size, f.Int("intermediate_size"));
+  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
+                        f.Int("max_position_embeddings", 512));
+  QEFF_ASSIGN_OR_RETURN(c.type_vocab_size, f.Int("type_vocab_size", 2));
+  QEFF_ASSIGN_OR_RETURN(c.layer_norm_eps, f.Float("layer_norm_eps", 1e-12f));
+  QEFF_ASSIGN_OR_RETURN(c.hidden_act, f.String("hidden_act", "gelu"));
+  QEFF_ASSIGN_OR_RETURN(std::string pos,
+                        f.String("position_embedding_type", "absolute"));
+  if (pos != "absolute")
+    return absl::UnimplementedError(
+        absl::StrCat(source, ": position_embedding_type '", pos,
+                     "' is not supported (supported: absolute)"));
+  auto st = c.Validate();
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
@@ -259,7 +296,11 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
         source, ": architecture '", model_type.empty() ? arch_name : model_type,
         "' is not supported (supported: ", SupportedArchitecturesText(), ")"));
   }
-  if (!arch_name.empty() && arch_name != info->architecture) {
+  // A BERT checkpoint saved with a head class (BertForMaskedLM, ...) holds
+  // the BertModel encoder under `bert.`: the encoder is what is built.
+  const bool bert_head =
+      info->family == ModelFamily::kBert && absl::StartsWith(arch_name, "Bert");
+  if (!arch_name.empty() && arch_name != info->architecture && !bert_head) {
     return absl::UnimplementedError(absl::StrCat(
         source, ": architectures[0] '", arch_name, "' is not supported for ",
         "model_type '", info->model_type, "' (supported: ", info->architecture,
@@ -271,6 +312,8 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
   m.architecture = info->architecture;
   if (m.family == ModelFamily::kLlama) {
     QEFF_RETURN_IF_ERROR(ParseLlamaFamily(j, source, &m));
+  } else if (m.family == ModelFamily::kBert) {
+    QEFF_RETURN_IF_ERROR(ParseBert(j, source, &m));
   } else {
     QEFF_RETURN_IF_ERROR(ParseGpt2(j, source, &m));
   }
@@ -282,6 +325,8 @@ absl::StatusOr<ir::Graph> BuildEager(const ModelConfig& config,
                                      const WeightMap& weights) {
   absl::StatusOr<ir::Graph> g = config.family == ModelFamily::kLlama
                                     ? BuildLlamaEager(config.llama, weights)
+                                : config.family == ModelFamily::kBert
+                                    ? BuildBertEager(config.bert, weights)
                                     : BuildGpt2Eager(config.gpt2, weights);
   if (g.ok() && !config.architecture.empty()) g->name = config.architecture;
   return g;

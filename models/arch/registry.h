@@ -5,8 +5,9 @@
 // ones.
 //
 // Supported: llama (LlamaForCausalLM), mistral (MistralForCausalLM), qwen2
-// (Qwen2ForCausalLM) — one Llama-family builder — and gpt2
-// (GPT2LMHeadModel).
+// (Qwen2ForCausalLM) — one Llama-family builder — gpt2
+// (GPT2LMHeadModel), and the encoder bert (BertModel; config.json's
+// architectures may name any Bert* head class, whose head is dropped).
 #ifndef QEFF_MODELS_ARCH_REGISTRY_H_
 #define QEFF_MODELS_ARCH_REGISTRY_H_
 
@@ -16,12 +17,13 @@
 #include "absl/status/statusor.h"
 #include "base/json.h"
 #include "ir/graph.h"
+#include "models/arch/bert.h"
 #include "models/arch/gpt2.h"
 #include "models/arch/llama.h"
 
 namespace qeff::models {
 
-enum class ModelFamily { kLlama, kGpt2 };
+enum class ModelFamily { kLlama, kGpt2, kBert };
 
 // A parsed model config. The common numbers are filled for every family
 // (the engine sizes caches and checks ids with them); the family's own
@@ -39,6 +41,7 @@ struct ModelConfig {
   int64_t max_position_embeddings = 0;
   LlamaConfig llama;  // family kLlama
   Gpt2Config gpt2;    // family kGpt2
+  BertConfig bert;    // family kBert (an encoder: QEFFAutoModel)
 };
 
 // Fills the common numbers from the family config.

@@ -1,0 +1,98 @@
+#include "models/bert_gguf.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+
+namespace qeff::models {
+
+std::string BertGgufToHfName(absl::string_view g) {
+  static const std::pair<const char*, const char*> kTop[] = {
+      {"token_embd.weight", "embeddings.word_embeddings.weight"},
+      {"token_types.weight", "embeddings.token_type_embeddings.weight"},
+      {"position_embd.weight", "embeddings.position_embeddings.weight"},
+      {"token_embd_norm.weight", "embeddings.LayerNorm.weight"},
+      {"token_embd_norm.bias", "embeddings.LayerNorm.bias"},
+  };
+  for (const auto& [gg, h] : kTop)
+    if (g == gg) return h;
+  static const std::pair<const char*, const char*> kLayer[] = {
+      {"attn_q", "attention.self.query"},
+      {"attn_k", "attention.self.key"},
+      {"attn_v", "attention.self.value"},
+      {"attn_output", "attention.output.dense"},
+      {"attn_output_norm", "attention.output.LayerNorm"},
+      {"ffn_up", "intermediate.dense"},
+      {"ffn_down", "output.dense"},
+      {"layer_output_norm", "output.LayerNorm"},
+  };
+  if (!absl::StartsWith(g, "blk.")) return "";
+  absl::string_view rest = g.substr(4);
+  const size_t dot = rest.find('.');
+  if (dot == absl::string_view::npos) return "";
+  absl::string_view layer = rest.substr(0, dot), role = rest.substr(dot + 1);
+  for (const char* suffix : {".weight", ".bias"}) {
+    if (!absl::EndsWith(role, suffix)) continue;
+    absl::string_view base = role.substr(0, role.size() - strlen(suffix));
+    for (const auto& [gg, h] : kLayer)
+      if (base == gg)
+        return absl::StrCat("encoder.layer.", layer, ".", h, suffix);
+  }
+  return "";
+}
+
+absl::Status BertFromGguf(const GgufFile& f, const std::string& path,
+                          ModelConfig* m, WeightMap* weights) {
+  BertConfig c;
+  auto key = [](absl::string_view k) { return absl::StrCat("bert.", k); };
+  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.GetInt(key("embedding_length")));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size,
+                        f.GetInt(key("feed_forward_length")));
+  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.GetInt(key("block_count")));
+  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads,
+                        f.GetInt(key("attention.head_count")));
+  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
+                        f.GetInt(key("context_length")));
+  QEFF_ASSIGN_OR_RETURN(c.layer_norm_eps,
+                        f.GetF32(key("attention.layer_norm_epsilon")));
+  if (f.Has(key("attention.causal"))) {
+    QEFF_ASSIGN_OR_RETURN(bool causal, f.GetBool(key("attention.causal")));
+    if (causal)
+      return absl::UnimplementedError(absl::StrCat(
+          path, ": ", key("attention.causal"), " = true is not supported"));
+  }
+  c.hidden_act = "gelu_new";  // llama.cpp's ggml_gelu (see the header)
+  for (const GgufTensorInfo& t : f.tensors()) {
+    const std::string hf = BertGgufToHfName(t.name);
+    if (hf.empty())
+      return absl::UnimplementedError(absl::StrCat(
+          path, ": tensor '", t.name, "' is not supported for bert",
+          absl::StartsWith(t.name, "cls") ? " (a classification head)" : ""));
+    (*weights)[hf] = t.tensor;
+  }
+  auto dim0 = [&](const char* name, int64_t* out) -> absl::Status {
+    auto it = weights->find(name);
+    if (it == weights->end() || it->second.dims().size() != 2)
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": no 2-D tensor for '", name, "'"));
+    *out = it->second.dims()[0];
+    return absl::OkStatus();
+  };
+  QEFF_RETURN_IF_ERROR(
+      dim0("embeddings.word_embeddings.weight", &c.vocab_size));
+  QEFF_RETURN_IF_ERROR(
+      dim0("embeddings.token_type_embeddings.weight", &c.type_vocab_size));
+  auto st = c.Validate();
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
+  m->family = ModelFamily::kBert;
+  m->model_type = "bert";
+  m->architecture = "BertModel";
+  m->bert = c;
+  FillCommon(m);
+  return absl::OkStatus();
+}
+
+}  // namespace qeff::models

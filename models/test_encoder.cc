@@ -1,0 +1,203 @@
+#include "models/test_encoder.h"
+
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/files.h"
+#include "base/status_macros.h"
+#include "models/bert_gguf.h"
+#include "models/gguf.h"
+#include "models/gguf_writer.h"
+#include "models/hf_tokenizer_writer.h"
+#include "models/safetensors.h"
+
+namespace qeff::models {
+namespace {
+
+// Uniform in [-scale, scale] (mean of zero; the built-in vocabulary is
+// small, so scales are chosen to give O(1) activations).
+class Uniform {
+ public:
+  explicit Uniform(uint64_t seed) : rng_(seed) {}
+  ir::Tensor Tensor(std::vector<int64_t> dims, float scale, float center = 0) {
+    ir::Tensor t = ir::Tensor::Zeros(ir::DType::kF32, std::move(dims));
+    float* p = t.mutable_data<float>();
+    for (int64_t i = 0; i < t.num_elements(); ++i) {
+      const double u = static_cast<double>(rng_() >> 11) / 9007199254740992.0;
+      p[i] = center + scale * static_cast<float>(2 * u - 1);
+    }
+    return t;
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+HfVocabSource BuiltInVocab() {
+  HfVocabSource v;
+  v.model = "bert";
+  v.lowercase = true;
+  for (const char* s : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) {
+    v.tokens.push_back(s);
+    v.types.push_back(3);
+  }
+  v.types[1] = 2;
+  v.unk_id = 1;
+  v.bos_id = 2;
+  v.eos_id = 3;
+  auto add = [&](const std::string& t) {
+    v.tokens.push_back(t);
+    v.types.push_back(1);
+  };
+  const std::string kStart = "\xe2\x96\x81";  // U+2581: a word's first piece
+  for (char c = 'a'; c <= 'z'; ++c) {
+    add(kStart + c);
+    add(std::string(1, c));
+  }
+  for (const char* w : {"hello", "world", "the", "cat", "sat", "on", "mat",
+                        "embedding", "sentence", "is", "a", "test", "of"})
+    if (std::string(w).size() > 1) add(kStart + w);
+  for (const char* p : {".", ",", "!", "?"}) add(kStart + p);
+  v.scores.assign(v.tokens.size(), 0.0f);
+  return v;
+}
+
+absl::StatusOr<HfVocabSource> Vocab(const TestBertSpec& spec) {
+  if (spec.vocab_gguf.empty()) return BuiltInVocab();
+  QEFF_ASSIGN_OR_RETURN(GgufFile f, ReadGguf(spec.vocab_gguf));
+  QEFF_ASSIGN_OR_RETURN(HfVocabSource v, HfVocabSourceFromGguf(f));
+  if (v.model != "bert")
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec.vocab_gguf, ": tokenizer.ggml.model is '", v.model,
+                     "', not bert"));
+  return v;
+}
+
+// BertModel tensors in HF names, in file order.
+std::vector<std::pair<std::string, ir::Tensor>> Weights(const TestBertSpec& s,
+                                                        int64_t vocab) {
+  Uniform u(s.seed);
+  const int64_t h = s.hidden_size, ff = s.intermediate_size;
+  std::vector<std::pair<std::string, ir::Tensor>> w;
+  w.emplace_back("embeddings.word_embeddings.weight", u.Tensor({vocab, h}, 1));
+  w.emplace_back("embeddings.position_embeddings.weight",
+                 u.Tensor({s.max_position_embeddings, h}, 0.5f));
+  w.emplace_back("embeddings.token_type_embeddings.weight",
+                 u.Tensor({s.type_vocab_size, h}, 0.5f));
+  auto norm = [&](const std::string& n) {
+    w.emplace_back(n + ".weight", u.Tensor({h}, 0.2f, 1.0f));
+    w.emplace_back(n + ".bias", u.Tensor({h}, 0.2f));
+  };
+  auto dense = [&](const std::string& n, int64_t out, int64_t in) {
+    w.emplace_back(n + ".weight", u.Tensor({out, in}, 1.7f / std::sqrt(in)));
+    w.emplace_back(n + ".bias", u.Tensor({out}, 0.1f));
+  };
+  norm("embeddings.LayerNorm");
+  for (int64_t i = 0; i < s.num_hidden_layers; ++i) {
+    const std::string p = absl::StrCat("encoder.layer.", i);
+    dense(p + ".attention.self.query", h, h);
+    dense(p + ".attention.self.key", h, h);
+    dense(p + ".attention.self.value", h, h);
+    dense(p + ".attention.output.dense", h, h);
+    norm(p + ".attention.output.LayerNorm");
+    dense(p + ".intermediate.dense", ff, h);
+    dense(p + ".output.dense", h, ff);
+    norm(p + ".output.LayerNorm");
+  }
+  return w;
+}
+
+// BertModel name -> llama.cpp's (the inverse of BertGgufToHfName).
+std::string GgufName(const std::string& hf) {
+  static const char* const kTop[] = {
+      "token_embd.weight",      "token_types.weight",   "position_embd.weight",
+      "token_embd_norm.weight", "token_embd_norm.bias",
+  };
+  for (const char* g : kTop)
+    if (BertGgufToHfName(g) == hf) return g;
+  // encoder.layer.N.<role>.{weight,bias}
+  const size_t a = hf.find('.', 14);
+  const std::string layer = hf.substr(14, a - 14);
+  for (const char* role :
+       {"attn_q", "attn_k", "attn_v", "attn_output", "attn_output_norm",
+        "ffn_up", "ffn_down", "layer_output_norm"})
+    for (const char* sfx : {".weight", ".bias"}) {
+      const std::string g = absl::StrCat("blk.", layer, ".", role, sfx);
+      if (BertGgufToHfName(g) == hf) return g;
+    }
+  return "";
+}
+
+}  // namespace
+
+absl::Status WriteTestBertHf(const TestBertSpec& spec, const std::string& dir) {
+  QEFF_ASSIGN_OR_RETURN(HfVocabSource v, Vocab(spec));
+  const int64_t vocab = static_cast<int64_t>(v.tokens.size());
+  QEFF_RETURN_IF_ERROR(base::MakeDirs(dir));
+  const std::string config = absl::StrCat(
+      "{\"architectures\": [\"BertModel\"], \"model_type\": \"bert\", "
+      "\"vocab_size\": ",
+      vocab, ", \"hidden_size\": ", spec.hidden_size,
+      ", \"num_hidden_layers\": ", spec.num_hidden_layers,
+      ", \"num_attention_heads\": ", spec.num_attention_heads,
+      ", \"intermediate_size\": ", spec.intermediate_size,
+      ", \"max_position_embeddings\": ", spec.max_position_embeddings,
+      ", \"type_vocab_size\": ", spec.type_vocab_size,
+      ", \"layer_norm_eps\": ", spec.layer_norm_eps, ", \"hidden_act\": \"",
+      spec.hidden_act,
+      "\", \"position_embedding_type\": \"absolute\", \"pad_token_id\": 0}\n");
+  QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(dir + "/config.json", config));
+  QEFF_ASSIGN_OR_RETURN(std::string st,
+                        SerializeSafetensors(Weights(spec, vocab)));
+  QEFF_RETURN_IF_ERROR(
+      base::WriteFileAtomically(dir + "/model.safetensors", st));
+  QEFF_ASSIGN_OR_RETURN(HfTokenizerFiles t, MakeHfTokenizerFiles(v));
+  QEFF_RETURN_IF_ERROR(
+      base::WriteFileAtomically(dir + "/tokenizer.json", t.tokenizer_json));
+  return base::WriteFileAtomically(dir + "/tokenizer_config.json",
+                                   t.tokenizer_config_json);
+}
+
+absl::Status WriteTestBertGguf(const TestBertSpec& spec,
+                               const std::string& path) {
+  QEFF_ASSIGN_OR_RETURN(HfVocabSource v, Vocab(spec));
+  GgufWriter w;
+  w.Add("general.architecture", GgufValue::String("bert"));
+  w.Add("general.name", GgufValue::String("qeff test bert"));
+  w.Add("bert.context_length",
+        GgufValue::U32(static_cast<uint32_t>(spec.max_position_embeddings)));
+  w.Add("bert.embedding_length",
+        GgufValue::U32(static_cast<uint32_t>(spec.hidden_size)));
+  w.Add("bert.feed_forward_length",
+        GgufValue::U32(static_cast<uint32_t>(spec.intermediate_size)));
+  w.Add("bert.block_count",
+        GgufValue::U32(static_cast<uint32_t>(spec.num_hidden_layers)));
+  w.Add("bert.attention.head_count",
+        GgufValue::U32(static_cast<uint32_t>(spec.num_attention_heads)));
+  w.Add("bert.attention.layer_norm_epsilon",
+        GgufValue::F32(spec.layer_norm_eps));
+  w.Add("bert.attention.causal", GgufValue::Bool(false));
+  w.Add("bert.pooling_type", GgufValue::U32(1));  // mean
+  w.Add("tokenizer.ggml.model", GgufValue::String("bert"));
+  w.Add("tokenizer.ggml.tokens", GgufValue::StringArray(v.tokens));
+  w.Add("tokenizer.ggml.token_type", GgufValue::I32Array(v.types));
+  w.Add("tokenizer.ggml.token_type_count",
+        GgufValue::U32(static_cast<uint32_t>(spec.type_vocab_size)));
+  w.Add("tokenizer.ggml.bos_token_id", GgufValue::U32(v.bos_id));
+  w.Add("tokenizer.ggml.seperator_token_id", GgufValue::U32(v.eos_id));
+  w.Add("tokenizer.ggml.unknown_token_id", GgufValue::U32(v.unk_id));
+  w.Add("tokenizer.ggml.padding_token_id", GgufValue::U32(0));
+  w.Add("tokenizer.ggml.add_bos_token", GgufValue::Bool(true));
+  w.Add("tokenizer.ggml.add_eos_token", GgufValue::Bool(true));
+  for (auto& [name, t] : Weights(spec, static_cast<int64_t>(v.tokens.size()))) {
+    const std::string g = GgufName(name);
+    if (g.empty())
+      return absl::InternalError(absl::StrCat("no GGUF name for ", name));
+    QEFF_RETURN_IF_ERROR(w.AddTensor(g, t));
+  }
+  return w.WriteFile(path);
+}
+
+}  // namespace qeff::models
