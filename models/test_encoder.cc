@@ -189,8 +189,8 @@ absl::Status WriteTestBertGguf(const TestBertSpec& spec,
   w.Add("tokenizer.ggml.seperator_token_id", GgufValue::U32(v.eos_id));
   w.Add("tokenizer.ggml.unknown_token_id", GgufValue::U32(v.unk_id));
   w.Add("tokenizer.ggml.padding_token_id", GgufValue::U32(0));
-  w.Add("tokenizer.ggml.add_bos_token", GgufValue::Bool(true));
-  w.Add("tokenizer.ggml.add_eos_token", GgufValue::Bool(true));
+  // No add_bos/add_eos keys, as convert_hf_to_gguf.py writes BERT vocabs:
+  // llama.cpp's WordPiece adds [CLS] and [SEP] by default.
   for (auto& [name, t] : Weights(spec, static_cast<int64_t>(v.tokens.size()))) {
     const std::string g = GgufName(name);
     if (g.empty())

@@ -1,0 +1,158 @@
+// qeff's sentence embeddings (QEFFAutoModel) against llama.cpp's own
+// llama-embedding on the same seeded BERT GGUF with the real BGE WordPiece
+// vocabulary (llama.cpp's models/ggml-vocab-bert-bge.gguf): identical
+// token ids, and for pooling mean / cls / last, unnormalised and L2,
+// max|Δ|/max|ref| <= 5e-4 (measured here: 0.8e-4 .. 2.9e-4). The issue
+// asked for 1e-4; llama.cpp's CPU GELU (ggml_vec_gelu_f32 under
+// GGML_GELU_FP16, ggml-cpu/vec.h) rounds every input to f16 and reads an
+// f16 table, a relative error of up to ~5e-4 per activation, which qeff's
+// f32 GELU does not reproduce. Skips with a reason when llama.cpp's source
+// build (llama-embedding, built by setup.sh) is absent.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "base/json.h"
+#include "engine/qeff_auto_model_embedding.h"
+#include "gtest/gtest.h"
+#include "models/test_encoder.h"
+#include "tests/util/test_util.h"
+
+namespace qeff {
+namespace {
+
+const std::vector<std::string> kPrompts = {
+    "Hello world, this is a sentence embedding test.",
+    "The quick brown fox jumps over the lazy dog!",
+    "llama.cpp and qeff should agree to six digits",
+};
+
+struct PeerOutput {
+  std::vector<std::vector<int64_t>> ids;
+  std::vector<std::vector<float>> embeddings;
+};
+
+// Runs llama-embedding; token ids from --verbose-prompt ("  101 -> '...'"
+// lines), vectors from --embd-output-format json.
+bool RunLlamaEmbedding(const std::string& bin, const std::string& gguf,
+                       const std::string& pooling, int normalize,
+                       PeerOutput* out, std::string* err) {
+  std::string prompt;
+  for (size_t i = 0; i < kPrompts.size(); ++i)
+    absl::StrAppend(&prompt, i ? "\n" : "", kPrompts[i]);
+  const std::string cmd = absl::StrCat(
+      bin, " -m ", gguf, " --pooling ", pooling, " --embd-normalize ",
+      normalize,
+      " --embd-output-format json --verbose-prompt -t 2 -fa off -fit off",
+      " -p '", prompt, "' 2>&1");
+  int rc;
+  const std::string text = testing::RunCommand(cmd, &rc);
+  if (rc != 0) {
+    *err = absl::StrCat("llama-embedding exited ", rc, ":\n", text);
+    return false;
+  }
+  out->ids.clear();
+  bool in_prompt = false;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StrContains(line, "number of tokens in prompt")) {
+      out->ids.emplace_back();
+      in_prompt = true;
+      continue;
+    }
+    const size_t arrow = line.find(" -> '");
+    int64_t id;
+    if (in_prompt && arrow != absl::string_view::npos &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(0, arrow)),
+                         &id)) {
+      out->ids.back().push_back(id);
+    } else if (in_prompt && !absl::StripAsciiWhitespace(line).empty()) {
+      in_prompt = false;
+    }
+  }
+  const size_t start = text.find("{\n  \"object\": \"list\"");
+  if (start == std::string::npos) {
+    *err = "no JSON in llama-embedding's output:\n" + text;
+    return false;
+  }
+  std::string json = text.substr(start);
+  json = json.substr(0, json.rfind('}') + 1);
+  auto j = base::ParseJson(json);
+  if (!j.ok()) {
+    *err = absl::StrCat("llama-embedding JSON: ", j.status().ToString());
+    return false;
+  }
+  out->embeddings.clear();
+  for (const base::JsonValue& d : j->Find("data")->array()) {
+    std::vector<float> v;
+    for (const base::JsonValue& x : d.Find("embedding")->array())
+      v.push_back(static_cast<float>(x.number()));
+    out->embeddings.push_back(std::move(v));
+  }
+  return true;
+}
+
+TEST(EmbeddingPeer, LlamaEmbeddingAgrees) {
+  std::string why;
+  const std::string peers =
+      testing::PeersDir("llama.cpp/build/bin/llama-embedding", &why);
+  if (peers.empty()) GTEST_SKIP() << why;
+  const std::string vocab =
+      peers + "/llama.cpp/models/ggml-vocab-bert-bge.gguf";
+  std::string unused;
+  if (!testing::ReadFile(vocab, &unused)) GTEST_SKIP() << vocab << " is absent";
+  const std::string gguf = ::testing::TempDir() + "/bert_bge.gguf";
+  models::TestBertSpec spec;
+  spec.vocab_gguf = vocab;
+  spec.hidden_size = 64;
+  spec.intermediate_size = 128;
+  spec.num_attention_heads = 4;
+  spec.num_hidden_layers = 2;
+  spec.layer_norm_eps = 1e-12f;
+  spec.hidden_act = "gelu_new";
+  ASSERT_TRUE(models::WriteTestBertGguf(spec, gguf).ok());
+  const std::string bin = peers + "/llama.cpp/build/bin/llama-embedding";
+  for (const char* pooling : {"mean", "cls", "last"}) {
+    for (bool l2 : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(pooling, l2 ? " l2" : " none"));
+      PeerOutput peer;
+      std::string err;
+      ASSERT_TRUE(
+          RunLlamaEmbedding(bin, gguf, pooling, l2 ? 2 : -1, &peer, &err))
+          << err;
+      engine::FromPretrainedOptions fo;
+      fo.qeff_home = ::testing::TempDir() + "/home";
+      auto m = engine::QEFFAutoModel::FromPretrained(
+          gguf, fo, {*passes::ParsePooling(pooling), l2});
+      ASSERT_TRUE(m.ok()) << m.status();
+      engine::CompileParams cp;
+      cp.seq_len = {16, 32};
+      ASSERT_TRUE((*m)->Compile(cp).ok());
+      auto r = (*m)->Embed(kPrompts);
+      ASSERT_TRUE(r.ok()) << r.status();
+      ASSERT_EQ(peer.embeddings.size(), kPrompts.size());
+      ASSERT_EQ(peer.ids.size(), kPrompts.size());
+      for (size_t i = 0; i < kPrompts.size(); ++i) {
+        EXPECT_EQ(r->outputs[i].prompt_ids, peer.ids[i]) << "prompt " << i;
+        const auto& a = r->outputs[i].embedding;
+        const auto& b = peer.embeddings[i];
+        ASSERT_EQ(a.size(), b.size());
+        double diff = 0, ref = 0;
+        for (size_t k = 0; k < a.size(); ++k) {
+          diff = std::max(diff, std::fabs(double(a[k]) - b[k]));
+          ref = std::max(ref, std::fabs(double(b[k])));
+        }
+        std::printf("%s %s prompt %zu: %zu tokens, max|d|/max|ref| = %.3g\n",
+                    pooling, l2 ? "l2" : "none", i,
+                    r->outputs[i].prompt_ids.size(), diff / ref);
+        EXPECT_LE(diff / ref, 5e-4) << "prompt " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qeff
