@@ -584,7 +584,7 @@ absl::StatusOr<std::unique_ptr<QEFFBaseModel>> QEFFCommonLoader::FromPretrained(
   lo.hub_cache_dir = options.hub_cache_dir;
   QEFF_ASSIGN_OR_RETURN(models::LoadedModel m, models::Load(path, lo));
   const std::string arch = m.architecture;
-  if (m.config.family == models::ModelFamily::kBert) {
+  if (models::IsEncoderFamily(m.config.family)) {
     QEFF_ASSIGN_OR_RETURN(
         std::unique_ptr<QEFFAutoModel> e,
         QEFFAutoModel::FromLoaded(
@@ -599,7 +599,7 @@ absl::StatusOr<std::unique_ptr<QEFFBaseModel>> QEFFCommonLoader::FromPretrained(
   return absl::UnimplementedError(absl::StrCat(
       path, ": no QEfficient class for architecture '", arch,
       "' (QEFFAutoModelForCausalLM takes *ForCausalLM and GPT2LMHeadModel, "
-      "QEFFAutoModel BertModel)"));
+      "QEFFAutoModel BertModel and NomicBertModel)"));
 }
 
 absl::Status Transform(QEFFBaseModel& model, absl::string_view form_factor) {

@@ -47,9 +47,10 @@ absl::StatusOr<std::unique_ptr<QEFFAutoModel>> QEFFAutoModel::FromLoaded(
     std::shared_ptr<const models::LoadedModel> model,
     const FromPretrainedOptions& options,
     const passes::PoolingOptions& pooling) {
-  if (model->config.family != models::ModelFamily::kBert)
+  if (!models::IsEncoderFamily(model->config.family))
     return absl::UnimplementedError(absl::StrCat(
-        model->source, ": QEFFAutoModel takes encoders (BertModel); '",
+        model->source,
+        ": QEFFAutoModel takes encoders (BertModel, NomicBertModel); '",
         model->architecture, "' is not one"));
   if (options.continuous_batching || options.all_logits)
     return absl::InvalidArgumentError(

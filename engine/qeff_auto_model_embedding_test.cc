@@ -174,3 +174,38 @@ TEST_F(EmbeddingModelTest, LoaderChoosesTheClassAndBadInputIsNamed) {
 
 }  // namespace
 }  // namespace qeff::engine
+
+namespace qeff::engine {
+namespace {
+
+// nomic-bert (RoPE, SwiGLU): GGUF == HF folder, cpu == reference device, in
+// a padded batch, through a two-length program.
+TEST(NomicBertEmbedding, GgufEqualsHfCpuEqualsReference) {
+  const std::string dir = ::testing::TempDir() + "/nomic";
+  models::TestBertSpec spec;
+  spec.arch = "nomic-bert";
+  ASSERT_TRUE(models::WriteTestBertHf(spec, dir).ok());
+  ASSERT_TRUE(models::WriteTestBertGguf(spec, dir + ".gguf").ok());
+  FromPretrainedOptions fo;
+  fo.qeff_home = ::testing::TempDir() + "/home";
+  std::vector<std::vector<float>> runs;
+  for (const std::string& path : {dir, dir + ".gguf", dir}) {
+    auto m = QEFFAutoModel::FromPretrained(path, fo);
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ((*m)->model_name(), "NomicBertModel");
+    CompileParams cp;
+    cp.seq_len = {16, 32};
+    cp.batch_size = 2;
+    cp.device = runs.size() == 2 ? "reference" : "cpu";
+    ASSERT_TRUE((*m)->Compile(cp).ok());
+    auto r = (*m)->EmbedIds({Ids(20, 1), Ids(9, 2)});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->outputs[1].seq_len, 32);  // batched with a 20-token row
+    runs.push_back(r->outputs[1].embedding);
+  }
+  EXPECT_LT(MaxRelDiff(runs[1], runs[0]), 1e-5);
+  EXPECT_LT(MaxRelDiff(runs[0], runs[2]), 1e-5);
+}
+
+}  // namespace
+}  // namespace qeff::engine

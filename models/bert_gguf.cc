@@ -95,4 +95,88 @@ absl::Status BertFromGguf(const GgufFile& f, const std::string& path,
   return absl::OkStatus();
 }
 
+std::string NomicBertGgufToHfName(absl::string_view g) {
+  static const std::pair<const char*, const char*> kTop[] = {
+      {"token_embd.weight", "embeddings.word_embeddings.weight"},
+      {"token_types.weight", "embeddings.token_type_embeddings.weight"},
+      {"token_embd_norm.weight", "emb_ln.weight"},
+      {"token_embd_norm.bias", "emb_ln.bias"},
+  };
+  for (const auto& [gg, h] : kTop)
+    if (g == gg) return h;
+  static const std::pair<const char*, const char*> kLayer[] = {
+      {"attn_qkv.weight", "attn.Wqkv.weight"},
+      {"attn_output.weight", "attn.out_proj.weight"},
+      {"attn_output_norm.weight", "norm1.weight"},
+      {"attn_output_norm.bias", "norm1.bias"},
+      {"ffn_up.weight", "mlp.fc11.weight"},
+      {"ffn_gate.weight", "mlp.fc12.weight"},
+      {"ffn_down.weight", "mlp.fc2.weight"},
+      {"layer_output_norm.weight", "norm2.weight"},
+      {"layer_output_norm.bias", "norm2.bias"},
+  };
+  if (!absl::StartsWith(g, "blk.")) return "";
+  absl::string_view rest = g.substr(4);
+  const size_t dot = rest.find('.');
+  if (dot == absl::string_view::npos) return "";
+  absl::string_view layer = rest.substr(0, dot), role = rest.substr(dot + 1);
+  for (const auto& [gg, h] : kLayer)
+    if (role == gg) return absl::StrCat("encoder.layers.", layer, ".", h);
+  return "";
+}
+
+absl::Status NomicBertFromGguf(const GgufFile& f, const std::string& path,
+                               ModelConfig* m, WeightMap* weights) {
+  NomicBertConfig c;
+  auto key = [](absl::string_view k) { return absl::StrCat("nomic-bert.", k); };
+  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.GetInt(key("embedding_length")));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size,
+                        f.GetInt(key("feed_forward_length")));
+  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.GetInt(key("block_count")));
+  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads,
+                        f.GetInt(key("attention.head_count")));
+  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
+                        f.GetInt(key("context_length")));
+  QEFF_ASSIGN_OR_RETURN(c.layer_norm_eps,
+                        f.GetF32(key("attention.layer_norm_epsilon")));
+  c.rope_theta = 10000.0f;  // llama.cpp's default
+  if (f.Has(key("rope.freq_base"))) {
+    QEFF_ASSIGN_OR_RETURN(c.rope_theta, f.GetF32(key("rope.freq_base")));
+  }
+  if (f.Has(key("attention.causal"))) {
+    QEFF_ASSIGN_OR_RETURN(bool causal, f.GetBool(key("attention.causal")));
+    if (causal)
+      return absl::UnimplementedError(absl::StrCat(
+          path, ": ", key("attention.causal"), " = true is not supported"));
+  }
+  for (const GgufTensorInfo& t : f.tensors()) {
+    const std::string hf = NomicBertGgufToHfName(t.name);
+    if (hf.empty())
+      return absl::UnimplementedError(
+          absl::StrCat(path, ": tensor '", t.name,
+                       "' is not supported for nomic-bert (separate "
+                       "attn_q/k/v, biases and MoE tensors are not)"));
+    (*weights)[hf] = t.tensor;
+  }
+  for (const char* name : {"embeddings.word_embeddings.weight",
+                           "embeddings.token_type_embeddings.weight"}) {
+    auto it = weights->find(name);
+    if (it == weights->end() || it->second.dims().size() != 2)
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": no 2-D tensor for '", name, "'"));
+  }
+  c.vocab_size = weights->at("embeddings.word_embeddings.weight").dims()[0];
+  c.type_vocab_size =
+      weights->at("embeddings.token_type_embeddings.weight").dims()[0];
+  auto st = c.Validate();
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
+  m->family = ModelFamily::kNomicBert;
+  m->model_type = "nomic_bert";
+  m->architecture = "NomicBertModel";
+  m->nomic_bert = c;
+  FillCommon(m);
+  return absl::OkStatus();
+}
+
 }  // namespace qeff::models

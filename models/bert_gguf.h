@@ -19,6 +19,10 @@
 
 namespace qeff::models {
 
+// nomic-bert too (llama.cpp's `nomic-bert`, nomic-embed-text): `nomic-bert.*`
+// keys (rope.freq_base) and NomicBertModel names (attn_qkv ->
+// encoder.layers.N.attn.Wqkv, ffn_up/ffn_gate -> mlp.fc11/fc12, ...).
+
 // GGUF tensor name -> BertModel name ("" when not a BERT tensor).
 std::string BertGgufToHfName(absl::string_view gguf_name);
 
@@ -26,6 +30,13 @@ std::string BertGgufToHfName(absl::string_view gguf_name);
 // prefixes errors.
 absl::Status BertFromGguf(const GgufFile& f, const std::string& path,
                           ModelConfig* config, WeightMap* weights);
+
+// GGUF tensor name -> NomicBertModel name ("" when not one).
+std::string NomicBertGgufToHfName(absl::string_view gguf_name);
+
+// Fills *config (family kNomicBert) and *weights from a `nomic-bert` GGUF.
+absl::Status NomicBertFromGguf(const GgufFile& f, const std::string& path,
+                               ModelConfig* config, WeightMap* weights);
 
 }  // namespace qeff::models
 

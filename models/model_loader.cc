@@ -39,8 +39,10 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
   QEFF_ASSIGN_OR_RETURN(std::string arch, f.GetString("general.architecture"));
   LoadedModel m;
   m.source = path;
-  if (arch == "bert") {  // an encoder (models/bert_gguf.h)
-    QEFF_RETURN_IF_ERROR(BertFromGguf(f, path, &m.config, &m.weights));
+  if (arch == "bert" || arch == "nomic-bert") {  // models/bert_gguf.h
+    QEFF_RETURN_IF_ERROR(
+        arch == "bert" ? BertFromGguf(f, path, &m.config, &m.weights)
+                       : NomicBertFromGguf(f, path, &m.config, &m.weights));
     m.architecture = m.config.architecture;
     if (options.tokenizer_path.empty()) {
       QEFF_ASSIGN_OR_RETURN(m.tokenizer, TokenizerFromGguf(f));
@@ -48,9 +50,9 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
     return m;
   }
   if (arch != "llama" && arch != "qwen2") {
-    return absl::UnimplementedError(
-        absl::StrCat(path, ": general.architecture '", arch,
-                     "' is not supported (supported: llama, qwen2, bert)"));
+    return absl::UnimplementedError(absl::StrCat(
+        path, ": general.architecture '", arch,
+        "' is not supported (supported: llama, qwen2, bert, nomic-bert)"));
   }
   LlamaConfig c;
   auto key = [&](absl::string_view k) { return absl::StrCat(arch, ".", k); };

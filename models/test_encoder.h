@@ -1,8 +1,8 @@
-// Seeded test encoders: a BERT (BertModel) with random weights from a fixed
-// seed (mt19937_64, uniform, so the same seed gives the same bytes on every
-// machine), written as a Hugging Face folder (config.json, model.safetensors,
-// tokenizer.json) and/or a llama.cpp `bert` GGUF with the same weights and
-// vocabulary. The vocabulary is a real one taken from a GGUF's
+// Seeded test encoders: a BERT (BertModel) or nomic-bert with random weights
+// from a fixed seed (mt19937_64, uniform, so the same seed gives the same bytes
+// on every machine), written as a Hugging Face folder (config.json,
+// model.safetensors, tokenizer.json) and/or a llama.cpp `bert` GGUF with the
+// same weights and vocabulary. The vocabulary is a real one taken from a GGUF's
 // tokenizer.ggml.* (e.g. llama.cpp's models/ggml-vocab-bert-bge.gguf) or a
 // small built-in WordPiece vocabulary (lowercase letters and a few words).
 #ifndef QEFF_MODELS_TEST_ENCODER_H_
@@ -16,6 +16,10 @@
 namespace qeff::models {
 
 struct TestBertSpec {
+  // "bert" (BertModel) or "nomic-bert" (NomicBertModel: RoPE, SwiGLU,
+  // fused Wqkv, no biases; hidden_act does not apply).
+  std::string arch = "bert";
+  float rope_theta = 1000.0f;  // nomic-bert
   uint64_t seed = 7;
   int64_t hidden_size = 32;
   int64_t num_hidden_layers = 2;

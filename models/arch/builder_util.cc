@@ -136,6 +136,21 @@ ValueId ArchBuilder::Gelu(ValueId x, bool tanh_approx,
                 b_.Add(t, b_.ScalarF32(1.0f), name + ".one_plus"), name);
 }
 
+ValueId ArchBuilder::ApplyRotateHalfRope(ValueId x, ValueId cos, ValueId sin,
+                                         int64_t half,
+                                         const std::string& name) {
+  ValueId axes = b_.ConstI64({-1});
+  ValueId x1 = b_.Op("Slice", {x, b_.ConstI64({0}), b_.ConstI64({half}), axes},
+                     {}, name + ".x1");
+  ValueId x2 =
+      b_.Op("Slice", {x, b_.ConstI64({half}), b_.ConstI64({2 * half}), axes},
+            {}, name + ".x2");
+  ValueId rot = b_.Op("Concat", {b_.Op("Neg", {x2}, {}, name + ".neg_x2"), x1},
+                      {{"axis", Attribute::Int(-1)}}, name + ".rotate_half");
+  return b_.Add(b_.Mul(x, cos, name + ".xcos"),
+                b_.Mul(rot, sin, name + ".rsin"), name);
+}
+
 ValueId ArchBuilder::CausalMask() {
   if (causal_ != ir::kNoValue) return causal_;
   // masked[b, 0, i, j] = position[b, j] > position[b, i].

@@ -64,6 +64,12 @@ class ArchBuilder {
   // gelu_new 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
   ir::ValueId Gelu(ir::ValueId x, bool tanh_approx, const std::string& name);
 
+  // x * cos + rotate_half(x) * sin for x [..., D] (HF's rotate-half RoPE,
+  // llama.cpp's NEOX); cos/sin broadcast to x; `half` = D / 2.
+  ir::ValueId ApplyRotateHalfRope(ir::ValueId x, ir::ValueId cos,
+                                  ir::ValueId sin, int64_t half,
+                                  const std::string& name);
+
   // model.causal_mask (roles.h).
   ir::ValueId CausalMask();
   // model.sliding_window_mask for window `w` (roles.h); built once.

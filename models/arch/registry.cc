@@ -14,6 +14,7 @@ const std::vector<ArchInfo>& SupportedArchitectures() {
       {"qwen2", "Qwen2ForCausalLM", ModelFamily::kLlama, {"qwen2"}},
       {"gpt2", "GPT2LMHeadModel", ModelFamily::kGpt2, {"gpt2"}},
       {"bert", "BertModel", ModelFamily::kBert, {"bert"}},
+      {"nomic_bert", "NomicBertModel", ModelFamily::kNomicBert, {"nomic-bert"}},
   };
   return *kArchs;
 }
@@ -33,6 +34,15 @@ void FillCommon(ModelConfig* m) {
     m->num_hidden_layers = c.num_hidden_layers;
     m->num_attention_heads = c.num_attention_heads;
     m->num_key_value_heads = c.num_key_value_heads;
+    m->head_dim = c.num_attention_heads > 0 ? c.HeadDim() : 0;
+    m->max_position_embeddings = c.max_position_embeddings;
+  } else if (m->family == ModelFamily::kNomicBert) {
+    const NomicBertConfig& c = m->nomic_bert;
+    m->vocab_size = c.vocab_size;
+    m->hidden_size = c.hidden_size;
+    m->num_hidden_layers = c.num_hidden_layers;
+    m->num_attention_heads = c.num_attention_heads;
+    m->num_key_value_heads = c.num_attention_heads;
     m->head_dim = c.num_attention_heads > 0 ? c.HeadDim() : 0;
     m->max_position_embeddings = c.max_position_embeddings;
   } else if (m->family == ModelFamily::kBert) {
@@ -265,6 +275,45 @@ absl::Status ParseBert(const base::JsonValue& j, const std::string& source,
   return absl::OkStatus();
 }
 
+// nomic-ai's NomicBertConfig (configuration_hf_nomic_bert.py) names.
+absl::Status ParseNomicBert(const base::JsonValue& j, const std::string& source,
+                            ModelConfig* m) {
+  Fields f(j, source);
+  NomicBertConfig& c = m->nomic_bert;
+  QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size"));
+  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.Int("n_embd"));
+  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.Int("n_layer"));
+  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads, f.Int("n_head"));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size, f.Int("n_inner"));
+  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings, f.Int("n_positions", 2048));
+  QEFF_ASSIGN_OR_RETURN(c.type_vocab_size, f.Int("type_vocab_size", 2));
+  QEFF_ASSIGN_OR_RETURN(c.layer_norm_eps,
+                        f.Float("layer_norm_epsilon", 1e-12f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_theta, f.Float("rotary_emb_base", 10000.0f));
+  QEFF_ASSIGN_OR_RETURN(std::string act,
+                        f.String("activation_function", "swiglu"));
+  if (act != "swiglu") return f.Error("activation_function", "must be swiglu");
+  QEFF_ASSIGN_OR_RETURN(float frac, f.Float("rotary_emb_fraction", 1.0f));
+  if (frac != 1.0f) return f.Error("rotary_emb_fraction", "must be 1.0");
+  for (const char* flag :
+       {"rotary_emb_interleaved", "qkv_proj_bias", "mlp_fc1_bias",
+        "mlp_fc2_bias", "prenorm", "causal"}) {
+    QEFF_ASSIGN_OR_RETURN(bool on, f.Bool(flag, false));
+    if (on)
+      return absl::UnimplementedError(
+          absl::StrCat(source, ": ", flag, " = true is not supported"));
+  }
+  if (f.Get("rotary_emb_scale_base"))
+    return f.Error("rotary_emb_scale_base", "is not supported");
+  if (f.Get("moe_every_n_layers"))
+    return absl::UnimplementedError(
+        absl::StrCat(source, ": nomic-bert-moe is not supported"));
+  auto st = c.Validate();
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
@@ -314,6 +363,8 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
     QEFF_RETURN_IF_ERROR(ParseLlamaFamily(j, source, &m));
   } else if (m.family == ModelFamily::kBert) {
     QEFF_RETURN_IF_ERROR(ParseBert(j, source, &m));
+  } else if (m.family == ModelFamily::kNomicBert) {
+    QEFF_RETURN_IF_ERROR(ParseNomicBert(j, source, &m));
   } else {
     QEFF_RETURN_IF_ERROR(ParseGpt2(j, source, &m));
   }
@@ -323,11 +374,21 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
 
 absl::StatusOr<ir::Graph> BuildEager(const ModelConfig& config,
                                      const WeightMap& weights) {
-  absl::StatusOr<ir::Graph> g = config.family == ModelFamily::kLlama
-                                    ? BuildLlamaEager(config.llama, weights)
-                                : config.family == ModelFamily::kBert
-                                    ? BuildBertEager(config.bert, weights)
-                                    : BuildGpt2Eager(config.gpt2, weights);
+  absl::StatusOr<ir::Graph> g = absl::InternalError("unknown family");
+  switch (config.family) {
+    case ModelFamily::kLlama:
+      g = BuildLlamaEager(config.llama, weights);
+      break;
+    case ModelFamily::kGpt2:
+      g = BuildGpt2Eager(config.gpt2, weights);
+      break;
+    case ModelFamily::kBert:
+      g = BuildBertEager(config.bert, weights);
+      break;
+    case ModelFamily::kNomicBert:
+      g = BuildNomicBertEager(config.nomic_bert, weights);
+      break;
+  }
   if (g.ok() && !config.architecture.empty()) g->name = config.architecture;
   return g;
 }

@@ -7,7 +7,8 @@
 // Supported: llama (LlamaForCausalLM), mistral (MistralForCausalLM), qwen2
 // (Qwen2ForCausalLM) — one Llama-family builder — gpt2
 // (GPT2LMHeadModel), and the encoder bert (BertModel; config.json's
-// architectures may name any Bert* head class, whose head is dropped).
+// architectures may name any Bert* head class, whose head is dropped) and
+// nomic_bert (NomicBertModel).
 #ifndef QEFF_MODELS_ARCH_REGISTRY_H_
 #define QEFF_MODELS_ARCH_REGISTRY_H_
 
@@ -20,10 +21,11 @@
 #include "models/arch/bert.h"
 #include "models/arch/gpt2.h"
 #include "models/arch/llama.h"
+#include "models/arch/nomic_bert.h"
 
 namespace qeff::models {
 
-enum class ModelFamily { kLlama, kGpt2, kBert };
+enum class ModelFamily { kLlama, kGpt2, kBert, kNomicBert };
 
 // A parsed model config. The common numbers are filled for every family
 // (the engine sizes caches and checks ids with them); the family's own
@@ -39,10 +41,16 @@ struct ModelConfig {
   int64_t num_key_value_heads = 0;
   int64_t head_dim = 0;
   int64_t max_position_embeddings = 0;
-  LlamaConfig llama;  // family kLlama
-  Gpt2Config gpt2;    // family kGpt2
-  BertConfig bert;    // family kBert (an encoder: QEFFAutoModel)
+  LlamaConfig llama;           // family kLlama
+  Gpt2Config gpt2;             // family kGpt2
+  BertConfig bert;             // family kBert (an encoder: QEFFAutoModel)
+  NomicBertConfig nomic_bert;  // family kNomicBert (an encoder)
 };
+
+// Whether the family is an encoder (QEFFAutoModel's models).
+inline bool IsEncoderFamily(ModelFamily f) {
+  return f == ModelFamily::kBert || f == ModelFamily::kNomicBert;
+}
 
 // Fills the common numbers from the family config.
 void FillCommon(ModelConfig* config);
