@@ -1,6 +1,7 @@
 // qeff's sentence embeddings (QEFFAutoModel) against llama.cpp's own
 // llama-embedding on the same seeded BERT GGUF with the real BGE WordPiece
-// vocabulary (llama.cpp's models/ggml-vocab-bert-bge.gguf): identical
+// vocabulary (llama.cpp's models/ggml-vocab-bert-bge.gguf), and the same
+// for a seeded nomic-bert (RoPE, SwiGLU) at 1e-4: identical
 // token ids, and for pooling mean / cls / last, unnormalised and L2,
 // max|Δ|/max|ref| <= 5e-4 (measured here: 0.8e-4 .. 2.9e-4). The issue
 // asked for 1e-4; llama.cpp's CPU GELU (ggml_vec_gelu_f32 under
@@ -95,7 +96,9 @@ bool RunLlamaEmbedding(const std::string& bin, const std::string& gguf,
   return true;
 }
 
-TEST(EmbeddingPeer, LlamaEmbeddingAgrees) {
+class EmbeddingPeer : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EmbeddingPeer, LlamaEmbeddingAgrees) {
   std::string why;
   const std::string peers =
       testing::PeersDir("llama.cpp/build/bin/llama-embedding", &why);
@@ -104,8 +107,13 @@ TEST(EmbeddingPeer, LlamaEmbeddingAgrees) {
       peers + "/llama.cpp/models/ggml-vocab-bert-bge.gguf";
   std::string unused;
   if (!testing::ReadFile(vocab, &unused)) GTEST_SKIP() << vocab << " is absent";
-  const std::string gguf = ::testing::TempDir() + "/bert_bge.gguf";
+  const std::string gguf =
+      ::testing::TempDir() + "/" + GetParam() + "_bge.gguf";
   models::TestBertSpec spec;
+  spec.arch = GetParam();
+  // bert: see the file comment (llama.cpp's f16 GELU table); nomic-bert's
+  // SwiGLU is f32 in llama.cpp.
+  const double tolerance = spec.arch == "bert" ? 5e-4 : 1e-4;
   spec.vocab_gguf = vocab;
   spec.hidden_size = 64;
   spec.intermediate_size = 128;
@@ -145,14 +153,21 @@ TEST(EmbeddingPeer, LlamaEmbeddingAgrees) {
           diff = std::max(diff, std::fabs(double(a[k]) - b[k]));
           ref = std::max(ref, std::fabs(double(b[k])));
         }
-        std::printf("%s %s prompt %zu: %zu tokens, max|d|/max|ref| = %.3g\n",
-                    pooling, l2 ? "l2" : "none", i,
+        std::printf("%s %s %s prompt %zu: %zu tokens, max|d|/max|ref| = %.3g\n",
+                    spec.arch.c_str(), pooling, l2 ? "l2" : "none", i,
                     r->outputs[i].prompt_ids.size(), diff / ref);
-        EXPECT_LE(diff / ref, 5e-4) << "prompt " << i;
+        EXPECT_LE(diff / ref, tolerance) << "prompt " << i;
       }
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Encoders, EmbeddingPeer,
+                         ::testing::Values("bert", "nomic-bert"),
+                         [](const auto& info) {
+                           return info.param == "bert" ? std::string("bert")
+                                                       : std::string("nomic");
+                         });
 
 }  // namespace
 }  // namespace qeff

@@ -11,6 +11,12 @@ last token whose mask is 1) and optional F.normalize(p=2). Computed in
 float64. Shares no code with qeff: it reads config.json and
 model.safetensors itself.
 
+nomic_bert (config model_type "nomic_bert") follows nomic-ai's
+modeling_hf_nomic_bert.py: word + token-type embeddings, emb_ln, post-LN
+blocks with Wqkv split as (three h d), non-interleaved rotary embedding
+(rotate_half, base rotary_emb_base, positions 0..S-1), out_proj, norm1,
+gated MLP fc2(fc11(x) * silu(fc12(x))), norm2.
+
 Usage: embedding_reference.py MODEL_DIR --ids=1,2,3;4,5
 Prints {"mean": {"none": [[...], ...], "l2": [...]}, "avg": ..., ...} for
 the prompts (padded to the longest with id 0 and mask 0, as one batch).
@@ -84,6 +90,44 @@ def bert(cfg, w, ids, mask):
     return x
 
 
+def rotate_half(x):
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def nomic_bert(cfg, w, ids, mask):
+    eps = cfg.get("layer_norm_epsilon", 1e-12)
+    nh = cfg["n_head"]
+    B, S = ids.shape
+    x = (w["embeddings.word_embeddings.weight"][ids] +
+         w["embeddings.token_type_embeddings.weight"][0])
+    x = layer_norm(x, w["emb_ln.weight"], w["emb_ln.bias"], eps)
+    d = x.shape[-1] // nh
+    base = cfg.get("rotary_emb_base", 10000.0)
+    inv = 1.0 / (base ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
+    freqs = torch.outer(torch.arange(S, dtype=torch.float64), inv)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos()[None, :, None, :], emb.sin()[None, :, None, :]
+    ext = (1.0 - mask[:, None, None, :].to(torch.float64)) * \
+        torch.finfo(torch.float64).min
+    for i in range(cfg["n_layer"]):
+        p = f"encoder.layers.{i}."
+        qkv = (x @ w[p + "attn.Wqkv.weight"].T).view(B, S, 3, nh, d)
+        q, k, v = qkv.unbind(dim=2)  # [B, S, h, d]
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))
+        scores = q @ k.transpose(-1, -2) / (d ** 0.5) + ext
+        ctx = (torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(B, S, -1)
+        x = layer_norm(ctx @ w[p + "attn.out_proj.weight"].T + x,
+                       w[p + "norm1.weight"], w[p + "norm1.bias"], eps)
+        y = x @ w[p + "mlp.fc11.weight"].T
+        gate = x @ w[p + "mlp.fc12.weight"].T
+        y = (y * F.silu(gate)) @ w[p + "mlp.fc2.weight"].T
+        x = layer_norm(y + x, w[p + "norm2.weight"], w[p + "norm2.bias"], eps)
+    return x
+
+
 def pool(h, mask, how):
     m = mask[:, :, None].to(h.dtype)
     if how in ("mean", "avg"):
@@ -116,7 +160,8 @@ def main():
         ids[b, :len(p)] = torch.tensor(p)
         mask[b, :len(p)] = 1
     with torch.no_grad():
-        h = bert(cfg, w, ids, mask)
+        model = nomic_bert if cfg.get("model_type") == "nomic_bert" else bert
+        h = model(cfg, w, ids, mask)
         out = {}
         for how in ("mean", "avg", "cls", "max", "last"):
             v = pool(h, mask, how)

@@ -1,5 +1,5 @@
 // qeff's sentence embeddings (QEFFAutoModel on the cpu device, a padded
-// batch) vs an independent PyTorch BertModel + pooling
+// batch) vs an independent PyTorch BertModel / NomicBertModel + pooling
 // (embedding_reference.py, float64) on a seeded HF folder: every pooling,
 // unnormalised and L2, max|Δ|/max|ref| <= 1e-5. Needs /usr/bin/python3 with
 // python3-torch; skips with a reason otherwise.
@@ -25,14 +25,17 @@ std::string ScriptPath() {
   return testing::Runfile("tests/reference/embedding_reference.py");
 }
 
-TEST(EmbeddingReference, EveryPoolingMatchesPyTorch) {
+class EmbeddingReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EmbeddingReference, EveryPoolingMatchesPyTorch) {
   int rc;
   testing::RunCommand(absl::StrCat(kPython, " -c 'import torch' 2>/dev/null"),
                       &rc);
   if (rc != 0)
     GTEST_SKIP() << kPython << " cannot import torch (install python3-torch)";
-  const std::string dir = ::testing::TempDir() + "/ref_bert";
-  models::TestBertSpec spec;  // hidden_act gelu (erf), as HF BERT
+  const std::string dir = ::testing::TempDir() + "/ref_" + GetParam();
+  models::TestBertSpec spec;  // bert: hidden_act gelu (erf), as HF BERT
+  spec.arch = GetParam();
   ASSERT_TRUE(models::WriteTestBertHf(spec, dir).ok());
   // Three prompts of different lengths: the shorter ones are padded.
   const std::vector<std::vector<int64_t>> prompts = {
@@ -78,6 +81,13 @@ TEST(EmbeddingReference, EveryPoolingMatchesPyTorch) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Encoders, EmbeddingReference,
+                         ::testing::Values("bert", "nomic-bert"),
+                         [](const auto& info) {
+                           return info.param == "bert" ? std::string("bert")
+                                                       : std::string("nomic");
+                         });
 
 }  // namespace
 }  // namespace qeff
