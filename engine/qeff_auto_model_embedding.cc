@@ -7,6 +7,7 @@
 #include "base/status_macros.h"
 #include "engine/artifacts.h"
 #include "ir/op_schema.h"
+#include "passes/decoder_embedding.h"
 #include "passes/pass_pipeline.h"
 
 namespace qeff::engine {
@@ -47,10 +48,13 @@ absl::StatusOr<std::unique_ptr<QEFFAutoModel>> QEFFAutoModel::FromLoaded(
     std::shared_ptr<const models::LoadedModel> model,
     const FromPretrainedOptions& options,
     const passes::PoolingOptions& pooling) {
-  if (!models::IsEncoderFamily(model->config.family))
+  const models::ModelFamily f = model->config.family;
+  if (!models::IsEncoderFamily(f) && f != models::ModelFamily::kLlama &&
+      f != models::ModelFamily::kGpt2)
     return absl::UnimplementedError(absl::StrCat(
         model->source,
-        ": QEFFAutoModel takes encoders (BertModel, NomicBertModel); '",
+        ": QEFFAutoModel takes encoders (BertModel, NomicBertModel) and "
+        "causal LMs used as embedders; '",
         model->architecture, "' is not one"));
   if (options.continuous_batching || options.all_logits)
     return absl::InvalidArgumentError(
@@ -65,6 +69,10 @@ absl::StatusOr<ir::Graph> QEFFAutoModel::RunTransform(
   ir::Graph g = eager;
   QEFF_RETURN_IF_ERROR(ir::InferShapes(g));
   passes::PassPipeline pipeline;
+  // A decoder first gets the encoder's I/O (no cache, final hidden out).
+  if (!models::IsEncoderFamily(model_->config.family))
+    pipeline.AddPass<passes::DecoderAsEncoder>(
+        model_->config.max_position_embeddings);
   pipeline.AddPass<passes::PoolingTransform>(pooling_);
   QEFF_RETURN_IF_ERROR(pipeline.Run(g).status());
   return g;
@@ -80,6 +88,8 @@ absl::StatusOr<base::JsonValue> QEFFAutoModel::ExportHashParams() const {
         JsonValue::String(std::string(passes::PoolingName(pooling_.pooling))));
   t.Set("normalize", JsonValue::String(pooling_.l2_normalize ? "l2" : "none"));
   JsonValue passes = JsonValue::Array();
+  if (!models::IsEncoderFamily(model_->config.family))
+    passes.Append(JsonValue::String("decoder_as_encoder"));
   passes.Append(JsonValue::String("pooling"));
   t.Set("passes", std::move(passes));
   d.Set("transform", std::move(t));

@@ -18,8 +18,11 @@
 // smallest length >= its longest prompt, padded with id 0 and mask 0; a
 // prompt longer than the largest length is an error before any work,
 // unless `truncate` (then it keeps its first tokens and its final [SEP]).
-// Encoders only (BERT, architecture kBert); a decoder used as an embedder
-// is not supported yet.
+// Models: encoders (BertModel, NomicBertModel) and causal LMs (llama,
+// mistral, qwen2, gpt2) used as embedders — passes::DecoderAsEncoder first
+// gives those the encoder's I/O without a KV cache, so `last` pooling is the
+// final normed hidden state at the last real token (llama-embedding's
+// --pooling last on a decoder).
 #ifndef QEFF_ENGINE_QEFF_AUTO_MODEL_EMBEDDING_H_
 #define QEFF_ENGINE_QEFF_AUTO_MODEL_EMBEDDING_H_
 
@@ -56,13 +59,14 @@ struct EmbeddingResult {
 class QEFFAutoModel : public QEFFTransformersBase {
  public:
   // A Hugging Face folder, a GGUF file or an ORG/NAME in the hub cache
-  // holding an encoder (BertModel; GGUF `bert`).
+  // holding an encoder (BertModel, NomicBertModel; GGUF bert, nomic-bert)
+  // or a causal LM.
   static absl::StatusOr<std::unique_ptr<QEFFAutoModel>> FromPretrained(
       const std::string& path_or_hub_id,
       const FromPretrainedOptions& options = {},
       const passes::PoolingOptions& pooling = {});
-  // Wraps a model already loaded; an architecture that is not an encoder
-  // is an error naming it.
+  // Wraps a model already loaded; an architecture that is neither an
+  // encoder nor a supported causal LM is an error naming it.
   static absl::StatusOr<std::unique_ptr<QEFFAutoModel>> FromLoaded(
       std::shared_ptr<const models::LoadedModel> model,
       const FromPretrainedOptions& options = {},

@@ -9,7 +9,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "ir/evaluator.h"
+#include "ir/op_schema.h"
 #include "models/test_encoder.h"
+#include "models/test_model.h"
 
 namespace qeff::engine {
 namespace {
@@ -205,6 +208,66 @@ TEST(NomicBertEmbedding, GgufEqualsHfCpuEqualsReference) {
   }
   EXPECT_LT(MaxRelDiff(runs[1], runs[0]), 1e-5);
   EXPECT_LT(MaxRelDiff(runs[0], runs[2]), 1e-5);
+}
+
+}  // namespace
+}  // namespace qeff::engine
+
+namespace qeff::engine {
+namespace {
+
+// A causal LM used as an embedder: `last` pooling is the final normed hidden
+// state at the last real token, so lm_head(embedding) equals the eager
+// graph's logits at that position (the eager graph is checked against
+// PyTorch in tests/reference); padding in a batch changes nothing.
+TEST(DecoderEmbedding, LastPoolingIsTheFinalHiddenBehindTheLogits) {
+  for (const char* arch : {"llama", "gpt2"}) {
+    SCOPED_TRACE(arch);
+    const std::string dir = ::testing::TempDir() + "/dec_" + arch;
+    models::TestModelSpec spec;
+    spec.arch = arch;
+    ASSERT_TRUE(models::WriteTestModelHf(spec, dir).ok());
+    FromPretrainedOptions fo;
+    fo.qeff_home = ::testing::TempDir() + "/home";
+    auto m =
+        QEFFAutoModel::FromPretrained(dir, fo, {passes::Pooling::kLast, false});
+    ASSERT_TRUE(m.ok()) << m.status();
+    CompileParams cp;
+    cp.seq_len = {16};
+    cp.batch_size = 2;
+    ASSERT_TRUE((*m)->Compile(cp).ok());
+    const std::vector<int64_t> ids = {1, 40, 7, 13, 60, 22, 9};
+    auto r = (*m)->EmbedIds({ids, {1, 5, 6}});
+    ASSERT_TRUE(r.ok()) << r.status();
+    const std::vector<float>& e = r->outputs[0].embedding;
+    // Eager logits at the last position.
+    ir::Graph g = (*m)->model().eager;
+    ASSERT_TRUE(ir::InferShapes(g).ok());
+    const int64_t S = static_cast<int64_t>(ids.size());
+    std::vector<int64_t> pos(S);
+    for (int64_t i = 0; i < S; ++i) pos[i] = i;
+    auto out =
+        ir::Evaluator::Run(g, {{"input_ids", ir::Tensor::I64({1, S}, ids)},
+                               {"position_ids", ir::Tensor::I64({1, S}, pos)}});
+    ASSERT_TRUE(out.ok()) << out.status();
+    const ir::Tensor& logits = (*out)[0];
+    const int64_t V = logits.dims()[2], H = static_cast<int64_t>(e.size());
+    const auto& w = (*m)->model().weights;
+    const ir::Tensor& head =
+        w.contains("lm_head.weight") ? w.at("lm_head.weight")
+        : w.contains("wte.weight")   ? w.at("wte.weight")
+                                     : w.at("model.embed_tokens.weight");
+    double diff = 0, mx = 0;
+    for (int64_t v = 0; v < V; ++v) {
+      double dot = 0;
+      for (int64_t h = 0; h < H; ++h)
+        dot += double(e[h]) * head.GetDouble(v * H + h);
+      const double ref = logits.GetDouble((S - 1) * V + v);
+      diff = std::max(diff, std::fabs(dot - ref));
+      mx = std::max(mx, std::fabs(ref));
+    }
+    EXPECT_LT(diff / mx, 1e-5);
+  }
 }
 
 }  // namespace
