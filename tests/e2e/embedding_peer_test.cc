@@ -21,6 +21,7 @@
 #include "engine/qeff_auto_model_embedding.h"
 #include "gtest/gtest.h"
 #include "models/test_encoder.h"
+#include "models/test_model.h"
 #include "tests/util/test_util.h"
 
 namespace qeff {
@@ -48,7 +49,7 @@ bool RunLlamaEmbedding(const std::string& bin, const std::string& gguf,
   const std::string cmd = absl::StrCat(
       bin, " -m ", gguf, " --pooling ", pooling, " --embd-normalize ",
       normalize,
-      " --embd-output-format json --verbose-prompt -t 2 -fa off -fit off",
+      " --embd-output-format json --verbose-prompt -t 2 -fa off -fit off -ctk f32 -ctv f32",
       " -p '", prompt, "' 2>&1");
   int rc;
   const std::string text = testing::RunCommand(cmd, &rc);
@@ -157,6 +158,59 @@ TEST_P(EmbeddingPeer, LlamaEmbeddingAgrees) {
                     spec.arch.c_str(), pooling, l2 ? "l2" : "none", i,
                     r->outputs[i].prompt_ids.size(), diff / ref);
         EXPECT_LE(diff / ref, tolerance) << "prompt " << i;
+      }
+    }
+  }
+}
+
+// A decoder used as an embedder: the seeded llama test model (GGUF, its
+// SentencePiece vocabulary), pooling last and mean, against llama-embedding.
+TEST(EmbeddingPeerDecoder, LlamaLastAndMeanPooling) {
+  std::string why;
+  const std::string peers =
+      testing::PeersDir("llama.cpp/build/bin/llama-embedding", &why);
+  if (peers.empty()) GTEST_SKIP() << why;
+  const std::string gguf = ::testing::TempDir() + "/llama_embed.gguf";
+  models::TestModelSpec spec;
+  spec.arch = "llama";
+  ASSERT_TRUE(models::WriteTestModelGguf(spec, gguf).ok());
+  const std::string bin = peers + "/llama.cpp/build/bin/llama-embedding";
+  for (const char* pooling : {"last", "mean"}) {
+    for (bool l2 : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(pooling, l2 ? " l2" : " none"));
+      PeerOutput peer;
+      std::string err;
+      ASSERT_TRUE(
+          RunLlamaEmbedding(bin, gguf, pooling, l2 ? 2 : -1, &peer, &err))
+          << err;
+      engine::FromPretrainedOptions fo;
+      fo.qeff_home = ::testing::TempDir() + "/home";
+      auto m = engine::QEFFAutoModel::FromPretrained(
+          gguf, fo, {*passes::ParsePooling(pooling), l2});
+      ASSERT_TRUE(m.ok()) << m.status();
+      engine::CompileParams cp;
+      cp.seq_len = {64};
+      ASSERT_TRUE((*m)->Compile(cp).ok());
+      auto r = (*m)->Embed(kPrompts);
+      ASSERT_TRUE(r.ok()) << r.status();
+      ASSERT_EQ(peer.embeddings.size(), kPrompts.size());
+      ASSERT_EQ(peer.ids.size(), kPrompts.size());
+      for (size_t i = 0; i < kPrompts.size(); ++i) {
+        EXPECT_EQ(r->outputs[i].prompt_ids, peer.ids[i]) << "prompt " << i;
+        const auto& a = r->outputs[i].embedding;
+        const auto& b = peer.embeddings[i];
+        ASSERT_EQ(a.size(), b.size());
+        double diff = 0, ref = 0;
+        for (size_t k = 0; k < a.size(); ++k) {
+          diff = std::max(diff, std::fabs(double(a[k]) - b[k]));
+          ref = std::max(ref, std::fabs(double(b[k])));
+        }
+        std::printf(
+            "llama %s %s prompt %zu: %zu tokens, max|d|/max|ref| = "
+            "%.3g\n",
+            pooling, l2 ? "l2" : "none", i, r->outputs[i].prompt_ids.size(),
+            diff / ref);
+        EXPECT_LE(diff / ref, 1e-4) << "prompt " << i;
       }
     }
   }
