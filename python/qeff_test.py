@@ -263,7 +263,7 @@ class ArgumentsTest(unittest.TestCase):
         with self.assertRaisesRegex(UnsupportedError, "pooling must be"):
             QEFFAutoModel.from_pretrained(STORIES)
 
-    def test_embeddings_as_tools_embed(self):
+    def test_embeddings_lengths_and_ids(self):
         # A causal LM used as an embedder (stories260K), last pooling: two
         # lengths in one program, the smallest that fits runs; ids give the
         # same vector as text.
