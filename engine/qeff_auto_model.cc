@@ -442,23 +442,46 @@ QEFFAutoModelForCausalLM::Specializations(const CompileParams& p) const {
                                      p.full_batch_size);
 }
 
-absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Generate(
-    const std::vector<std::string>& prompts, const GenerateOptions& options) {
-  if (!model_->tokenizer)
+absl::StatusOr<std::vector<std::vector<int64_t>>> EncodePrompts(
+    const models::LoadedModel& model, const std::vector<std::string>& prompts) {
+  if (!model.tokenizer)
     return absl::FailedPreconditionError(
-        absl::StrCat(model_->source,
+        absl::StrCat(model.source,
                      " has no tokenizer: give one (tokenizer_path) or prompt "
                      "ids"));
-  std::vector<GeneratedText> outputs;
+  std::vector<std::vector<int64_t>> out;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    auto ids = model_->tokenizer->EncodePrompt(prompts[i]);
+    auto ids = model.tokenizer->EncodePrompt(prompts[i]);
     if (!ids.ok())
       return absl::Status(
           ids.status().code(),
           absl::StrCat("prompt ", i, ": ", ids.status().message()));
+    out.emplace_back(ids->begin(), ids->end());
+  }
+  return out;
+}
+
+absl::Status CheckPromptIds(const models::LoadedModel& model,
+                            const std::vector<std::vector<int64_t>>& prompts) {
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    for (int64_t id : prompts[i]) {
+      if (id < 0 || id >= model.config.vocab_size)
+        return absl::InvalidArgumentError(
+            absl::StrCat("prompt ", i, ": ", id, " is not a token id in [0, ",
+                         model.config.vocab_size, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Generate(
+    const std::vector<std::string>& prompts, const GenerateOptions& options) {
+  QEFF_ASSIGN_OR_RETURN(auto ids, EncodePrompts(*model_, prompts));
+  std::vector<GeneratedText> outputs;
+  for (size_t i = 0; i < prompts.size(); ++i) {
     GeneratedText g;
     g.prompt = prompts[i];
-    g.prompt_ids.assign(ids->begin(), ids->end());
+    g.prompt_ids = std::move(ids[i]);
     outputs.push_back(std::move(g));
   }
   return Run(std::move(outputs), options);
@@ -467,16 +490,11 @@ absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Generate(
 absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::GenerateIds(
     const std::vector<std::vector<int64_t>>& prompts,
     const GenerateOptions& options) {
+  QEFF_RETURN_IF_ERROR(CheckPromptIds(*model_, prompts));
   std::vector<GeneratedText> outputs;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    for (int64_t id : prompts[i]) {
-      if (id < 0 || id >= model_->config.vocab_size)
-        return absl::InvalidArgumentError(
-            absl::StrCat("prompt ", i, ": ", id, " is not a token id in [0, ",
-                         model_->config.vocab_size, ")"));
-    }
+  for (const std::vector<int64_t>& p : prompts) {
     GeneratedText g;
-    g.prompt_ids = prompts[i];
+    g.prompt_ids = p;
     outputs.push_back(std::move(g));
   }
   return Run(std::move(outputs), options);

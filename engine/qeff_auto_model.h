@@ -248,6 +248,16 @@ class QEFFAutoModelForCausalLM : public QEFFBaseModel {
   bool all_logits_ = false;
 };
 
+// Each prompt's ids as the model's tokenizer encodes a prompt
+// (Tokenizer::EncodePrompt); FailedPrecondition when the model has none,
+// and an error names the prompt that failed.
+absl::StatusOr<std::vector<std::vector<int64_t>>> EncodePrompts(
+    const models::LoadedModel& model, const std::vector<std::string>& prompts);
+// Every id of every prompt in [0, vocab_size); an error names the prompt
+// and the id.
+absl::Status CheckPromptIds(const models::LoadedModel& model,
+                            const std::vector<std::vector<int64_t>>& prompts);
+
 // QEfficient's QEFFCommonLoader: picks the class from the model's
 // architecture (config.json's architectures / GGUF general.architecture).
 class QEFFCommonLoader {

@@ -135,21 +135,12 @@ std::vector<std::pair<std::string, int64_t>> QEFFAutoModel::Lengths() const {
 
 absl::StatusOr<EmbeddingResult> QEFFAutoModel::Embed(
     const std::vector<std::string>& prompts, const EmbedOptions& options) {
-  if (!model_->tokenizer)
-    return absl::FailedPreconditionError(
-        absl::StrCat(model_->source,
-                     " has no tokenizer: give one (tokenizer_path) or prompt "
-                     "ids"));
+  QEFF_ASSIGN_OR_RETURN(auto ids, EncodePrompts(*model_, prompts));
   std::vector<Embedding> outputs;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    auto ids = model_->tokenizer->EncodePrompt(prompts[i]);
-    if (!ids.ok())
-      return absl::Status(
-          ids.status().code(),
-          absl::StrCat("prompt ", i, ": ", ids.status().message()));
     Embedding e;
     e.prompt = prompts[i];
-    e.prompt_ids.assign(ids->begin(), ids->end());
+    e.prompt_ids = std::move(ids[i]);
     outputs.push_back(std::move(e));
   }
   return Run(std::move(outputs), options);
@@ -158,16 +149,11 @@ absl::StatusOr<EmbeddingResult> QEFFAutoModel::Embed(
 absl::StatusOr<EmbeddingResult> QEFFAutoModel::EmbedIds(
     const std::vector<std::vector<int64_t>>& prompts,
     const EmbedOptions& options) {
+  QEFF_RETURN_IF_ERROR(CheckPromptIds(*model_, prompts));
   std::vector<Embedding> outputs;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    for (int64_t id : prompts[i]) {
-      if (id < 0 || id >= model_->config.vocab_size)
-        return absl::InvalidArgumentError(
-            absl::StrCat("prompt ", i, ": ", id, " is not a token id in [0, ",
-                         model_->config.vocab_size, ")"));
-    }
+  for (const std::vector<int64_t>& p : prompts) {
     Embedding e;
-    e.prompt_ids = prompts[i];
+    e.prompt_ids = p;
     outputs.push_back(std::move(e));
   }
   return Run(std::move(outputs), options);

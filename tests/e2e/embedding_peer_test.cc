@@ -46,11 +46,12 @@ bool RunLlamaEmbedding(const std::string& bin, const std::string& gguf,
   std::string prompt;
   for (size_t i = 0; i < kPrompts.size(); ++i)
     absl::StrAppend(&prompt, i ? "\n" : "", kPrompts[i]);
-  const std::string cmd = absl::StrCat(
-      bin, " -m ", gguf, " --pooling ", pooling, " --embd-normalize ",
-      normalize,
-      " --embd-output-format json --verbose-prompt -t 2 -fa off -fit off -ctk f32 -ctv f32",
-      " -p '", prompt, "' 2>&1");
+  const std::string cmd =
+      absl::StrCat(bin, " -m ", gguf, " --pooling ", pooling,
+                   " --embd-normalize ", normalize,
+                   " --embd-output-format json --verbose-prompt -t 2 -fa off "
+                   "-fit off -ctk f32 -ctv f32",
+                   " -p '", prompt, "' 2>&1");
   int rc;
   const std::string text = testing::RunCommand(cmd, &rc);
   if (rc != 0) {
@@ -97,6 +98,51 @@ bool RunLlamaEmbedding(const std::string& bin, const std::string& gguf,
   return true;
 }
 
+// qeff vs llama-embedding on `gguf` for each pooling, unnormalised and L2:
+// identical token ids, max|Δ|/max|ref| <= tolerance (printed per prompt).
+void CompareWithPeer(const std::string& bin, const std::string& gguf,
+                     const std::string& label,
+                     const std::vector<std::string>& poolings,
+                     const std::vector<int64_t>& seq_lens, double tolerance) {
+  for (const std::string& pooling : poolings) {
+    for (bool l2 : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(label, " ", pooling, l2 ? " l2" : " none"));
+      PeerOutput peer;
+      std::string err;
+      ASSERT_TRUE(
+          RunLlamaEmbedding(bin, gguf, pooling, l2 ? 2 : -1, &peer, &err))
+          << err;
+      engine::FromPretrainedOptions fo;
+      fo.qeff_home = ::testing::TempDir() + "/home";
+      auto m = engine::QEFFAutoModel::FromPretrained(
+          gguf, fo, {*passes::ParsePooling(pooling), l2});
+      ASSERT_TRUE(m.ok()) << m.status();
+      engine::CompileParams cp;
+      cp.seq_len = seq_lens;
+      ASSERT_TRUE((*m)->Compile(cp).ok());
+      auto r = (*m)->Embed(kPrompts);
+      ASSERT_TRUE(r.ok()) << r.status();
+      ASSERT_EQ(peer.embeddings.size(), kPrompts.size());
+      ASSERT_EQ(peer.ids.size(), kPrompts.size());
+      for (size_t i = 0; i < kPrompts.size(); ++i) {
+        EXPECT_EQ(r->outputs[i].prompt_ids, peer.ids[i]) << "prompt " << i;
+        const auto& a = r->outputs[i].embedding;
+        const auto& b = peer.embeddings[i];
+        ASSERT_EQ(a.size(), b.size());
+        double diff = 0, ref = 0;
+        for (size_t k = 0; k < a.size(); ++k) {
+          diff = std::max(diff, std::fabs(double(a[k]) - b[k]));
+          ref = std::max(ref, std::fabs(double(b[k])));
+        }
+        std::printf("%s %s %s prompt %zu: %zu tokens, max|d|/max|ref| = %.3g\n",
+                    label.c_str(), pooling.c_str(), l2 ? "l2" : "none", i,
+                    r->outputs[i].prompt_ids.size(), diff / ref);
+        EXPECT_LE(diff / ref, tolerance) << "prompt " << i;
+      }
+    }
+  }
+}
+
 class EmbeddingPeer : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EmbeddingPeer, LlamaEmbeddingAgrees) {
@@ -124,43 +170,8 @@ TEST_P(EmbeddingPeer, LlamaEmbeddingAgrees) {
   spec.hidden_act = "gelu_new";
   ASSERT_TRUE(models::WriteTestBertGguf(spec, gguf).ok());
   const std::string bin = peers + "/llama.cpp/build/bin/llama-embedding";
-  for (const char* pooling : {"mean", "cls", "last"}) {
-    for (bool l2 : {false, true}) {
-      SCOPED_TRACE(absl::StrCat(pooling, l2 ? " l2" : " none"));
-      PeerOutput peer;
-      std::string err;
-      ASSERT_TRUE(
-          RunLlamaEmbedding(bin, gguf, pooling, l2 ? 2 : -1, &peer, &err))
-          << err;
-      engine::FromPretrainedOptions fo;
-      fo.qeff_home = ::testing::TempDir() + "/home";
-      auto m = engine::QEFFAutoModel::FromPretrained(
-          gguf, fo, {*passes::ParsePooling(pooling), l2});
-      ASSERT_TRUE(m.ok()) << m.status();
-      engine::CompileParams cp;
-      cp.seq_len = {16, 32};
-      ASSERT_TRUE((*m)->Compile(cp).ok());
-      auto r = (*m)->Embed(kPrompts);
-      ASSERT_TRUE(r.ok()) << r.status();
-      ASSERT_EQ(peer.embeddings.size(), kPrompts.size());
-      ASSERT_EQ(peer.ids.size(), kPrompts.size());
-      for (size_t i = 0; i < kPrompts.size(); ++i) {
-        EXPECT_EQ(r->outputs[i].prompt_ids, peer.ids[i]) << "prompt " << i;
-        const auto& a = r->outputs[i].embedding;
-        const auto& b = peer.embeddings[i];
-        ASSERT_EQ(a.size(), b.size());
-        double diff = 0, ref = 0;
-        for (size_t k = 0; k < a.size(); ++k) {
-          diff = std::max(diff, std::fabs(double(a[k]) - b[k]));
-          ref = std::max(ref, std::fabs(double(b[k])));
-        }
-        std::printf("%s %s %s prompt %zu: %zu tokens, max|d|/max|ref| = %.3g\n",
-                    spec.arch.c_str(), pooling, l2 ? "l2" : "none", i,
-                    r->outputs[i].prompt_ids.size(), diff / ref);
-        EXPECT_LE(diff / ref, tolerance) << "prompt " << i;
-      }
-    }
-  }
+  CompareWithPeer(bin, gguf, spec.arch, {"mean", "cls", "last"}, {16, 32},
+                  tolerance);
 }
 
 // A decoder used as an embedder: the seeded llama test model (GGUF, its
@@ -175,45 +186,7 @@ TEST(EmbeddingPeerDecoder, LlamaLastAndMeanPooling) {
   spec.arch = "llama";
   ASSERT_TRUE(models::WriteTestModelGguf(spec, gguf).ok());
   const std::string bin = peers + "/llama.cpp/build/bin/llama-embedding";
-  for (const char* pooling : {"last", "mean"}) {
-    for (bool l2 : {false, true}) {
-      SCOPED_TRACE(absl::StrCat(pooling, l2 ? " l2" : " none"));
-      PeerOutput peer;
-      std::string err;
-      ASSERT_TRUE(
-          RunLlamaEmbedding(bin, gguf, pooling, l2 ? 2 : -1, &peer, &err))
-          << err;
-      engine::FromPretrainedOptions fo;
-      fo.qeff_home = ::testing::TempDir() + "/home";
-      auto m = engine::QEFFAutoModel::FromPretrained(
-          gguf, fo, {*passes::ParsePooling(pooling), l2});
-      ASSERT_TRUE(m.ok()) << m.status();
-      engine::CompileParams cp;
-      cp.seq_len = {64};
-      ASSERT_TRUE((*m)->Compile(cp).ok());
-      auto r = (*m)->Embed(kPrompts);
-      ASSERT_TRUE(r.ok()) << r.status();
-      ASSERT_EQ(peer.embeddings.size(), kPrompts.size());
-      ASSERT_EQ(peer.ids.size(), kPrompts.size());
-      for (size_t i = 0; i < kPrompts.size(); ++i) {
-        EXPECT_EQ(r->outputs[i].prompt_ids, peer.ids[i]) << "prompt " << i;
-        const auto& a = r->outputs[i].embedding;
-        const auto& b = peer.embeddings[i];
-        ASSERT_EQ(a.size(), b.size());
-        double diff = 0, ref = 0;
-        for (size_t k = 0; k < a.size(); ++k) {
-          diff = std::max(diff, std::fabs(double(a[k]) - b[k]));
-          ref = std::max(ref, std::fabs(double(b[k])));
-        }
-        std::printf(
-            "llama %s %s prompt %zu: %zu tokens, max|d|/max|ref| = "
-            "%.3g\n",
-            pooling, l2 ? "l2" : "none", i, r->outputs[i].prompt_ids.size(),
-            diff / ref);
-        EXPECT_LE(diff / ref, 1e-4) << "prompt " << i;
-      }
-    }
-  }
+  CompareWithPeer(bin, gguf, "llama", {"last", "mean"}, {64}, 1e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Encoders, EmbeddingPeer,
