@@ -8,6 +8,46 @@
 
 namespace qeff::models {
 
+namespace {
+
+// The hyper-parameters every BERT-family GGUF has under `<arch>.`.
+struct EncoderKeys {
+  int64_t hidden = 0, ff = 0, layers = 0, heads = 0, ctx = 0;
+  float eps = 0;
+};
+
+absl::StatusOr<EncoderKeys> ReadEncoderKeys(const GgufFile& f,
+                                            const std::string& arch,
+                                            const std::string& path) {
+  auto key = [&](absl::string_view k) { return absl::StrCat(arch, ".", k); };
+  EncoderKeys e;
+  QEFF_ASSIGN_OR_RETURN(e.hidden, f.GetInt(key("embedding_length")));
+  QEFF_ASSIGN_OR_RETURN(e.ff, f.GetInt(key("feed_forward_length")));
+  QEFF_ASSIGN_OR_RETURN(e.layers, f.GetInt(key("block_count")));
+  QEFF_ASSIGN_OR_RETURN(e.heads, f.GetInt(key("attention.head_count")));
+  QEFF_ASSIGN_OR_RETURN(e.ctx, f.GetInt(key("context_length")));
+  QEFF_ASSIGN_OR_RETURN(e.eps, f.GetF32(key("attention.layer_norm_epsilon")));
+  if (f.Has(key("attention.causal"))) {
+    QEFF_ASSIGN_OR_RETURN(bool causal, f.GetBool(key("attention.causal")));
+    if (causal)
+      return absl::UnimplementedError(absl::StrCat(
+          path, ": ", key("attention.causal"), " = true is not supported"));
+  }
+  return e;
+}
+
+// dims()[0] of a 2-D weight, or an error naming it.
+absl::StatusOr<int64_t> Rows(const WeightMap& w, const char* name,
+                             const std::string& path) {
+  auto it = w.find(name);
+  if (it == w.end() || it->second.dims().size() != 2)
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": no 2-D tensor for '", name, "'"));
+  return it->second.dims()[0];
+}
+
+}  // namespace
+
 std::string BertGgufToHfName(absl::string_view g) {
   static const std::pair<const char*, const char*> kTop[] = {
       {"token_embd.weight", "embeddings.word_embeddings.weight"},
@@ -46,23 +86,13 @@ std::string BertGgufToHfName(absl::string_view g) {
 absl::Status BertFromGguf(const GgufFile& f, const std::string& path,
                           ModelConfig* m, WeightMap* weights) {
   BertConfig c;
-  auto key = [](absl::string_view k) { return absl::StrCat("bert.", k); };
-  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.GetInt(key("embedding_length")));
-  QEFF_ASSIGN_OR_RETURN(c.intermediate_size,
-                        f.GetInt(key("feed_forward_length")));
-  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.GetInt(key("block_count")));
-  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads,
-                        f.GetInt(key("attention.head_count")));
-  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
-                        f.GetInt(key("context_length")));
-  QEFF_ASSIGN_OR_RETURN(c.layer_norm_eps,
-                        f.GetF32(key("attention.layer_norm_epsilon")));
-  if (f.Has(key("attention.causal"))) {
-    QEFF_ASSIGN_OR_RETURN(bool causal, f.GetBool(key("attention.causal")));
-    if (causal)
-      return absl::UnimplementedError(absl::StrCat(
-          path, ": ", key("attention.causal"), " = true is not supported"));
-  }
+  QEFF_ASSIGN_OR_RETURN(EncoderKeys e, ReadEncoderKeys(f, "bert", path));
+  c.hidden_size = e.hidden;
+  c.intermediate_size = e.ff;
+  c.num_hidden_layers = e.layers;
+  c.num_attention_heads = e.heads;
+  c.max_position_embeddings = e.ctx;
+  c.layer_norm_eps = e.eps;
   c.hidden_act = "gelu_new";  // llama.cpp's ggml_gelu (see the header)
   for (const GgufTensorInfo& t : f.tensors()) {
     const std::string hf = BertGgufToHfName(t.name);
@@ -72,18 +102,11 @@ absl::Status BertFromGguf(const GgufFile& f, const std::string& path,
           absl::StartsWith(t.name, "cls") ? " (a classification head)" : ""));
     (*weights)[hf] = t.tensor;
   }
-  auto dim0 = [&](const char* name, int64_t* out) -> absl::Status {
-    auto it = weights->find(name);
-    if (it == weights->end() || it->second.dims().size() != 2)
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": no 2-D tensor for '", name, "'"));
-    *out = it->second.dims()[0];
-    return absl::OkStatus();
-  };
-  QEFF_RETURN_IF_ERROR(
-      dim0("embeddings.word_embeddings.weight", &c.vocab_size));
-  QEFF_RETURN_IF_ERROR(
-      dim0("embeddings.token_type_embeddings.weight", &c.type_vocab_size));
+  QEFF_ASSIGN_OR_RETURN(
+      c.vocab_size, Rows(*weights, "embeddings.word_embeddings.weight", path));
+  QEFF_ASSIGN_OR_RETURN(
+      c.type_vocab_size,
+      Rows(*weights, "embeddings.token_type_embeddings.weight", path));
   auto st = c.Validate();
   if (!st.ok())
     return absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
@@ -129,25 +152,16 @@ absl::Status NomicBertFromGguf(const GgufFile& f, const std::string& path,
                                ModelConfig* m, WeightMap* weights) {
   NomicBertConfig c;
   auto key = [](absl::string_view k) { return absl::StrCat("nomic-bert.", k); };
-  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.GetInt(key("embedding_length")));
-  QEFF_ASSIGN_OR_RETURN(c.intermediate_size,
-                        f.GetInt(key("feed_forward_length")));
-  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.GetInt(key("block_count")));
-  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads,
-                        f.GetInt(key("attention.head_count")));
-  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
-                        f.GetInt(key("context_length")));
-  QEFF_ASSIGN_OR_RETURN(c.layer_norm_eps,
-                        f.GetF32(key("attention.layer_norm_epsilon")));
+  QEFF_ASSIGN_OR_RETURN(EncoderKeys e, ReadEncoderKeys(f, "nomic-bert", path));
+  c.hidden_size = e.hidden;
+  c.intermediate_size = e.ff;
+  c.num_hidden_layers = e.layers;
+  c.num_attention_heads = e.heads;
+  c.max_position_embeddings = e.ctx;
+  c.layer_norm_eps = e.eps;
   c.rope_theta = 10000.0f;  // llama.cpp's default
   if (f.Has(key("rope.freq_base"))) {
     QEFF_ASSIGN_OR_RETURN(c.rope_theta, f.GetF32(key("rope.freq_base")));
-  }
-  if (f.Has(key("attention.causal"))) {
-    QEFF_ASSIGN_OR_RETURN(bool causal, f.GetBool(key("attention.causal")));
-    if (causal)
-      return absl::UnimplementedError(absl::StrCat(
-          path, ": ", key("attention.causal"), " = true is not supported"));
   }
   for (const GgufTensorInfo& t : f.tensors()) {
     const std::string hf = NomicBertGgufToHfName(t.name);
@@ -158,16 +172,11 @@ absl::Status NomicBertFromGguf(const GgufFile& f, const std::string& path,
                        "attn_q/k/v, biases and MoE tensors are not)"));
     (*weights)[hf] = t.tensor;
   }
-  for (const char* name : {"embeddings.word_embeddings.weight",
-                           "embeddings.token_type_embeddings.weight"}) {
-    auto it = weights->find(name);
-    if (it == weights->end() || it->second.dims().size() != 2)
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": no 2-D tensor for '", name, "'"));
-  }
-  c.vocab_size = weights->at("embeddings.word_embeddings.weight").dims()[0];
-  c.type_vocab_size =
-      weights->at("embeddings.token_type_embeddings.weight").dims()[0];
+  QEFF_ASSIGN_OR_RETURN(
+      c.vocab_size, Rows(*weights, "embeddings.word_embeddings.weight", path));
+  QEFF_ASSIGN_OR_RETURN(
+      c.type_vocab_size,
+      Rows(*weights, "embeddings.token_type_embeddings.weight", path));
   auto st = c.Validate();
   if (!st.ok())
     return absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
