@@ -410,6 +410,11 @@ std::unique_ptr<QEFFAutoModelForCausalLM> QEFFAutoModelForCausalLM::FromLoaded(
 
 absl::StatusOr<ir::Graph> QEFFAutoModelForCausalLM::RunTransform(
     const ir::Graph& eager) const {
+  if (models::IsEncoderFamily(model_->config.family))
+    return absl::FailedPreconditionError(absl::StrCat(
+        model_->source, ": ", model_->architecture,
+        " is an encoder (no language-model head): use QEFFAutoModel "
+        "(//tools:embed) for embeddings"));
   return TransformLM(eager, transform_options());
 }
 

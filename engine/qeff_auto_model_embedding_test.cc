@@ -162,6 +162,13 @@ TEST_F(EmbeddingModelTest, LoaderChoosesTheClassAndBadInputIsNamed) {
   auto any = QEFFCommonLoader::FromPretrained(*dir_, Options());
   ASSERT_TRUE(any.ok()) << any.status();
   EXPECT_NE(dynamic_cast<QEFFAutoModel*>(any->get()), nullptr);
+  auto lm = QEFFAutoModelForCausalLM::FromPretrained(*dir_, Options());
+  ASSERT_TRUE(lm.ok());
+  auto exported = (*lm)->Export();
+  ASSERT_FALSE(exported.ok());
+  EXPECT_NE(exported.status().message().find("is an encoder"),
+            std::string::npos)
+      << exported.status();
   auto m = QEFFAutoModel::FromPretrained(*dir_, Options());
   ASSERT_TRUE(m.ok());
   CompileParams cp;
