@@ -52,10 +52,32 @@ bool RunLlamaEmbedding(const std::string& bin, const std::string& gguf,
                    " --embd-output-format json --verbose-prompt -t 2 -fa off "
                    "-fit off -ctk f32 -ctv f32",
                    " -p '", prompt, "' 2>&1");
-  int rc;
-  const std::string text = testing::RunCommand(cmd, &rc);
-  if (rc != 0) {
-    *err = absl::StrCat("llama-embedding exited ", rc, ":\n", text);
+  // llama.cpp's output reaches the pipe through its asynchronous logger
+  // (stdout and stderr together); on this loaded machine about one run in
+  // three has exited 0 with its JSON cut short, so a run whose JSON does not
+  // parse is retried (up to 5 runs; the last error is reported).
+  int rc = 0;
+  std::string text;
+  absl::StatusOr<base::JsonValue> j =
+      absl::InternalError("llama-embedding did not run");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    text = testing::RunCommand(cmd, &rc);
+    if (rc != 0) {
+      *err = absl::StrCat("llama-embedding exited ", rc, ":\n", text);
+      return false;
+    }
+    const size_t start = text.find("{\n  \"object\": \"list\"");
+    if (start == std::string::npos) {
+      j = absl::NotFoundError("no JSON in llama-embedding's output:\n" + text);
+      continue;
+    }
+    std::string json = text.substr(start);
+    json = json.substr(0, json.rfind('}') + 1);
+    j = base::ParseJson(json);
+    if (j.ok()) break;
+  }
+  if (!j.ok()) {
+    *err = absl::StrCat("llama-embedding JSON: ", j.status().ToString());
     return false;
   }
   out->ids.clear();
@@ -75,18 +97,6 @@ bool RunLlamaEmbedding(const std::string& bin, const std::string& gguf,
     } else if (in_prompt && !absl::StripAsciiWhitespace(line).empty()) {
       in_prompt = false;
     }
-  }
-  const size_t start = text.find("{\n  \"object\": \"list\"");
-  if (start == std::string::npos) {
-    *err = "no JSON in llama-embedding's output:\n" + text;
-    return false;
-  }
-  std::string json = text.substr(start);
-  json = json.substr(0, json.rfind('}') + 1);
-  auto j = base::ParseJson(json);
-  if (!j.ok()) {
-    *err = absl::StrCat("llama-embedding JSON: ", j.status().ToString());
-    return false;
   }
   out->embeddings.clear();
   for (const base::JsonValue& d : j->Find("data")->array()) {
