@@ -105,6 +105,16 @@ if [[ -d "$PEERS_DIR/llama.cpp/models" && ! -x "$PEERS_DIR/llama.cpp/build/bin/l
     cmake --build build -j2 --target llama-perplexity >>/tmp/qeff-setup-llama.log 2>&1) ||
     say "llama-perplexity build failed (log: /tmp/qeff-setup-llama.log): the perplexity peer comparison skips"
 fi
+# llama.cpp's llama-embedding (the sentence-embedding peer), from the same
+# build folder (its libraries are shared with llama-perplexity's).
+if [[ -d "$PEERS_DIR/llama.cpp/models" && ! -x "$PEERS_DIR/llama.cpp/build/bin/llama-embedding" ]]; then
+  say "building llama.cpp's llama-embedding (once)"
+  (cd "$PEERS_DIR/llama.cpp" &&
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+      -DLLAMA_BUILD_TESTS=OFF -DGGML_NATIVE=ON >/tmp/qeff-setup-llama-embedding.log 2>&1 &&
+    cmake --build build -j2 --target llama-embedding >>/tmp/qeff-setup-llama-embedding.log 2>&1) ||
+    say "llama-embedding build failed (log: /tmp/qeff-setup-llama-embedding.log): the embedding peer comparison skips"
+fi
 say "peers in $PEERS_DIR"
 
 # Tell Bazel's tests where the files outside the workspace are (tests tagged

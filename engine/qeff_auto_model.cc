@@ -18,6 +18,7 @@
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "engine/qeff_auto_model_audio.h"
+#include "engine/qeff_auto_model_embedding.h"
 #include "engine/versions.h"
 #include "hw/device_registry.h"
 #include "hw/graph_io.h"
@@ -122,6 +123,17 @@ absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
   } else if (name == "specializations") {
     QEFF_ASSIGN_OR_RETURN(p->specializations,
                           hw::SpecializationsFromJson(v, "specializations"));
+  } else if (name == "seq_len") {
+    p->seq_len.clear();
+    if (v.is_array()) {
+      for (const base::JsonValue& e : v.array()) {
+        QEFF_ASSIGN_OR_RETURN(int64_t n, IntParam(name, e));
+        p->seq_len.push_back(n);
+      }
+    } else {
+      QEFF_ASSIGN_OR_RETURN(int64_t n, IntParam(name, v));
+      p->seq_len.push_back(n);
+    }
   } else if (name == "compile_dir" || name == "device") {
     if (!v.is_string())
       return absl::InvalidArgumentError(
@@ -133,7 +145,8 @@ absl::Status SetCompileParam(CompileParams* p, absl::string_view name,
         "' (known: prefill_seq_len, ctx_len, batch_size, full_batch_size, "
         "num_cores, num_devices, mxfp6_matmul, mxint8_kv_cache, weight_format, "
         "mos, "
-        "aic_enable_depth_first, specializations, compile_dir, device)"));
+        "aic_enable_depth_first, specializations, seq_len, compile_dir, "
+        "device)"));
   }
   return absl::OkStatus();
 }
@@ -202,9 +215,7 @@ absl::StatusOr<std::string> QEFFBaseModel::Export(
   eo.export_dir = export_dir;
   eo.architecture = model_architecture();
   eo.model_class = model_name();
-  QEFF_ASSIGN_OR_RETURN(
-      eo.params, ExportParams(qeff_home_, model_->source, model_architecture(),
-                              transform_options()));
+  QEFF_ASSIGN_OR_RETURN(eo.params, ExportHashParams());
   QEFF_ASSIGN_OR_RETURN(passes::ExportedArtifact art,
                         passes::ExportArtifact(*transformed_, eo));
   onnx_path_ = art.onnx_path;
@@ -212,6 +223,11 @@ absl::StatusOr<std::string> QEFFBaseModel::Export(
   export_params_ = base::ToHashable(art.params);
   onnx_reused_ = art.reused;
   return onnx_path_;
+}
+
+absl::StatusOr<base::JsonValue> QEFFBaseModel::ExportHashParams() const {
+  return ExportParams(qeff_home_, model_->source, model_architecture(),
+                      transform_options());
 }
 
 absl::StatusOr<std::string> QEFFBaseModel::Compile(
@@ -400,6 +416,11 @@ std::unique_ptr<QEFFAutoModelForCausalLM> QEFFAutoModelForCausalLM::FromLoaded(
 
 absl::StatusOr<ir::Graph> QEFFAutoModelForCausalLM::RunTransform(
     const ir::Graph& eager) const {
+  if (models::IsEncoderFamily(model_->config.family))
+    return absl::FailedPreconditionError(absl::StrCat(
+        model_->source, ": ", model_->architecture,
+        " is an encoder (no language-model head): use QEFFAutoModel "
+        "(//tools:embed) for embeddings"));
   return TransformLM(eager, transform_options());
 }
 
@@ -432,23 +453,46 @@ QEFFAutoModelForCausalLM::Specializations(const CompileParams& p) const {
                                      p.full_batch_size);
 }
 
-absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Generate(
-    const std::vector<std::string>& prompts, const GenerateOptions& options) {
-  if (!model_->tokenizer)
+absl::StatusOr<std::vector<std::vector<int64_t>>> EncodePrompts(
+    const models::LoadedModel& model, const std::vector<std::string>& prompts) {
+  if (!model.tokenizer)
     return absl::FailedPreconditionError(
-        absl::StrCat(model_->source,
+        absl::StrCat(model.source,
                      " has no tokenizer: give one (tokenizer_path) or prompt "
                      "ids"));
-  std::vector<GeneratedText> outputs;
+  std::vector<std::vector<int64_t>> out;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    auto ids = model_->tokenizer->EncodePrompt(prompts[i]);
+    auto ids = model.tokenizer->EncodePrompt(prompts[i]);
     if (!ids.ok())
       return absl::Status(
           ids.status().code(),
           absl::StrCat("prompt ", i, ": ", ids.status().message()));
+    out.emplace_back(ids->begin(), ids->end());
+  }
+  return out;
+}
+
+absl::Status CheckPromptIds(const models::LoadedModel& model,
+                            const std::vector<std::vector<int64_t>>& prompts) {
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    for (int64_t id : prompts[i]) {
+      if (id < 0 || id >= model.config.vocab_size)
+        return absl::InvalidArgumentError(
+            absl::StrCat("prompt ", i, ": ", id, " is not a token id in [0, ",
+                         model.config.vocab_size, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Generate(
+    const std::vector<std::string>& prompts, const GenerateOptions& options) {
+  QEFF_ASSIGN_OR_RETURN(auto ids, EncodePrompts(*model_, prompts));
+  std::vector<GeneratedText> outputs;
+  for (size_t i = 0; i < prompts.size(); ++i) {
     GeneratedText g;
     g.prompt = prompts[i];
-    g.prompt_ids.assign(ids->begin(), ids->end());
+    g.prompt_ids = std::move(ids[i]);
     outputs.push_back(std::move(g));
   }
   return Run(std::move(outputs), options);
@@ -457,16 +501,11 @@ absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::Generate(
 absl::StatusOr<GenerateResult> QEFFAutoModelForCausalLM::GenerateIds(
     const std::vector<std::vector<int64_t>>& prompts,
     const GenerateOptions& options) {
+  QEFF_RETURN_IF_ERROR(CheckPromptIds(*model_, prompts));
   std::vector<GeneratedText> outputs;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    for (int64_t id : prompts[i]) {
-      if (id < 0 || id >= model_->config.vocab_size)
-        return absl::InvalidArgumentError(
-            absl::StrCat("prompt ", i, ": ", id, " is not a token id in [0, ",
-                         model_->config.vocab_size, ")"));
-    }
+  for (const std::vector<int64_t>& p : prompts) {
     GeneratedText g;
-    g.prompt_ids = prompts[i];
+    g.prompt_ids = p;
     outputs.push_back(std::move(g));
   }
   return Run(std::move(outputs), options);
@@ -574,6 +613,14 @@ absl::StatusOr<std::unique_ptr<QEFFBaseModel>> QEFFCommonLoader::FromPretrained(
   lo.hub_cache_dir = options.hub_cache_dir;
   QEFF_ASSIGN_OR_RETURN(models::LoadedModel m, models::Load(path, lo));
   const std::string arch = m.architecture;
+  if (models::IsEncoderFamily(m.config.family)) {
+    QEFF_ASSIGN_OR_RETURN(
+        std::unique_ptr<QEFFAutoModel> e,
+        QEFFAutoModel::FromLoaded(
+            std::make_shared<const models::LoadedModel>(std::move(m)),
+            options));
+    return std::unique_ptr<QEFFBaseModel>(std::move(e));
+  }
   if (absl::EndsWith(arch, "ForCausalLM") || arch == "GPT2LMHeadModel") {
     return std::unique_ptr<QEFFBaseModel>(QEFFAutoModelForCausalLM::FromLoaded(
         std::make_shared<const models::LoadedModel>(std::move(m)), options));
@@ -594,7 +641,8 @@ absl::StatusOr<std::unique_ptr<QEFFBaseModel>> QEFFCommonLoader::FromPretrained(
   }
   return absl::UnimplementedError(absl::StrCat(
       path, ": no QEfficient class for architecture '", arch,
-      "' (QEFFAutoModelForCausalLM takes *ForCausalLM and GPT2LMHeadModel)"));
+      "' (QEFFAutoModelForCausalLM takes *ForCausalLM and GPT2LMHeadModel, "
+      "QEFFAutoModel BertModel and NomicBertModel)"));
 }
 
 absl::Status Transform(QEFFBaseModel& model, absl::string_view form_factor) {

@@ -72,6 +72,9 @@ struct CompileParams {
   ir::QuantFormat weight_format = ir::QuantFormat::kNone;
   // qeff's own: Linear weights stored as f16 or bf16 (kF32: as given).
   ir::DType weight_dtype = ir::DType::kF32;
+  // QEFFAutoModel (embeddings): one specialization per length in one
+  // program (empty: {prefill_seq_len}).
+  std::vector<int64_t> seq_len;
   // Overrides the specializations the parameters above build.
   std::optional<std::vector<hw::Specialization>> specializations;
   std::string compile_dir;  // empty: the ONNX's folder
@@ -134,6 +137,9 @@ class QEFFBaseModel {
       const ir::Graph& eager) const = 0;
   // The transform's part of the export dict (options and pass names).
   virtual passes::TransformLMOptions transform_options() const = 0;
+  // The export dict (hashed_export_params.json); by default the model
+  // files and transform_options().
+  virtual absl::StatusOr<base::JsonValue> ExportHashParams() const;
   // The specializations `params` mean for this class (unless overridden).
   virtual absl::StatusOr<std::vector<hw::Specialization>> Specializations(
       const CompileParams& params) const = 0;
@@ -241,6 +247,16 @@ class QEFFAutoModelForCausalLM : public QEFFBaseModel {
   bool continuous_batching_ = false;
   bool all_logits_ = false;
 };
+
+// Each prompt's ids as the model's tokenizer encodes a prompt
+// (Tokenizer::EncodePrompt); FailedPrecondition when the model has none,
+// and an error names the prompt that failed.
+absl::StatusOr<std::vector<std::vector<int64_t>>> EncodePrompts(
+    const models::LoadedModel& model, const std::vector<std::string>& prompts);
+// Every id of every prompt in [0, vocab_size); an error names the prompt
+// and the id.
+absl::Status CheckPromptIds(const models::LoadedModel& model,
+                            const std::vector<std::vector<int64_t>>& prompts);
 
 // QEfficient's QEFFCommonLoader: picks the class from the model's
 // architecture (config.json's architectures / GGUF general.architecture).

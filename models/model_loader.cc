@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "models/bert_gguf.h"
 #include "models/gguf.h"
 #include "models/hf_hub.h"
 #include "models/hf_tokenizer.h"
@@ -36,13 +37,23 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
                                      const LoadOptions& options) {
   QEFF_ASSIGN_OR_RETURN(GgufFile f, ReadGguf(path));
   QEFF_ASSIGN_OR_RETURN(std::string arch, f.GetString("general.architecture"));
-  if (arch != "llama" && arch != "qwen2") {
-    return absl::UnimplementedError(
-        absl::StrCat(path, ": general.architecture '", arch,
-                     "' is not supported (supported: llama, qwen2)"));
-  }
   LoadedModel m;
   m.source = path;
+  if (arch == "bert" || arch == "nomic-bert") {  // models/bert_gguf.h
+    QEFF_RETURN_IF_ERROR(
+        arch == "bert" ? BertFromGguf(f, path, &m.config, &m.weights)
+                       : NomicBertFromGguf(f, path, &m.config, &m.weights));
+    m.architecture = m.config.architecture;
+    if (options.tokenizer_path.empty()) {
+      QEFF_ASSIGN_OR_RETURN(m.tokenizer, TokenizerFromGguf(f));
+    }
+    return m;
+  }
+  if (arch != "llama" && arch != "qwen2") {
+    return absl::UnimplementedError(absl::StrCat(
+        path, ": general.architecture '", arch,
+        "' is not supported (supported: llama, qwen2, bert, nomic-bert)"));
+  }
   LlamaConfig c;
   auto key = [&](absl::string_view k) { return absl::StrCat(arch, ".", k); };
   QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.GetInt(key("embedding_length")));
@@ -202,6 +213,14 @@ absl::StatusOr<LoadedModel> LoadHfFolder(const std::string& dir) {
       if (absl::EndsWith(n, ".attn.bias") ||
           absl::EndsWith(n, ".attn.masked_bias") || n == "lm_head.weight")
         continue;
+    } else if (m.config.family == ModelFamily::kBert) {
+      // The encoder of any Bert* class; its pooler/heads and the
+      // position_ids buffer are not part of it.
+      if (absl::StartsWith(n, "bert.")) n = n.substr(5);
+      if (!absl::StartsWith(n, "embeddings.") &&
+          !absl::StartsWith(n, "encoder."))
+        continue;
+      if (n == "embeddings.position_ids") continue;
     } else if (absl::EndsWith(n, ".rotary_emb.inv_freq")) {
       continue;  // a buffer some old checkpoints saved
     }

@@ -16,8 +16,8 @@
 // shapes live in the Python package, not here; an exception raised by the
 // streaming callback stops further callbacks and is re-raised when the
 // generation ends (the C++ generation is not cancelled midway);
-// QEFFAutoModel (embeddings) and the audio class are not bound (they do
-// not exist in the C++ API yet).
+// QEFFAutoModel (embeddings) is bound as Embedder; the audio class is not
+// (it does not exist in the C++ API yet).
 #include <pybind11/iostream.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -39,6 +39,7 @@
 #include "base/json.h"
 #include "base/utf8.h"
 #include "engine/qeff_auto_model.h"
+#include "engine/qeff_auto_model_embedding.h"
 #include "engine/sampler.h"
 #include "hw/device_registry.h"
 #include "tools/cli.h"
@@ -393,6 +394,93 @@ class CausalLM {
   std::string compiled_device_;
 };
 
+// An embedding model (QEFFAutoModel) as Python holds it, with the same
+// GIL and locking rules as CausalLM.
+class Embedder {
+ public:
+  static std::unique_ptr<Embedder> FromPretrained(
+      const std::string& path, const std::string& pooling, bool normalize,
+      const std::string& tokenizer_path, const std::string& hub_cache_dir,
+      const std::string& qeff_home) {
+    engine::FromPretrainedOptions o;
+    o.tokenizer_path = tokenizer_path;
+    o.hub_cache_dir = hub_cache_dir;
+    o.qeff_home = qeff_home;
+    const passes::Pooling p = Unwrap(passes::ParsePooling(pooling));
+    absl::StatusOr<std::unique_ptr<engine::QEFFAutoModel>> m;
+    {
+      py::gil_scoped_release nogil;
+      m = engine::QEFFAutoModel::FromPretrained(path, o, {p, normalize});
+    }
+    auto self = std::make_unique<Embedder>();
+    self->model_ = Unwrap(std::move(m));
+    return self;
+  }
+
+  std::string Export(const std::string& export_dir) {
+    absl::StatusOr<std::string> r;
+    {
+      py::gil_scoped_release nogil;
+      std::lock_guard<std::mutex> lock(mu_);
+      r = model_->Export(export_dir);
+    }
+    return Unwrap(std::move(r));
+  }
+
+  // `params`: SetCompileParam's names (seq_len: an int or a list).
+  std::string Compile(const py::dict& params) {
+    engine::CompileParams cp;
+    for (auto kv : params) {
+      const std::string name = kv.first.cast<std::string>();
+      base::JsonValue v = Unwrap(ToJson(kv.second, name));
+      Check(engine::SetCompileParam(&cp, name, v));
+    }
+    {
+      py::scoped_ostream_redirect out(
+          std::cout, py::module_::import("sys").attr("stdout"));
+      Check(tools::FitToDevice(&cp));
+    }
+    absl::StatusOr<std::string> r;
+    {
+      py::gil_scoped_release nogil;
+      std::lock_guard<std::mutex> lock(mu_);
+      r = model_->Compile(cp);
+    }
+    return Unwrap(std::move(r));
+  }
+
+  // Text prompts (ids empty) or id prompts; one dict per prompt.
+  py::list Embed(const std::vector<std::string>& prompts,
+                 const std::vector<std::vector<int64_t>>& ids, bool truncate) {
+    engine::EmbedOptions eo;
+    eo.truncate = truncate;
+    absl::StatusOr<engine::EmbeddingResult> r;
+    {
+      py::gil_scoped_release nogil;
+      std::lock_guard<std::mutex> lock(mu_);
+      r = ids.empty() ? model_->Embed(prompts, eo) : model_->EmbedIds(ids, eo);
+    }
+    engine::EmbeddingResult res = Unwrap(std::move(r));
+    py::list out;
+    for (const engine::Embedding& e : res.outputs) {
+      py::dict d;
+      d["prompt"] = e.prompt ? py::object(Text(*e.prompt)) : py::none();
+      d["prompt_ids"] = e.prompt_ids;
+      d["embedding"] = e.embedding;
+      d["specialization"] = e.specialization;
+      d["seq_len"] = e.seq_len;
+      out.append(std::move(d));
+    }
+    return out;
+  }
+
+  const engine::QEFFAutoModel& model() const { return *model_; }
+
+ private:
+  std::unique_ptr<engine::QEFFAutoModel> model_;
+  std::mutex mu_;
+};
+
 }  // namespace
 }  // namespace qeff::python
 
@@ -454,4 +542,25 @@ PYBIND11_MODULE(_qeff, m) {
             return static_cast<bool>(s.model().model().tokenizer);
           })
       .def_property_readonly("device_name", &CausalLM::device_name);
+
+  using qeff::python::Embedder;
+  py::class_<Embedder>(m, "Embedder")
+      .def_static("from_pretrained", &Embedder::FromPretrained, py::arg("path"),
+                  py::arg("pooling"), py::arg("normalize"),
+                  py::arg("tokenizer_path") = "", py::arg("hub_cache_dir") = "",
+                  py::arg("qeff_home") = "")
+      .def("export", &Embedder::Export, py::arg("export_dir") = "")
+      .def("compile", &Embedder::Compile, py::arg("params"))
+      .def("embed", &Embedder::Embed, py::arg("prompts"), py::arg("prompt_ids"),
+           py::arg("truncate") = false)
+      .def_property_readonly(
+          "model_name",
+          [](const Embedder& s) { return s.model().model_name(); })
+      .def_property_readonly(
+          "hidden_size",
+          [](const Embedder& s) { return s.model().hidden_size(); })
+      .def_property_readonly(
+          "onnx_path", [](const Embedder& s) { return s.model().onnx_path(); })
+      .def_property_readonly(
+          "qpc_path", [](const Embedder& s) { return s.model().qpc_path(); });
 }

@@ -258,9 +258,27 @@ class ArgumentsTest(unittest.TestCase):
             self.model.generate(None, ["x"], temperature=-1.0, stream=False)
 
     def test_classes_not_in_the_engine_say_so(self):
-        for cls in (QEFFAutoModel, QEFFAutoModelForSpeechSeq2Seq):
-            with self.assertRaisesRegex(UnsupportedError, "not implemented"):
-                cls.from_pretrained(STORIES)
+        with self.assertRaisesRegex(UnsupportedError, "not implemented"):
+            QEFFAutoModelForSpeechSeq2Seq.from_pretrained(STORIES)
+        with self.assertRaisesRegex(UnsupportedError, "pooling must be"):
+            QEFFAutoModel.from_pretrained(STORIES)
+
+    def test_embeddings_lengths_and_ids(self):
+        # A causal LM used as an embedder (stories260K), last pooling: two
+        # lengths in one program, the smallest that fits runs; ids give the
+        # same vector as text.
+        m = QEFFAutoModel.from_pretrained(STORIES, pooling="last",
+                                          normalize=True)
+        m.compile(seq_len=[8, 32])
+        out = m.generate(["Once upon a time", "Once upon a time there was a "
+                          "little girl who liked to play in the park"])
+        self.assertEqual(out["specializations"], ["Embedding_0", "Embedding_1"])
+        v = out["output"][0]
+        self.assertAlmostEqual(sum(x * x for x in v), 1.0, places=5)
+        again = m.generate({"input_ids": [out["prompt_ids"][0]]})
+        self.assertEqual(again["output"][0], v)
+        with self.assertRaisesRegex(ValueError, "exceed the largest"):
+            m.generate({"input_ids": [[1] * 40]})
 
     def test_seeded_sampling_is_reproducible(self):
         kw = dict(generation_len=8, stream=False, temperature=0.8, top_k=40,

@@ -9,10 +9,15 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_join.h"
+#include "models/test_encoder.h"
 #include "models/test_model.h"
 #include "tools/tool_util.h"
 
-ABSL_FLAG(std::string, arch, "llama", "llama, mistral, qwen2 or gpt2");
+ABSL_FLAG(std::string, arch, "llama",
+          "llama, mistral, qwen2, gpt2, or the encoders bert and nomic-bert");
+ABSL_FLAG(std::string, vocab_gguf, "",
+          "bert/nomic-bert: take the WordPiece vocabulary of this GGUF "
+          "(default: a small built-in one)");
 ABSL_FLAG(int64_t, seed, -1,
           "random seed (-1: the architecture's default test seed)");
 ABSL_FLAG(std::string, out, "", "output folder (created if needed)");
@@ -27,8 +32,25 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "make_test_model: --out is required\n");
     return 2;
   }
+  const std::string arch = absl::GetFlag(FLAGS_arch);
+  if (arch == "bert" || arch == "nomic-bert") {  // models/test_encoder.h
+    qeff::models::TestBertSpec es;
+    es.arch = arch;
+    if (absl::GetFlag(FLAGS_seed) >= 0)
+      es.seed = static_cast<uint64_t>(absl::GetFlag(FLAGS_seed));
+    es.vocab_gguf = qeff::tools::UserPath(absl::GetFlag(FLAGS_vocab_gguf));
+    absl::Status st = qeff::models::WriteTestBertHf(es, out);
+    if (st.ok() && absl::GetFlag(FLAGS_gguf))
+      st = qeff::models::WriteTestBertGguf(es, out + "/model.gguf");
+    if (!st.ok()) {
+      std::fprintf(stderr, "make_test_model: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    std::printf("wrote %s test model to %s\n", arch.c_str(), out.c_str());
+    return 0;
+  }
   qeff::models::TestModelSpec spec;
-  spec.arch = absl::GetFlag(FLAGS_arch);
+  spec.arch = arch;
   const int64_t seed = absl::GetFlag(FLAGS_seed);
   spec.seed = seed >= 0 ? static_cast<uint64_t>(seed)
                         : qeff::models::DefaultTestSeed(spec.arch);

@@ -12,12 +12,13 @@
 // this needs (Boost.Beast would bring Asio's asynchronous model for no
 // gain here: generation waits on the executor, not on sockets).
 //
-// Endpoints: GET /v1/models, POST /v1/completions, GET /health (200 when
-// every model is loaded, 503 while loading). /v1/chat/completions is a 404
-// until chat templates exist; /v1/embeddings a 404 until QEFFAutoModel
-// exists.
+// Endpoints: GET /v1/models, POST /v1/completions, POST /v1/embeddings
+// (models given with --embedding_model; tools/embedding_service.h), GET
+// /health (200 when every model is loaded, 503 while loading).
+// /v1/chat/completions is a 404 until chat templates exist.
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -35,6 +36,7 @@
 #include "httplib.h"
 #include "tools/cli.h"
 #include "tools/completion_service.h"
+#include "tools/embedding_service.h"
 #include "tools/openai_api.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on");
@@ -42,6 +44,16 @@ ABSL_FLAG(int, port, 8080, "port to listen on (0: any free port, printed)");
 ABSL_FLAG(std::vector<std::string>, model, {},
           "NAME=PATH of a served model (repeat the flag, or separate with "
           "commas): a GGUF, llama2.c .bin, Hugging Face folder or ORG/NAME");
+ABSL_FLAG(std::vector<std::string>, embedding_model, {},
+          "NAME=PATH of a served embedding model (POST /v1/embeddings): an "
+          "encoder (BERT, nomic-bert) or a causal LM; comma-separated");
+ABSL_FLAG(std::string, embedding_pooling, "mean",
+          "embedding models' pooling: mean | avg | cls | max | last");
+ABSL_FLAG(std::string, embedding_normalize, "none",
+          "embedding models' normalisation: none | l2");
+ABSL_FLAG(std::vector<std::string>, embedding_seq_len,
+          std::vector<std::string>({"32", "128"}),
+          "embedding models' compiled lengths (the smallest that fits runs)");
 ABSL_FLAG(int64_t, prompt_len, 32, "prefill chunk length (seq_len)");
 ABSL_FLAG(std::vector<std::string>, ctx_len, {"128"},
           "context lengths to compile (a request runs on the smallest that "
@@ -78,14 +90,49 @@ void SendError(httplib::Response& res, int status, const std::string& message,
   Send(res, status, ApiErrorJson(e));
 }
 
+std::vector<std::string> AllIds(std::vector<std::string> a,
+                                const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 absl::Status Serve(const std::string&) {
   std::vector<ModelSpec> specs;
   for (const std::string& m : absl::GetFlag(FLAGS_model)) {
     QEFF_ASSIGN_OR_RETURN(ModelSpec s, ParseModelSpec(m));
     specs.push_back(s);
   }
-  if (specs.empty())
-    return absl::InvalidArgumentError("give at least one --model=NAME=PATH");
+  std::vector<ModelSpec> embedding_specs;
+  for (const std::string& m : absl::GetFlag(FLAGS_embedding_model)) {
+    QEFF_ASSIGN_OR_RETURN(ModelSpec s, ParseModelSpec(m));
+    embedding_specs.push_back(s);
+  }
+  if (specs.empty() && embedding_specs.empty())
+    return absl::InvalidArgumentError(
+        "give at least one --model=NAME=PATH or --embedding_model=NAME=PATH");
+  EmbeddingServiceOptions eo;
+  QEFF_ASSIGN_OR_RETURN(
+      eo.pooling.pooling,
+      passes::ParsePooling(absl::GetFlag(FLAGS_embedding_pooling)));
+  const std::string norm = absl::GetFlag(FLAGS_embedding_normalize);
+  if (norm != "none" && norm != "l2")
+    return absl::InvalidArgumentError(
+        absl::StrCat("--embedding_normalize: '", norm, "' (use none or l2)"));
+  eo.pooling.l2_normalize = norm == "l2";
+  eo.seq_lens.clear();
+  for (const std::string& c : absl::GetFlag(FLAGS_embedding_seq_len)) {
+    int64_t v;
+    if (!absl::SimpleAtoi(c, &v) || v <= 0)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--embedding_seq_len: '", c, "' is not a positive integer"));
+    eo.seq_lens.push_back(v);
+  }
+  eo.device = absl::GetFlag(FLAGS_device).empty()
+                  ? "cpu"
+                  : absl::GetFlag(FLAGS_device).front();
+  eo.num_cores = absl::GetFlag(FLAGS_num_cores);
+  EmbeddingService embeddings(eo);
+  std::atomic<bool> embeddings_ready{false};
   ServiceOptions o;
   o.prefill_seq_len = absl::GetFlag(FLAGS_prompt_len);
   o.ctx_lens.clear();
@@ -118,6 +165,9 @@ absl::Status Serve(const std::string&) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   CompletionService service(o);
+  auto all_ready = [&] {
+    return (specs.empty() || service.ready()) && embeddings_ready;
+  };
   httplib::Server server;
   const int threads = absl::GetFlag(FLAGS_http_threads);
   server.new_task_queue = [threads] {
@@ -153,7 +203,7 @@ absl::Status Serve(const std::string&) {
         SendError(res, 500, "internal error", "server_error");
       });
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
-    if (service.ready())
+    if (all_ready())
       Send(res, 200, "{\"status\":\"ok\"}");
     else
       SendError(res, 503, "loading models", "server_error");
@@ -161,11 +211,12 @@ absl::Status Serve(const std::string&) {
   server.Get("/v1/models", [&](const httplib::Request&,
                                httplib::Response& res) {
     Send(res, 200,
-         ModelListJson(
-             service.ready() ? service.model_ids() : std::vector<std::string>{},
-             std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count()));
+         ModelListJson(all_ready()
+                           ? AllIds(service.model_ids(), embeddings.model_ids())
+                           : std::vector<std::string>{},
+                       std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count()));
   });
   server.Post("/v1/chat/completions",
               [](const httplib::Request&, httplib::Response& res) {
@@ -174,13 +225,22 @@ absl::Status Serve(const std::string&) {
                           "no chat templates yet; use /v1/completions");
               });
   server.Post("/v1/embeddings",
-              [](const httplib::Request&, httplib::Response& res) {
-                SendError(res, 404,
-                          "/v1/embeddings is not available: QEFFAutoModel "
-                          "(embeddings) is not built yet");
+              [&](const httplib::Request& req, httplib::Response& res) {
+                if (!embeddings_ready) {
+                  SendError(res, 503, "loading models", "server_error");
+                  return;
+                }
+                CompletionService::Reply r = embeddings.Embed(req.body);
+                Send(res, r.status, r.body);
               });
   server.Post("/v1/completions", [&](const httplib::Request& req,
                                      httplib::Response& res) {
+    if (specs.empty()) {
+      SendError(res, 404,
+                "no completion models are served (only --embedding_model)",
+                "invalid_request_error");
+      return;
+    }
     std::shared_ptr<CompletionService::Stream> stream;
     CompletionService::Reply r = service.Complete(req.body, &stream);
     if (!stream) {
@@ -213,7 +273,8 @@ absl::Status Serve(const std::string&) {
   if (port < 0)
     return absl::UnavailableError(absl::StrCat("cannot listen on ", host));
   std::cout << "serve: listening on http://" << host << ":" << port
-            << " (loading " << specs.size() << " model(s))" << std::endl;
+            << " (loading " << specs.size() + embedding_specs.size()
+            << " model(s))" << std::endl;
   std::thread listener([&] { server.listen_after_bind(); });
   std::thread stopper([&] {
     int sig = 0;
@@ -226,14 +287,19 @@ absl::Status Serve(const std::string&) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     server.stop();
   });
-  absl::Status loaded = service.Load(specs);
+  // The completion service needs a model; embeddings-only servers skip it.
+  absl::Status loaded = specs.empty() ? absl::OkStatus() : service.Load(specs);
+  if (loaded.ok()) loaded = embeddings.Load(embedding_specs);
+  if (loaded.ok()) embeddings_ready = true;
   if (!loaded.ok()) {
     kill(getpid(), SIGTERM);
     stopper.join();
     listener.join();
     return loaded;
   }
-  std::cout << "serve: ready: " << absl::StrJoin(service.model_ids(), ", ")
+  std::cout << "serve: ready: "
+            << absl::StrJoin(
+                   AllIds(service.model_ids(), embeddings.model_ids()), ", ")
             << std::endl;
   listener.join();
   stopper.join();

@@ -86,6 +86,97 @@ void ArchBuilder::AddTokenInputs() {
   position_ids_ = b_.Input("position_ids", DType::kI64, s);
 }
 
+void ArchBuilder::AddEncoderInputs() {
+  const Shape s({Dim::Symbol("batch_size"), Dim::Symbol("seq_len")});
+  input_ids_ = b_.Input("input_ids", DType::kI64, s);
+  attention_mask_ = b_.Input("attention_mask", DType::kI64, s);
+}
+
+ValueId ArchBuilder::PaddingMask() {
+  if (padding_mask_ != ir::kNoValue) return padding_mask_;
+  // masked[b, 0, i, j] = attention_mask[b, j] < 1, for every query i: the
+  // ones [B, 1, S, 1] give the query axis (the cpu driver fuses attention
+  // with a [B, 1, S, S] mask).
+  ValueId am = attention_mask_;
+  ValueId ones = b_.Add(b_.Mul(am, b_.ScalarI64(0), "model.pad_mask.zeros"),
+                        b_.ScalarI64(1), "model.pad_mask.ones");
+  ValueId k = b_.Unsqueeze(am, {1, 2}, "model.pad_mask.key");
+  ValueId q = b_.Unsqueeze(ones, {1, 3}, "model.pad_mask.query");
+  padding_mask_ = b_.Op("Less", {k, q}, {}, "model.pad_mask");
+  return padding_mask_;
+}
+
+ValueId ArchBuilder::FirstRows(ValueId table, const std::string& name) {
+  ValueId len =
+      b_.Op("Shape", {input_ids_},
+            {{"start", Attribute::Int(1)}, {"end", Attribute::Int(2)}},
+            name + ".seq_len");
+  return b_.Op("Slice", {table, b_.ConstI64({0}), len, b_.ConstI64({0})}, {},
+               name);
+}
+
+absl::StatusOr<ValueId> ArchBuilder::LayerNorm(ValueId x,
+                                               const std::string& prefix,
+                                               int64_t dim, float eps,
+                                               const std::string& name) {
+  QEFF_ASSIGN_OR_RETURN(ValueId w, Weight(prefix + ".weight", {dim}));
+  QEFF_ASSIGN_OR_RETURN(ValueId bias, Weight(prefix + ".bias", {dim}));
+  auto mean = [&](ValueId v, const std::string& n) {
+    return b_.Op(
+        "ReduceMean", {v},
+        {{"axes", Attribute::Ints({-1})}, {"keepdims", Attribute::Int(1)}}, n);
+  };
+  ValueId centered =
+      b_.Op("Sub", {x, mean(x, name + ".mean")}, {}, name + ".centered");
+  ValueId var =
+      mean(b_.Mul(centered, centered, name + ".sq"), name + ".variance");
+  ValueId std =
+      b_.Op("Sqrt", {b_.Add(var, b_.ScalarF32(eps), name + ".var_eps")}, {},
+            name + ".std");
+  ValueId normed = b_.Op("Div", {centered, std}, {}, name + ".normed");
+  return b_.Add(b_.Mul(normed, w, name + ".scaled"), bias, name);
+}
+
+ValueId ArchBuilder::Gelu(ValueId x, bool tanh_approx,
+                          const std::string& name) {
+  if (!tanh_approx) {
+    // 0.5 * x * (1 + erf(x / sqrt(2)))
+    ValueId e = b_.Op("Erf",
+                      {b_.Mul(x, b_.ScalarF32(static_cast<float>(M_SQRT1_2)),
+                              name + ".scaled")},
+                      {}, name + ".erf");
+    return b_.Mul(b_.Mul(x, b_.ScalarF32(0.5f), name + ".half_x"),
+                  b_.Add(e, b_.ScalarF32(1.0f), name + ".one_plus"), name);
+  }
+  // gelu_new: 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
+  ValueId cube = b_.Op("Pow", {x, b_.ScalarF32(3.0f)}, {}, name + ".cube");
+  ValueId inner =
+      b_.Add(x, b_.Mul(cube, b_.ScalarF32(0.044715f), name + ".cube_s"),
+             name + ".inner");
+  ValueId t = b_.Op(
+      "Tanh",
+      {b_.Mul(inner, b_.ScalarF32(static_cast<float>(std::sqrt(2.0 / M_PI))),
+              name + ".inner_s")},
+      {}, name + ".tanh");
+  return b_.Mul(b_.Mul(x, b_.ScalarF32(0.5f), name + ".half_x"),
+                b_.Add(t, b_.ScalarF32(1.0f), name + ".one_plus"), name);
+}
+
+ValueId ArchBuilder::ApplyRotateHalfRope(ValueId x, ValueId cos, ValueId sin,
+                                         int64_t half,
+                                         const std::string& name) {
+  ValueId axes = b_.ConstI64({-1});
+  ValueId x1 = b_.Op("Slice", {x, b_.ConstI64({0}), b_.ConstI64({half}), axes},
+                     {}, name + ".x1");
+  ValueId x2 =
+      b_.Op("Slice", {x, b_.ConstI64({half}), b_.ConstI64({2 * half}), axes},
+            {}, name + ".x2");
+  ValueId rot = b_.Op("Concat", {b_.Op("Neg", {x2}, {}, name + ".neg_x2"), x1},
+                      {{"axis", Attribute::Int(-1)}}, name + ".rotate_half");
+  return b_.Add(b_.Mul(x, cos, name + ".xcos"),
+                b_.Mul(rot, sin, name + ".rsin"), name);
+}
+
 ValueId ArchBuilder::CausalMask() {
   if (causal_ != ir::kNoValue) return causal_;
   // masked[b, 0, i, j] = position[b, j] > position[b, i].

@@ -55,6 +55,32 @@ class ArchBuilder {
   ir::ValueId input_ids() const { return input_ids_; }
   ir::ValueId position_ids() const { return position_ids_; }
 
+  // Inputs input_ids / attention_mask i64[batch_size, seq_len] of an
+  // encoder (DESIGN.md "Contracts": embeddings).
+  void AddEncoderInputs();
+  ir::ValueId attention_mask() const { return attention_mask_; }
+  // The encoder's key-padding mask, bool [B, 1, S, S]: key j is masked for
+  // every query when attention_mask[b, j] < 1 (built once).
+  ir::ValueId PaddingMask();
+  // Rows 0..seq_len-1 of a [rows, D] table (positions of an encoder input),
+  // [seq_len, D]; a seq_len past `rows` fails at shape inference.
+  ir::ValueId FirstRows(ir::ValueId table, const std::string& name);
+
+  // Hugging Face nn.LayerNorm over the last dim of size `dim` with weights
+  // `<prefix>.weight` / `<prefix>.bias`: (x - mean) / sqrt(var + eps) * w + b.
+  absl::StatusOr<ir::ValueId> LayerNorm(ir::ValueId x,
+                                        const std::string& prefix, int64_t dim,
+                                        float eps, const std::string& name);
+  // GELU: exact 0.5 x (1 + erf(x / sqrt 2)) or, with `tanh_approx`, HF's
+  // gelu_new 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+  ir::ValueId Gelu(ir::ValueId x, bool tanh_approx, const std::string& name);
+
+  // x * cos + rotate_half(x) * sin for x [..., D] (HF's rotate-half RoPE,
+  // llama.cpp's NEOX); cos/sin broadcast to x; `half` = D / 2.
+  ir::ValueId ApplyRotateHalfRope(ir::ValueId x, ir::ValueId cos,
+                                  ir::ValueId sin, int64_t half,
+                                  const std::string& name);
+
   // model.causal_mask (roles.h).
   ir::ValueId CausalMask();
   // model.sliding_window_mask for window `w` (roles.h); built once.
@@ -76,6 +102,7 @@ class ArchBuilder {
   const WeightMap& w_;
   ir::GraphBuilder b_;
   ir::ValueId input_ids_ = ir::kNoValue, position_ids_ = ir::kNoValue;
+  ir::ValueId attention_mask_ = ir::kNoValue, padding_mask_ = ir::kNoValue;
   ir::ValueId causal_ = ir::kNoValue, window_ = ir::kNoValue;
   int64_t window_size_ = 0;
 };

@@ -69,33 +69,13 @@ class Gpt2Builder {
   }
 
  private:
-  // HF nn.LayerNorm over the last dim: (x - mean) / sqrt(var + eps) * w + b.
   absl::StatusOr<ValueId> LayerNorm(ValueId x, const std::string& weights,
                                     const std::string& name) {
-    QEFF_ASSIGN_OR_RETURN(ValueId w,
-                          a_.Weight(weights + ".weight", {c_.n_embd}));
-    QEFF_ASSIGN_OR_RETURN(ValueId bias,
-                          a_.Weight(weights + ".bias", {c_.n_embd}));
-    ValueId normed = a_.NormalizeLastAxis(x, c_.layer_norm_epsilon, name);
-    return b_.Add(b_.Mul(normed, w, name + ".scaled"), bias, name);
+    return a_.LayerNorm(x, weights, c_.n_embd, c_.layer_norm_epsilon, name);
   }
 
   ValueId Gelu(ValueId x, const std::string& name) {
-    if (c_.activation_function == "gelu") {
-      return a_.GeluErf(x, name);  // 0.5 * x * (1 + erf(x / sqrt(2)))
-    }
-    // gelu_new: 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
-    ValueId cube = b_.Op("Pow", {x, b_.ScalarF32(3.0f)}, {}, name + ".cube");
-    ValueId inner =
-        b_.Add(x, b_.Mul(cube, b_.ScalarF32(0.044715f), name + ".cube_s"),
-               name + ".inner");
-    ValueId t = b_.Op(
-        "Tanh",
-        {b_.Mul(inner, b_.ScalarF32(static_cast<float>(std::sqrt(2.0 / M_PI))),
-                name + ".inner_s")},
-        {}, name + ".tanh");
-    return b_.Mul(b_.Mul(x, b_.ScalarF32(0.5f), name + ".half_x"),
-                  b_.Add(t, b_.ScalarF32(1.0f), name + ".one_plus"), name);
+    return a_.Gelu(x, c_.activation_function != "gelu", name);
   }
 
   absl::StatusOr<ValueId> Block(int i, ValueId x) {

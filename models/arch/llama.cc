@@ -203,19 +203,7 @@ class LlamaBuilder {
 
   // x * cos + rotate_half(x) * sin for x [B, H, S, D].
   ValueId ApplyRope(ValueId x, const std::string& name) {
-    int64_t half = c_.HeadDim() / 2;
-    ValueId axes = b_.ConstI64({-1});
-    ValueId x1 =
-        b_.Op("Slice", {x, b_.ConstI64({0}), b_.ConstI64({half}), axes}, {},
-              name + ".x1");
-    ValueId x2 =
-        b_.Op("Slice", {x, b_.ConstI64({half}), b_.ConstI64({2 * half}), axes},
-              {}, name + ".x2");
-    ValueId rot =
-        b_.Op("Concat", {b_.Op("Neg", {x2}, {}, name + ".neg_x2"), x1},
-              {{"axis", Attribute::Int(-1)}}, name + ".rotate_half");
-    return b_.Add(b_.Mul(x, cos_, name + ".xcos"),
-                  b_.Mul(rot, sin_, name + ".rsin"), name);
+    return a_.ApplyRotateHalfRope(x, cos_, sin_, c_.HeadDim() / 2, name);
   }
 
   absl::StatusOr<ValueId> Bias(bool present, const std::string& name,

@@ -1,5 +1,6 @@
 #include "models/arch/registry.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
@@ -19,6 +20,8 @@ const std::vector<ArchInfo>& SupportedArchitectures() {
        {}},
       {"hubert", "HubertForCTC", ModelFamily::kWav2Vec2, {}},
       {"hubert", "HubertForSequenceClassification", ModelFamily::kWav2Vec2, {}},
+      {"bert", "BertModel", ModelFamily::kBert, {"bert"}},
+      {"nomic_bert", "NomicBertModel", ModelFamily::kNomicBert, {"nomic-bert"}},
   };
   return *kArchs;
 }
@@ -47,6 +50,24 @@ void FillCommon(ModelConfig* m) {
     m->num_hidden_layers = c.num_hidden_layers;
     m->num_attention_heads = m->num_key_value_heads = c.num_attention_heads;
     m->head_dim = c.num_attention_heads > 0 ? c.HeadDim() : 0;
+  } else if (m->family == ModelFamily::kNomicBert) {
+    const NomicBertConfig& c = m->nomic_bert;
+    m->vocab_size = c.vocab_size;
+    m->hidden_size = c.hidden_size;
+    m->num_hidden_layers = c.num_hidden_layers;
+    m->num_attention_heads = c.num_attention_heads;
+    m->num_key_value_heads = c.num_attention_heads;
+    m->head_dim = c.num_attention_heads > 0 ? c.HeadDim() : 0;
+    m->max_position_embeddings = c.max_position_embeddings;
+  } else if (m->family == ModelFamily::kBert) {
+    const BertConfig& c = m->bert;
+    m->vocab_size = c.vocab_size;
+    m->hidden_size = c.hidden_size;
+    m->num_hidden_layers = c.num_hidden_layers;
+    m->num_attention_heads = c.num_attention_heads;
+    m->num_key_value_heads = c.num_attention_heads;
+    m->head_dim = c.num_attention_heads > 0 ? c.HeadDim() : 0;
+    m->max_position_embeddings = c.max_position_embeddings;
   } else {
     const Gpt2Config& c = m->gpt2;
     m->vocab_size = c.vocab_size;
@@ -242,6 +263,71 @@ absl::Status ParseGpt2(const base::JsonValue& j, const std::string& source,
   return absl::OkStatus();
 }
 
+absl::Status ParseBert(const base::JsonValue& j, const std::string& source,
+                       ModelConfig* m) {
+  Fields f(j, source);
+  BertConfig& c = m->bert;
+  QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size"));
+  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.Int("hidden_size"));
+  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.Int("num_hidden_layers"));
+  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads, f.Int("num_attention_heads"));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size, f.Int("intermediate_size"));
+  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
+                        f.Int("max_position_embeddings", 512));
+  QEFF_ASSIGN_OR_RETURN(c.type_vocab_size, f.Int("type_vocab_size", 2));
+  QEFF_ASSIGN_OR_RETURN(c.layer_norm_eps, f.Float("layer_norm_eps", 1e-12f));
+  QEFF_ASSIGN_OR_RETURN(c.hidden_act, f.String("hidden_act", "gelu"));
+  QEFF_ASSIGN_OR_RETURN(std::string pos,
+                        f.String("position_embedding_type", "absolute"));
+  if (pos != "absolute")
+    return absl::UnimplementedError(
+        absl::StrCat(source, ": position_embedding_type '", pos,
+                     "' is not supported (supported: absolute)"));
+  auto st = c.Validate();
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
+  return absl::OkStatus();
+}
+
+// nomic-ai's NomicBertConfig (configuration_hf_nomic_bert.py) names.
+absl::Status ParseNomicBert(const base::JsonValue& j, const std::string& source,
+                            ModelConfig* m) {
+  Fields f(j, source);
+  NomicBertConfig& c = m->nomic_bert;
+  QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size"));
+  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.Int("n_embd"));
+  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.Int("n_layer"));
+  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads, f.Int("n_head"));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size, f.Int("n_inner"));
+  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings, f.Int("n_positions", 2048));
+  QEFF_ASSIGN_OR_RETURN(c.type_vocab_size, f.Int("type_vocab_size", 2));
+  QEFF_ASSIGN_OR_RETURN(c.layer_norm_eps,
+                        f.Float("layer_norm_epsilon", 1e-12f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_theta, f.Float("rotary_emb_base", 10000.0f));
+  QEFF_ASSIGN_OR_RETURN(std::string act,
+                        f.String("activation_function", "swiglu"));
+  if (act != "swiglu") return f.Error("activation_function", "must be swiglu");
+  QEFF_ASSIGN_OR_RETURN(float frac, f.Float("rotary_emb_fraction", 1.0f));
+  if (frac != 1.0f) return f.Error("rotary_emb_fraction", "must be 1.0");
+  for (const char* flag :
+       {"rotary_emb_interleaved", "qkv_proj_bias", "mlp_fc1_bias",
+        "mlp_fc2_bias", "prenorm", "causal"}) {
+    QEFF_ASSIGN_OR_RETURN(bool on, f.Bool(flag, false));
+    if (on)
+      return absl::UnimplementedError(
+          absl::StrCat(source, ": ", flag, " = true is not supported"));
+  }
+  if (f.Get("rotary_emb_scale_base"))
+    return f.Error("rotary_emb_scale_base", "is not supported");
+  if (f.Get("moe_every_n_layers"))
+    return absl::UnimplementedError(
+        absl::StrCat(source, ": nomic-bert-moe is not supported"));
+  auto st = c.Validate();
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
@@ -275,7 +361,11 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
         source, ": architecture '", model_type.empty() ? arch_name : model_type,
         "' is not supported (supported: ", SupportedArchitecturesText(), ")"));
   }
-  if (!arch_name.empty() && arch_name != info->architecture) {
+  // A BERT checkpoint saved with a head class (BertForMaskedLM, ...) holds
+  // the BertModel encoder under `bert.`: the encoder is what is built.
+  const bool bert_head =
+      info->family == ModelFamily::kBert && absl::StartsWith(arch_name, "Bert");
+  if (!arch_name.empty() && arch_name != info->architecture && !bert_head) {
     return absl::UnimplementedError(absl::StrCat(
         source, ": architectures[0] '", arch_name, "' is not supported for ",
         "model_type '", info->model_type, "' (supported: ", info->architecture,
@@ -290,6 +380,10 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
   } else if (m.family == ModelFamily::kWav2Vec2) {
     QEFF_ASSIGN_OR_RETURN(m.wav2vec2,
                           ParseWav2Vec2Config(j, source, m.architecture));
+  } else if (m.family == ModelFamily::kBert) {
+    QEFF_RETURN_IF_ERROR(ParseBert(j, source, &m));
+  } else if (m.family == ModelFamily::kNomicBert) {
+    QEFF_RETURN_IF_ERROR(ParseNomicBert(j, source, &m));
   } else {
     QEFF_RETURN_IF_ERROR(ParseGpt2(j, source, &m));
   }
@@ -299,12 +393,24 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
 
 absl::StatusOr<ir::Graph> BuildEager(const ModelConfig& config,
                                      const WeightMap& weights) {
-  absl::StatusOr<ir::Graph> g =
-      config.family == ModelFamily::kWav2Vec2
-          ? BuildWav2Vec2Eager(config.wav2vec2, weights)
-      : config.family == ModelFamily::kLlama
-          ? BuildLlamaEager(config.llama, weights)
-          : BuildGpt2Eager(config.gpt2, weights);
+  absl::StatusOr<ir::Graph> g = absl::InternalError("unknown family");
+  switch (config.family) {
+    case ModelFamily::kLlama:
+      g = BuildLlamaEager(config.llama, weights);
+      break;
+    case ModelFamily::kGpt2:
+      g = BuildGpt2Eager(config.gpt2, weights);
+      break;
+    case ModelFamily::kBert:
+      g = BuildBertEager(config.bert, weights);
+      break;
+    case ModelFamily::kNomicBert:
+      g = BuildNomicBertEager(config.nomic_bert, weights);
+      break;
+    case ModelFamily::kWav2Vec2:
+      g = BuildWav2Vec2Eager(config.wav2vec2, weights);
+      break;
+  }
   if (g.ok() && !config.architecture.empty()) g->name = config.architecture;
   return g;
 }

@@ -5,10 +5,12 @@
 // ones.
 //
 // Supported: llama (LlamaForCausalLM), mistral (MistralForCausalLM), qwen2
-// (Qwen2ForCausalLM) — one Llama-family builder — and gpt2
-// (GPT2LMHeadModel), wav2vec2 / hubert (Wav2Vec2ForCTC,
-// Wav2Vec2ForSequenceClassification, HubertForCTC,
-// HubertForSequenceClassification; one model_type, several classes).
+// (Qwen2ForCausalLM) — one Llama-family builder — gpt2 (GPT2LMHeadModel),
+// wav2vec2 / hubert (Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification,
+// HubertForCTC, HubertForSequenceClassification; one model_type, several
+// classes), and the encoders bert (BertModel; config.json's architectures
+// may name any Bert* head class, whose head is dropped) and nomic_bert
+// (NomicBertModel).
 #ifndef QEFF_MODELS_ARCH_REGISTRY_H_
 #define QEFF_MODELS_ARCH_REGISTRY_H_
 
@@ -18,13 +20,15 @@
 #include "absl/status/statusor.h"
 #include "base/json.h"
 #include "ir/graph.h"
+#include "models/arch/bert.h"
 #include "models/arch/gpt2.h"
 #include "models/arch/llama.h"
+#include "models/arch/nomic_bert.h"
 #include "models/arch/wav2vec2.h"
 
 namespace qeff::models {
 
-enum class ModelFamily { kLlama, kGpt2, kWav2Vec2 };
+enum class ModelFamily { kLlama, kGpt2, kWav2Vec2, kBert, kNomicBert };
 
 // A parsed model config. The common numbers are filled for every family
 // (the engine sizes caches and checks ids with them); the family's own
@@ -40,11 +44,18 @@ struct ModelConfig {
   int64_t num_key_value_heads = 0;
   int64_t head_dim = 0;
   int64_t max_position_embeddings = 0;
-  LlamaConfig llama;  // family kLlama
-  Gpt2Config gpt2;    // family kGpt2
+  LlamaConfig llama;           // family kLlama
+  Gpt2Config gpt2;             // family kGpt2
+  BertConfig bert;             // family kBert (an encoder: QEFFAutoModel)
+  NomicBertConfig nomic_bert;  // family kNomicBert (an encoder)
   // family kWav2Vec2 (wav2vec2, hubert)
   Wav2Vec2Config wav2vec2;
 };
+
+// Whether the family is an encoder (QEFFAutoModel's models).
+inline bool IsEncoderFamily(ModelFamily f) {
+  return f == ModelFamily::kBert || f == ModelFamily::kNomicBert;
+}
 
 // Fills the common numbers from the family config.
 void FillCommon(ModelConfig* config);

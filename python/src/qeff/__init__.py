@@ -9,12 +9,13 @@ Switch from QEfficient by changing one import::
     model.generate(prompts=["Once upon a time"], tokenizer=None)
 
 What it has: QEFFAutoModelForCausalLM (from_pretrained / export / compile /
-generate, continuous batching, token streaming), QEFFCommonLoader, and the
-result types CloudAI100ExecInfo / PerfMetrics. What it does not have yet:
-QEFFAutoModel (embeddings) and QEFFAutoModelForSpeechSeq2Seq (audio) — the
-C++ engine has no such classes yet, so these names raise UnsupportedError
-when used; no Hugging Face tokenizer objects (no transformers here: the
-model's own tokenizer is used).
+generate, continuous batching, token streaming), QEFFAutoModel (sentence
+embeddings: from_pretrained(path, pooling=...) / export / compile(seq_len=...)
+/ generate), QEFFCommonLoader, and the result types CloudAI100ExecInfo /
+PerfMetrics. What it does not have yet: QEFFAutoModelForSpeechSeq2Seq
+(audio) — the C++ engine has no such class yet, so it raises
+UnsupportedError when used; no Hugging Face tokenizer objects (no
+transformers here: the model's own tokenizer is used).
 """
 
 from .exec_info import CloudAI100ExecInfo, PerfMetrics

@@ -15,8 +15,9 @@ What it does not do:
 - No PyTorch model, no transformers, no network: models are local files
   (.gguf, llama2.c .bin, Hugging Face folders) or ORG/NAME ids in the
   offline hub cache; tokenizers are the model's own.
-- QEFFAutoModel (embeddings) and QEFFAutoModelForSpeechSeq2Seq (audio) do
-  not exist in the C++ engine yet: they raise UnsupportedError.
+- QEFFAutoModelForSpeechSeq2Seq (audio) does not exist in the C++ engine
+  yet: it raises UnsupportedError. QEFFAutoModel (embeddings) differs from
+  QEfficient where its class says.
 """
 
 import os
@@ -493,14 +494,120 @@ class _NotInEngine:
         raise UnsupportedError(cls._what)
 
 
-class QEFFAutoModel(_NotInEngine):
-    """QEfficient's QEFFAutoModel (embeddings): not in qeff's C++ engine
-    yet; using it raises UnsupportedError."""
+class QEFFAutoModel:
+    """QEfficient's QEFFAutoModel (sentence embeddings) on qeff's C++
+    QEFFAutoModel (engine/qeff_auto_model_embedding.h): BERT and nomic-bert
+    encoders (HF folders, GGUF) and causal LMs used as embedders.
 
-    _what = (
-        "QEFFAutoModel (embedding models) is not implemented in qeff's C++ "
-        "engine yet; only QEFFAutoModelForCausalLM is"
-    )
+    Differences from QEfficient, on purpose: `pooling` is a name ("mean",
+    "avg", "cls", "max", "last"); pooling=None (token vectors) and a
+    callable pooling raise UnsupportedError. `normalize=True` (qeff's)
+    L2-normalises in the exported graph. generate() takes text (a str or a
+    list of str) or {"input_ids": [[...], ...]} (lists, not tensors) and
+    returns {"output": [[floats], ...], "prompt_ids": [...],
+    "specializations": [...]}: no torch here.
+    """
+
+    def __init__(self, *args, **kwargs):
+        raise EnvironmentError(
+            "QEFFAutoModel is designed to be instantiated using the "
+            "QEFFAutoModel.from_pretrained(pretrained_model_name_or_path) method"
+        )
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str, pooling=None,
+                        *args, **kwargs):
+        if args:
+            raise ValueError(
+                f"from_pretrained: unsupported positional argument(s) {args!r}"
+            )
+        if pooling is None or callable(pooling):
+            raise UnsupportedError(
+                "QEFFAutoModel: pooling must be one of 'mean', 'avg', 'cls', "
+                "'max', 'last' (token vectors and custom pooling callables "
+                "are not supported)"
+            )
+        if not isinstance(pretrained_model_name_or_path, (str, os.PathLike)):
+            raise TypeError("pretrained_model_name_or_path must be a path or ORG/NAME")
+        kwargs = dict(kwargs)
+        normalize = bool(kwargs.pop("normalize", False))
+        cache_dir = kwargs.pop("cache_dir", None) or ""
+        tokenizer_path = kwargs.pop("tokenizer_path", None) or ""
+        qeff_home = kwargs.pop("qeff_home", None) or ""
+        _refuse("from_pretrained", sorted(kwargs))
+        self = cls.__new__(cls)
+        self._m = _qeff.Embedder.from_pretrained(
+            os.fspath(pretrained_model_name_or_path), str(pooling), normalize,
+            tokenizer_path=os.fspath(tokenizer_path),
+            hub_cache_dir=os.fspath(cache_dir), qeff_home=os.fspath(qeff_home))
+        return self
+
+    @property
+    def model_name(self) -> str:
+        return self._m.model_name
+
+    @property
+    def onnx_path(self) -> str:
+        return self._m.onnx_path
+
+    @property
+    def qpc_path(self) -> str:
+        return self._m.qpc_path
+
+    def export(self, export_dir: Optional[str] = None) -> str:
+        """Exports the transformed model (pooling in the graph) to ONNX and
+        returns its path (reused when it exists)."""
+        return self._m.export(os.fspath(export_dir) if export_dir else "")
+
+    def compile(self, onnx_path: Optional[str] = None,
+                compile_dir: Optional[str] = None, *,
+                seq_len: Union[int, List[int]] = 32, batch_size: int = 1,
+                num_devices: int = 1, num_cores: int = 16,
+                mxfp6_matmul: bool = False, device: str = "cpu",
+                **compiler_options) -> str:
+        """Compiles one program with a specialization per seq_len
+        (Embedding, or Embedding_0.. for several) and returns its folder."""
+        if onnx_path is not None:
+            own = self._m.onnx_path or self.export()
+            if os.path.realpath(os.fspath(onnx_path)) != os.path.realpath(own):
+                raise ValueError(
+                    f"compile: onnx_path {os.fspath(onnx_path)!r} is not this "
+                    f"model's export ({own})")
+        params = {
+            "seq_len": list(seq_len) if isinstance(seq_len, (list, tuple)) else seq_len,
+            "batch_size": batch_size,
+            "num_devices": num_devices,
+            "num_cores": num_cores,
+            "mxfp6_matmul": mxfp6_matmul,
+            "device": device,
+        }
+        if compile_dir is not None:
+            params["compile_dir"] = os.fspath(compile_dir)
+        params.update(compiler_options)  # the C++ side refuses unknown names
+        return self._m.compile(params)
+
+    def generate(self, inputs, truncate: bool = False) -> dict:
+        """Embeds text (str or list of str, tokenized as the model's tokenizer
+        says) or {"input_ids": [[...], ...]} (fed as given)."""
+        if isinstance(inputs, str):
+            rows = self._m.embed([inputs], [], truncate)
+        elif isinstance(inputs, dict):
+            ids = inputs.get("input_ids")
+            if ids is None or set(inputs) - {"input_ids", "attention_mask"}:
+                raise ValueError("generate: a dict input needs exactly input_ids "
+                                 "(and optionally attention_mask)")
+            ids = [list(map(int, r)) for r in ids]
+            mask = inputs.get("attention_mask")
+            if mask is not None:  # drop padding: the C++ side pads itself
+                ids = [[t for t, m in zip(r, mr) if m] for r, mr in zip(ids, mask)]
+            rows = self._m.embed([], ids, truncate)
+        else:
+            rows = self._m.embed([str(p) for p in inputs], [], truncate)
+        return {
+            "output": [r["embedding"] for r in rows],
+            "prompt_ids": [r["prompt_ids"] for r in rows],
+            "specializations": [r["specialization"] for r in rows],
+        }
 
 
 class QEFFAutoModelForSpeechSeq2Seq(_NotInEngine):
