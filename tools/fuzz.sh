@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# Fuzzes every libFuzzer target in //fuzz for a bounded time under ASan +
+# Fuzzes every libFuzzer target in //tests/fuzz for a bounded time under ASan +
 # UBSan (--config=fuzz: Debian's clang-14), each from a seed corpus of real
-# files: fuzz/seeds/, stories260K.gguf, seeded test models (llama, qwen2,
+# files: tests/fuzz/seeds/, stories260K.gguf, seeded test models (llama, qwen2,
 # gpt2) with their GGUF, safetensors, config and tokenizer files, the
 # exported ONNX and compiled program of stories260K, ONNX backend test models
 # from libonnx-testdata, and tokenizer.json files under ../shared. Prints
 # executions and coverage per target; a crash fails the run and its input is
 # kept under $QEFF_FUZZ_OUT (default /tmp/qeff-fuzz-out) to become a
-# regression input (fuzz/regressions/<target>/) once the reader is fixed.
+# regression input (tests/fuzz/regressions/<target>/) once the reader is fixed.
 #
 #   tools/fuzz.sh [SECONDS_PER_TARGET (20)] [TARGET ...]
 #
 # The clang build lives in an output base of its own
 # ($QEFF_FUZZ_OUTPUT_BASE, default ~/.cache/qeff/bazel-fuzz), so switching
 # compilers never rebuilds the gcc tree; the first build compiles every
-# dependency of //fuzz with clang (see the closing note for times).
+# dependency of //tests/fuzz with clang (see the closing note for times).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-20}"
@@ -29,8 +29,8 @@ work="$(mktemp -d /tmp/qeff-fuzz-work.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 t0=$(date +%s)
-bazel --output_base="$ob" build --config=fuzz //fuzz:all
-bin="$(bazel --output_base="$ob" info --config=fuzz bazel-bin 2>/dev/null)/fuzz"
+bazel --output_base="$ob" build --config=fuzz //tests/fuzz:all
+bin="$(bazel --output_base="$ob" info --config=fuzz bazel-bin 2>/dev/null)/tests/fuzz"
 t_build=$(($(date +%s) - t0))
 
 # Real files (the normal build's tools write them).
@@ -50,8 +50,8 @@ seed() {  # seed TARGET FILE...: copies files into TARGET's corpus
 }
 for t in "${all[@]}"; do
   mkdir -p "$work/corpus/$t"
-  [[ -d fuzz/seeds/$t ]] && seed "$t" fuzz/seeds/$t/*
-  [[ -d fuzz/regressions/$t ]] && seed "$t" fuzz/regressions/$t/*
+  [[ -d tests/fuzz/seeds/$t ]] && seed "$t" tests/fuzz/seeds/$t/*
+  [[ -d tests/fuzz/regressions/$t ]] && seed "$t" tests/fuzz/regressions/$t/*
 done
 seed gguf models/stories260K/stories260K.gguf "$work"/*/model.gguf
 seed safetensors "$work"/*/model.safetensors
@@ -85,4 +85,5 @@ for t in "${targets[@]}"; do
   printf '%-20s %10s %8s %8s %s seeds\n' "$t" "$execs" "$cov" "$ft" "$n_seed"
 done
 echo "fuzz: build ${t_build}s, total $(($(date +%s) - t0))s"
+[[ -z ${CI:-} ]] || bazel --output_base="$ob" shutdown || true
 exit $fail

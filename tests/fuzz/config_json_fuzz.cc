@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "base/json.h"
-#include "fuzz/fuzz_util.h"
+#include "tests/fuzz/fuzz_util.h"
 #include "models/arch/registry.h"
 #include "models/hf_config.h"
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "engine/job.h"
-#include "fuzz/fuzz_util.h"
+#include "tests/fuzz/fuzz_util.h"
 
 using namespace qeff;  // NOLINT
 

@@ -1,7 +1,7 @@
 """qeff_fuzz_target: a libFuzzer target and its regression test.
 
 Under `--config=fuzz` (clang, -fsanitize=fuzzer,address,undefined) the
-binary is a libFuzzer fuzzer; otherwise it links fuzz/standalone_main.cc,
+binary is a libFuzzer fuzzer; otherwise it links tests/fuzz/standalone_main.cc,
 which runs the target once over each file or folder named. The test
 `<name>_regression` runs it over seeds/<name>/ and regressions/<name>/
 (inputs that once crashed it), in every build: under --config=asan the
@@ -15,11 +15,11 @@ def qeff_fuzz_target(name, deps, extra_seeds = []):
         srcs = [name + ".cc"],
         linkstatic = True,
         linkopts = select({
-            "//fuzz:fuzzing": ["-fsanitize=fuzzer"],
+            "//tests/fuzz:fuzzing": ["-fsanitize=fuzzer"],
             "//conditions:default": [],
         }),
         deps = deps + [":fuzz_util"] + select({
-            "//fuzz:fuzzing": [],
+            "//tests/fuzz:fuzzing": [],
             "//conditions:default": [":standalone_main"],
         }),
     )
@@ -28,8 +28,8 @@ def qeff_fuzz_target(name, deps, extra_seeds = []):
     native.sh_test(
         name = name + "_regression",
         srcs = ["regression_test.sh"],
-        args = ["$(location :" + name + ")", "fuzz/seeds/" + short,
-                "fuzz/regressions/" + short] +
+        args = ["$(location :" + name + ")", "tests/fuzz/seeds/" + short,
+                "tests/fuzz/regressions/" + short] +
                ["$(location %s)" % s for s in extra_seeds],
         data = [":" + name] + seeds + regressions + extra_seeds,
     )

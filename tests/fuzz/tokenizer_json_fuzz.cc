@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "base/json.h"
-#include "fuzz/fuzz_util.h"
+#include "tests/fuzz/fuzz_util.h"
 #include "models/hf_tokenizer.h"
 
 using namespace qeff;  // NOLINT

@@ -1,8 +1,8 @@
-// Helpers shared by the libFuzzer targets in fuzz/: readers that take a
+// Helpers shared by the libFuzzer targets in tests/fuzz/: readers that take a
 // path get the input through a per-process scratch file (tmpfs when there
 // is one), rewritten for each input.
-#ifndef QEFF_FUZZ_FUZZ_UTIL_H_
-#define QEFF_FUZZ_FUZZ_UTIL_H_
+#ifndef QEFF_TESTS_FUZZ_FUZZ_UTIL_H_
+#define QEFF_TESTS_FUZZ_FUZZ_UTIL_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -37,4 +37,4 @@ inline absl::string_view AsText(const uint8_t* data, size_t size) {
 
 }  // namespace qeff::fuzz
 
-#endif  // QEFF_FUZZ_FUZZ_UTIL_H_
+#endif  // QEFF_TESTS_FUZZ_FUZZ_UTIL_H_
