@@ -364,6 +364,10 @@ def main():
         ("llama2c_huge_dims",
          file_case("m.bin", patch(llama2c_bin(), 0, "<i", 1 << 30)), infer,
          "dim"),
+        ("llama2c_overflowing_dims",  # dim^2 x n_layers past 2^64 bytes
+         file_case("m.bin", struct.pack("<7i", 1 << 24, 1 << 24, 1 << 24,
+                                        1 << 4, 1 << 4, 1 << 24, 1 << 24)),
+         infer, "truncated: weight array token_embedding_table"),
         ("llama2c_zero_heads", file_case("m.bin", patch(llama2c_bin(), 12, "<i",
                                                          0)), infer, "n_heads"),
         ("llama2c_negative_layers",
