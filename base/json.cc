@@ -183,8 +183,27 @@ class JsonParser {
       if (pos_ >= s_.size()) return Error("unterminated string");
       char c = s_[pos_++];
       if (c == '"') return absl::OkStatus();
-      if (static_cast<unsigned char>(c) < 0x20)
-        return Error("control character in string");
+      const unsigned char b = static_cast<unsigned char>(c);
+      if (b < 0x20) return Error("control character in string");
+      if (b >= 0x80) {  // JSON text is UTF-8 (RFC 8259 section 8.1)
+        size_t len = (b & 0xE0) == 0xC0 && b >= 0xC2   ? 2
+                     : (b & 0xF0) == 0xE0              ? 3
+                     : (b & 0xF8) == 0xF0 && b <= 0xF4 ? 4
+                                                       : 0;
+        for (size_t k = 1; k < len; ++k) {
+          if (pos_ - 1 + k >= s_.size() ||
+              (static_cast<unsigned char>(s_[pos_ - 1 + k]) & 0xC0) != 0x80)
+            len = 0;
+        }
+        if (len == 0) {
+          --pos_;
+          return Error(
+              absl::StrFormat("invalid UTF-8 byte 0x%02x in string", b));
+        }
+        out->append(s_.data() + pos_ - 1, len);
+        pos_ += len - 1;
+        continue;
+      }
       if (c != '\\') {
         out->push_back(c);
         continue;

@@ -66,3 +66,23 @@ TEST(JsonParseTest, RejectsDuplicateKeysAndDeepNesting) {
 
 }  // namespace
 }  // namespace qeff::base
+
+namespace qeff::base {
+namespace {
+
+// JSON text is UTF-8: a stray byte, a truncated or overlong sequence in a
+// string is an error naming the byte's offset (bad-input corpus).
+TEST(Json, RejectsInvalidUtf8InStrings) {
+  EXPECT_TRUE(ParseJson("\"caf\xc3\xa9 \xf0\x9f\x98\x80\"").ok());
+  for (const char* bad : {"\"a\xff\"", "\"\xc3\"", "\"\xc0\xaf\"",
+                          "\"\xe2\x82\"", "{\"k\xfe\": 1}"}) {
+    auto v = ParseJson(bad);
+    ASSERT_FALSE(v.ok()) << bad;
+    EXPECT_NE(v.status().message().find("invalid UTF-8 byte"),
+              std::string::npos)
+        << v.status();
+  }
+}
+
+}  // namespace
+}  // namespace qeff::base

@@ -8,8 +8,10 @@
 
 namespace qeff::base {
 
-// MemAvailable from /proc/meminfo in bytes (what can be allocated without
-// swapping); 0 when unknown.
+// What this process can allocate without swapping, in bytes: MemAvailable
+// from /proc/meminfo, lowered by a cgroup memory limit (v2 or v1) and by the
+// address-space limit (ulimit -v) less what the process has mapped; 0 when
+// /proc/meminfo is unreadable (unknown).
 int64_t HostMemoryAvailableBytes();
 
 // "1.5 GiB", "512.0 MiB", "12 bytes".

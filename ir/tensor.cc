@@ -17,7 +17,14 @@ absl::StatusOr<size_t> TensorByteSize(DType dtype, QuantFormat quant,
           "negative dimension in [", absl::StrJoin(dims, ", "), "]"));
     }
   }
-  int64_t n = NumElements(dims);
+  // Overflow-checked: a shape from a file may hold any numbers.
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (__builtin_mul_overflow(n, d, &n) || n > (int64_t{1} << 56)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shape [", absl::StrJoin(dims, ", "), "] has too many elements"));
+    }
+  }
   if (quant == QuantFormat::kNone)
     return static_cast<size_t>(n) * DTypeSize(dtype);
   QuantBlockInfo info = QuantInfo(quant);

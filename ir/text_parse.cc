@@ -422,6 +422,18 @@ class Parser {
     if (ts.quant != QuantFormat::kNone)
       return Error("quantized data must be hex ('0x...')");
     QEFF_RETURN_IF_ERROR(Expect('['));
+    // Every element takes at least one character of the text: a shape with
+    // more elements than the rest of the text is refused before allocating.
+    const int64_t room = static_cast<int64_t>(t_.size() - pos_);
+    int64_t elements = 1;
+    for (int64_t d : dims) {
+      if (d < 0) return ErrorAt(start, "constant data needs a static shape");
+      elements = (d > 0 && elements > room / d) ? room + 1 : elements * d;
+    }
+    if (elements > room)
+      return ErrorAt(start, absl::StrCat("the shape's elements cannot fit in "
+                                         "the ",
+                                         room, " characters left"));
     Tensor t = Tensor::Zeros(ts.dtype, dims);
     int64_t n = t.num_elements(), i = 0;
     SkipWs();

@@ -1,5 +1,6 @@
 #include "models/llama2c.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -108,13 +109,25 @@ absl::StatusOr<Llama2cCheckpoint> ReadLlama2c(const std::string& path) {
       {"freq_cis_imag", {S, HS2}},
   };
   if (!c.shared_classifier) parts.push_back({"wcls", {V, D}});
+  // Bytes of a part, saturating (header fields up to 2^24 multiply past
+  // 2^64): a saturated size never fits the file.
+  constexpr uint64_t kHuge = uint64_t{1} << 62;
+  auto part_bytes = [&](const Part& p) {
+    uint64_t n = 4;
+    for (int64_t d : p.dims) {
+      if (__builtin_mul_overflow(n, static_cast<uint64_t>(d), &n) || n > kHuge)
+        return kHuge;
+    }
+    return n;
+  };
   uint64_t expected = 28;
-  for (const Part& p : parts) expected += ir::NumElements(p.dims) * 4;
+  for (const Part& p : parts)
+    expected = std::min(kHuge, expected + part_bytes(p));
   if (expected != file->size()) {
     // Name the first array that does not fit, or the surplus.
     uint64_t at = 28;
     for (const Part& p : parts) {
-      uint64_t n = ir::NumElements(p.dims) * 4;
+      uint64_t n = part_bytes(p);
       if (at + n > file->size()) {
         return bad("truncated: weight array ", p.field, " needs bytes [", at,
                    ", ", at + n, ") but the file has ", file->size(),

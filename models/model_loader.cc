@@ -16,6 +16,7 @@
 #include "models/safetensors.h"
 #include "models/spm_tokenizer.h"
 #include "models/tokenizer_loader.h"
+#include "models/weight_check.h"
 
 namespace qeff::models {
 namespace {
@@ -292,6 +293,7 @@ absl::StatusOr<LoadedModel> Load(const std::string& path,
     QEFF_ASSIGN_OR_RETURN(m.tokenizer,
                           LoadHfTokenizer(m.source + "/tokenizer.json"));
   }
+  QEFF_RETURN_IF_ERROR(CheckWeightsFinite(m.source, m.weights));
   auto eager = BuildEager(m.config, m.weights);
   if (!eager.ok()) return Prefixed(m.source, eager.status());
   m.eager = *std::move(eager);

@@ -357,11 +357,18 @@ absl::StatusOr<std::shared_ptr<const Program>> ReadProgram(
   std::memcpy(fields, d + 48, 32);
   const int64_t plan_offset = fields[0], plan_size = fields[1],
                 woff = fields[2], wsize = fields[3];
+  // Unsigned and bounded by the file size first: the fields may hold any
+  // 64-bit values (no sum may overflow).
+  const uint64_t un = n;
+  auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
   if (plan_offset < static_cast<int64_t>(kHeaderBytes) || plan_size < 0 ||
-      wsize < 0 || woff < plan_offset + plan_size ||
-      static_cast<uint64_t>(woff) + static_cast<uint64_t>(wsize) > n) {
+      woff < 0 || wsize < 0 || u(plan_offset) > un ||
+      u(plan_size) > un - u(plan_offset) || u(wsize) > un ||
+      u(woff) > un - u(wsize) || u(woff) < u(plan_offset) + u(plan_size)) {
     return absl::DataLossError(absl::StrCat(
-        path, ": truncated (", n, " bytes, header needs ", woff + wsize, ")"));
+        path, ": truncated or corrupt (", n, " bytes; header says plan at ",
+        plan_offset, " of ", plan_size, " bytes, weights at ", woff, " of ",
+        wsize, " bytes)"));
   }
   std::vector<uint8_t> header(d, d + kHeaderBytes);
   uint64_t stored;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "base/sysinfo.h"
 #include "hw/cpu/compiler.h"
 #include "hw/cpu/container.h"
 #include "hw/cpu/kernels.h"
@@ -33,6 +35,7 @@ struct AlignedBytes {
   explicit AlignedBytes(size_t n) : size(n) {
     data =
         static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64 + 64));
+    if (!data) throw std::bad_alloc();  // CheckSessionFits refuses first
     std::memset(data, 0, n);
   }
   ~AlignedBytes() { std::free(data); }
@@ -41,6 +44,48 @@ struct AlignedBytes {
   uint8_t* data;
   size_t size;
 };
+
+// Saturating product/sum: past 2^62 means "more than any host".
+constexpr int64_t kHugeBytes = int64_t{1} << 62;
+int64_t SatMul(int64_t a, int64_t b) {
+  if (a < 0 || b < 0) return kHugeBytes;  // a lying container
+  return (b > 0 && a > kHugeBytes / b) ? kHugeBytes : a * b;
+}
+int64_t ElementsOf(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n = SatMul(n, d);
+  return n;
+}
+
+// Memory as input: the bytes a session of `p` allocates at load (the largest
+// specialization's arena, the retained state) must fit what the host has
+// available; otherwise ResourceExhausted naming both, before allocating.
+absl::Status CheckSessionFits(const CpuProgram& p, const std::string& device) {
+  int64_t arena = 0;
+  for (const auto& plan : p.plans)
+    arena =
+        std::max(arena, plan.arena_bytes < 0 ? kHugeBytes : plan.arena_bytes);
+  int64_t state = 0;
+  for (const BoundIO& s : p.io.state) {
+    const int64_t n = p.options.mxint8_kv_cache
+                          ? ElementsOf(cpu::MxKvStorageDims(s.dims))
+                          : SatMul(ElementsOf(s.dims), ir::DTypeSize(s.dtype));
+    state = std::min(kHugeBytes, state + n);
+  }
+  const int64_t need = std::min(kHugeBytes, arena + state);
+  const int64_t avail = base::HostMemoryAvailableBytes();
+  if (avail > 0 && need > avail) {
+    auto human = [](int64_t b) {
+      return b >= kHugeBytes ? std::string("more than 4 EiB")
+                             : base::HumanBytes(b);
+    };
+    return absl::ResourceExhaustedError(absl::StrCat(
+        device, ": loading the program needs ", human(need), " (arena ",
+        human(arena), " + retained state ", human(state), "); the host has ",
+        base::HumanBytes(avail), " available"));
+  }
+  return absl::OkStatus();
+}
 
 class CpuSession : public Session {
  public:
@@ -229,6 +274,7 @@ class CpuDevice : public Device {
     // Sessions on all of the card's cores share its arena, so several
     // programs on one card never run more threads than it owns; a session
     // on fewer cores gets an arena of that size.
+    QEFF_RETURN_IF_ERROR(CheckSessionFits(*p, name()));
     auto arena = want == 0 || want == cores_
                      ? arena_
                      : std::make_shared<tbb::task_arena>(want);

@@ -23,6 +23,7 @@
 #include "oneapi/tbb/task_arena.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -50,12 +51,18 @@ float HSum16(const float* a) {
 }
 
 #if defined(__x86_64__)
+// CPUID leaf 1 ECX bit 29 (clang 14's __builtin_cpu_supports lacks "f16c").
+bool HasF16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+}
+
 bool HasAvx512() {
-  static const bool has =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c");
+  static const bool has = __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("fma") && HasF16c();
   return has;
 }
 bool HasAvx512Vnni() {
@@ -100,8 +107,7 @@ __attribute__((target("avx2,fma"))) float DotAvx2(const float* a,
 
 bool HasAvx2() {
   static const bool has = __builtin_cpu_supports("avx2") &&
-                          __builtin_cpu_supports("fma") &&
-                          __builtin_cpu_supports("f16c");
+                          __builtin_cpu_supports("fma") && linear::HasF16c();
   return has;
 }
 #endif

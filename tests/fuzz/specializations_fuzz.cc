@@ -1,0 +1,16 @@
+// libFuzzer target: specializations.json of program folders.
+// Any input must give a value or an error, never a crash, sanitizer report
+// or unbounded allocation.
+#include <cstddef>
+#include <cstdint>
+
+#include "tests/fuzz/fuzz_util.h"
+#include "hw/specialization.h"
+
+using namespace qeff;  // NOLINT
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  (void)hw::ParseSpecializationsJson(fuzz::AsText(data, size),
+                                     "specializations.json");
+  return 0;
+}
