@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "models/gguf.h"
+#include "models/gguf_gemma3.h"
 #include "models/hf_hub.h"
 #include "models/hf_tokenizer.h"
 #include "models/llama2c.h"
@@ -36,13 +37,21 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
                                      const LoadOptions& options) {
   QEFF_ASSIGN_OR_RETURN(GgufFile f, ReadGguf(path));
   QEFF_ASSIGN_OR_RETURN(std::string arch, f.GetString("general.architecture"));
+  LoadedModel m;
+  m.source = path;
+  if (arch == "gemma3") {
+    QEFF_RETURN_IF_ERROR(Gemma3FromGguf(f, path, &m.config, &m.weights));
+    m.architecture = m.config.architecture;
+    if (options.tokenizer_path.empty()) {
+      QEFF_ASSIGN_OR_RETURN(m.tokenizer, TokenizerFromGguf(f));
+    }
+    return m;
+  }
   if (arch != "llama" && arch != "qwen2") {
     return absl::UnimplementedError(
         absl::StrCat(path, ": general.architecture '", arch,
-                     "' is not supported (supported: llama, qwen2)"));
+                     "' is not supported (supported: llama, qwen2, gemma3)"));
   }
-  LoadedModel m;
-  m.source = path;
   LlamaConfig c;
   auto key = [&](absl::string_view k) { return absl::StrCat(arch, ".", k); };
   QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.GetInt(key("embedding_length")));
@@ -204,6 +213,21 @@ absl::StatusOr<LoadedModel> LoadHfFolder(const std::string& dir) {
         continue;
     } else if (absl::EndsWith(n, ".rotary_emb.inv_freq")) {
       continue;  // a buffer some old checkpoints saved
+    } else if (m.config.family == ModelFamily::kGemma3) {
+      // Gemma3ForConditionalGeneration: the text model's weights under
+      // language_model (before and after transformers 4.52); the vision
+      // tower and projector are not loaded.
+      std::string bare = absl::StartsWith(n, "model.") ? n.substr(6) : n;
+      if (absl::StartsWith(bare, "vision_tower.") ||
+          absl::StartsWith(bare, "multi_modal_projector."))
+        continue;
+      if (absl::StartsWith(n, "language_model.model.")) {
+        n = "model." + n.substr(21);
+      } else if (absl::StartsWith(n, "model.language_model.")) {
+        n = "model." + n.substr(21);
+      } else if (n == "language_model.lm_head.weight") {
+        n = "lm_head.weight";
+      }
     }
     m.weights[n] = std::move(t);
   }

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <random>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -103,7 +105,7 @@ HfVocabSource TestHfVocab(ModelFamily family) {
   HfVocabSource v;
   v.bos_id = 1;
   v.eos_id = 2;
-  if (family == ModelFamily::kLlama) {
+  if (family != ModelFamily::kGpt2) {
     v.model = "llama";
     v.tokens = tv.pieces;
     v.scores = tv.scores;
@@ -286,6 +288,66 @@ TestModel MakeGpt2(const TestModelSpec& s) {
   return m;
 }
 
+// Gemma 3: two layers per pattern of 2 (a local sliding-window layer, then a
+// global one), a window of 4 (shorter than the test prompt), different local
+// and global RoPE bases, linear scaling on the global layers, Q/K norms and
+// the four per-layer norms; norm weights near 0 (Gemma multiplies by
+// 1 + weight). query_pre_attn_scalar is the head dim, the value llama.cpp
+// assumes for GGUF files of this size.
+TestModel MakeGemma3(const TestModelSpec& s) {
+  Gemma3Config c;
+  c.vocab_size = static_cast<int64_t>(MakeTestVocab().pieces.size());
+  c.hidden_size = s.hidden_size;
+  c.intermediate_size = s.intermediate_size;
+  c.num_hidden_layers = s.num_hidden_layers;
+  c.num_attention_heads = s.num_attention_heads;
+  c.num_key_value_heads = s.num_key_value_heads;
+  c.head_dim = s.hidden_size / s.num_attention_heads;
+  c.max_position_embeddings = s.max_position_embeddings;
+  c.rms_norm_eps = 1e-6f;
+  c.rope_theta = 1000000.0f;
+  c.rope_scaling.type = RopeScaling::Type::kLinear;
+  c.rope_scaling.factor = 8.0f;
+  c.rope_local_base_freq = 10000.0f;
+  c.sliding_window = 4;
+  c.sliding_layers = Gemma3SlidingLayersFromPattern(c.num_hidden_layers, 2);
+  c.attention_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  c.embed_scale = std::sqrt(static_cast<float>(c.hidden_size));
+  c.tie_word_embeddings = true;
+  NormalSource src(s.seed);
+  const int64_t h = c.hidden_size, d = c.head_dim, f = c.intermediate_size;
+  const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
+  const float in_std = 1.0f / std::sqrt(static_cast<float>(h));
+  TestModel m;
+  auto add = [&](std::string n, ir::Tensor t) {
+    m.tensors.emplace_back(std::move(n), std::move(t));
+  };
+  // Small embeddings: scaled by sqrt(hidden) and tied to the head, larger
+  // ones make every step repeat its input token.
+  add("model.embed_tokens.weight", Random(src, {c.vocab_size, h}, 0.02f));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    std::string p = absl::StrCat("model.layers.", i, ".");
+    add(p + "input_layernorm.weight", Random(src, {h}, 0.1f));
+    add(p + "self_attn.q_proj.weight", Random(src, {nh * d, h}, in_std));
+    add(p + "self_attn.k_proj.weight", Random(src, {nkv * d, h}, in_std));
+    add(p + "self_attn.v_proj.weight", Random(src, {nkv * d, h}, in_std));
+    add(p + "self_attn.o_proj.weight",
+        Random(src, {h, nh * d}, 1.0f / std::sqrt(static_cast<float>(nh * d))));
+    add(p + "self_attn.q_norm.weight", Random(src, {d}, 0.1f));
+    add(p + "self_attn.k_norm.weight", Random(src, {d}, 0.1f));
+    add(p + "post_attention_layernorm.weight", Random(src, {h}, 0.1f));
+    add(p + "pre_feedforward_layernorm.weight", Random(src, {h}, 0.1f));
+    add(p + "mlp.gate_proj.weight", Random(src, {f, h}, in_std));
+    add(p + "mlp.up_proj.weight", Random(src, {f, h}, in_std));
+    add(p + "mlp.down_proj.weight",
+        Random(src, {h, f}, 1.0f / std::sqrt(static_cast<float>(f))));
+    add(p + "post_feedforward_layernorm.weight", Random(src, {h}, 0.1f));
+  }
+  add("model.norm.weight", Random(src, {h}, 0.1f));
+  m.config = FromGemma3Config(c);
+  return m;
+}
+
 std::string ConfigJson(const ModelConfig& m) {
   std::vector<std::string> f;
   auto kv = [&](const std::string& k, const std::string& v) {
@@ -298,7 +360,32 @@ std::string ConfigJson(const ModelConfig& m) {
   kv("bos_token_id", "1");
   kv("eos_token_id", "2");
   kv("vocab_size", absl::StrCat(m.vocab_size));
-  if (m.family == ModelFamily::kGpt2) {
+  if (m.family == ModelFamily::kGemma3) {
+    const Gemma3Config& c = m.gemma3;
+    kv("hidden_size", absl::StrCat(c.hidden_size));
+    kv("intermediate_size", absl::StrCat(c.intermediate_size));
+    kv("num_hidden_layers", absl::StrCat(c.num_hidden_layers));
+    kv("num_attention_heads", absl::StrCat(c.num_attention_heads));
+    kv("num_key_value_heads", absl::StrCat(c.num_key_value_heads));
+    kv("head_dim", absl::StrCat(c.head_dim));
+    kv("hidden_activation", "\"gelu_pytorch_tanh\"");
+    kv("max_position_embeddings", absl::StrCat(c.max_position_embeddings));
+    kv("rms_norm_eps", num(c.rms_norm_eps));
+    kv("rope_theta", num(c.rope_theta));
+    kv("rope_local_base_freq", num(c.rope_local_base_freq));
+    kv("rope_scaling", absl::StrCat("{\"rope_type\": \"linear\", \"factor\": ",
+                                    num(c.rope_scaling.factor), "}"));
+    kv("query_pre_attn_scalar", absl::StrCat(c.head_dim));
+    kv("sliding_window", absl::StrCat(c.sliding_window));
+    std::vector<std::string> types;
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+      types.push_back(c.LayerIsSliding(i) ? "\"sliding_attention\""
+                                          : "\"full_attention\"");
+    kv("layer_types", absl::StrCat("[", absl::StrJoin(types, ", "), "]"));
+    kv("final_logit_softcapping", "null");
+    kv("attn_logit_softcapping", "null");
+    kv("tie_word_embeddings", "true");
+  } else if (m.family == ModelFamily::kGpt2) {
     const Gpt2Config& c = m.gpt2;
     kv("n_positions", absl::StrCat(c.n_positions));
     kv("n_embd", absl::StrCat(c.n_embd));
@@ -347,8 +434,8 @@ std::string ConfigJson(const ModelConfig& m) {
 }  // namespace
 
 const std::vector<std::string>& TestModelArchitectures() {
-  static const auto* kArchs =
-      new std::vector<std::string>{"llama", "mistral", "qwen2", "gpt2"};
+  static const auto* kArchs = new std::vector<std::string>{
+      "llama", "mistral", "qwen2", "gpt2", "gemma3_text"};
   return *kArchs;
 }
 
@@ -371,6 +458,7 @@ WeightMap TestModel::Weights() const {
 
 absl::StatusOr<TestModel> MakeTestModel(const TestModelSpec& spec) {
   if (spec.arch == "gpt2") return MakeGpt2(spec);
+  if (spec.arch == "gemma3_text") return MakeGemma3(spec);
   if (spec.arch == "llama" || spec.arch == "mistral" || spec.arch == "qwen2")
     return MakeLlamaFamily(spec);
   return absl::InvalidArgumentError(absl::StrCat(
@@ -378,9 +466,94 @@ absl::StatusOr<TestModel> MakeTestModel(const TestModelSpec& spec) {
       "' (supported: ", absl::StrJoin(TestModelArchitectures(), ", "), ")"));
 }
 
+namespace {
+
+void AddTestVocabToGguf(GgufWriter* g) {
+  TestVocab vocab = MakeTestVocab();
+  g->Add("tokenizer.ggml.model", GgufValue::String("llama"));
+  g->Add("tokenizer.ggml.tokens", GgufValue::StringArray(vocab.pieces));
+  g->Add("tokenizer.ggml.scores", GgufValue::F32Array(vocab.scores));
+  g->Add("tokenizer.ggml.token_type", GgufValue::I32Array(vocab.types));
+  g->Add("tokenizer.ggml.unknown_token_id", GgufValue::U32(0));
+  g->Add("tokenizer.ggml.bos_token_id", GgufValue::U32(1));
+  g->Add("tokenizer.ggml.eos_token_id", GgufValue::U32(2));
+  g->Add("tokenizer.ggml.add_bos_token", GgufValue::Bool(true));
+}
+
+// As llama.cpp's convert_hf_to_gguf.py writes Gemma 3 (conversion/gemma.py):
+// norm weights + 1, the global RoPE base and linear scaling, the window and
+// (our pattern is not llama.cpp's default 6) the pattern.
+absl::Status WriteGemma3Gguf(const TestModelSpec& s, const TestModel& tm,
+                             const std::string& path) {
+  const Gemma3Config& c = tm.config.gemma3;
+  auto key = [](absl::string_view k) { return absl::StrCat("gemma3.", k); };
+  GgufWriter g;
+  g.Add("general.architecture", GgufValue::String("gemma3"));
+  g.Add("general.name",
+        GgufValue::String(absl::StrCat("qeff-test-gemma3-seed", s.seed)));
+  g.Add(key("context_length"), GgufValue::U32(c.max_position_embeddings));
+  g.Add(key("embedding_length"), GgufValue::U32(c.hidden_size));
+  g.Add(key("feed_forward_length"), GgufValue::U32(c.intermediate_size));
+  g.Add(key("block_count"), GgufValue::U32(c.num_hidden_layers));
+  g.Add(key("attention.head_count"), GgufValue::U32(c.num_attention_heads));
+  g.Add(key("attention.head_count_kv"), GgufValue::U32(c.num_key_value_heads));
+  g.Add(key("attention.key_length"), GgufValue::U32(c.head_dim));
+  g.Add(key("attention.value_length"), GgufValue::U32(c.head_dim));
+  g.Add(key("attention.layer_norm_rms_epsilon"),
+        GgufValue::F32(c.rms_norm_eps));
+  g.Add(key("rope.freq_base"), GgufValue::F32(c.rope_theta));
+  g.Add(key("rope.scaling.type"), GgufValue::String("linear"));
+  g.Add(key("rope.scaling.factor"), GgufValue::F32(c.rope_scaling.factor));
+  g.Add(key("attention.sliding_window"), GgufValue::U32(c.sliding_window));
+  g.Add(key("attention.sliding_window_pattern"), GgufValue::U32(2));
+  AddTestVocabToGguf(&g);
+  const absl::flat_hash_map<std::string, std::string> kNames = {
+      {"input_layernorm.weight", "attn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+      {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+      {"post_attention_layernorm.weight", "post_attention_norm.weight"},
+      {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},
+      {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"},
+      {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
+  };
+  for (const auto& [name, tensor] : tm.tensors) {
+    std::string gname;
+    if (name == "model.embed_tokens.weight") {
+      gname = "token_embd.weight";
+    } else if (name == "model.norm.weight") {
+      gname = "output_norm.weight";
+    } else {
+      const std::string rest = name.substr(name.find('.', 13) + 1);
+      const std::string layer =
+          name.substr(13, name.find('.', 13) - 13);  // model.layers.N.
+      gname = absl::StrCat("blk.", layer, ".", kNames.at(rest));
+    }
+    ir::Tensor t = tensor;
+    if (absl::EndsWith(name, "norm.weight")) {
+      float* p = t.mutable_data<float>();
+      for (int64_t i = 0; i < t.num_elements(); ++i) p[i] += 1.0f;
+    } else if (s.gguf_weights != ir::QuantFormat::kNone && t.rank() == 2 &&
+               t.dims()[1] % 32 == 0) {
+      QEFF_ASSIGN_OR_RETURN(t, ir::Quantize(t, s.gguf_weights));
+    }
+    QEFF_RETURN_IF_ERROR(g.AddTensor(gname, t));
+  }
+  return g.WriteFile(path);
+}
+
+}  // namespace
+
 absl::Status WriteTestModelGguf(const TestModelSpec& s,
                                 const std::string& path) {
   QEFF_ASSIGN_OR_RETURN(TestModel tm, MakeTestModel(s));
+  if (tm.config.family == ModelFamily::kGemma3)
+    return WriteGemma3Gguf(s, tm, path);
   if (tm.config.family != ModelFamily::kLlama) {
     return absl::UnimplementedError(absl::StrCat(
         "test model: GGUF output is not supported for '", s.arch, "'"));
@@ -391,7 +564,6 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
         "test model: rope_scaling is not written to GGUF test models");
   }
   WeightMap w = tm.Weights();
-  TestVocab vocab = MakeTestVocab();
   // llama.cpp converts Mistral as "llama"; Qwen2 has its own architecture
   // and keeps HF's rotate-half Q/K layout.
   const std::string arch = s.arch == "qwen2" ? "qwen2" : "llama";
@@ -416,14 +588,7 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
   g.Add(key("rope.dimension_count"), GgufValue::U32(c.HeadDim()));
   if (c.sliding_window > 0)
     g.Add(key("attention.sliding_window"), GgufValue::U32(c.sliding_window));
-  g.Add("tokenizer.ggml.model", GgufValue::String("llama"));
-  g.Add("tokenizer.ggml.tokens", GgufValue::StringArray(vocab.pieces));
-  g.Add("tokenizer.ggml.scores", GgufValue::F32Array(vocab.scores));
-  g.Add("tokenizer.ggml.token_type", GgufValue::I32Array(vocab.types));
-  g.Add("tokenizer.ggml.unknown_token_id", GgufValue::U32(0));
-  g.Add("tokenizer.ggml.bos_token_id", GgufValue::U32(1));
-  g.Add("tokenizer.ggml.eos_token_id", GgufValue::U32(2));
-  g.Add("tokenizer.ggml.add_bos_token", GgufValue::Bool(true));
+  AddTestVocabToGguf(&g);
   auto put = [&](const std::string& gguf_name, const std::string& hf_name,
                  int permute_heads) -> absl::Status {
     auto it = w.find(hf_name);
@@ -487,7 +652,7 @@ absl::Status WriteTestModelHf(const TestModelSpec& spec, const std::string& dir,
       dir + "/generation_config.json",
       "{\n  \"bos_token_id\": 1,\n  \"eos_token_id\": 2,\n "
       " \"do_sample\": false\n}\n"));
-  if (tm.config.family == ModelFamily::kLlama) {
+  if (tm.config.family != ModelFamily::kGpt2) {
     QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(
         dir + "/tokenizer_config.json",
         "{\n  \"add_bos_token\": true,\n  \"add_eos_token\": false,\n"
@@ -502,7 +667,7 @@ absl::Status WriteTestModelHf(const TestModelSpec& spec, const std::string& dir,
                         MakeHfTokenizerFiles(TestHfVocab(tm.config.family)));
   QEFF_RETURN_IF_ERROR(
       base::WriteFileAtomically(dir + "/tokenizer.json", tok.tokenizer_json));
-  if (tm.config.family != ModelFamily::kLlama) {
+  if (tm.config.family == ModelFamily::kGpt2) {
     QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(
         dir + "/tokenizer_config.json", tok.tokenizer_config_json));
   }

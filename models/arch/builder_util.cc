@@ -1,5 +1,7 @@
 #include "models/arch/builder_util.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 
@@ -44,6 +46,51 @@ ValueId ArchBuilder::Linear(ValueId x, ValueId w, ValueId bias,
   ValueId wt = b_.Transpose(w, {1, 0}, name + ".weight_t");
   if (bias == ir::kNoValue) return b_.MatMul(x, wt, name);
   return b_.Add(b_.MatMul(x, wt, name + ".matmul"), bias, name);
+}
+
+ValueId ArchBuilder::RmsNorm(ValueId x, ValueId w, float eps,
+                             const std::string& name) {
+  ValueId sq = b_.Op("Pow", {x, b_.ScalarF32(2.0f)}, {}, name + ".sq");
+  ValueId var =
+      b_.Op("ReduceMean", {sq},
+            {{"axes", Attribute::Ints({-1})}, {"keepdims", Attribute::Int(1)}},
+            name + ".variance");
+  ValueId var_eps = b_.Add(var, b_.ScalarF32(eps), name + ".var_eps");
+  ValueId rstd =
+      b_.Op("Reciprocal", {b_.Op("Sqrt", {var_eps}, {}, name + ".std")}, {},
+            name + ".rstd");
+  ValueId normed = b_.Mul(x, rstd, name + ".normed");
+  return b_.Mul(w, normed, name);
+}
+
+ValueId ArchBuilder::GeluTanh(ValueId x, const std::string& name) {
+  ValueId cube = b_.Op("Pow", {x, b_.ScalarF32(3.0f)}, {}, name + ".cube");
+  ValueId inner =
+      b_.Add(x, b_.Mul(cube, b_.ScalarF32(0.044715f), name + ".cube_s"),
+             name + ".inner");
+  ValueId t = b_.Op(
+      "Tanh",
+      {b_.Mul(inner, b_.ScalarF32(static_cast<float>(std::sqrt(2.0 / M_PI))),
+              name + ".inner_s")},
+      {}, name + ".tanh");
+  return b_.Mul(b_.Mul(x, b_.ScalarF32(0.5f), name + ".half_x"),
+                b_.Add(t, b_.ScalarF32(1.0f), name + ".one_plus"), name);
+}
+
+ValueId ArchBuilder::ApplyRotateHalf(ValueId x, ValueId cos, ValueId sin,
+                                     int64_t head_dim,
+                                     const std::string& name) {
+  const int64_t half = head_dim / 2;
+  ValueId axes = b_.ConstI64({-1});
+  ValueId x1 = b_.Op("Slice", {x, b_.ConstI64({0}), b_.ConstI64({half}), axes},
+                     {}, name + ".x1");
+  ValueId x2 =
+      b_.Op("Slice", {x, b_.ConstI64({half}), b_.ConstI64({2 * half}), axes},
+            {}, name + ".x2");
+  ValueId rot = b_.Op("Concat", {b_.Op("Neg", {x2}, {}, name + ".neg_x2"), x1},
+                      {{"axis", Attribute::Int(-1)}}, name + ".rotate_half");
+  return b_.Add(b_.Mul(x, cos, name + ".xcos"),
+                b_.Mul(rot, sin, name + ".rsin"), name);
 }
 
 ValueId ArchBuilder::Conv1D(ValueId x, ValueId w, ValueId bias,

@@ -35,6 +35,17 @@ class ArchBuilder {
   // x @ W^T (+ bias) for an HF Linear weight [out, in].
   ir::ValueId Linear(ir::ValueId x, ir::ValueId w, ir::ValueId bias,
                      const std::string& name);
+  // HF RMSNorm over the last axis: x * rsqrt(mean(x^2) + eps) * w
+  // (LlamaRMSNorm; Gemma's `(1 + weight)` form passes the shifted weight).
+  ir::ValueId RmsNorm(ir::ValueId x, ir::ValueId w, float eps,
+                      const std::string& name);
+  // GELU, tanh approximation (gelu_new / gelu_pytorch_tanh):
+  // 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))).
+  ir::ValueId GeluTanh(ir::ValueId x, const std::string& name);
+  // HF rotate-half RoPE on x [B, H, S, D] with cos/sin [B, 1, S, D]:
+  // x * cos + rotate_half(x) * sin.
+  ir::ValueId ApplyRotateHalf(ir::ValueId x, ir::ValueId cos, ir::ValueId sin,
+                              int64_t head_dim, const std::string& name);
   // x @ W (+ bias) for an HF Conv1D weight [in, out] (GPT-2).
   ir::ValueId Conv1D(ir::ValueId x, ir::ValueId w, ir::ValueId bias,
                      const std::string& name);

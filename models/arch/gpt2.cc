@@ -104,18 +104,7 @@ class Gpt2Builder {
       return b_.Mul(b_.Mul(x, b_.ScalarF32(0.5f), name + ".half_x"),
                     b_.Add(e, b_.ScalarF32(1.0f), name + ".one_plus"), name);
     }
-    // gelu_new: 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
-    ValueId cube = b_.Op("Pow", {x, b_.ScalarF32(3.0f)}, {}, name + ".cube");
-    ValueId inner =
-        b_.Add(x, b_.Mul(cube, b_.ScalarF32(0.044715f), name + ".cube_s"),
-               name + ".inner");
-    ValueId t = b_.Op(
-        "Tanh",
-        {b_.Mul(inner, b_.ScalarF32(static_cast<float>(std::sqrt(2.0 / M_PI))),
-                name + ".inner_s")},
-        {}, name + ".tanh");
-    return b_.Mul(b_.Mul(x, b_.ScalarF32(0.5f), name + ".half_x"),
-                  b_.Add(t, b_.ScalarF32(1.0f), name + ".one_plus"), name);
+    return a_.GeluTanh(x, name);  // gelu_new
   }
 
   absl::StatusOr<ValueId> Block(int i, ValueId x) {

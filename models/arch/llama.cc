@@ -63,13 +63,16 @@ absl::Status LlamaConfig::Validate() const {
 }
 
 std::vector<float> RopeInverseFrequencies(const LlamaConfig& c) {
-  const int64_t d = c.HeadDim();
+  return RopeInverseFrequencies(c.HeadDim(), c.rope_theta, c.rope_scaling);
+}
+
+std::vector<float> RopeInverseFrequencies(int64_t d, float theta,
+                                          const RopeScaling& r) {
   std::vector<float> inv(d / 2);
   for (int64_t i = 0; i < d / 2; ++i) {
     float e = static_cast<float>(2 * i) / static_cast<float>(d);
-    inv[i] = 1.0f / std::pow(c.rope_theta, e);
+    inv[i] = 1.0f / std::pow(theta, e);
   }
-  const RopeScaling& r = c.rope_scaling;
   if (r.type == RopeScaling::Type::kLinear) {
     for (float& f : inv) f /= r.factor;
   } else if (r.type == RopeScaling::Type::kLlama3) {
@@ -136,17 +139,7 @@ class LlamaBuilder {
  private:
   // HF LlamaRMSNorm: x * rsqrt(mean(x^2) + eps) * weight.
   ValueId RmsNorm(ValueId x, ValueId w, const std::string& name) {
-    ValueId sq = b_.Op("Pow", {x, b_.ScalarF32(2.0f)}, {}, name + ".sq");
-    ValueId var = b_.Op(
-        "ReduceMean", {sq},
-        {{"axes", Attribute::Ints({-1})}, {"keepdims", Attribute::Int(1)}},
-        name + ".variance");
-    ValueId eps = b_.Add(var, b_.ScalarF32(c_.rms_norm_eps), name + ".var_eps");
-    ValueId rstd =
-        b_.Op("Reciprocal", {b_.Op("Sqrt", {eps}, {}, name + ".std")}, {},
-              name + ".rstd");
-    ValueId normed = b_.Mul(x, rstd, name + ".normed");
-    return b_.Mul(w, normed, name);
+    return a_.RmsNorm(x, w, c_.rms_norm_eps, name);
   }
 
   // cos/sin [B, 1, S, D] from position_ids, HF rotate-half layout.
@@ -203,19 +196,7 @@ class LlamaBuilder {
 
   // x * cos + rotate_half(x) * sin for x [B, H, S, D].
   ValueId ApplyRope(ValueId x, const std::string& name) {
-    int64_t half = c_.HeadDim() / 2;
-    ValueId axes = b_.ConstI64({-1});
-    ValueId x1 =
-        b_.Op("Slice", {x, b_.ConstI64({0}), b_.ConstI64({half}), axes}, {},
-              name + ".x1");
-    ValueId x2 =
-        b_.Op("Slice", {x, b_.ConstI64({half}), b_.ConstI64({2 * half}), axes},
-              {}, name + ".x2");
-    ValueId rot =
-        b_.Op("Concat", {b_.Op("Neg", {x2}, {}, name + ".neg_x2"), x1},
-              {{"axis", Attribute::Int(-1)}}, name + ".rotate_half");
-    return b_.Add(b_.Mul(x, cos_, name + ".xcos"),
-                  b_.Mul(rot, sin_, name + ".rsin"), name);
+    return a_.ApplyRotateHalf(x, cos_, sin_, c_.HeadDim(), name);
   }
 
   absl::StatusOr<ValueId> Bias(bool present, const std::string& name,

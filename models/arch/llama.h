@@ -81,6 +81,10 @@ struct LlamaConfig {
 // (none, linear, llama3), in f32 as transformers computes them. Dynamic NTK
 // scaling is applied in the graph (it depends on the sequence length).
 std::vector<float> RopeInverseFrequencies(const LlamaConfig& config);
+// The same for any head dim, base and scaling (Gemma 3's local and global
+// rotary embeddings).
+std::vector<float> RopeInverseFrequencies(int64_t head_dim, float theta,
+                                          const RopeScaling& scaling);
 
 absl::StatusOr<ir::Graph> BuildLlamaEager(const LlamaConfig& config,
                                           const WeightMap& weights);

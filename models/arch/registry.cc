@@ -1,5 +1,7 @@
 #include "models/arch/registry.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
@@ -12,6 +14,8 @@ const std::vector<ArchInfo>& SupportedArchitectures() {
       {"mistral", "MistralForCausalLM", ModelFamily::kLlama, {}},
       {"qwen2", "Qwen2ForCausalLM", ModelFamily::kLlama, {"qwen2"}},
       {"gpt2", "GPT2LMHeadModel", ModelFamily::kGpt2, {"gpt2"}},
+      {"gemma3_text", "Gemma3ForCausalLM", ModelFamily::kGemma3, {"gemma3"}},
+      {"gemma3", "Gemma3ForConditionalGeneration", ModelFamily::kGemma3, {}},
   };
   return *kArchs;
 }
@@ -33,6 +37,15 @@ void FillCommon(ModelConfig* m) {
     m->num_key_value_heads = c.num_key_value_heads;
     m->head_dim = c.num_attention_heads > 0 ? c.HeadDim() : 0;
     m->max_position_embeddings = c.max_position_embeddings;
+  } else if (m->family == ModelFamily::kGemma3) {
+    const Gemma3Config& c = m->gemma3;
+    m->vocab_size = c.vocab_size;
+    m->hidden_size = c.hidden_size;
+    m->num_hidden_layers = c.num_hidden_layers;
+    m->num_attention_heads = c.num_attention_heads;
+    m->num_key_value_heads = c.num_key_value_heads;
+    m->head_dim = c.head_dim;
+    m->max_position_embeddings = c.max_position_embeddings;
   } else {
     const Gpt2Config& c = m->gpt2;
     m->vocab_size = c.vocab_size;
@@ -52,6 +65,16 @@ ModelConfig FromLlamaConfig(const LlamaConfig& c, std::string model_type) {
   for (const ArchInfo& a : SupportedArchitectures())
     if (a.model_type == m.model_type) m.architecture = a.architecture;
   m.llama = c;
+  FillCommon(&m);
+  return m;
+}
+
+ModelConfig FromGemma3Config(const Gemma3Config& c) {
+  ModelConfig m;
+  m.family = ModelFamily::kGemma3;
+  m.model_type = "gemma3_text";
+  m.architecture = "Gemma3ForCausalLM";
+  m.gemma3 = c;
   FillCommon(&m);
   return m;
 }
@@ -228,6 +251,107 @@ absl::Status ParseGpt2(const base::JsonValue& j, const std::string& source,
   return absl::OkStatus();
 }
 
+// Gemma3TextConfig, with its defaults for absent fields (real Gemma 3
+// checkpoints' text_config leaves most of them out). Gemma3ForConditional-
+// Generation's config holds it under `text_config`.
+absl::Status ParseGemma3(const base::JsonValue& top, const std::string& source,
+                         ModelConfig* m) {
+  const base::JsonValue* tj = &top;
+  std::string src = source;
+  if (m->model_type == "gemma3") {
+    tj = top.Find("text_config");
+    if (tj == nullptr || !tj->is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": field 'text_config' is missing or not an object"));
+    }
+    src = absl::StrCat(source, " (text_config)");
+  }
+  Fields f(*tj, src);
+  Gemma3Config& c = m->gemma3;
+  QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size", 262208));
+  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.Int("hidden_size", 2304));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size, f.Int("intermediate_size", 9216));
+  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.Int("num_hidden_layers", 26));
+  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads, f.Int("num_attention_heads", 8));
+  QEFF_ASSIGN_OR_RETURN(c.num_key_value_heads, f.Int("num_key_value_heads", 4));
+  QEFF_ASSIGN_OR_RETURN(c.head_dim, f.Int("head_dim", 256));
+  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
+                        f.Int("max_position_embeddings", 131072));
+  QEFF_ASSIGN_OR_RETURN(c.rms_norm_eps, f.Float("rms_norm_eps", 1e-6f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_theta, f.Float("rope_theta", 1000000.0f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_local_base_freq,
+                        f.Float("rope_local_base_freq", 10000.0f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_scaling,
+                        ParseRopeScaling(tj->Find("rope_scaling"), src));
+  // transformers 5: rope_parameters per attention type.
+  if (const base::JsonValue* rp = f.Get("rope_parameters")) {
+    if (!rp->is_object()) return f.Error("rope_parameters", "is not an object");
+    if (const base::JsonValue* full = rp->Find("full_attention")) {
+      QEFF_ASSIGN_OR_RETURN(c.rope_scaling, ParseRopeScaling(full, src));
+      QEFF_ASSIGN_OR_RETURN(
+          c.rope_theta, Fields(*full, src).Float("rope_theta", c.rope_theta));
+    }
+    if (const base::JsonValue* local = rp->Find("sliding_attention")) {
+      QEFF_ASSIGN_OR_RETURN(RopeScaling ls, ParseRopeScaling(local, src));
+      if (ls.type != RopeScaling::Type::kNone)
+        return f.Error("rope_parameters.sliding_attention",
+                       "has a rope scaling (only 'default' is supported)");
+      QEFF_ASSIGN_OR_RETURN(
+          c.rope_local_base_freq,
+          Fields(*local, src).Float("rope_theta", c.rope_local_base_freq));
+    }
+  }
+  QEFF_ASSIGN_OR_RETURN(float pre_attn, f.Float("query_pre_attn_scalar", 256));
+  if (!(pre_attn > 0)) return f.Error("query_pre_attn_scalar", "must be > 0");
+  c.attention_scale = static_cast<float>(1.0 / std::sqrt(pre_attn));
+  c.embed_scale =
+      static_cast<float>(std::sqrt(static_cast<double>(c.hidden_size)));
+  c.norm_weight_offset = 1.0f;
+  QEFF_ASSIGN_OR_RETURN(c.final_logit_softcapping,
+                        f.Float("final_logit_softcapping", 0.0f));
+  if (f.Get("attn_logit_softcapping")) {
+    return absl::UnimplementedError(
+        absl::StrCat(src,
+                     ": field 'attn_logit_softcapping' is set; attention logit "
+                     "soft-capping is not supported for gemma3"));
+  }
+  QEFF_ASSIGN_OR_RETURN(std::string act,
+                        f.String("hidden_activation", "gelu_pytorch_tanh"));
+  if (act != "gelu_pytorch_tanh") {
+    return absl::UnimplementedError(
+        absl::StrCat(src, ": hidden_activation '", act,
+                     "' is not supported (supported: gelu_pytorch_tanh)"));
+  }
+  // Tying is a property of the whole model (the top-level config).
+  QEFF_ASSIGN_OR_RETURN(c.tie_word_embeddings,
+                        Fields(top, source).Bool("tie_word_embeddings", true));
+  QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window", 4096));
+  if (const base::JsonValue* types = f.Get("layer_types")) {
+    if (!types->is_array() ||
+        static_cast<int64_t>(types->array().size()) != c.num_hidden_layers)
+      return f.Error("layer_types",
+                     absl::StrCat("is not an array of ", c.num_hidden_layers,
+                                  " layer types"));
+    c.sliding_layers.clear();
+    for (const base::JsonValue& t : types->array()) {
+      const std::string s = t.is_string() ? t.string_value() : "";
+      if (s != "sliding_attention" && s != "full_attention")
+        return f.Error("layer_types",
+                       "holds a value other than 'sliding_attention' or "
+                       "'full_attention'");
+      c.sliding_layers.push_back(s == "sliding_attention");
+    }
+  } else {
+    QEFF_ASSIGN_OR_RETURN(int64_t pattern, f.Int("sliding_window_pattern", 6));
+    c.sliding_layers =
+        Gemma3SlidingLayersFromPattern(c.num_hidden_layers, pattern);
+  }
+  auto st = c.Validate();
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrCat(src, ": ", st.message()));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
@@ -271,6 +395,8 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
   m.architecture = info->architecture;
   if (m.family == ModelFamily::kLlama) {
     QEFF_RETURN_IF_ERROR(ParseLlamaFamily(j, source, &m));
+  } else if (m.family == ModelFamily::kGemma3) {
+    QEFF_RETURN_IF_ERROR(ParseGemma3(j, source, &m));
   } else {
     QEFF_RETURN_IF_ERROR(ParseGpt2(j, source, &m));
   }
@@ -282,6 +408,8 @@ absl::StatusOr<ir::Graph> BuildEager(const ModelConfig& config,
                                      const WeightMap& weights) {
   absl::StatusOr<ir::Graph> g = config.family == ModelFamily::kLlama
                                     ? BuildLlamaEager(config.llama, weights)
+                                : config.family == ModelFamily::kGemma3
+                                    ? BuildGemma3Eager(config.gemma3, weights)
                                     : BuildGpt2Eager(config.gpt2, weights);
   if (g.ok() && !config.architecture.empty()) g->name = config.architecture;
   return g;

@@ -5,8 +5,9 @@
 // ones.
 //
 // Supported: llama (LlamaForCausalLM), mistral (MistralForCausalLM), qwen2
-// (Qwen2ForCausalLM) — one Llama-family builder — and gpt2
-// (GPT2LMHeadModel).
+// (Qwen2ForCausalLM) — one Llama-family builder — gpt2 (GPT2LMHeadModel)
+// and gemma3_text (Gemma3ForCausalLM; gemma3, Gemma3ForConditionalGeneration,
+// loads its text part).
 #ifndef QEFF_MODELS_ARCH_REGISTRY_H_
 #define QEFF_MODELS_ARCH_REGISTRY_H_
 
@@ -16,12 +17,13 @@
 #include "absl/status/statusor.h"
 #include "base/json.h"
 #include "ir/graph.h"
+#include "models/arch/gemma3.h"
 #include "models/arch/gpt2.h"
 #include "models/arch/llama.h"
 
 namespace qeff::models {
 
-enum class ModelFamily { kLlama, kGpt2 };
+enum class ModelFamily { kLlama, kGpt2, kGemma3 };
 
 // A parsed model config. The common numbers are filled for every family
 // (the engine sizes caches and checks ids with them); the family's own
@@ -37,14 +39,16 @@ struct ModelConfig {
   int64_t num_key_value_heads = 0;
   int64_t head_dim = 0;
   int64_t max_position_embeddings = 0;
-  LlamaConfig llama;  // family kLlama
-  Gpt2Config gpt2;    // family kGpt2
+  LlamaConfig llama;    // family kLlama
+  Gpt2Config gpt2;      // family kGpt2
+  Gemma3Config gemma3;  // family kGemma3
 };
 
 // Fills the common numbers from the family config.
 void FillCommon(ModelConfig* config);
 ModelConfig FromLlamaConfig(const LlamaConfig& c,
                             std::string model_type = "llama");
+ModelConfig FromGemma3Config(const Gemma3Config& c);
 
 struct ArchInfo {
   std::string model_type;    // HF model_type

@@ -273,7 +273,8 @@ INSTANTIATE_TEST_SUITE_P(Llama, OrtPeer,
                                             ::testing::Values(5, 8, 13, 20)));
 INSTANTIATE_TEST_SUITE_P(Others, OrtPeer,
                          ::testing::Combine(::testing::Values("mistral",
-                                                              "qwen2", "gpt2"),
+                                                              "qwen2", "gpt2",
+                                                              "gemma3_text"),
                                             ::testing::Values(5, 13)));
 
 TEST(OrtPeerStories, Stories260KMatchesReference) {

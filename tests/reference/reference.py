@@ -3,7 +3,9 @@
 
 Plain eager modules written from the Hugging Face modeling math
 (transformers' modeling_llama / modeling_mistral / modeling_qwen2 /
-modeling_gpt2) for llama, mistral, qwen2 and gpt2. Shares no code with
+modeling_gpt2 / modeling_gemma3) for llama, mistral, qwen2, gpt2 and
+gemma3 (Gemma3ForCausalLM, and the text part of
+Gemma3ForConditionalGeneration). Shares no code with
 qeff's models/: it reads config.json and the safetensors files directly (an
 8-byte header length, a JSON header, raw little-endian bytes; Debian has no
 `safetensors` package).
@@ -242,6 +244,102 @@ def gpt2_forward(cfg, w, ids):
     return x @ w["wte.weight"].T
 
 
+# -------------------------------------------------------------------- gemma3
+def gemma3_forward(cfg, w, ids):
+    """transformers' Gemma3ForCausalLM (modeling_gemma3), eager attention."""
+    if cfg.get("model_type") == "gemma3":  # ForConditionalGeneration
+        top = cfg
+        cfg = dict(cfg["text_config"])
+        cfg.setdefault("tie_word_embeddings",
+                       top.get("tie_word_embeddings", True))
+        ren = {}
+        for k, v in w.items():
+            for pre in ("language_model.model.", "model.language_model."):
+                if k.startswith(pre):
+                    ren["model." + k[len(pre):]] = v
+            if k == "language_model.lm_head.weight":
+                ren["lm_head.weight"] = v
+        w = ren
+    H = cfg.get("hidden_size", 2304)
+    nh = cfg.get("num_attention_heads", 8)
+    nkv = cfg.get("num_key_value_heads", 4)
+    d = cfg.get("head_dim", 256)
+    L = cfg.get("num_hidden_layers", 26)
+    eps = cfg.get("rms_norm_eps", 1e-6)
+    window = cfg.get("sliding_window", 4096)
+    types = cfg.get("layer_types") or [
+        "sliding_attention" if (i + 1) % cfg.get("sliding_window_pattern", 6)
+        else "full_attention" for i in range(L)]
+    scaling = cfg.get("query_pre_attn_scalar", 256) ** -0.5
+    S = ids.shape[0]
+    pos = torch.arange(S)
+
+    def cos_sin(theta, rope_scaling):
+        inv = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.int64).float()
+                               / d))
+        kind = (rope_scaling or {}).get("rope_type",
+                                        (rope_scaling or {}).get("type"))
+        if kind == "linear":
+            inv = inv / rope_scaling["factor"]
+        elif kind not in (None, "default"):
+            sys.exit("reference.py: gemma3 rope_type %r" % kind)
+        freqs = pos.float()[:, None] * inv[None, :]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos(), emb.sin()
+
+    glob = cos_sin(cfg.get("rope_theta", 1e6), cfg.get("rope_scaling"))
+    local = cos_sin(cfg.get("rope_local_base_freq", 1e4), None)
+
+    def norm(x, name):  # Gemma3RMSNorm: x_normed * (1 + weight)
+        x_n = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+        return x_n * (1.0 + w[name + ".weight"])
+
+    def lin(t, name):
+        return t @ w[name + ".weight"].T
+
+    i, j = pos[:, None], pos[None, :]
+    causal = j > i
+    sliding_mask = causal | (j <= i - window)
+    x = w["model.embed_tokens.weight"][ids] * torch.tensor(H ** 0.5)
+    for l in range(L):
+        p = "model.layers.%d." % l
+        is_sliding = types[l] == "sliding_attention"
+        cos, sin = local if is_sliding else glob
+        h = norm(x, p + "input_layernorm")
+        q = lin(h, p + "self_attn.q_proj").view(S, nh, d).transpose(0, 1)
+        k = lin(h, p + "self_attn.k_proj").view(S, nkv, d).transpose(0, 1)
+        v = lin(h, p + "self_attn.v_proj").view(S, nkv, d).transpose(0, 1)
+        q = norm(q, p + "self_attn.q_norm")
+        k = norm(k, p + "self_attn.k_norm")
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = k.repeat_interleave(nh // nkv, dim=0)
+        v = v.repeat_interleave(nh // nkv, dim=0)
+        scores = (q @ k.transpose(1, 2)) * scaling
+        if cfg.get("attn_logit_softcapping"):
+            cap = cfg["attn_logit_softcapping"]
+            scores = torch.tanh(scores / cap) * cap
+        mask = sliding_mask if is_sliding else causal
+        scores = scores.masked_fill(mask, torch.finfo(torch.float32).min)
+        a = (torch.softmax(scores, dim=-1) @ v).transpose(0, 1).reshape(S, -1)
+        a = norm(lin(a, p + "self_attn.o_proj"), p + "post_attention_layernorm")
+        x = x + a
+        h = norm(x, p + "pre_feedforward_layernorm")
+        g = torch.nn.functional.gelu(lin(h, p + "mlp.gate_proj"),
+                                     approximate="tanh")
+        m = lin(g * lin(h, p + "mlp.up_proj"), p + "mlp.down_proj")
+        x = x + norm(m, p + "post_feedforward_layernorm")
+    x = norm(x, "model.norm")
+    head = w.get("lm_head.weight")
+    if cfg.get("tie_word_embeddings", True) or head is None:
+        head = w["model.embed_tokens.weight"]
+    logits = x @ head.T
+    if cfg.get("final_logit_softcapping"):
+        cap = cfg["final_logit_softcapping"]
+        logits = torch.tanh(logits / cap) * cap
+    return logits
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir")
@@ -257,6 +355,8 @@ def main():
         forward = llama_forward
     elif mt == "gpt2":
         forward = gpt2_forward
+    elif mt in ("gemma3_text", "gemma3"):
+        forward = gemma3_forward
     else:
         sys.exit("reference.py: unsupported model_type %r" % mt)
     ids = [int(t) for t in args.prompt_ids.split(",")]
