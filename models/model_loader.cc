@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "models/gguf.h"
+#include "models/gguf_gpt2.h"
 #include "models/hf_hub.h"
 #include "models/hf_tokenizer.h"
 #include "models/llama2c.h"
@@ -36,13 +37,22 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
                                      const LoadOptions& options) {
   QEFF_ASSIGN_OR_RETURN(GgufFile f, ReadGguf(path));
   QEFF_ASSIGN_OR_RETURN(std::string arch, f.GetString("general.architecture"));
-  if (arch != "llama" && arch != "qwen2") {
+  if (arch != "llama" && arch != "qwen2" && arch != "qwen3" && arch != "gpt2") {
     return absl::UnimplementedError(
         absl::StrCat(path, ": general.architecture '", arch,
-                     "' is not supported (supported: llama, qwen2)"));
+                     "' is not supported (supported: llama, qwen2, qwen3, "
+                     "gpt2)"));
   }
   LoadedModel m;
   m.source = path;
+  if (arch == "gpt2") {
+    QEFF_RETURN_IF_ERROR(Gpt2FromGguf(f, path, &m.config, &m.weights));
+    m.architecture = m.config.architecture;
+    if (options.tokenizer_path.empty()) {
+      QEFF_ASSIGN_OR_RETURN(m.tokenizer, TokenizerFromGguf(f));
+    }
+    return m;
+  }
   LlamaConfig c;
   auto key = [&](absl::string_view k) { return absl::StrCat(arch, ".", k); };
   QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.GetInt(key("embedding_length")));
@@ -96,7 +106,8 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
     }
   }
   // llama.cpp permutes Q/K rows for its interleaved RoPE (llama); qwen2
-  // uses the NEOX (rotate-half) pairing and is stored as in HF.
+  // and qwen3 use the NEOX (rotate-half) pairing and are stored as in HF.
+  c.qk_norm = arch == "qwen3";
   const bool permuted = arch == "llama";
   for (const GgufTensorInfo& t : f.tensors()) {
     std::string hf = GgufToHfName(t.name);
@@ -144,7 +155,7 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
   c.vocab_size = embed->second.dims()[0];
   c.tie_word_embeddings = !m.weights.contains("lm_head.weight");
   const std::string model_type =
-      arch == "qwen2" ? "qwen2" : (c.sliding_window > 0 ? "mistral" : "llama");
+      arch != "llama" ? arch : (c.sliding_window > 0 ? "mistral" : "llama");
   m.config = FromLlamaConfig(c, model_type);
   m.architecture = m.config.architecture;
   if (options.tokenizer_path.empty()) {
@@ -228,6 +239,8 @@ std::string GgufToHfName(absl::string_view gguf_name) {
       {"attn_q.bias", "self_attn.q_proj.bias"},
       {"attn_k.bias", "self_attn.k_proj.bias"},
       {"attn_v.bias", "self_attn.v_proj.bias"},
+      {"attn_q_norm.weight", "self_attn.q_norm.weight"},
+      {"attn_k_norm.weight", "self_attn.k_norm.weight"},
       {"attn_output.weight", "self_attn.o_proj.weight"},
       {"ffn_norm.weight", "post_attention_layernorm.weight"},
       {"ffn_gate.weight", "mlp.gate_proj.weight"},

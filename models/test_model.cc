@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <random>
+#include <tuple>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -159,6 +160,7 @@ WeightMap MakeTestWeights(const TestModelSpec& s, LlamaConfig* config) {
   c.tie_word_embeddings = s.tie_word_embeddings;
   c.max_position_embeddings = s.max_position_embeddings;
   c.rope_scaling = s.rope_scaling;
+  c.head_dim = s.head_dim;
   *config = c;
   NormalSource src(s.seed);
   const int64_t h = c.hidden_size, d = c.HeadDim(), f = c.intermediate_size;
@@ -207,7 +209,8 @@ std::vector<std::pair<std::string, ir::Tensor>> Ordered(WeightMap w,
          {"input_layernorm.weight", "self_attn.q_proj.weight",
           "self_attn.q_proj.bias", "self_attn.k_proj.weight",
           "self_attn.k_proj.bias", "self_attn.v_proj.weight",
-          "self_attn.v_proj.bias", "self_attn.o_proj.weight",
+          "self_attn.v_proj.bias", "self_attn.q_norm.weight",
+          "self_attn.k_norm.weight", "self_attn.o_proj.weight",
           "post_attention_layernorm.weight", "mlp.gate_proj.weight",
           "mlp.up_proj.weight", "mlp.down_proj.weight"})
       take(p + r);
@@ -221,6 +224,7 @@ std::vector<std::pair<std::string, ir::Tensor>> Ordered(WeightMap w,
 TestModel MakeLlamaFamily(const TestModelSpec& s) {
   TestModelSpec base = s;
   base.tie_word_embeddings = s.arch == "qwen2" ? true : s.tie_word_embeddings;
+  if (s.arch == "qwen3" && base.head_dim == 0) base.head_dim = 32;
   LlamaConfig c;
   WeightMap w = MakeTestWeights(base, &c);
   if (s.arch == "mistral") c.sliding_window = s.sliding_window;
@@ -234,6 +238,17 @@ TestModel MakeLlamaFamily(const TestModelSpec& s) {
       w[p + "q_proj.bias"] = Random(src, {c.num_attention_heads * d}, 0.5f);
       w[p + "k_proj.bias"] = Random(src, {c.num_key_value_heads * d}, 0.5f);
       w[p + "v_proj.bias"] = Random(src, {c.num_key_value_heads * d}, 0.5f);
+    }
+  }
+  if (s.arch == "qwen3") {
+    // Qwen3: q/k norms drawn after all weights.
+    c.qk_norm = true;
+    c.rms_norm_eps = 1e-6f;
+    NormalSource src(s.seed ^ 0x51ed270b27c9a3f5ull);
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+      std::string p = absl::StrCat("model.layers.", i, ".self_attn.");
+      w[p + "q_norm.weight"] = Random(src, {c.HeadDim()}, 0.1f, 1.0f);
+      w[p + "k_norm.weight"] = Random(src, {c.HeadDim()}, 0.1f, 1.0f);
     }
   }
   TestModel m;
@@ -316,6 +331,7 @@ std::string ConfigJson(const ModelConfig& m) {
     kv("num_hidden_layers", absl::StrCat(c.num_hidden_layers));
     kv("num_attention_heads", absl::StrCat(c.num_attention_heads));
     kv("num_key_value_heads", absl::StrCat(c.num_key_value_heads));
+    if (c.head_dim != 0) kv("head_dim", absl::StrCat(c.head_dim));
     kv("hidden_act", "\"silu\"");
     kv("max_position_embeddings", absl::StrCat(c.max_position_embeddings));
     kv("rms_norm_eps", num(c.rms_norm_eps));
@@ -323,7 +339,9 @@ std::string ConfigJson(const ModelConfig& m) {
     kv("tie_word_embeddings", c.tie_word_embeddings ? "true" : "false");
     if (m.model_type == "mistral")
       kv("sliding_window", absl::StrCat(c.sliding_window));
-    if (m.model_type == "qwen2") kv("use_sliding_window", "false");
+    if (m.model_type == "qwen2" || m.model_type == "qwen3")
+      kv("use_sliding_window", "false");
+    if (m.model_type == "qwen3") kv("attention_bias", "false");
     if (m.model_type == "llama") kv("attention_bias", "false");
     const RopeScaling& r = c.rope_scaling;
     if (r.type != RopeScaling::Type::kNone) {
@@ -347,8 +365,8 @@ std::string ConfigJson(const ModelConfig& m) {
 }  // namespace
 
 const std::vector<std::string>& TestModelArchitectures() {
-  static const auto* kArchs =
-      new std::vector<std::string>{"llama", "mistral", "qwen2", "gpt2"};
+  static const auto* kArchs = new std::vector<std::string>{
+      "llama", "mistral", "qwen2", "qwen3", "gpt2"};
   return *kArchs;
 }
 
@@ -371,20 +389,94 @@ WeightMap TestModel::Weights() const {
 
 absl::StatusOr<TestModel> MakeTestModel(const TestModelSpec& spec) {
   if (spec.arch == "gpt2") return MakeGpt2(spec);
-  if (spec.arch == "llama" || spec.arch == "mistral" || spec.arch == "qwen2")
+  if (spec.arch == "llama" || spec.arch == "mistral" || spec.arch == "qwen2" ||
+      spec.arch == "qwen3")
     return MakeLlamaFamily(spec);
   return absl::InvalidArgumentError(absl::StrCat(
       "test model: unknown architecture '", spec.arch,
       "' (supported: ", absl::StrJoin(TestModelArchitectures(), ", "), ")"));
 }
 
+namespace {
+
+// GPT-2 as convert_hf_to_gguf.py writes it (conversion/gpt2.py): Conv1D
+// weights transposed to [out, in], the byte-level BPE vocabulary with merges.
+absl::Status WriteGpt2Gguf(const TestModelSpec& s, const TestModel& tm,
+                           const std::string& path) {
+  const Gpt2Config& c = tm.config.gpt2;
+  const HfVocabSource v = TestHfVocab(ModelFamily::kGpt2);
+  GgufWriter g;
+  g.Add("general.architecture", GgufValue::String("gpt2"));
+  g.Add("general.name",
+        GgufValue::String(absl::StrCat("qeff-test-gpt2-seed", s.seed)));
+  g.Add("gpt2.block_count", GgufValue::U32(c.n_layer));
+  g.Add("gpt2.context_length", GgufValue::U32(c.n_positions));
+  g.Add("gpt2.embedding_length", GgufValue::U32(c.n_embd));
+  g.Add("gpt2.feed_forward_length", GgufValue::U32(c.Inner()));
+  g.Add("gpt2.attention.head_count", GgufValue::U32(c.n_head));
+  g.Add("gpt2.attention.layer_norm_epsilon",
+        GgufValue::F32(c.layer_norm_epsilon));
+  g.Add("tokenizer.ggml.model", GgufValue::String("gpt2"));
+  g.Add("tokenizer.ggml.pre", GgufValue::String(v.pre));
+  g.Add("tokenizer.ggml.tokens", GgufValue::StringArray(v.tokens));
+  g.Add("tokenizer.ggml.token_type", GgufValue::I32Array(v.types));
+  g.Add("tokenizer.ggml.merges", GgufValue::StringArray(v.merges));
+  g.Add("tokenizer.ggml.bos_token_id", GgufValue::U32(v.bos_id));
+  g.Add("tokenizer.ggml.eos_token_id", GgufValue::U32(v.eos_id));
+  const WeightMap w = tm.Weights();
+  auto put = [&](const std::string& gguf_name, const std::string& hf_name,
+                 bool conv1d) -> absl::Status {
+    auto it = w.find(hf_name);
+    if (it == w.end())
+      return absl::InternalError(absl::StrCat("test gpt2: no ", hf_name));
+    ir::Tensor t = it->second;
+    if (conv1d) {
+      const int64_t in = t.dims()[0], out = t.dims()[1];
+      ir::Tensor tt = ir::Tensor::Zeros(ir::DType::kF32, {out, in});
+      const float* src = t.data<float>();
+      float* dst = tt.mutable_data<float>();
+      for (int64_t i = 0; i < in; ++i)
+        for (int64_t o = 0; o < out; ++o) dst[o * in + i] = src[i * out + o];
+      t = std::move(tt);
+      if (s.gguf_weights != ir::QuantFormat::kNone && in % 32 == 0) {
+        QEFF_ASSIGN_OR_RETURN(t, ir::Quantize(t, s.gguf_weights));
+      }
+    }
+    return g.AddTensor(gguf_name, t);
+  };
+  QEFF_RETURN_IF_ERROR(put("token_embd.weight", "wte.weight", false));
+  QEFF_RETURN_IF_ERROR(put("position_embd.weight", "wpe.weight", false));
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    const std::string b = absl::StrCat("blk.", i, "."),
+                      p = absl::StrCat("h.", i, ".");
+    for (const auto& [gg, h, conv] :
+         std::vector<std::tuple<const char*, const char*, bool>>{
+             {"attn_norm.weight", "ln_1.weight", false},
+             {"attn_norm.bias", "ln_1.bias", false},
+             {"attn_qkv.weight", "attn.c_attn.weight", true},
+             {"attn_qkv.bias", "attn.c_attn.bias", false},
+             {"attn_output.weight", "attn.c_proj.weight", true},
+             {"attn_output.bias", "attn.c_proj.bias", false},
+             {"ffn_norm.weight", "ln_2.weight", false},
+             {"ffn_norm.bias", "ln_2.bias", false},
+             {"ffn_up.weight", "mlp.c_fc.weight", true},
+             {"ffn_up.bias", "mlp.c_fc.bias", false},
+             {"ffn_down.weight", "mlp.c_proj.weight", true},
+             {"ffn_down.bias", "mlp.c_proj.bias", false}}) {
+      QEFF_RETURN_IF_ERROR(put(b + gg, p + h, conv));
+    }
+  }
+  QEFF_RETURN_IF_ERROR(put("output_norm.weight", "ln_f.weight", false));
+  QEFF_RETURN_IF_ERROR(put("output_norm.bias", "ln_f.bias", false));
+  return g.WriteFile(path);
+}
+
+}  // namespace
+
 absl::Status WriteTestModelGguf(const TestModelSpec& s,
                                 const std::string& path) {
   QEFF_ASSIGN_OR_RETURN(TestModel tm, MakeTestModel(s));
-  if (tm.config.family != ModelFamily::kLlama) {
-    return absl::UnimplementedError(absl::StrCat(
-        "test model: GGUF output is not supported for '", s.arch, "'"));
-  }
+  if (tm.config.family == ModelFamily::kGpt2) return WriteGpt2Gguf(s, tm, path);
   const LlamaConfig& c = tm.config.llama;
   if (c.rope_scaling.type != RopeScaling::Type::kNone) {
     return absl::UnimplementedError(
@@ -392,9 +484,10 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
   }
   WeightMap w = tm.Weights();
   TestVocab vocab = MakeTestVocab();
-  // llama.cpp converts Mistral as "llama"; Qwen2 has its own architecture
-  // and keeps HF's rotate-half Q/K layout.
-  const std::string arch = s.arch == "qwen2" ? "qwen2" : "llama";
+  // llama.cpp converts Mistral as "llama"; Qwen2/Qwen3 have their own
+  // architectures and keep HF's rotate-half Q/K layout.
+  const std::string arch =
+      (s.arch == "qwen2" || s.arch == "qwen3") ? s.arch : "llama";
   const bool permute = arch == "llama";
   auto key = [&](absl::string_view k) { return absl::StrCat(arch, ".", k); };
   GgufWriter g;
@@ -414,6 +507,10 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
         GgufValue::F32(c.rms_norm_eps));
   g.Add(key("rope.freq_base"), GgufValue::F32(c.rope_theta));
   g.Add(key("rope.dimension_count"), GgufValue::U32(c.HeadDim()));
+  if (c.head_dim != 0) {
+    g.Add(key("attention.key_length"), GgufValue::U32(c.head_dim));
+    g.Add(key("attention.value_length"), GgufValue::U32(c.head_dim));
+  }
   if (c.sliding_window > 0)
     g.Add(key("attention.sliding_window"), GgufValue::U32(c.sliding_window));
   g.Add("tokenizer.ggml.model", GgufValue::String("llama"));
@@ -457,6 +554,10 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
         put(b + "attn_k.bias", p + "self_attn.k_proj.bias", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_v.bias", p + "self_attn.v_proj.bias", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "attn_q_norm.weight", p + "self_attn.q_norm.weight", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "attn_k_norm.weight", p + "self_attn.k_norm.weight", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_output.weight", p + "self_attn.o_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(

@@ -21,7 +21,9 @@ namespace qeff::models {
 
 struct TestModelSpec {
   // "llama" (GQA), "mistral" (GQA + sliding window), "qwen2" (GQA, q/k/v
-  // biases, tied embeddings) or "gpt2". The sizes below apply to all.
+  // biases, tied embeddings), "qwen3" (GQA, per-head q/k RMSNorm, head_dim
+  // 32 so heads * head_dim != hidden_size) or "gpt2". The sizes below apply
+  // to all.
   std::string arch = "llama";
   uint64_t seed = 42;
   int64_t hidden_size = 64;
@@ -30,6 +32,7 @@ struct TestModelSpec {
   int64_t num_attention_heads = 4;
   int64_t num_key_value_heads = 2;
   int64_t max_position_embeddings = 256;
+  int64_t head_dim = 0;  // llama family: 0 = hidden / heads (qwen3: 32)
   bool tie_word_embeddings = false;  // llama/mistral (qwen2: always tied)
   int64_t sliding_window = 8;        // mistral
   // llama/mistral/qwen2: HF rope_scaling (kNone: none), written to
@@ -86,8 +89,10 @@ TestVocab MakeTestVocab();
 // <|endoftext|> = 2, 256 byte tokens, merges for the test words).
 HfVocabSource TestHfVocab(ModelFamily family);
 
-// Writes the model as GGUF (atomically; llama, mistral, qwen2). Q/K rows are
-// stored in llama.cpp's interleaved layout, as real GGUF files are.
+// Writes the model as GGUF (atomically; llama, mistral, qwen2, qwen3, gpt2).
+// Q/K rows are stored in llama.cpp's interleaved layout for llama/mistral,
+// as real GGUF files are; gpt2's Conv1D weights transposed to [out, in] and
+// its byte-level BPE vocabulary, as convert_hf_to_gguf.py writes them.
 absl::Status WriteTestModelGguf(const TestModelSpec& spec,
                                 const std::string& path);
 

@@ -276,8 +276,20 @@ class LlamaBuilder {
       ValueId r = b_.Reshape(proj, {0, 0, n, d}, a + "." + role + "_heads");
       return b_.Transpose(r, {0, 2, 1, 3}, a + "." + role);
     };
-    ValueId q = ApplyRope(heads(wq, bq, nh, "q"), a + ".q_rot");
-    ValueId k = ApplyRope(heads(wk, bk, nkv, "k"), ir::LmRoles::KeyRot(i));
+    ValueId qh = heads(wq, bq, nh, "q"), kh = heads(wk, bk, nkv, "k");
+    if (c_.qk_norm) {
+      QEFF_ASSIGN_OR_RETURN(ValueId qn, a_.Weight(a + ".q_norm.weight", {d}));
+      QEFF_ASSIGN_OR_RETURN(ValueId kn, a_.Weight(a + ".k_norm.weight", {d}));
+      qh = RmsNorm(qh, qn, a + ".q_norm");
+      kh = RmsNorm(kh, kn, a + ".k_norm");
+    } else if (a_.Has(a + ".q_norm.weight")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("llama weights: '", a,
+                       ".q_norm.weight' is present but the config "
+                       "has no q/k norm"));
+    }
+    ValueId q = ApplyRope(qh, a + ".q_rot");
+    ValueId k = ApplyRope(kh, ir::LmRoles::KeyRot(i));
     ValueId v = heads(wv, bv, nkv, "v");
     QEFF_CHECK(b_.graph().value(v).name == ir::LmRoles::Value(i));
     ValueId mask = c_.LayerIsWindowed(i)

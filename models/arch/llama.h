@@ -1,6 +1,7 @@
 // The Llama-family graph builder: turns a config and HF-named weights into
 // the eager graph — the same math as Hugging Face's LlamaForCausalLM,
-// MistralForCausalLM and Qwen2ForCausalLM, with no KV cache. Inputs
+// MistralForCausalLM, Qwen2ForCausalLM and Qwen3ForCausalLM, with no KV
+// cache. Inputs
 // `input_ids` and `position_ids` (i64[batch_size, seq_len]); output `logits`
 // f32[batch_size, seq_len, vocab]. The causal mask is built from
 // position_ids (a key is visible when its position <= the query's; in a
@@ -9,7 +10,8 @@
 // Options: GQA/MQA (num_key_value_heads), tied embeddings, explicit
 // head_dim, rope scaling (linear, dynamic NTK, llama3), q/k/v(/o) biases
 // (Qwen2, Llama attention_bias), MLP biases, sliding windows per layer
-// (Mistral; Qwen2 use_sliding_window from max_window_layers on).
+// (Mistral; Qwen2 use_sliding_window from max_window_layers on), per-head
+// Q/K RMSNorm before RoPE (Qwen3).
 //
 // Every intermediate value is named by layer and role
 // (`model.layers.3.self_attn.k_rot`, ...); passes::TransformLM relies on
@@ -60,6 +62,9 @@ struct LlamaConfig {
   bool qkv_bias = false;  // q/k/v_proj biases (Qwen2; Llama attention_bias)
   bool o_bias = false;    // o_proj bias (Llama attention_bias)
   bool mlp_bias = false;  // gate/up/down biases (Llama mlp_bias)
+  // Per-head RMSNorm of q and k over head_dim before RoPE (Qwen3:
+  // self_attn.q_norm.weight / k_norm.weight [head_dim]).
+  bool qk_norm = false;
   // Sliding-window attention: 0 = none. `windowed_layers` says which layers
   // use it (empty: all of them).
   int64_t sliding_window = 0;

@@ -12,6 +12,7 @@ const std::vector<ArchInfo>& SupportedArchitectures() {
       {"mistral", "MistralForCausalLM", ModelFamily::kLlama, {}},
       {"qwen2", "Qwen2ForCausalLM", ModelFamily::kLlama, {"qwen2"}},
       {"gpt2", "GPT2LMHeadModel", ModelFamily::kGpt2, {"gpt2"}},
+      {"qwen3", "Qwen3ForCausalLM", ModelFamily::kLlama, {"qwen3"}},
   };
   return *kArchs;
 }
@@ -176,8 +177,14 @@ absl::Status ParseLlamaFamily(const base::JsonValue& j,
     QEFF_ASSIGN_OR_RETURN(c.mlp_bias, f.Bool("mlp_bias", false));
   } else if (m->model_type == "mistral") {
     QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window", 0));
-  } else if (m->model_type == "qwen2") {
-    c.qkv_bias = true;
+  } else if (m->model_type == "qwen2" || m->model_type == "qwen3") {
+    if (m->model_type == "qwen2") {
+      c.qkv_bias = true;
+    } else {
+      c.qk_norm = true;
+      QEFF_ASSIGN_OR_RETURN(c.qkv_bias, f.Bool("attention_bias", false));
+      c.o_bias = c.qkv_bias;
+    }
     QEFF_ASSIGN_OR_RETURN(bool use_window, f.Bool("use_sliding_window", false));
     if (use_window) {
       QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window"));

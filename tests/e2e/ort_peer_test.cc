@@ -271,10 +271,10 @@ TEST_P(OrtPeer, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Llama, OrtPeer,
                          ::testing::Combine(::testing::Values("llama"),
                                             ::testing::Values(5, 8, 13, 20)));
-INSTANTIATE_TEST_SUITE_P(Others, OrtPeer,
-                         ::testing::Combine(::testing::Values("mistral",
-                                                              "qwen2", "gpt2"),
-                                            ::testing::Values(5, 13)));
+INSTANTIATE_TEST_SUITE_P(
+    Others, OrtPeer,
+    ::testing::Combine(::testing::Values("mistral", "qwen2", "qwen3", "gpt2"),
+                       ::testing::Values(5, 13)));
 
 TEST(OrtPeerStories, Stories260KMatchesReference) {
   auto m = models::Load(testing::Stories260KGguf());

@@ -3,7 +3,8 @@
 
 Plain eager modules written from the Hugging Face modeling math
 (transformers' modeling_llama / modeling_mistral / modeling_qwen2 /
-modeling_gpt2) for llama, mistral, qwen2 and gpt2. Shares no code with
+modeling_qwen3 / modeling_gpt2) for llama, mistral, qwen2, qwen3 and gpt2.
+Shares no code with
 qeff's models/: it reads config.json and the safetensors files directly (an
 8-byte header length, a JSON header, raw little-endian bytes; Debian has no
 `safetensors` package).
@@ -146,7 +147,7 @@ def llama_forward(cfg, w, ids, cache=None, rotary=None):
     window_from = L
     if mt == "mistral" and cfg.get("sliding_window"):
         window, window_from = cfg["sliding_window"], 0
-    if mt == "qwen2" and cfg.get("use_sliding_window"):
+    if mt in ("qwen2", "qwen3") and cfg.get("use_sliding_window"):
         window = cfg["sliding_window"]
         window_from = cfg.get("max_window_layers", L)
     pos = torch.arange(P, P + S)
@@ -169,8 +170,12 @@ def llama_forward(cfg, w, ids, cache=None, rotary=None):
     for l in range(L):
         p = "model.layers.%d." % l
         h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
-        q = lin(h, p + "self_attn.q_proj").view(S, nh, d).transpose(0, 1)
-        k = lin(h, p + "self_attn.k_proj").view(S, nkv, d).transpose(0, 1)
+        q = lin(h, p + "self_attn.q_proj").view(S, nh, d)
+        k = lin(h, p + "self_attn.k_proj").view(S, nkv, d)
+        if mt == "qwen3":  # Qwen3Attention: q_norm/k_norm over head_dim
+            q = rms_norm(q, w[p + "self_attn.q_norm.weight"], eps)
+            k = rms_norm(k, w[p + "self_attn.k_norm.weight"], eps)
+        q, k = q.transpose(0, 1), k.transpose(0, 1)
         v = lin(h, p + "self_attn.v_proj").view(S, nkv, d).transpose(0, 1)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
@@ -253,7 +258,7 @@ def main():
         cfg = json.load(f)
     w = read_weights(args.model_dir)
     mt = cfg.get("model_type")
-    if mt in ("llama", "mistral", "qwen2"):
+    if mt in ("llama", "mistral", "qwen2", "qwen3"):
         forward = llama_forward
     elif mt == "gpt2":
         forward = gpt2_forward
