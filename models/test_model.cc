@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <tuple>
 
@@ -209,22 +210,113 @@ std::vector<std::pair<std::string, ir::Tensor>> Ordered(WeightMap w,
          {"input_layernorm.weight", "self_attn.q_proj.weight",
           "self_attn.q_proj.bias", "self_attn.k_proj.weight",
           "self_attn.k_proj.bias", "self_attn.v_proj.weight",
+          "self_attn.qkv_proj.weight", "mlp.gate_up_proj.weight",
           "self_attn.v_proj.bias", "self_attn.q_norm.weight",
           "self_attn.k_norm.weight", "self_attn.o_proj.weight",
           "post_attention_layernorm.weight", "mlp.gate_proj.weight",
           "mlp.up_proj.weight", "mlp.down_proj.weight"})
       take(p + r);
+    if (c.LayerIsMoE(i)) {
+      const bool mixtral = c.moe_style == "mixtral";
+      const std::string m = p + (mixtral ? "block_sparse_moe." : "mlp.");
+      take(m + "gate.weight");
+      for (int64_t e = 0; e < c.num_experts; ++e) {
+        for (const char* r : mixtral
+                                 ? std::vector<const char*>{"w1", "w2", "w3"}
+                                 : std::vector<const char*>{
+                                       "gate_proj", "up_proj", "down_proj"})
+          take(absl::StrCat(m, "experts.", e, ".", r, ".weight"));
+      }
+    }
   }
   take("model.norm.weight");
   take("lm_head.weight");
   return out;
 }
 
+// Mixtral / Qwen3-MoE: every layer's dense MLP replaced by a router and
+// spec.num_experts SwiGLU experts, drawn from their own seed stream. The
+// router is drawn with a larger scale so routing decisions are clear.
+void AddExperts(const TestModelSpec& s, LlamaConfig* c, WeightMap* w) {
+  const bool mixtral = s.arch == "mixtral";
+  c->num_experts = s.num_experts;
+  c->num_experts_per_tok = s.num_experts_per_tok;
+  c->moe_style = mixtral ? "mixtral" : "qwen";
+  c->norm_topk_prob = mixtral ? true : s.norm_topk_prob;
+  if (!mixtral) c->moe_intermediate_size = s.moe_intermediate_size;
+  const int64_t h = c->hidden_size;
+  const int64_t f = mixtral ? c->intermediate_size : c->moe_intermediate_size;
+  NormalSource src(s.seed ^ 0x6a09e667f3bcc909ull);
+  for (int64_t i = 0; i < c->num_hidden_layers; ++i) {
+    const std::string p = absl::StrCat("model.layers.", i, ".");
+    for (const char* r : {"gate_proj", "up_proj", "down_proj"})
+      w->erase(absl::StrCat(p, "mlp.", r, ".weight"));
+    const std::string m = p + (mixtral ? "block_sparse_moe." : "mlp.");
+    (*w)[m + "gate.weight"] =
+        Random(src, {c->num_experts, h}, 3.0f / std::sqrt(float(h)));
+    for (int64_t e = 0; e < c->num_experts; ++e) {
+      const std::string x = absl::StrCat(m, "experts.", e, ".");
+      (*w)[x + (mixtral ? "w1" : "gate_proj") + ".weight"] =
+          Random(src, {f, h}, 1.0f / std::sqrt(float(h)));
+      (*w)[x + (mixtral ? "w3" : "up_proj") + ".weight"] =
+          Random(src, {f, h}, 1.0f / std::sqrt(float(h)));
+      (*w)[x + (mixtral ? "w2" : "down_proj") + ".weight"] =
+          Random(src, {h, f}, 1.0f / std::sqrt(float(f)));
+    }
+  }
+}
+
+// Phi-3: the llama draw with q/k/v and gate/up fused as Phi3 stores them,
+// longrope scaling (short and long factors, original context 256 of 512,
+// so attention_factor = sqrt(1 + ln 2 / ln 256)) and a sliding window
+// longer than any test sequence.
+void FusePhi3(LlamaConfig* c, WeightMap* w) {
+  c->fused_qkv = c->fused_gate_up = true;
+  c->sliding_window = 2047;
+  c->max_position_embeddings = 512;
+  RopeScaling& r = c->rope_scaling;
+  r.type = RopeScaling::Type::kLongRope;
+  r.original_max_position_embeddings = 256;
+  r.attention_factor =
+      static_cast<float>(std::sqrt(1.0 + std::log(2.0) / std::log(256.0)));
+  const int64_t half = c->HeadDim() / 2;
+  r.long_factor.clear();
+  r.short_factor.clear();
+  for (int64_t i = 0; i < half; ++i) {
+    r.short_factor.push_back(1.0f + 0.25f * static_cast<float>(i) / half);
+    r.long_factor.push_back(1.0f + 4.0f * static_cast<float>(i) / half);
+  }
+  auto cat = [&](const std::string& out, std::vector<std::string> in) {
+    int64_t rows = 0, cols = 0;
+    for (const auto& n : in) {
+      rows += (*w)[n].dims()[0];
+      cols = (*w)[n].dims()[1];
+    }
+    ir::Tensor t = ir::Tensor::Zeros(ir::DType::kF32, {rows, cols});
+    size_t off = 0;
+    for (const auto& n : in) {
+      std::memcpy(t.mutable_raw() + off, (*w)[n].raw(), (*w)[n].byte_size());
+      off += (*w)[n].byte_size();
+      w->erase(n);
+    }
+    (*w)[out] = std::move(t);
+  };
+  for (int64_t i = 0; i < c->num_hidden_layers; ++i) {
+    const std::string p = absl::StrCat("model.layers.", i, ".");
+    cat(p + "self_attn.qkv_proj.weight",
+        {p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+         p + "self_attn.v_proj.weight"});
+    cat(p + "mlp.gate_up_proj.weight",
+        {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"});
+  }
+}
+
 // Qwen2-style: the llama draw, then q/k/v biases drawn after all weights.
 TestModel MakeLlamaFamily(const TestModelSpec& s) {
   TestModelSpec base = s;
   base.tie_word_embeddings = s.arch == "qwen2" ? true : s.tie_word_embeddings;
-  if (s.arch == "qwen3" && base.head_dim == 0) base.head_dim = 32;
+  if ((s.arch == "qwen3" || s.arch == "qwen3_moe") && base.head_dim == 0)
+    base.head_dim = 32;
   LlamaConfig c;
   WeightMap w = MakeTestWeights(base, &c);
   if (s.arch == "mistral") c.sliding_window = s.sliding_window;
@@ -240,7 +332,7 @@ TestModel MakeLlamaFamily(const TestModelSpec& s) {
       w[p + "v_proj.bias"] = Random(src, {c.num_key_value_heads * d}, 0.5f);
     }
   }
-  if (s.arch == "qwen3") {
+  if (s.arch == "qwen3" || s.arch == "qwen3_moe") {
     // Qwen3: q/k norms drawn after all weights.
     c.qk_norm = true;
     c.rms_norm_eps = 1e-6f;
@@ -251,6 +343,8 @@ TestModel MakeLlamaFamily(const TestModelSpec& s) {
       w[p + "k_norm.weight"] = Random(src, {c.HeadDim()}, 0.1f, 1.0f);
     }
   }
+  if (s.arch == "mixtral" || s.arch == "qwen3_moe") AddExperts(s, &c, &w);
+  if (s.arch == "phi3") FusePhi3(&c, &w);
   TestModel m;
   m.config = FromLlamaConfig(c, s.arch);
   m.tensors = Ordered(std::move(w), c);
@@ -339,12 +433,43 @@ std::string ConfigJson(const ModelConfig& m) {
     kv("tie_word_embeddings", c.tie_word_embeddings ? "true" : "false");
     if (m.model_type == "mistral")
       kv("sliding_window", absl::StrCat(c.sliding_window));
-    if (m.model_type == "qwen2" || m.model_type == "qwen3")
+    if (m.model_type == "qwen2" || m.model_type == "qwen3" ||
+        m.model_type == "qwen3_moe")
       kv("use_sliding_window", "false");
-    if (m.model_type == "qwen3") kv("attention_bias", "false");
+    if (m.model_type == "qwen3" || m.model_type == "qwen3_moe")
+      kv("attention_bias", "false");
+    if (m.model_type == "mixtral") {
+      kv("num_local_experts", absl::StrCat(c.num_experts));
+      kv("num_experts_per_tok", absl::StrCat(c.num_experts_per_tok));
+      kv("sliding_window", "null");
+    }
+    if (m.model_type == "qwen3_moe") {
+      kv("num_experts", absl::StrCat(c.num_experts));
+      kv("num_experts_per_tok", absl::StrCat(c.num_experts_per_tok));
+      kv("moe_intermediate_size", absl::StrCat(c.moe_intermediate_size));
+      kv("norm_topk_prob", c.norm_topk_prob ? "true" : "false");
+      kv("decoder_sparse_step", "1");
+      kv("mlp_only_layers", "[]");
+    }
     if (m.model_type == "llama") kv("attention_bias", "false");
     const RopeScaling& r = c.rope_scaling;
-    if (r.type != RopeScaling::Type::kNone) {
+    if (m.model_type == "phi3") {
+      kv("sliding_window", absl::StrCat(c.sliding_window));
+      kv("attention_bias", "false");
+      if (r.type == RopeScaling::Type::kLongRope) {
+        kv("original_max_position_embeddings",
+           absl::StrCat(r.original_max_position_embeddings));
+        auto list = [&](const std::vector<float>& v) {
+          std::vector<std::string> p;
+          for (float x : v) p.push_back(num(x));
+          return absl::StrCat("[", absl::StrJoin(p, ", "), "]");
+        };
+        kv("rope_scaling",
+           absl::StrCat("{\"type\": \"longrope\", \"long_factor\": ",
+                        list(r.long_factor),
+                        ", \"short_factor\": ", list(r.short_factor), "}"));
+      }
+    } else if (r.type != RopeScaling::Type::kNone) {
       const char* type = r.type == RopeScaling::Type::kLinear    ? "linear"
                          : r.type == RopeScaling::Type::kDynamic ? "dynamic"
                                                                  : "llama3";
@@ -390,7 +515,8 @@ WeightMap TestModel::Weights() const {
 absl::StatusOr<TestModel> MakeTestModel(const TestModelSpec& spec) {
   if (spec.arch == "gpt2") return MakeGpt2(spec);
   if (spec.arch == "llama" || spec.arch == "mistral" || spec.arch == "qwen2" ||
-      spec.arch == "qwen3")
+      spec.arch == "qwen3" || spec.arch == "mixtral" ||
+      spec.arch == "qwen3_moe" || spec.arch == "phi3")
     return MakeLlamaFamily(spec);
   return absl::InvalidArgumentError(absl::StrCat(
       "test model: unknown architecture '", spec.arch,
@@ -478,7 +604,7 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
   QEFF_ASSIGN_OR_RETURN(TestModel tm, MakeTestModel(s));
   if (tm.config.family == ModelFamily::kGpt2) return WriteGpt2Gguf(s, tm, path);
   const LlamaConfig& c = tm.config.llama;
-  if (c.rope_scaling.type != RopeScaling::Type::kNone) {
+  if (c.rope_scaling.type != RopeScaling::Type::kNone && s.arch != "phi3") {
     return absl::UnimplementedError(
         "test model: rope_scaling is not written to GGUF test models");
   }
@@ -487,15 +613,20 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
   // llama.cpp converts Mistral as "llama"; Qwen2/Qwen3 have their own
   // architectures and keep HF's rotate-half Q/K layout.
   const std::string arch =
-      (s.arch == "qwen2" || s.arch == "qwen3") ? s.arch : "llama";
+      (s.arch == "qwen2" || s.arch == "qwen3" || s.arch == "phi3")
+          ? s.arch
+          : (s.arch == "qwen3_moe" ? "qwen3moe" : "llama");
   const bool permute = arch == "llama";
   auto key = [&](absl::string_view k) { return absl::StrCat(arch, ".", k); };
   GgufWriter g;
   g.Add("general.architecture", GgufValue::String(arch));
+  // llama.cpp looks up Phi-3's own special tokens (<|endoftext|>) when the
+  // name says "phi3", which the test vocabulary does not have.
   g.Add("general.name",
         GgufValue::String(
-            s.arch == "llama"
-                ? absl::StrCat("qeff-test-llama-seed", s.seed)
+            s.arch == "llama" ? absl::StrCat("qeff-test-llama-seed", s.seed)
+            : s.arch == "phi3"
+                ? absl::StrCat("qeff-test-fused-longrope-seed", s.seed)
                 : absl::StrCat("qeff-test-", s.arch, "-seed", s.seed)));
   g.Add(key("context_length"), GgufValue::U32(c.max_position_embeddings));
   g.Add(key("embedding_length"), GgufValue::U32(c.hidden_size));
@@ -513,6 +644,19 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
   }
   if (c.sliding_window > 0)
     g.Add(key("attention.sliding_window"), GgufValue::U32(c.sliding_window));
+  if (c.rope_scaling.type == RopeScaling::Type::kLongRope) {
+    g.Add(key("rope.scaling.original_context_length"),
+          GgufValue::U32(c.rope_scaling.original_max_position_embeddings));
+    g.Add(key("rope.scaling.attn_factor"),
+          GgufValue::F32(c.rope_scaling.attention_factor));
+  }
+  if (c.num_experts > 0) {
+    g.Add(key("expert_count"), GgufValue::U32(c.num_experts));
+    g.Add(key("expert_used_count"), GgufValue::U32(c.num_experts_per_tok));
+    if (c.moe_intermediate_size > 0)
+      g.Add(key("expert_feed_forward_length"),
+            GgufValue::U32(c.moe_intermediate_size));
+  }
   g.Add("tokenizer.ggml.model", GgufValue::String("llama"));
   g.Add("tokenizer.ggml.tokens", GgufValue::StringArray(vocab.pieces));
   g.Add("tokenizer.ggml.scores", GgufValue::F32Array(vocab.scores));
@@ -535,8 +679,38 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
     }
     return g.AddTensor(gguf_name, t);
   };
+  // Experts stacked [E, out, in] as ffn_{gate,up,down}_exps.
+  auto put_experts = [&](const std::string& gguf_name, const std::string& m,
+                         const std::string& role) -> absl::Status {
+    std::vector<const ir::Tensor*> parts;
+    for (int64_t e = 0; e < c.num_experts; ++e) {
+      auto it = w.find(absl::StrCat(m, "experts.", e, ".", role, ".weight"));
+      if (it == w.end())
+        return absl::InternalError(absl::StrCat("test model: no ", role));
+      parts.push_back(&it->second);
+    }
+    const int64_t out = parts[0]->dims()[0], in = parts[0]->dims()[1];
+    ir::Tensor t = ir::Tensor::Zeros(ir::DType::kF32, {c.num_experts, out, in});
+    for (int64_t e = 0; e < c.num_experts; ++e)
+      std::memcpy(t.mutable_raw() + e * parts[e]->byte_size(), parts[e]->raw(),
+                  parts[e]->byte_size());
+    if (s.gguf_weights != ir::QuantFormat::kNone && in % 32 == 0) {
+      QEFF_ASSIGN_OR_RETURN(t, ir::Quantize(t, s.gguf_weights));
+    }
+    return g.AddTensor(gguf_name, t);
+  };
   QEFF_RETURN_IF_ERROR(
       put("token_embd.weight", "model.embed_tokens.weight", 0));
+  if (c.rope_scaling.type == RopeScaling::Type::kLongRope) {
+    const int64_t half =
+        static_cast<int64_t>(c.rope_scaling.long_factor.size());
+    QEFF_RETURN_IF_ERROR(
+        g.AddTensor("rope_factors_long.weight",
+                    ir::Tensor::F32({half}, c.rope_scaling.long_factor)));
+    QEFF_RETURN_IF_ERROR(
+        g.AddTensor("rope_factors_short.weight",
+                    ir::Tensor::F32({half}, c.rope_scaling.short_factor)));
+  }
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     std::string b = absl::StrCat("blk.", i, "."),
                 p = absl::StrCat("model.layers.", i, ".");
@@ -548,6 +722,10 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
                              c.num_key_value_heads));
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_v.weight", p + "self_attn.v_proj.weight", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "attn_qkv.weight", p + "self_attn.qkv_proj.weight", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "ffn_up.weight", p + "mlp.gate_up_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_q.bias", p + "self_attn.q_proj.bias", 0));
     QEFF_RETURN_IF_ERROR(
@@ -567,6 +745,18 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
     QEFF_RETURN_IF_ERROR(put(b + "ffn_up.weight", p + "mlp.up_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "ffn_down.weight", p + "mlp.down_proj.weight", 0));
+    if (c.LayerIsMoE(i)) {
+      const bool mixtral = c.moe_style == "mixtral";
+      const std::string m = p + (mixtral ? "block_sparse_moe." : "mlp.");
+      QEFF_RETURN_IF_ERROR(
+          put(b + "ffn_gate_inp.weight", m + "gate.weight", 0));
+      QEFF_RETURN_IF_ERROR(put_experts(b + "ffn_gate_exps.weight", m,
+                                       mixtral ? "w1" : "gate_proj"));
+      QEFF_RETURN_IF_ERROR(
+          put_experts(b + "ffn_up_exps.weight", m, mixtral ? "w3" : "up_proj"));
+      QEFF_RETURN_IF_ERROR(put_experts(b + "ffn_down_exps.weight", m,
+                                       mixtral ? "w2" : "down_proj"));
+    }
   }
   QEFF_RETURN_IF_ERROR(put("output_norm.weight", "model.norm.weight", 0));
   if (!c.tie_word_embeddings)

@@ -5,8 +5,9 @@
 // ones.
 //
 // Supported: llama (LlamaForCausalLM), mistral (MistralForCausalLM), qwen2
-// (Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM) — one Llama-family builder —
-// and gpt2 (GPT2LMHeadModel).
+// (Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), mixtral (MixtralForCausalLM),
+// qwen3_moe (Qwen3MoeForCausalLM) — one Llama-family builder — and gpt2
+// (GPT2LMHeadModel).
 #ifndef QEFF_MODELS_ARCH_REGISTRY_H_
 #define QEFF_MODELS_ARCH_REGISTRY_H_
 

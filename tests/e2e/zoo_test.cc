@@ -27,6 +27,7 @@
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
+#include "hw/cpu/kernels_moe.h"
 #include "hw/device_registry.h"
 #include "hw/driver.h"
 #include "models/model_loader.h"
@@ -40,6 +41,7 @@ constexpr int kSteps = 12;
 constexpr int64_t kCtx = 32;
 
 struct PyRun {
+  double route_margin = -1;  // < 0: no experts
   std::vector<int64_t> tokens;
   std::vector<std::vector<double>> logits;
 };
@@ -66,6 +68,9 @@ PyRun RunPy(const std::string& dir, const std::vector<int64_t>& prompt) {
   if (!j.ok()) return r;
   for (const auto& t : j->Find("tokens")->array())
     r.tokens.push_back(*t.AsInt64());
+  if (const base::JsonValue* m = j->Find("min_route_margin");
+      m != nullptr && m->is_number())
+    r.route_margin = m->number();
   for (const auto& row : j->Find("step_logits")->array()) {
     r.logits.emplace_back();
     for (const auto& x : row.array()) r.logits.back().push_back(x.number());
@@ -137,6 +142,47 @@ std::vector<int64_t> IntsAfter(const std::string& json,
   return out;
 }
 
+// The cpu driver's MoE kernel runs only the selected experts: one decode
+// token adds top_k expert evaluations per MoE layer (the counter of
+// hw/cpu/kernels_moe.h), not num_experts.
+void CheckGatheredExperts(const models::LoadedModel& m) {
+  const models::LlamaConfig& c = m.config.llama;
+  int64_t moe_layers = 0;
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+    moe_layers += c.LayerIsMoE(i);
+  auto device = hw::OpenDevice("cpu");
+  ASSERT_TRUE(device.ok());
+  const std::vector<int64_t> prompt = models::TestPromptIds();
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  auto compiled = engine::CompileLM(
+      m.eager, **device, hw::PrefillDecodeSpecializations(1, n, kCtx), {});
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  auto session = (*device)->Load(compiled->program);
+  ASSERT_TRUE(session.ok());
+  engine::Generator gen(session->get());
+  engine::GenerationOptions o;
+  o.prefill_seq_len = n;
+  o.ctx_len = kCtx;
+  auto l = gen.Prefill(prompt, o);
+  ASSERT_TRUE(l.ok()) << l.status();
+  for (int step = 0; step < 4; ++step) {
+    const int64_t before = hw::cpu::MoEExpertCalls();
+    l = gen.Decode(engine::Argmax(*l), n + step);
+    ASSERT_TRUE(l.ok()) << l.status();
+    const int64_t calls = hw::cpu::MoEExpertCalls() - before;
+    EXPECT_EQ(calls, c.num_experts_per_tok * moe_layers)
+        << "decode step " << step;
+    if (step == 0)
+      std::printf(
+          "%s: one decode token ran %lld expert FFNs (top_k %lld x %lld MoE "
+          "layers; %lld experts each)\n",
+          m.config.model_type.c_str(), static_cast<long long>(calls),
+          static_cast<long long>(c.num_experts_per_tok),
+          static_cast<long long>(moe_layers),
+          static_cast<long long>(c.num_experts));
+  }
+}
+
 class Zoo : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Zoo, PyTorchDevicesAndLlamaCppAgree) {
@@ -157,6 +203,14 @@ TEST_P(Zoo, PyTorchDevicesAndLlamaCppAgree) {
               spec.arch.c_str(), absl::StrJoin(py.tokens, ",").c_str(), margin);
   ASSERT_GE(margin, 1e-3) << "seed " << spec.seed
                           << " has a near-tie; choose another";
+  const bool moe = spec.arch == "mixtral" || spec.arch == "qwen3_moe";
+  if (moe) {
+    std::printf(
+        "%s: routing top-k margin (k-th vs next router logit) >= %.3g\n",
+        spec.arch.c_str(), py.route_margin);
+    ASSERT_GE(py.route_margin, 1e-3)
+        << "seed " << spec.seed << " has a near-tie in routing";
+  }
 
   std::vector<int64_t> cpu_gguf_tokens;
   for (const std::string& path : {dir, gguf}) {
@@ -173,6 +227,7 @@ TEST_P(Zoo, PyTorchDevicesAndLlamaCppAgree) {
       EXPECT_EQ(ours, py.tokens) << path << " " << device;
       if (path == gguf && std::string(device) == "cpu") cpu_gguf_tokens = ours;
     }
+    if (moe) CheckGatheredExperts(*m);
   }
 
   std::string why;
@@ -204,7 +259,10 @@ TEST_P(Zoo, PyTorchDevicesAndLlamaCppAgree) {
   EXPECT_GE(peer.size(), 4u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, Zoo, ::testing::Values("qwen3", "gpt2"));
+INSTANTIATE_TEST_SUITE_P(Families, Zoo,
+                         ::testing::Values("qwen3", "gpt2", "mixtral",
+                                           "qwen3_moe", "phi3"),
+                         [](const auto& info) { return info.param; });
 
 TEST(ZooLoad, UnsupportedGgufArchitectureNamesTheSupportedOnes) {
   models::TestModelSpec spec;
