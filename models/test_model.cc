@@ -267,10 +267,11 @@ void AddExperts(const TestModelSpec& s, LlamaConfig* c, WeightMap* w) {
 }
 
 // Phi-3: the llama draw with q/k/v and gate/up fused as Phi3 stores them,
-// longrope scaling (short and long factors, original context 256 of 512,
-// so attention_factor = sqrt(1 + ln 2 / ln 256)) and a sliding window
+// longrope scaling (short and long factors, original context
+// spec.longrope_original of 512, attention_factor = sqrt(1 + ln s / ln
+// original) for s = 512 / original) and a sliding window
 // longer than any test sequence.
-void FusePhi3(LlamaConfig* c, WeightMap* w) {
+void FusePhi3(int64_t original, LlamaConfig* c, WeightMap* w) {
   c->fused_qkv = c->fused_gate_up = true;
   c->sliding_window = 2047;
   c->max_position_embeddings = 512;
@@ -344,7 +345,7 @@ TestModel MakeLlamaFamily(const TestModelSpec& s) {
     }
   }
   if (s.arch == "mixtral" || s.arch == "qwen3_moe") AddExperts(s, &c, &w);
-  if (s.arch == "phi3") FusePhi3(&c, &w);
+  if (s.arch == "phi3") FusePhi3(s.longrope_original, &c, &w);
   TestModel m;
   m.config = FromLlamaConfig(c, s.arch);
   m.tensors = Ordered(std::move(w), c);

@@ -42,6 +42,9 @@ struct TestModelSpec {
   int64_t num_experts_per_tok = 2;
   int64_t moe_intermediate_size = 64;
   bool norm_topk_prob = true;
+  // phi3: longrope's original_max_position_embeddings (of 512); a sequence
+  // longer than this switches to the long factors.
+  int64_t longrope_original = 256;
   bool tie_word_embeddings = false;  // llama/mistral (qwen2: always tied)
   int64_t sliding_window = 8;        // mistral
   // llama/mistral/qwen2: HF rope_scaling (kNone: none), written to

@@ -30,6 +30,9 @@
 #include "hw/cpu/kernels_moe.h"
 #include "hw/device_registry.h"
 #include "hw/driver.h"
+#include "ir/evaluator.h"
+#include "ir/op_schema.h"
+#include "ir/quant.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
 #include "tests/util/test_util.h"
@@ -52,14 +55,15 @@ bool HaveTorch() {
   return rc == 0;
 }
 
-PyRun RunPy(const std::string& dir, const std::vector<int64_t>& prompt) {
+PyRun RunPy(const std::string& dir, const std::vector<int64_t>& prompt,
+            bool cached = false) {
   PyRun r;
   int rc;
   std::string out = testing::RunCommand(
       absl::StrCat("/usr/bin/python3 ",
                    testing::Runfile("tests/reference/reference.py"), " ", dir,
                    " --prompt_ids=", absl::StrJoin(prompt, ","),
-                   " --steps=", kSteps, " 2>&1"),
+                   " --steps=", kSteps, cached ? " --cached" : "", " 2>&1"),
       &rc);
   EXPECT_EQ(rc, 0) << out.substr(0, 2000);
   if (rc != 0) return r;
@@ -263,6 +267,167 @@ INSTANTIATE_TEST_SUITE_P(Families, Zoo,
                          ::testing::Values("qwen3", "gpt2", "mixtral",
                                            "qwen3_moe", "phi3"),
                          [](const auto& info) { return info.param; });
+
+// Phi-3 past longrope's original context (16 here): the sequence grows from
+// 10 to 21 tokens, so the long factors take over at 17. PyTorch's no-cache
+// forwards (each step's whole prefix) against the eager graph on each
+// prefix, and PyTorch's HF-style cached generation (longrope_frequency_
+// update per forward: keys keep the rotation they were written with)
+// against the transformed graph on the reference and cpu devices.
+TEST(ZooPhi3, LongRopePastTheOriginalContext) {
+  if (!HaveTorch())
+    GTEST_SKIP() << "/usr/bin/python3 cannot import torch (python3-torch)";
+  models::TestModelSpec spec;
+  spec.arch = "phi3";
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  spec.longrope_original = 16;
+  const std::string dir = ::testing::TempDir() + "/zoo_phi3_long";
+  ASSERT_TRUE(models::WriteTestModelHf(spec, dir).ok());
+  const std::vector<int64_t> prompt = models::TestPromptIds();
+  PyRun full = RunPy(dir, prompt), cached = RunPy(dir, prompt, true);
+  ASSERT_EQ(full.tokens.size(), static_cast<size_t>(kSteps));
+  ASSERT_EQ(cached.tokens.size(), static_cast<size_t>(kSteps));
+  ASSERT_GE(MinMargin(full), 1e-3);
+  ASSERT_GE(MinMargin(cached), 1e-3);
+  auto m = models::Load(dir);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ir::Graph g = m->eager;
+  ASSERT_TRUE(ir::InferShapes(g).ok());
+  double worst = 0;
+  std::vector<int64_t> ids = prompt;
+  const int64_t v = m->config.vocab_size;
+  for (int step = 0; step < kSteps; ++step) {
+    const int64_t s = static_cast<int64_t>(ids.size());
+    std::vector<int64_t> pos(s);
+    for (int64_t i = 0; i < s; ++i) pos[i] = i;
+    auto res =
+        ir::Evaluator::Run(g, {{"input_ids", ir::Tensor::I64({1, s}, ids)},
+                               {"position_ids", ir::Tensor::I64({1, s}, pos)}});
+    ASSERT_TRUE(res.ok()) << res.status();
+    const float* last = (*res)[0].data<float>() + (s - 1) * v;
+    double diff = 0, scale = 0;
+    for (int64_t j = 0; j < v; ++j) {
+      diff = std::max(diff, std::fabs(full.logits[step][j] - last[j]));
+      scale = std::max(scale, std::fabs(full.logits[step][j]));
+    }
+    worst = std::max(worst, diff / scale);
+    ids.push_back(full.tokens[step]);
+  }
+  std::printf("phi3 longrope past 16: eager vs PyTorch no-cache %.3g\n", worst);
+  EXPECT_LE(worst, 1e-4);
+  for (const char* device : {"reference", "cpu"}) {
+    std::vector<int64_t> ours;
+    double rel = RunTeacherForced(*m, device, prompt, cached, &ours);
+    std::printf("phi3 longrope past 16, cached, %s vs PyTorch cached: %.3g\n",
+                device, rel);
+    EXPECT_LE(rel, 1e-4) << device;
+    EXPECT_EQ(ours, cached.tokens) << device;
+  }
+}
+
+// Runs llama.cpp on `gguf`; "" in *why and the tokens, or the reason.
+std::vector<int64_t> LlamaCppGreedy(const std::string& gguf,
+                                    const std::vector<int64_t>& prompt,
+                                    int steps, std::string* why) {
+  std::string peers =
+      testing::PeersDir("node_modules/node-llama-cpp/package.json", why);
+  if (peers.empty()) return {};
+  int rc;
+  std::string out = testing::RunCommand(
+      absl::StrCat("node ",
+                   testing::Runfile("tests/e2e/peers/llama_generate.mjs"), " '",
+                   peers, "' '", gguf, "' 'ids:", absl::StrJoin(prompt, ","),
+                   "' ", steps, " 2>&1"),
+      &rc);
+  EXPECT_EQ(rc, 0) << out.substr(0, 3000);
+  return IntsAfter(out, "token_ids");
+}
+
+// Quantized experts (GGUF Q8_0 / Q4_0 ffn_{gate,up,down}_exps, as
+// llama-quantize leaves them): the gathered kernel reads the blocks as
+// stored. The cpu device (int8 activations for Q8_0/Q4_0 weights, as
+// llama.cpp) writes llama.cpp's greedy tokens; the reference device
+// (exact dequantization) stays within 2e-2 of it.
+class ZooQuant : public ::testing::TestWithParam<ir::QuantFormat> {};
+
+TEST_P(ZooQuant, QuantizedMixtralExperts) {
+  models::TestModelSpec spec;
+  spec.arch = "mixtral";
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  spec.intermediate_size = 192;  // every expert matrix in 32-blocks
+  spec.gguf_weights = GetParam();
+  const std::string gguf = absl::StrCat(::testing::TempDir(), "/mixtral_",
+                                        static_cast<int>(GetParam()), ".gguf");
+  ASSERT_TRUE(models::WriteTestModelGguf(spec, gguf).ok());
+  auto m = models::Load(gguf);
+  ASSERT_TRUE(m.ok()) << m.status();
+  int quantized_stacks = 0;
+  for (const auto& [name, t] : m->weights)
+    quantized_stacks += t.rank() == 3 && t.is_quantized();
+  EXPECT_EQ(quantized_stacks, 3 * spec.num_hidden_layers);
+  const std::vector<int64_t> prompt = models::TestPromptIds();
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  std::vector<std::vector<float>> logits[2];
+  std::vector<int64_t> tokens[2];
+  const char* devices[2] = {"cpu", "reference"};
+  for (int d = 0; d < 2; ++d) {
+    auto device = hw::OpenDevice(devices[d]);
+    ASSERT_TRUE(device.ok());
+    auto compiled = engine::CompileLM(
+        m->eager, **device, hw::PrefillDecodeSpecializations(1, n, kCtx), {});
+    ASSERT_TRUE(compiled.ok()) << compiled.status();
+    auto session = (*device)->Load(compiled->program);
+    ASSERT_TRUE(session.ok());
+    engine::Generator gen(session->get());
+    engine::GenerationOptions o;
+    o.prefill_seq_len = n;
+    o.ctx_len = kCtx;
+    auto l = gen.Prefill(prompt, o);
+    for (int step = 0; step < kSteps; ++step) {
+      ASSERT_TRUE(l.ok()) << l.status();
+      logits[d].push_back(l->ToFloats());
+      // Teacher-forced on the cpu device's tokens.
+      const int64_t next = d == 0 ? engine::Argmax(*l) : tokens[0][step];
+      tokens[d].push_back(engine::Argmax(*l));
+      l = gen.Decode(next, n + step);
+    }
+  }
+  double diff = 0, scale = 0;
+  for (int step = 0; step < kSteps; ++step) {
+    for (size_t j = 0; j < logits[0][step].size(); ++j) {
+      diff = std::max(
+          diff, std::fabs(double(logits[0][step][j]) - logits[1][step][j]));
+      scale = std::max(scale, std::fabs(double(logits[1][step][j])));
+    }
+  }
+  std::printf(
+      "mixtral %s experts: cpu vs reference max|dlogit|/max|ref| %.3g\n",
+      std::string(ir::QuantFormatName(GetParam())).c_str(), diff / scale);
+  EXPECT_LE(diff / scale, 2e-2);
+  std::string why;
+  std::vector<int64_t> peer = LlamaCppGreedy(gguf, prompt, kSteps, &why);
+  if (!why.empty() && peer.empty())
+    GTEST_SKIP() << "llama.cpp peer unavailable: " << why;
+  std::vector<int64_t> want = tokens[0];
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == 2) {
+      want.resize(i);
+      break;
+    }
+  }
+  std::printf("mixtral %s: llama.cpp %s, qeff cpu %s\n",
+              std::string(ir::QuantFormatName(GetParam())).c_str(),
+              absl::StrJoin(peer, ",").c_str(),
+              absl::StrJoin(want, ",").c_str());
+  EXPECT_EQ(peer, want);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, ZooQuant,
+                         ::testing::Values(ir::QuantFormat::kQ8_0,
+                                           ir::QuantFormat::kQ4_0),
+                         [](const auto& info) {
+                           return std::string(ir::QuantFormatName(info.param));
+                         });
 
 TEST(ZooLoad, UnsupportedGgufArchitectureNamesTheSupportedOnes) {
   models::TestModelSpec spec;
