@@ -12,11 +12,12 @@
 #include "models/test_model.h"
 #include "tools/tool_util.h"
 
-ABSL_FLAG(std::string, arch, "llama", "llama, mistral, qwen2 or gpt2");
+ABSL_FLAG(std::string, arch, "llama",
+          "llama, mistral, qwen2, qwen3, mixtral, qwen3_moe, phi3 or gpt2");
 ABSL_FLAG(int64_t, seed, -1,
           "random seed (-1: the architecture's default test seed)");
 ABSL_FLAG(std::string, out, "", "output folder (created if needed)");
-ABSL_FLAG(bool, gguf, false, "also write OUT/model.gguf (llama family)");
+ABSL_FLAG(bool, gguf, false, "also write OUT/model.gguf");
 ABSL_FLAG(std::string, gguf_weights, "",
           "store the GGUF's weight matrices as q8_0 or q4_0 (default f32)");
 
