@@ -1,5 +1,6 @@
 #include "models/arch/registry.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,10 @@ const std::vector<ArchInfo>& SupportedArchitectures() {
       {"gpt2", "GPT2LMHeadModel", ModelFamily::kGpt2, {"gpt2"}},
       {"gemma3_text", "Gemma3ForCausalLM", ModelFamily::kGemma3, {"gemma3"}},
       {"gemma3", "Gemma3ForConditionalGeneration", ModelFamily::kGemma3, {}},
+      {"qwen3", "Qwen3ForCausalLM", ModelFamily::kLlama, {"qwen3"}},
+      {"mixtral", "MixtralForCausalLM", ModelFamily::kLlama, {}},
+      {"qwen3_moe", "Qwen3MoeForCausalLM", ModelFamily::kLlama, {"qwen3moe"}},
+      {"phi3", "Phi3ForCausalLM", ModelFamily::kLlama, {"phi3"}},
   };
   return *kArchs;
 }
@@ -151,10 +156,34 @@ absl::StatusOr<RopeScaling> ParseRopeScaling(const base::JsonValue* j,
     r.type = RopeScaling::Type::kDynamic;
   } else if (type == "llama3") {
     r.type = RopeScaling::Type::kLlama3;
+  } else if (type == "longrope" || type == "su") {
+    r.type = RopeScaling::Type::kLongRope;
+    auto floats = [&](const char* name,
+                      std::vector<float>* out) -> absl::Status {
+      const base::JsonValue* a = f.Get(name);
+      if (a == nullptr || !a->is_array())
+        return f.Error(absl::StrCat("rope_scaling.", name),
+                       "is missing or not an array");
+      for (const base::JsonValue& v : a->array()) {
+        if (!v.is_number())
+          return f.Error(absl::StrCat("rope_scaling.", name),
+                         "holds a non-number");
+        out->push_back(static_cast<float>(v.number()));
+      }
+      return absl::OkStatus();
+    };
+    QEFF_RETURN_IF_ERROR(floats("long_factor", &r.long_factor));
+    QEFF_RETURN_IF_ERROR(floats("short_factor", &r.short_factor));
+    // attention_factor and original_max_position_embeddings: see
+    // ParseLlamaFamily (they may come from the top-level config).
+    QEFF_ASSIGN_OR_RETURN(r.attention_factor, f.Float("attention_factor", 0));
+    QEFF_ASSIGN_OR_RETURN(r.original_max_position_embeddings,
+                          f.Int("original_max_position_embeddings", 0));
+    return r;
   } else {
     return absl::UnimplementedError(absl::StrCat(
         source, ": rope_scaling type '", type,
-        "' is not supported (supported: linear, dynamic, llama3)"));
+        "' is not supported (supported: linear, dynamic, llama3, longrope)"));
   }
   if (!f.Get("factor")) return f.Error("rope_scaling.factor", "is missing");
   QEFF_ASSIGN_OR_RETURN(r.factor, f.Float("factor", 1.0f));
@@ -166,6 +195,71 @@ absl::StatusOr<RopeScaling> ParseRopeScaling(const base::JsonValue* j,
                           f.Int("original_max_position_embeddings"));
   }
   return r;
+}
+
+// Phi3Config: fused qkv_proj / gate_up_proj, a sliding window on every
+// layer. (Its longrope: FinishLongRope.)
+absl::Status ParsePhi3(const Fields& f, LlamaConfig* c) {
+  c->fused_qkv = c->fused_gate_up = true;
+  QEFF_ASSIGN_OR_RETURN(float partial, f.Float("partial_rotary_factor", 1.0f));
+  if (partial != 1.0f)
+    return f.Error("partial_rotary_factor", "!= 1 is not supported");
+  QEFF_ASSIGN_OR_RETURN(bool bias, f.Bool("attention_bias", false));
+  if (bias) return f.Error("attention_bias", "= true is not supported");
+  QEFF_ASSIGN_OR_RETURN(c->sliding_window, f.Int("sliding_window", 0));
+  return absl::OkStatus();
+}
+
+// longrope as transformers' _compute_longrope_parameters: the top-level
+// original_max_position_embeddings wins, and without an explicit
+// attention_factor it is sqrt(1 + ln(s) / ln(original)) for s =
+// max_position_embeddings / original > 1 (else 1).
+absl::Status FinishLongRope(const Fields& f, LlamaConfig* c) {
+  RopeScaling& r = c->rope_scaling;
+  if (r.type != RopeScaling::Type::kLongRope) return absl::OkStatus();
+  QEFF_ASSIGN_OR_RETURN(int64_t orig,
+                        f.Int("original_max_position_embeddings",
+                              r.original_max_position_embeddings));
+  if (orig <= 0)
+    return f.Error("original_max_position_embeddings",
+                   "is missing (needed by longrope)");
+  r.original_max_position_embeddings = orig;
+  if (!(r.attention_factor > 0)) {
+    const double s = static_cast<double>(c->max_position_embeddings) /
+                     static_cast<double>(orig);
+    r.attention_factor =
+        s <= 1.0
+            ? 1.0f
+            : static_cast<float>(std::sqrt(
+                  1.0 + std::log(s) / std::log(static_cast<double>(orig))));
+  }
+  return absl::OkStatus();
+}
+
+// Qwen3MoeConfig: experts in layer i unless i is in mlp_only_layers or
+// (i + 1) % decoder_sparse_step != 0.
+absl::Status ParseQwen3MoE(const Fields& f, LlamaConfig* c) {
+  QEFF_ASSIGN_OR_RETURN(c->num_experts, f.Int("num_experts"));
+  QEFF_ASSIGN_OR_RETURN(c->num_experts_per_tok, f.Int("num_experts_per_tok"));
+  QEFF_ASSIGN_OR_RETURN(c->moe_intermediate_size,
+                        f.Int("moe_intermediate_size"));
+  QEFF_ASSIGN_OR_RETURN(c->norm_topk_prob, f.Bool("norm_topk_prob", false));
+  QEFF_ASSIGN_OR_RETURN(int64_t step, f.Int("decoder_sparse_step", 1));
+  if (step < 1) return f.Error("decoder_sparse_step", "must be >= 1");
+  c->moe_style = "qwen";
+  const int64_t n = std::max<int64_t>(c->num_hidden_layers, 0);
+  c->moe_layers.assign(n, false);
+  for (int64_t i = 0; i < n; ++i) c->moe_layers[i] = (i + 1) % step == 0;
+  if (const base::JsonValue* only = f.Get("mlp_only_layers")) {
+    if (!only->is_array()) return f.Error("mlp_only_layers", "is not an array");
+    for (const base::JsonValue& v : only->array()) {
+      auto i = v.AsInt64();
+      if (!i.ok() || *i < 0 || *i >= n)
+        return f.Error("mlp_only_layers", "holds an invalid layer index");
+      c->moe_layers[*i] = false;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ParseLlamaFamily(const base::JsonValue& j,
@@ -193,14 +287,32 @@ absl::Status ParseLlamaFamily(const base::JsonValue& j,
   }
   QEFF_ASSIGN_OR_RETURN(c.rope_scaling,
                         ParseRopeScaling(j.Find("rope_scaling"), source));
-  if (m->model_type == "llama") {
+  if (m->model_type == "phi3") {
+    QEFF_RETURN_IF_ERROR(ParsePhi3(f, &c));
+  } else if (m->model_type == "llama") {
     QEFF_ASSIGN_OR_RETURN(bool attention_bias, f.Bool("attention_bias", false));
     c.qkv_bias = c.o_bias = attention_bias;
     QEFF_ASSIGN_OR_RETURN(c.mlp_bias, f.Bool("mlp_bias", false));
   } else if (m->model_type == "mistral") {
     QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window", 0));
-  } else if (m->model_type == "qwen2") {
-    c.qkv_bias = true;
+  } else if (m->model_type == "mixtral") {
+    QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window", 0));
+    QEFF_ASSIGN_OR_RETURN(c.num_experts, f.Int("num_local_experts"));
+    QEFF_ASSIGN_OR_RETURN(c.num_experts_per_tok, f.Int("num_experts_per_tok"));
+    c.norm_topk_prob = true;  // MixtralSparseMoeBlock always renormalises
+    c.moe_style = "mixtral";
+  } else if (m->model_type == "qwen2" || m->model_type == "qwen3" ||
+             m->model_type == "qwen3_moe") {
+    if (m->model_type == "qwen3_moe") {
+      QEFF_RETURN_IF_ERROR(ParseQwen3MoE(f, &c));
+    }
+    if (m->model_type == "qwen2") {
+      c.qkv_bias = true;
+    } else {  // qwen3, qwen3_moe
+      c.qk_norm = true;
+      QEFF_ASSIGN_OR_RETURN(c.qkv_bias, f.Bool("attention_bias", false));
+      c.o_bias = c.qkv_bias;
+    }
     QEFF_ASSIGN_OR_RETURN(bool use_window, f.Bool("use_sliding_window", false));
     if (use_window) {
       QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window"));
@@ -212,6 +324,7 @@ absl::Status ParseLlamaFamily(const base::JsonValue& j,
         c.windowed_layers[i] = true;
     }
   }
+  QEFF_RETURN_IF_ERROR(FinishLongRope(f, &c));
   auto st = c.Validate();
   if (!st.ok())
     return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));

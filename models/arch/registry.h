@@ -5,9 +5,10 @@
 // ones.
 //
 // Supported: llama (LlamaForCausalLM), mistral (MistralForCausalLM), qwen2
-// (Qwen2ForCausalLM) — one Llama-family builder — gpt2 (GPT2LMHeadModel)
-// and gemma3_text (Gemma3ForCausalLM; gemma3, Gemma3ForConditionalGeneration,
-// loads its text part).
+// (Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), mixtral (MixtralForCausalLM),
+// qwen3_moe (Qwen3MoeForCausalLM), phi3 (Phi3ForCausalLM) — one Llama-family
+// builder — gpt2 (GPT2LMHeadModel) and gemma3_text (Gemma3ForCausalLM;
+// gemma3, Gemma3ForConditionalGeneration, loads its text part).
 #ifndef QEFF_MODELS_ARCH_REGISTRY_H_
 #define QEFF_MODELS_ARCH_REGISTRY_H_
 

@@ -4,7 +4,8 @@
 // *_RetainedState back — gives the reference device's logits under teacher
 // forcing (max |diff| <= 1e-4) and the same greedy tokens, for prompts
 // shorter than, equal to and longer than one chunk, up to a full context;
-// for the Llama, Mistral, Qwen2 and GPT-2 test models, the real stories260K,
+// for the Llama, Mistral, Qwen2, Qwen3, GPT-2, Mixtral, Qwen3-MoE and Phi-3
+// test models, the real stories260K,
 // and the continuous-batching export with an idle slot. The cpu driver runs
 // the same steps and must agree with the reference too.
 #include <cmath>
@@ -271,11 +272,18 @@ TEST_P(OrtPeer, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Llama, OrtPeer,
                          ::testing::Combine(::testing::Values("llama"),
                                             ::testing::Values(5, 8, 13, 20)));
-INSTANTIATE_TEST_SUITE_P(Others, OrtPeer,
-                         ::testing::Combine(::testing::Values("mistral",
-                                                              "qwen2", "gpt2",
-                                                              "gemma3_text"),
-                                            ::testing::Values(5, 13)));
+INSTANTIATE_TEST_SUITE_P(
+    Others, OrtPeer,
+    ::testing::Combine(::testing::Values("mistral", "qwen2", "qwen3", "gpt2",
+                                         "gemma3_text"),
+                       ::testing::Values(5, 13)));
+// The model zoo's MoE and fused-projection families: the MoE op exported as
+// standard ops (TopK, Softmax, GatherElements, ScatterElements, batched
+// MatMul) run by stock onnxruntime; the cpu driver's gathered-expert kernel.
+INSTANTIATE_TEST_SUITE_P(
+    Zoo, OrtPeer,
+    ::testing::Combine(::testing::Values("mixtral", "qwen3_moe", "phi3"),
+                       ::testing::Values(5, 13)));
 
 TEST(OrtPeerStories, Stories260KMatchesReference) {
   auto m = models::Load(testing::Stories260KGguf());
