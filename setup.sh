@@ -16,6 +16,7 @@ DEB_PACKAGES=(
   python3-torch python3-numpy libopenblas0-pthread
   pybind11-dev python3-dev
   nodejs npm git clang-format cmake make libcpp-httplib-dev
+  espeak-ng python3-torchaudio
 )
 
 missing=()

@@ -17,6 +17,7 @@
 #include "engine/executor.h"
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
+#include "engine/qeff_auto_model_audio.h"
 #include "engine/versions.h"
 #include "hw/device_registry.h"
 #include "hw/graph_io.h"
@@ -381,6 +382,11 @@ QEFFAutoModelForCausalLM::FromPretrained(const std::string& path,
   lo.tokenizer_path = options.tokenizer_path;
   lo.hub_cache_dir = options.hub_cache_dir;
   QEFF_ASSIGN_OR_RETURN(models::LoadedModel m, models::Load(path, lo));
+  if (m.config.family == models::ModelFamily::kWav2Vec2)
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": '", m.architecture, "' is an audio model, not a causal LM ",
+        "(QEFFAutoModelForCTC / QEFFAutoModelForAudioClassification, "
+        "//tools:transcribe, //tools:classify_audio)"));
   return FromLoaded(std::make_shared<const models::LoadedModel>(std::move(m)),
                     options);
 }
@@ -571,6 +577,20 @@ absl::StatusOr<std::unique_ptr<QEFFBaseModel>> QEFFCommonLoader::FromPretrained(
   if (absl::EndsWith(arch, "ForCausalLM") || arch == "GPT2LMHeadModel") {
     return std::unique_ptr<QEFFBaseModel>(QEFFAutoModelForCausalLM::FromLoaded(
         std::make_shared<const models::LoadedModel>(std::move(m)), options));
+  }
+  auto shared = [&] {
+    return std::make_shared<const models::LoadedModel>(std::move(m));
+  };
+  if (IsAudioCtcArchitecture(arch)) {
+    QEFF_ASSIGN_OR_RETURN(auto ctc,
+                          QEFFAutoModelForCTC::FromLoaded(shared(), options));
+    return std::unique_ptr<QEFFBaseModel>(std::move(ctc));
+  }
+  if (IsAudioClassificationArchitecture(arch)) {
+    QEFF_ASSIGN_OR_RETURN(
+        auto cls,
+        QEFFAutoModelForAudioClassification::FromLoaded(shared(), options));
+    return std::unique_ptr<QEFFBaseModel>(std::move(cls));
   }
   return absl::UnimplementedError(absl::StrCat(
       path, ": no QEfficient class for architecture '", arch,

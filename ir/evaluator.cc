@@ -37,6 +37,7 @@ void RegisterAllKernels() {
     kernels::RegisterNnKernels();
     kernels::RegisterLossKernels();
     kernels::RegisterMoEKernels();
+    kernels::RegisterConvKernels();
   });
 }
 

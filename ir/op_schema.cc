@@ -25,6 +25,7 @@ const SchemaTable& Table() {
     schemas::RegisterShapeOps(&t->schemas);
     schemas::RegisterNnOps(&t->schemas);
     schemas::RegisterCustomOps(&t->schemas);
+    schemas::RegisterConvOps(&t->schemas);
     for (const OpSchema& s : t->schemas) {
       bool inserted =
           t->by_name.emplace(std::make_pair(s.domain, s.op_type), &s).second;
@@ -387,7 +388,8 @@ const std::vector<std::string>& RequiredOnnxOps() {
                                                         "Min",
                                                         "Clip",
                                                         "TopK",
-                                                        "CumSum"};
+                                                        "CumSum",
+                                                        "Conv"};
   return *ops;
 }
 

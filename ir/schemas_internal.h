@@ -20,6 +20,7 @@ void RegisterElementwise(Registry* r);
 void RegisterShapeOps(Registry* r);
 void RegisterNnOps(Registry* r);
 void RegisterCustomOps(Registry* r);
+void RegisterConvOps(Registry* r);  // schemas_conv.cc
 
 inline AttrSpec Attr(std::string name, Attribute::Kind kind,
                      bool required = false) {

@@ -35,6 +35,7 @@ KernelFn FindKernel(absl::string_view op) {
     RegisterLinearKernels();
     RegisterKvMxInt8Kernels();
     RegisterMoEKernels();
+    RegisterConvKernels();
   });
   auto it = Registry().find(std::string(op));
   return it == Registry().end() ? nullptr : it->second;

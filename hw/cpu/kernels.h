@@ -67,6 +67,7 @@ void RegisterDataKernels();
 void RegisterNNKernels();
 void RegisterLinearKernels();
 void RegisterKvMxInt8Kernels();  // kv_mxint8.cc
+void RegisterConvKernels();      // kernels_conv.cc
 void RegisterKernel(absl::string_view op, KernelFn fn);
 
 }  // namespace qeff::hw::cpu

@@ -164,6 +164,17 @@ absl::StatusOr<Step> LowerNode(const ir::Graph& g, const ir::Node& n) {
       s.ints[2 * a] = st;
       s.ints[2 * a + 1] = step;
     }
+  } else if (op == "Conv") {
+    // 1-D, f32, explicit pads (kernels_conv.cc).
+    const std::vector<int64_t> pads = n.GetInts("pads");
+    const std::vector<int64_t> st = n.GetInts("strides");
+    const std::vector<int64_t> dl = n.GetInts("dilations");
+    if (r != 3 || n.GetString("auto_pad", "NOTSET") != "NOTSET" ||
+        (!pads.empty() && pads.size() != 2) || st.size() > 1 || dl.size() > 1 ||
+        g.value(n.inputs[0]).type.dtype != ir::DType::kF32)
+      return NodeError(n, "cpu Conv supports 1-D f32 with explicit pads");
+    s.ints = {st.empty() ? 1 : st[0], pads.empty() ? 0 : pads[0],
+              dl.empty() ? 1 : dl[0], n.GetInt("group", 1)};
   } else if (op == "Shape" || op == "Constant" || op == "ConstantOfShape") {
     return NodeError(n, "expected to be folded at compile time");
   } else if (FindKernel(op) == nullptr) {

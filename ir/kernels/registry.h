@@ -15,6 +15,7 @@ void RegisterCustomKernels();
 void RegisterNnKernels();
 void RegisterLossKernels();
 void RegisterMoEKernels();
+void RegisterConvKernels();  // conv.cc
 
 }  // namespace qeff::ir::kernels
 

@@ -99,6 +99,32 @@ ValueId ArchBuilder::Conv1D(ValueId x, ValueId w, ValueId bias,
   return b_.Add(b_.MatMul(x, w, name + ".matmul"), bias, name);
 }
 
+ValueId ArchBuilder::NormalizeLastAxis(ValueId x, float eps,
+                                       const std::string& name) {
+  auto mean = [&](ValueId v, const std::string& n) {
+    return b_.Op(
+        "ReduceMean", {v},
+        {{"axes", Attribute::Ints({-1})}, {"keepdims", Attribute::Int(1)}}, n);
+  };
+  ValueId centered =
+      b_.Op("Sub", {x, mean(x, name + ".mean")}, {}, name + ".centered");
+  ValueId var =
+      mean(b_.Mul(centered, centered, name + ".sq"), name + ".variance");
+  ValueId std =
+      b_.Op("Sqrt", {b_.Add(var, b_.ScalarF32(eps), name + ".var_eps")}, {},
+            name + ".std");
+  return b_.Op("Div", {centered, std}, {}, name + ".normed");
+}
+
+ValueId ArchBuilder::GeluErf(ValueId x, const std::string& name) {
+  ValueId e = b_.Op("Erf",
+                    {b_.Mul(x, b_.ScalarF32(static_cast<float>(M_SQRT1_2)),
+                            name + ".scaled")},
+                    {}, name + ".erf");
+  return b_.Mul(b_.Mul(x, b_.ScalarF32(0.5f), name + ".half_x"),
+                b_.Add(e, b_.ScalarF32(1.0f), name + ".one_plus"), name);
+}
+
 void ArchBuilder::AddTokenInputs() {
   const Shape s({Dim::Symbol("batch_size"), Dim::Symbol("seq_len")});
   input_ids_ = b_.Input("input_ids", DType::kI64, s);

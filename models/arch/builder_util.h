@@ -50,6 +50,17 @@ class ArchBuilder {
   ir::ValueId Conv1D(ir::ValueId x, ir::ValueId w, ir::ValueId bias,
                      const std::string& name);
 
+  // (x - mean) / sqrt(var + eps) over the last axis (biased variance), as
+  // HF's LayerNorm / GroupNorm compute it before the affine part; values
+  // `<name>.mean`, `.centered`, `.sq`, `.variance`, `.var_eps`, `.std`,
+  // `.normed` (returned).
+  ir::ValueId NormalizeLastAxis(ir::ValueId x, float eps,
+                                const std::string& name);
+
+  // HF's exact GELU 0.5 * x * (1 + erf(x / sqrt(2))) in the form the cpu
+  // driver fuses; values `<name>.scaled`, `.erf`, `.half_x`, `.one_plus`.
+  ir::ValueId GeluErf(ir::ValueId x, const std::string& name);
+
   // Inputs input_ids / position_ids i64[batch_size, seq_len].
   void AddTokenInputs();
   ir::ValueId input_ids() const { return input_ids_; }

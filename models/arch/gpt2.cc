@@ -83,33 +83,13 @@ class Gpt2Builder {
                           a_.Weight(weights + ".weight", {c_.n_embd}));
     QEFF_ASSIGN_OR_RETURN(ValueId bias,
                           a_.Weight(weights + ".bias", {c_.n_embd}));
-    auto mean = [&](ValueId v, const std::string& n) {
-      return b_.Op(
-          "ReduceMean", {v},
-          {{"axes", Attribute::Ints({-1})}, {"keepdims", Attribute::Int(1)}},
-          n);
-    };
-    ValueId centered =
-        b_.Op("Sub", {x, mean(x, name + ".mean")}, {}, name + ".centered");
-    ValueId var =
-        mean(b_.Mul(centered, centered, name + ".sq"), name + ".variance");
-    ValueId std = b_.Op(
-        "Sqrt",
-        {b_.Add(var, b_.ScalarF32(c_.layer_norm_epsilon), name + ".var_eps")},
-        {}, name + ".std");
-    ValueId normed = b_.Op("Div", {centered, std}, {}, name + ".normed");
+    ValueId normed = a_.NormalizeLastAxis(x, c_.layer_norm_epsilon, name);
     return b_.Add(b_.Mul(normed, w, name + ".scaled"), bias, name);
   }
 
   ValueId Gelu(ValueId x, const std::string& name) {
     if (c_.activation_function == "gelu") {
-      // 0.5 * x * (1 + erf(x / sqrt(2)))
-      ValueId e = b_.Op("Erf",
-                        {b_.Mul(x, b_.ScalarF32(static_cast<float>(M_SQRT1_2)),
-                                name + ".scaled")},
-                        {}, name + ".erf");
-      return b_.Mul(b_.Mul(x, b_.ScalarF32(0.5f), name + ".half_x"),
-                    b_.Add(e, b_.ScalarF32(1.0f), name + ".one_plus"), name);
+      return a_.GeluErf(x, name);  // 0.5 * x * (1 + erf(x / sqrt(2)))
     }
     return a_.GeluTanh(x, name);  // gelu_new
   }

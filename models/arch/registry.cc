@@ -21,6 +21,13 @@ const std::vector<ArchInfo>& SupportedArchitectures() {
       {"mixtral", "MixtralForCausalLM", ModelFamily::kLlama, {}},
       {"qwen3_moe", "Qwen3MoeForCausalLM", ModelFamily::kLlama, {"qwen3moe"}},
       {"phi3", "Phi3ForCausalLM", ModelFamily::kLlama, {"phi3"}},
+      {"wav2vec2", "Wav2Vec2ForCTC", ModelFamily::kWav2Vec2, {}},
+      {"wav2vec2",
+       "Wav2Vec2ForSequenceClassification",
+       ModelFamily::kWav2Vec2,
+       {}},
+      {"hubert", "HubertForCTC", ModelFamily::kWav2Vec2, {}},
+      {"hubert", "HubertForSequenceClassification", ModelFamily::kWav2Vec2, {}},
   };
   return *kArchs;
 }
@@ -51,6 +58,13 @@ void FillCommon(ModelConfig* m) {
     m->num_key_value_heads = c.num_key_value_heads;
     m->head_dim = c.head_dim;
     m->max_position_embeddings = c.max_position_embeddings;
+  } else if (m->family == ModelFamily::kWav2Vec2) {
+    const Wav2Vec2Config& c = m->wav2vec2;
+    m->vocab_size = c.ctc ? c.vocab_size : c.num_labels;
+    m->hidden_size = c.hidden_size;
+    m->num_hidden_layers = c.num_hidden_layers;
+    m->num_attention_heads = m->num_key_value_heads = c.num_attention_heads;
+    m->head_dim = c.num_attention_heads > 0 ? c.HeadDim() : 0;
   } else {
     const Gpt2Config& c = m->gpt2;
     m->vocab_size = c.vocab_size;
@@ -485,8 +499,10 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
   }
   const ArchInfo* info = nullptr;
   for (const ArchInfo& a : SupportedArchitectures()) {
-    if (!model_type.empty() ? a.model_type == model_type
-                            : a.architecture == arch_name)
+    // A model_type with several classes (wav2vec2) takes the class named.
+    if ((!model_type.empty() ? a.model_type == model_type
+                             : a.architecture == arch_name) &&
+        (info == nullptr || a.architecture == arch_name))
       info = &a;
   }
   if (info == nullptr) {
@@ -510,6 +526,9 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
     QEFF_RETURN_IF_ERROR(ParseLlamaFamily(j, source, &m));
   } else if (m.family == ModelFamily::kGemma3) {
     QEFF_RETURN_IF_ERROR(ParseGemma3(j, source, &m));
+  } else if (m.family == ModelFamily::kWav2Vec2) {
+    QEFF_ASSIGN_OR_RETURN(m.wav2vec2,
+                          ParseWav2Vec2Config(j, source, m.architecture));
   } else {
     QEFF_RETURN_IF_ERROR(ParseGpt2(j, source, &m));
   }
@@ -519,11 +538,14 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
 
 absl::StatusOr<ir::Graph> BuildEager(const ModelConfig& config,
                                      const WeightMap& weights) {
-  absl::StatusOr<ir::Graph> g = config.family == ModelFamily::kLlama
-                                    ? BuildLlamaEager(config.llama, weights)
-                                : config.family == ModelFamily::kGemma3
-                                    ? BuildGemma3Eager(config.gemma3, weights)
-                                    : BuildGpt2Eager(config.gpt2, weights);
+  absl::StatusOr<ir::Graph> g =
+      config.family == ModelFamily::kWav2Vec2
+          ? BuildWav2Vec2Eager(config.wav2vec2, weights)
+      : config.family == ModelFamily::kLlama
+          ? BuildLlamaEager(config.llama, weights)
+      : config.family == ModelFamily::kGemma3
+          ? BuildGemma3Eager(config.gemma3, weights)
+          : BuildGpt2Eager(config.gpt2, weights);
   if (g.ok() && !config.architecture.empty()) g->name = config.architecture;
   return g;
 }

@@ -7,8 +7,10 @@
 // Supported: llama (LlamaForCausalLM), mistral (MistralForCausalLM), qwen2
 // (Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), mixtral (MixtralForCausalLM),
 // qwen3_moe (Qwen3MoeForCausalLM), phi3 (Phi3ForCausalLM) — one Llama-family
-// builder — gpt2 (GPT2LMHeadModel) and gemma3_text (Gemma3ForCausalLM;
-// gemma3, Gemma3ForConditionalGeneration, loads its text part).
+// builder — gpt2 (GPT2LMHeadModel), gemma3_text (Gemma3ForCausalLM; gemma3,
+// Gemma3ForConditionalGeneration, loads its text part), wav2vec2 / hubert
+// (Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification, HubertForCTC,
+// HubertForSequenceClassification; one model_type, several classes).
 #ifndef QEFF_MODELS_ARCH_REGISTRY_H_
 #define QEFF_MODELS_ARCH_REGISTRY_H_
 
@@ -21,10 +23,11 @@
 #include "models/arch/gemma3.h"
 #include "models/arch/gpt2.h"
 #include "models/arch/llama.h"
+#include "models/arch/wav2vec2.h"
 
 namespace qeff::models {
 
-enum class ModelFamily { kLlama, kGpt2, kGemma3 };
+enum class ModelFamily { kLlama, kGpt2, kGemma3, kWav2Vec2 };
 
 // A parsed model config. The common numbers are filled for every family
 // (the engine sizes caches and checks ids with them); the family's own
@@ -43,6 +46,8 @@ struct ModelConfig {
   LlamaConfig llama;    // family kLlama
   Gpt2Config gpt2;      // family kGpt2
   Gemma3Config gemma3;  // family kGemma3
+  // family kWav2Vec2 (wav2vec2, hubert)
+  Wav2Vec2Config wav2vec2;
 };
 
 // Fills the common numbers from the family config.
