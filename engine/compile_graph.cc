@@ -109,6 +109,7 @@ class CompileGraph::Impl {
   using SplitNode = flow::multifunction_node<ModelPtr, std::tuple<ExportPtr>>;
   using ExportNode = flow::async_node<ExportPtr, ExportPtr>;
   using FanOutNode = flow::multifunction_node<ExportPtr, std::tuple<JobWork>>;
+  using CompileNode = flow::async_node<JobWork, JobWork>;
   using WriteNode = flow::async_node<JobWork, JobWork>;
   using DoneNode =
       flow::multifunction_node<JobWork, std::tuple<AdmissionEvent>>;
@@ -152,10 +153,23 @@ class CompileGraph::Impl {
                    for (JobWork& w : compile_internal::FanOut(e))
                      std::get<0>(out).try_put(w);
                  }),
+        // Devices whose Compile waits on an external process
+        // (Device::CompileBlocks) compile on the blocking pool; the rest on
+        // this node's oneTBB workers.
         compile_(graph_, Concurrency(o),
-                 [this](JobWork w) {
-                   CompileStage{&ctx_}(w);
-                   return w;
+                 [this](const JobWork& w, CompileNode::gateway_type& gw) {
+                   if (CompileBlocks(w)) {
+                     gw.reserve_wait();
+                     pool_.Submit([this, job = w, &gw]() mutable {
+                       CompileStage{&ctx_}(job);
+                       gw.try_put(job);
+                       gw.release_wait();
+                     });
+                     return;
+                   }
+                   JobWork job = w;
+                   CompileStage{&ctx_}(job);
+                   gw.try_put(job);
                  }),
         write_(graph_, flow::unlimited,
                [this](const JobWork& w, WriteNode::gateway_type& gw) {
@@ -195,6 +209,11 @@ class CompileGraph::Impl {
     return static_cast<size_t>(std::max(1, o.max_concurrency));
   }
 
+  bool CompileBlocks(const JobWork& w) const {
+    auto d = ctx_.devices.find(w.job.spec->device);
+    return d != ctx_.devices.end() && d->second && d->second->CompileBlocks();
+  }
+
   // Declaration order matters: the graph outlives nothing that uses it, and
   // the pool (whose tasks touch nodes) is destroyed before the nodes.
   oneapi::tbb::task_group_context tbb_ctx_;
@@ -210,7 +229,7 @@ class CompileGraph::Impl {
   flow::function_node<ExportPtr, ExportPtr> transform_;
   ExportNode export_;
   FanOutNode fan_out_;
-  flow::function_node<JobWork, JobWork> compile_;
+  CompileNode compile_;
   WriteNode write_;
   DoneNode done_;
   BlockingPool pool_;

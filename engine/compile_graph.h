@@ -19,7 +19,9 @@
 //   whole budget fails at once. A model whose files are missing fails there.
 // - Function nodes (load, transform, compile) run up to max_concurrency
 //   bodies each; blocking work (export with its file writes, program reuse
-//   checks, container writes) runs on a small pool of its own through
+//   checks, container writes, and the compile of a device whose Compile
+//   waits on an external process: hw::Device::CompileBlocks, the `aic`
+//   driver's qaic-exec) runs on a small pool of its own through
 //   async_nodes, never holding a oneTBB worker.
 // - Artifacts that exist are reused (content keys: engine/artifacts.h); two
 //   jobs that produce the same folder never write it at the same time.

@@ -142,6 +142,12 @@ absl::StatusOr<JobSpec> ParseJob(const base::JsonValue& v,
         return absl::InvalidArgumentError(
             absl::StrCat(w, ": must be in [0, 4096]"));
       job.compile.num_cores = static_cast<int>(x);
+    } else if (key == "num_devices") {
+      QEFF_ASSIGN_OR_RETURN(int64_t x, IntOf(val, /*allow_string=*/false, w));
+      if (x < 1 || x > 1024)
+        return absl::InvalidArgumentError(
+            absl::StrCat(w, ": must be in [1, 1024]"));
+      job.compile.num_devices = static_cast<int>(x);
     } else if (key == "mxfp6_matmul") {
       QEFF_ASSIGN_OR_RETURN(job.compile.mxfp6_matmul, BoolOf(val, w));
     } else if (key == "mxint8_kv_cache") {

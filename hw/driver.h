@@ -58,6 +58,9 @@ class Program {
   virtual ~Program() = default;
   virtual const std::vector<Specialization>& specializations() const = 0;
   virtual std::string device_kind() const = 0;
+  // A device's modelled performance of this program as a JSON object (the
+  // `sim` driver: hw/sim/sim_driver.h); empty when the device models none.
+  virtual std::string PerformanceReportJson() const { return ""; }
 };
 
 class Session {
@@ -105,6 +108,10 @@ class Device {
   virtual absl::StatusOr<std::shared_ptr<const Program>> Compile(
       const ir::Graph& graph, const std::vector<Specialization>& specs,
       const CompileOptions& options) = 0;
+  // True when Compile mostly waits on an external process (the `aic`
+  // driver's vendor compiler): the compile graph then runs it on its
+  // blocking pool instead of holding a oneTBB worker.
+  virtual bool CompileBlocks() const { return false; }
   // Writes `program` (compiled by a device of this kind) into `dir`, an
   // existing empty folder: qconfig.json, specializations.json and the
   // program under qpc/. The caller publishes the folder

@@ -26,6 +26,7 @@
 #include "base/status_macros.h"
 #include "base/utf8.h"
 #include "hw/device_registry.h"
+#include "hw/sim/ai100_model.h"
 
 namespace qeff::tools {
 
@@ -74,6 +75,11 @@ absl::StatusOr<std::vector<int>> ParseDeviceGroup(const std::string& text) {
 
 absl::StatusOr<std::string> DeviceForGroup(const std::string& device,
                                            const std::vector<int>& group) {
+  // Cloud AI 100 devices: the group is the card's device ids (QEfficient's
+  // device_group); its size is num_devices (tensor slicing).
+  if (device == "aic" && !group.empty()) return absl::StrCat("aic:", group[0]);
+  if (absl::StartsWith(device, "sim") || absl::StartsWith(device, "aic"))
+    return device;
   if (group.size() > 1)
     return absl::UnimplementedError(absl::StrCat(
         "--device_group with ", group.size(),
@@ -234,6 +240,36 @@ absl::Status WriteOutputJson(const std::string& path,
 
 }  // namespace
 
+void PrintModelledReport(const engine::QEFFBaseModel& model,
+                         const engine::GenerateResult& r) {
+  if (!model.program()) return;
+  const std::string json = model.program()->PerformanceReportJson();
+  if (json.empty()) return;
+  const int64_t prompt_len =
+      r.outputs.empty() ? 0
+                        : static_cast<int64_t>(r.outputs[0].prompt_ids.size());
+  auto run = hw::sim::ModelledRunFromJson(json, prompt_len);
+  if (!run.ok()) {
+    std::cout << "Modelled report unreadable: " << run.status() << "\n";
+    return;
+  }
+  std::cout << "Host times above: measured on the host (cpu driver).\n"
+            << "Modelled on " << run->device << " (num_cores " << run->num_cores
+            << ", num_devices " << run->num_devices
+            << "; a bound from the datasheet, not a measurement):\n";
+  for (const hw::sim::CallEstimate& c : run->calls)
+    std::cout << absl::StrFormat(
+        "  %s (batch %d x seq %d): %.4g ms per call, %.4g tokens/s "
+        "[%s-bound]\n",
+        c.specialization, c.batch_size, c.seq_len, 1e3 * c.seconds,
+        c.tokens_per_s, c.bound);
+  if (run->ttft_s > 0)
+    std::cout << absl::StrFormat(
+        "  Modelled TTFT (%d-token prompt): %.4g ms; modelled decode: %.4g "
+        "tokens/s\n",
+        prompt_len, 1e3 * run->ttft_s, run->decode_tokens_per_s);
+}
+
 absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,
                                const RunRequest& req) {
   const engine::CompileParams& cp = model.compile_params();
@@ -275,6 +311,7 @@ absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,
     if (streamed) std::cout << "\n";
   }
   PrintRunReport(r, batch, streamed);
+  PrintModelledReport(model, r);
   for (const engine::GeneratedText& g : r.outputs)
     std::cout << "Token ids : " << absl::StrJoin(g.token_ids, ",") << "\n";
   if (!req.output_json.empty())

@@ -30,7 +30,9 @@ absl::StatusOr<std::vector<int>> ParseDeviceGroup(const std::string& text);
 
 // The device spec for --device and --device_group: no group or [0] keeps
 // `device`; [k] on "cpu:N" is card k ("cpu:N/k"); more than one id is
-// num_devices > 1, refused by name until multi-device execution exists.
+// num_devices > 1, refused by name on host devices. For Cloud AI 100
+// devices the group is QEfficient's: "aic" with [k, ...] is "aic:k", "sim:*"
+// is kept, and the caller sets num_devices to the group's size.
 absl::StatusOr<std::string> DeviceForGroup(const std::string& device,
                                            const std::vector<int>& group);
 
@@ -65,6 +67,11 @@ int64_t DefaultGenerationLen(const engine::QEFFAutoModelForCausalLM& model,
 // The run report: per prompt "Prompt : " / "Completion : " (the completion
 // is skipped when it was streamed), then QEfficient's Performance Stats
 // block (Decode and Total scaled by the batch size, as QEfficient's).
+// The device's modelled performance of the model's program (the `sim`
+// driver's report), labelled as modelled, after the host's measured times;
+// nothing for devices that model none.
+void PrintModelledReport(const engine::QEFFBaseModel& model,
+                         const engine::GenerateResult& r);
 void PrintRunReport(const engine::GenerateResult& result, int64_t batch,
                     bool streamed);
 

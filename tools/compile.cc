@@ -124,6 +124,7 @@ absl::Status Run() {
                         ParseDeviceGroup(absl::GetFlag(FLAGS_device_group)));
   QEFF_ASSIGN_OR_RETURN(cp.device,
                         DeviceForGroup(absl::GetFlag(FLAGS_device), group));
+  if (group.size() > 1) cp.num_devices = static_cast<int>(group.size());
   QEFF_RETURN_IF_ERROR(FitToDevice(&cp));
   if (!absl::GetFlag(FLAGS_isa).empty()) {
     QEFF_ASSIGN_OR_RETURN(auto device, hw::OpenDevice(cp.device));

@@ -41,7 +41,8 @@ ABSL_FLAG(int32_t, num_cores, 0,
 ABSL_FLAG(std::string, device_group, "",
           "device ids, e.g. [0]; [k] picks card k of --device=cpu:N");
 ABSL_FLAG(std::string, device, "cpu",
-          "device: cpu | cpu:N (card 0 of N) | cpu:N/k | reference");
+          "device: cpu | cpu:N (card 0 of N) | cpu:N/k | reference | "
+          "sim:ai100-standard|pro|ultra (host outputs, modelled card times)");
 ABSL_FLAG(bool, mxfp6, false, "compile matmul weights to MXFP6");
 ABSL_FLAG(bool, mxfp6_matmul, false, "alias of --mxfp6");
 ABSL_FLAG(bool, mxint8, false, "MXINT8 KV cache");
@@ -96,6 +97,7 @@ absl::Status Run(const std::string& argv0) {
                         ParseDeviceGroup(absl::GetFlag(FLAGS_device_group)));
   QEFF_ASSIGN_OR_RETURN(cp.device,
                         DeviceForGroup(absl::GetFlag(FLAGS_device), group));
+  if (group.size() > 1) cp.num_devices = static_cast<int>(group.size());
   QEFF_RETURN_IF_ERROR(FitToDevice(&cp));
 
   QEFF_RETURN_IF_ERROR(model->Export().status());

@@ -15,10 +15,12 @@
 // program size, and — against the f32 program of the same model and shape,
 // under teacher forcing on the text's first ctx_len tokens — mean KL
 // divergence KL(f32 || cell) and top-1 agreement, plus the perplexity of the
-// text (engine/perplexity.h) with chunks of ctx_len. Resumable: each
-// finished cell is DIR/cells/<key>.json and a rerun reuses it. Writes
-// DIR/sweep.csv, DIR/sweep.json, DIR/sweep.svg (quality vs decode speed per
-// precision, one series per model).
+// text (engine/perplexity.h) with chunks of ctx_len. Devices that model a
+// card (sim:ai100-standard|pro|ultra) add the modelled TTFT and decode
+// tokens/s (modelled_ttft_s, modelled_decode_tok_s; empty for others).
+// Resumable: each finished cell is DIR/cells/<key>.json and a rerun reuses it.
+// Writes DIR/sweep.csv, DIR/sweep.json, DIR/sweep.svg (quality vs decode speed
+// per precision, one series per model).
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -42,6 +44,7 @@
 #include "engine/compile_graph.h"
 #include "engine/job.h"
 #include "engine/perplexity.h"
+#include "hw/sim/ai100_model.h"
 #include "tools/cli.h"
 #include "tools/tool_util.h"
 
@@ -186,6 +189,15 @@ absl::StatusOr<JsonValue> RunCell(const Cell& c) {
   r.Set("decode_tok_s",
         JsonValue::Double(first.perf.decode_perf * c.batch_size));
   r.Set("program_bytes", JsonValue::Int(FolderBytes(qpc)));
+  // A device that models its card (sim:ai100-*): the modelled figures too.
+  if (gen->program() && !gen->program()->PerformanceReportJson().empty()) {
+    QEFF_ASSIGN_OR_RETURN(hw::sim::ModelledRun m,
+                          hw::sim::ModelledRunFromJson(
+                              gen->program()->PerformanceReportJson(),
+                              static_cast<int64_t>(first.prompt_ids.size())));
+    r.Set("modelled_ttft_s", JsonValue::Double(m.ttft_s));
+    r.Set("modelled_decode_tok_s", JsonValue::Double(m.decode_tokens_per_s));
+  }
   // Quality under teacher forcing against the f32 program.
   if (!c.text_file.empty()) {
     QEFF_ASSIGN_OR_RETURN(std::string text, base::ReadFile(c.text_file));
@@ -556,9 +568,11 @@ absl::Status RunGrid(const std::string& argv0) {
   }
   if (tty) std::cout << "\n";
   // CSV and JSON.
-  const char* metrics[] = {"prefill_tok_s",  "decode_tok_s",  "ttft_s",
-                           "peak_rss_bytes", "program_bytes", "mean_kl",
-                           "top1_agreement", "perplexity"};
+  const char* metrics[] = {"prefill_tok_s",   "decode_tok_s",
+                           "ttft_s",          "peak_rss_bytes",
+                           "program_bytes",   "mean_kl",
+                           "top1_agreement",  "perplexity",
+                           "modelled_ttft_s", "modelled_decode_tok_s"};
   std::string csv =
       absl::StrCat("model,device,precision,prompt_len,ctx_len,batch_size,",
                    absl::StrJoin(metrics, ","), "\n");
