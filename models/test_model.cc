@@ -247,7 +247,13 @@ void AddExperts(const TestModelSpec& s, LlamaConfig* c, WeightMap* w) {
   const int64_t h = c->hidden_size;
   const int64_t f = mixtral ? c->intermediate_size : c->moe_intermediate_size;
   NormalSource src(s.seed ^ 0x6a09e667f3bcc909ull);
+  if (!s.mlp_only_layers.empty()) {
+    c->moe_layers.assign(c->num_hidden_layers, true);
+    for (int64_t i : s.mlp_only_layers)
+      if (i >= 0 && i < c->num_hidden_layers) c->moe_layers[i] = false;
+  }
   for (int64_t i = 0; i < c->num_hidden_layers; ++i) {
+    if (!c->LayerIsMoE(i)) continue;
     const std::string p = absl::StrCat("model.layers.", i, ".");
     for (const char* r : {"gate_proj", "up_proj", "down_proj"})
       w->erase(absl::StrCat(p, "mlp.", r, ".weight"));
@@ -450,7 +456,10 @@ std::string ConfigJson(const ModelConfig& m) {
       kv("moe_intermediate_size", absl::StrCat(c.moe_intermediate_size));
       kv("norm_topk_prob", c.norm_topk_prob ? "true" : "false");
       kv("decoder_sparse_step", "1");
-      kv("mlp_only_layers", "[]");
+      std::vector<int64_t> dense;
+      for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+        if (!c.LayerIsMoE(i)) dense.push_back(i);
+      kv("mlp_only_layers", absl::StrCat("[", absl::StrJoin(dense, ", "), "]"));
     }
     if (m.model_type == "llama") kv("attention_bias", "false");
     const RopeScaling& r = c.rope_scaling;
@@ -650,6 +659,14 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
           GgufValue::U32(c.rope_scaling.original_max_position_embeddings));
     g.Add(key("rope.scaling.attn_factor"),
           GgufValue::F32(c.rope_scaling.attention_factor));
+  }
+  for (int64_t i = 0; c.num_experts > 0 && i < c.num_hidden_layers; ++i) {
+    if (!c.LayerIsMoE(i)) {
+      return absl::UnimplementedError(absl::StrCat(
+          "test model: dense layer ", i,
+          " in a MoE model is not representable in GGUF (llama.cpp's ", arch,
+          " has experts in every layer)"));
+    }
   }
   if (c.num_experts > 0) {
     g.Add(key("expert_count"), GgufValue::U32(c.num_experts));

@@ -9,6 +9,8 @@
 //    one prefill then one decode per token, teacher-forced on PyTorch's
 //    tokens) from the folder and from the GGUF: max|Δ|/max|ref| <= 1e-4 per
 //    step and the same greedy tokens;
+//  - our export (standard ONNX ops only) in stock onnxruntime, teacher-
+//    forced the same way: max|Δ|/max|ref| <= 1e-4, the same greedy tokens;
 //  - llama.cpp (the node-llama-cpp peer) on the same GGUF: the same greedy
 //    tokens as qeff on the cpu device.
 // Skips (with the reason) when python3-torch or the llama.cpp peer is absent.
@@ -30,11 +32,14 @@
 #include "hw/cpu/kernels_moe.h"
 #include "hw/device_registry.h"
 #include "hw/driver.h"
+#include "hw/graph_io.h"
 #include "ir/evaluator.h"
 #include "ir/op_schema.h"
 #include "ir/quant.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
+#include "passes/export.h"
+#include "tests/e2e/ort_steps.h"
 #include "tests/util/test_util.h"
 
 namespace qeff {
@@ -187,6 +192,58 @@ void CheckGatheredExperts(const models::LoadedModel& m) {
   }
 }
 
+// Our export (transform_lm + ONNX with the custom ops as standard-op
+// functions) in stock onnxruntime: one prefill of the prompt, then decode
+// on PyTorch's tokens; the worst max|Δ|/max|ref| against PyTorch, or a
+// negative value (with the reason in *why) when the peer is absent.
+double OrtTeacherForced(const ir::Graph& eager, const std::string& name,
+                        const std::vector<int64_t>& prompt, const PyRun& py,
+                        std::vector<int64_t>* ours, std::string* why) {
+  std::string peers = testing::OrtPeersDir(why);
+  if (peers.empty()) return -1;
+  auto transformed = engine::TransformForDevice(eager, {});
+  EXPECT_TRUE(transformed.ok()) << transformed.status();
+  if (!transformed.ok()) return 1e30;
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  auto specs = hw::PrefillDecodeSpecializations(1, n, kCtx);
+  auto io = hw::BindGraphIO(*transformed, specs);
+  EXPECT_TRUE(io.ok()) << io.status();
+  if (!io.ok()) return 1e30;
+  passes::ExportArtifactOptions eo;
+  eo.qeff_home = absl::StrCat(::testing::TempDir(), "/qeff_home");
+  eo.architecture = "Zoo";
+  eo.params.Set("test", base::JsonValue::String(name));
+  auto art = passes::ExportArtifact(*transformed, eo);
+  EXPECT_TRUE(art.ok()) << art.status();
+  if (!art.ok()) return 1e30;
+  std::vector<testing::OrtStep> steps;
+  std::vector<int64_t> pos(n);
+  for (int64_t i = 0; i < n; ++i) pos[i] = i;
+  steps.push_back({"Prefill", 1, n, prompt, pos, {}, {true}});
+  for (int step = 0; step + 1 < kSteps; ++step)
+    steps.push_back(
+        {"Decode", 1, 1, {py.tokens[step]}, {n + step}, {}, {true}});
+  std::string error;
+  auto logits =
+      testing::RunOrtSteps(peers, art->onnx_path, io->state, steps, &error);
+  EXPECT_TRUE(error.empty()) << error;
+  if (!error.empty()) return 1e30;
+  double worst = 0;
+  for (int step = 0; step < kSteps; ++step) {
+    const std::vector<double>& ref = py.logits[step];
+    double diff = 0, scale = 0;
+    int64_t best = 0;
+    for (size_t j = 0; j < ref.size(); ++j) {
+      diff = std::max(diff, std::fabs(ref[j] - logits[step][j]));
+      scale = std::max(scale, std::fabs(ref[j]));
+      if (logits[step][j] > logits[step][best]) best = j;
+    }
+    worst = std::max(worst, diff / scale);
+    ours->push_back(best);
+  }
+  return worst;
+}
+
 class Zoo : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Zoo, PyTorchDevicesAndLlamaCppAgree) {
@@ -232,6 +289,23 @@ TEST_P(Zoo, PyTorchDevicesAndLlamaCppAgree) {
       if (path == gguf && std::string(device) == "cpu") cpu_gguf_tokens = ours;
     }
     if (moe) CheckGatheredExperts(*m);
+    if (path == dir) {
+      std::vector<int64_t> ours;
+      std::string why;
+      double rel =
+          OrtTeacherForced(m->eager, spec.arch, prompt, py, &ours, &why);
+      if (rel < 0) {
+        std::printf("%s: onnxruntime peer unavailable: %s\n", spec.arch.c_str(),
+                    why.c_str());
+      } else {
+        std::printf(
+            "%s HF export on onnxruntime: max|dlogit|/max|ref| %.3g, tokens "
+            "%s\n",
+            spec.arch.c_str(), rel, ours == py.tokens ? "identical" : "DIFFER");
+        EXPECT_LE(rel, 1e-4);
+        EXPECT_EQ(ours, py.tokens);
+      }
+    }
   }
 
   std::string why;
@@ -323,6 +397,38 @@ TEST(ZooPhi3, LongRopePastTheOriginalContext) {
     EXPECT_LE(rel, 1e-4) << device;
     EXPECT_EQ(ours, cached.tokens) << device;
   }
+}
+
+// Qwen3-MoE with a dense layer (HF mlp_only_layers = [0]; layer 1 routed):
+// PyTorch against the reference and cpu devices; the cpu driver runs top_k
+// experts for the one MoE layer only.
+TEST(ZooQwen3MoE, MlpOnlyLayers) {
+  if (!HaveTorch())
+    GTEST_SKIP() << "/usr/bin/python3 cannot import torch (python3-torch)";
+  models::TestModelSpec spec;
+  spec.arch = "qwen3_moe";
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  spec.mlp_only_layers = {0};
+  const std::string dir = ::testing::TempDir() + "/zoo_qwen3_moe_dense0";
+  ASSERT_TRUE(models::WriteTestModelHf(spec, dir).ok());
+  const std::vector<int64_t> prompt = models::TestPromptIds();
+  PyRun py = RunPy(dir, prompt);
+  ASSERT_EQ(py.tokens.size(), static_cast<size_t>(kSteps));
+  ASSERT_GE(MinMargin(py), 1e-3);
+  ASSERT_GE(py.route_margin, 1e-3);
+  auto m = models::Load(dir);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_FALSE(m->config.llama.LayerIsMoE(0));
+  EXPECT_TRUE(m->config.llama.LayerIsMoE(1));
+  for (const char* device : {"reference", "cpu"}) {
+    std::vector<int64_t> ours;
+    double rel = RunTeacherForced(*m, device, prompt, py, &ours);
+    std::printf("qwen3_moe mlp_only_layers [0], %s: %.3g\n", device, rel);
+    EXPECT_LE(rel, 1e-4) << device;
+    EXPECT_EQ(ours, py.tokens) << device;
+  }
+  CheckGatheredExperts(*m);
+  EXPECT_FALSE(models::WriteTestModelGguf(spec, dir + "/x.gguf").ok());
 }
 
 // Runs llama.cpp on `gguf`; "" in *why and the tokens, or the reason.
