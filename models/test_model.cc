@@ -732,6 +732,29 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     std::string b = absl::StrCat("blk.", i, "."),
                 p = absl::StrCat("model.layers.", i, ".");
+    if (s.gguf_fused_qkv && !permute) {
+      // One attn_qkv (q rows, k rows, v rows) instead of attn_q/k/v.
+      for (const char* kind : {"weight", "bias"}) {
+        std::vector<ir::Tensor> parts;
+        for (const char* r : {"q_proj.", "k_proj.", "v_proj."}) {
+          auto it = w.find(absl::StrCat(p, "self_attn.", r, kind));
+          if (it != w.end()) parts.push_back(it->second);
+        }
+        if (parts.size() != 3) continue;
+        std::vector<int64_t> dims = parts[0].dims();
+        dims[0] = 0;
+        for (const ir::Tensor& t : parts) dims[0] += t.dims()[0];
+        ir::Tensor f = ir::Tensor::Zeros(ir::DType::kF32, dims);
+        size_t off = 0;
+        for (const ir::Tensor& t : parts) {
+          std::memcpy(f.mutable_raw() + off, t.raw(), t.byte_size());
+          off += t.byte_size();
+        }
+        w[absl::StrCat(p, "self_attn.qkv_proj.", kind)] = std::move(f);
+        for (const char* r : {"q_proj.", "k_proj.", "v_proj."})
+          w.erase(absl::StrCat(p, "self_attn.", r, kind));
+      }
+    }
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_norm.weight", p + "input_layernorm.weight", 0));
     QEFF_RETURN_IF_ERROR(put(b + "attn_q.weight", p + "self_attn.q_proj.weight",
@@ -742,6 +765,8 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
         put(b + "attn_v.weight", p + "self_attn.v_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_qkv.weight", p + "self_attn.qkv_proj.weight", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "attn_qkv.bias", p + "self_attn.qkv_proj.bias", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "ffn_up.weight", p + "mlp.gate_up_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(

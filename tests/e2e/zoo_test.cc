@@ -535,6 +535,76 @@ INSTANTIATE_TEST_SUITE_P(Formats, ZooQuant,
                            return std::string(ir::QuantFormatName(info.param));
                          });
 
+// A GGUF with one fused attn_qkv (+ bias) per layer instead of attn_q/k/v
+// (llama.cpp's create_tensor_qkv accepts both): the same logits as the
+// unfused file on the reference device, and llama.cpp's greedy tokens on
+// the cpu device. Qwen2 (q/k/v biases) and Qwen3 (q/k norms).
+class ZooFusedQkv : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ZooFusedQkv, FusedAttnQkvGguf) {
+  models::TestModelSpec spec;
+  spec.arch = GetParam();
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  const std::string dir = ::testing::TempDir() + "/fused_" + spec.arch;
+  const std::string plain = dir + "_plain.gguf", fused = dir + "_fused.gguf";
+  ASSERT_TRUE(models::WriteTestModelGguf(spec, plain).ok());
+  spec.gguf_fused_qkv = true;
+  ASSERT_TRUE(models::WriteTestModelGguf(spec, fused).ok());
+  auto a = models::Load(plain), b = models::Load(fused);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_FALSE(a->config.llama.fused_qkv);
+  EXPECT_TRUE(b->config.llama.fused_qkv);
+  EXPECT_TRUE(b->weights.contains("model.layers.0.self_attn.qkv_proj.weight"));
+  const std::vector<int64_t> prompt = models::TestPromptIds();
+  const int64_t s = static_cast<int64_t>(prompt.size());
+  std::vector<int64_t> pos(s);
+  for (int64_t i = 0; i < s; ++i) pos[i] = i;
+  std::vector<float> out[2];
+  for (int k = 0; k < 2; ++k) {
+    ir::Graph g = (k ? b : a)->eager;
+    ASSERT_TRUE(ir::InferShapes(g).ok());
+    auto r =
+        ir::Evaluator::Run(g, {{"input_ids", ir::Tensor::I64({1, s}, prompt)},
+                               {"position_ids", ir::Tensor::I64({1, s}, pos)}});
+    ASSERT_TRUE(r.ok()) << r.status();
+    out[k] = (*r)[0].ToFloats();
+  }
+  double diff = 0;
+  for (size_t j = 0; j < out[0].size(); ++j)
+    diff = std::max(diff, std::fabs(double(out[0][j]) - out[1][j]));
+  EXPECT_LE(diff, 1e-5);
+  auto device = hw::OpenDevice("cpu");
+  ASSERT_TRUE(device.ok());
+  auto compiled = engine::CompileLM(
+      b->eager, **device, hw::PrefillDecodeSpecializations(1, s, kCtx), {});
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  auto session = (*device)->Load(compiled->program);
+  ASSERT_TRUE(session.ok());
+  engine::Generator gen(session->get());
+  engine::GenerationOptions o;
+  o.prefill_seq_len = s;
+  o.ctx_len = kCtx;
+  o.generation_len = kSteps;
+  o.eos_id = 2;
+  auto r = gen.Generate(prompt, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<int64_t> ours = r->token_ids;
+  if (r->stopped_at_eos) ours.pop_back();
+  std::string why;
+  std::vector<int64_t> peer = LlamaCppGreedy(fused, prompt, kSteps, &why);
+  if (!why.empty() && peer.empty())
+    GTEST_SKIP() << "llama.cpp peer unavailable: " << why;
+  std::printf("%s fused attn_qkv GGUF: llama.cpp %s, qeff cpu %s\n",
+              spec.arch.c_str(), absl::StrJoin(peer, ",").c_str(),
+              absl::StrJoin(ours, ",").c_str());
+  EXPECT_EQ(peer, ours);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, ZooFusedQkv,
+                         ::testing::Values("qwen2", "qwen3"),
+                         [](const auto& info) { return info.param; });
+
 TEST(ZooLoad, UnsupportedGgufArchitectureNamesTheSupportedOnes) {
   models::TestModelSpec spec;
   spec.arch = "gpt2";
