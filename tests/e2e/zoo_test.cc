@@ -1,6 +1,6 @@
 // The model zoo end to end: for each family's seeded test model (Qwen3,
-// GPT-2, ... — every layer type of the family present), written as a
-// Hugging Face folder and as GGUF:
+// GPT-2, Mixtral, Qwen3-MoE, Phi-3 — every layer type of the family
+// present), written as a Hugging Face folder and as GGUF:
 //  - tests/reference/reference.py (PyTorch, written from the HF modeling
 //    math, no code shared with models/) gives the greedy tokens and each
 //    step's logits; the test fails unless every step's top-1 margin is
@@ -12,7 +12,11 @@
 //  - our export (standard ONNX ops only) in stock onnxruntime, teacher-
 //    forced the same way: max|Δ|/max|ref| <= 1e-4, the same greedy tokens;
 //  - llama.cpp (the node-llama-cpp peer) on the same GGUF: the same greedy
-//    tokens as qeff on the cpu device.
+//    tokens as qeff on the cpu device;
+//  - MoE families: every routing decision's top-k margin >= 1e-3, and one
+//    decode token runs top_k x (MoE layers) experts on the cpu driver.
+// Also: quantized expert stacks, Phi-3 past longrope's original context,
+// Qwen3-MoE dense layers, GGUFs with a fused attn_qkv.
 // Skips (with the reason) when python3-torch or the llama.cpp peer is absent.
 #include <algorithm>
 #include <cmath>
