@@ -34,12 +34,14 @@
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
 #include "hw/cpu/kernels_moe.h"
+#include "hw/cpu/plan.h"
 #include "hw/device_registry.h"
 #include "hw/driver.h"
 #include "hw/graph_io.h"
 #include "ir/evaluator.h"
 #include "ir/op_schema.h"
 #include "ir/quant.h"
+#include "models/arch/registry.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
 #include "passes/export.h"
@@ -608,6 +610,72 @@ TEST_P(ZooFusedQkv, FusedAttnQkvGguf) {
 INSTANTIATE_TEST_SUITE_P(Families, ZooFusedQkv,
                          ::testing::Values("qwen2", "qwen3"),
                          [](const auto& info) { return info.param; });
+
+// Mixtral with f16 and bf16 expert weights (as HF checkpoints ship them):
+// the cpu driver's MoE kernel reads the stacks as stored (no f32 copy); its
+// logits equal the reference device's (which converts exactly) within
+// 1e-5 relative.
+TEST(ZooHalfExperts, F16AndBf16ExpertStacks) {
+  for (ir::DType dt : {ir::DType::kF16, ir::DType::kBF16}) {
+    models::TestModelSpec spec;
+    spec.arch = "mixtral";
+    spec.seed = models::DefaultTestSeed(spec.arch);
+    auto tm = models::MakeTestModel(spec);
+    ASSERT_TRUE(tm.ok());
+    models::WeightMap w = tm->Weights();
+    for (auto& [name, t] : w) {
+      if (name.find(".experts.") == std::string::npos) continue;
+      ir::Tensor h = ir::Tensor::Zeros(dt, t.dims());
+      for (int64_t i = 0; i < t.num_elements(); ++i)
+        h.mutable_data<uint16_t>()[i] =
+            dt == ir::DType::kF16 ? ir::FloatToHalf(t.data<float>()[i])
+                                  : ir::FloatToBFloat16(t.data<float>()[i]);
+      t = h;
+    }
+    auto eager = models::BuildEager(tm->config, w);
+    ASSERT_TRUE(eager.ok()) << eager.status();
+    const std::vector<int64_t> prompt = models::TestPromptIds();
+    const int64_t n = static_cast<int64_t>(prompt.size());
+    std::vector<float> out[2];
+    const char* devices[2] = {"cpu", "reference"};
+    for (int d = 0; d < 2; ++d) {
+      auto device = hw::OpenDevice(devices[d]);
+      ASSERT_TRUE(device.ok());
+      auto compiled = engine::CompileLM(
+          *eager, **device, hw::PrefillDecodeSpecializations(1, n, kCtx), {});
+      ASSERT_TRUE(compiled.ok()) << compiled.status();
+      if (d == 0) {
+        // The program keeps the expert stacks in their half type.
+        const auto* cp =
+            dynamic_cast<const hw::cpu::CpuProgram*>(compiled->program.get());
+        ASSERT_NE(cp, nullptr);
+        int half_stacks = 0;
+        for (const ir::Tensor& c : cp->constants)
+          half_stacks += c.rank() == 3 && c.dtype() == dt;
+        EXPECT_EQ(half_stacks, 3 * spec.num_hidden_layers);
+      }
+      auto session = (*device)->Load(compiled->program);
+      ASSERT_TRUE(session.ok());
+      engine::Generator gen(session->get());
+      engine::GenerationOptions o;
+      o.prefill_seq_len = n;
+      o.ctx_len = kCtx;
+      auto l = gen.Prefill(prompt, o);
+      ASSERT_TRUE(l.ok()) << l.status();
+      l = gen.Decode(engine::Argmax(*l), n);
+      ASSERT_TRUE(l.ok()) << l.status();
+      out[d] = l->ToFloats();
+    }
+    double diff = 0, scale = 0;
+    for (size_t j = 0; j < out[0].size(); ++j) {
+      diff = std::max(diff, std::fabs(double(out[0][j]) - out[1][j]));
+      scale = std::max(scale, std::fabs(double(out[1][j])));
+    }
+    std::printf("mixtral %s experts: cpu vs reference %.3g\n",
+                dt == ir::DType::kF16 ? "f16" : "bf16", diff / scale);
+    EXPECT_LE(diff / scale, 1e-5);
+  }
+}
 
 TEST(ZooLoad, UnsupportedGgufArchitectureNamesTheSupportedOnes) {
   models::TestModelSpec spec;
