@@ -87,7 +87,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(m.status().message()).c_str());
     return 1;
   }
-  auto device = hw::cpu::OpenCpuDevice(absl::StrCat("cpu:", threads));
+  auto device = hw::OpenCpuDevice(absl::StrCat("cpu:", threads));
   if (!device.ok()) {
     std::fprintf(stderr, "%s\n",
                  std::string(device.status().message()).c_str());

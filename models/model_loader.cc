@@ -220,6 +220,12 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
       hf.replace(hf.size() - 15, 15, ".gate_up_proj.weight");
     }
     if (hf.empty()) {
+      if (absl::EndsWith(t.name, ".ffn_gate_up_exps.weight")) {
+        return absl::UnimplementedError(absl::StrCat(
+            path, ": tensor '", t.name,
+            "': fused gate/up expert stacks (convert_hf_to_gguf.py "
+            "--fuse-gate-up-exps) are not supported"));
+      }
       if (t.name == "rope_freqs.weight") {
         return absl::UnimplementedError(
             absl::StrCat(path,
@@ -230,6 +236,17 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
           absl::StrCat(path, ": unexpected tensor '", t.name, "' for ", arch));
     }
     ir::Tensor w = t.tensor;
+    if (absl::StrContains(hf, "self_attn.qkv_proj.")) {
+      // llama.cpp's create_tensor_qkv: one fused attn_qkv instead of
+      // attn_q/k/v (q rows, then k, then v).
+      if (permuted) {
+        return absl::UnimplementedError(absl::StrCat(
+            path, ": tensor '", t.name,
+            "': a fused attn_qkv in a llama GGUF (Q/K rows in llama.cpp's "
+            "interleaved layout) is not supported"));
+      }
+      c.fused_qkv = true;
+    }
     if (absl::EndsWith(hf, ".bias")) {
       if (absl::StrContains(hf, "self_attn.q_proj") ||
           absl::StrContains(hf, "self_attn.k_proj") ||
@@ -381,6 +398,7 @@ std::string GgufToHfName(absl::string_view gguf_name) {
       {"attn_k.weight", "self_attn.k_proj.weight"},
       {"attn_v.weight", "self_attn.v_proj.weight"},
       {"attn_qkv.weight", "self_attn.qkv_proj.weight"},
+      {"attn_qkv.bias", "self_attn.qkv_proj.bias"},
       {"attn_q.bias", "self_attn.q_proj.bias"},
       {"attn_k.bias", "self_attn.k_proj.bias"},
       {"attn_v.bias", "self_attn.v_proj.bias"},

@@ -249,7 +249,13 @@ void AddExperts(const TestModelSpec& s, LlamaConfig* c, WeightMap* w) {
   const int64_t h = c->hidden_size;
   const int64_t f = mixtral ? c->intermediate_size : c->moe_intermediate_size;
   NormalSource src(s.seed ^ 0x6a09e667f3bcc909ull);
+  if (!s.mlp_only_layers.empty()) {
+    c->moe_layers.assign(c->num_hidden_layers, true);
+    for (int64_t i : s.mlp_only_layers)
+      if (i >= 0 && i < c->num_hidden_layers) c->moe_layers[i] = false;
+  }
   for (int64_t i = 0; i < c->num_hidden_layers; ++i) {
+    if (!c->LayerIsMoE(i)) continue;
     const std::string p = absl::StrCat("model.layers.", i, ".");
     for (const char* r : {"gate_proj", "up_proj", "down_proj"})
       w->erase(absl::StrCat(p, "mlp.", r, ".weight"));
@@ -537,7 +543,10 @@ std::string ConfigJson(const ModelConfig& m) {
       kv("moe_intermediate_size", absl::StrCat(c.moe_intermediate_size));
       kv("norm_topk_prob", c.norm_topk_prob ? "true" : "false");
       kv("decoder_sparse_step", "1");
-      kv("mlp_only_layers", "[]");
+      std::vector<int64_t> dense;
+      for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+        if (!c.LayerIsMoE(i)) dense.push_back(i);
+      kv("mlp_only_layers", absl::StrCat("[", absl::StrJoin(dense, ", "), "]"));
     }
     if (m.model_type == "llama") kv("attention_bias", "false");
     const RopeScaling& r = c.rope_scaling;
@@ -819,6 +828,14 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
     g.Add(key("rope.scaling.attn_factor"),
           GgufValue::F32(c.rope_scaling.attention_factor));
   }
+  for (int64_t i = 0; c.num_experts > 0 && i < c.num_hidden_layers; ++i) {
+    if (!c.LayerIsMoE(i)) {
+      return absl::UnimplementedError(absl::StrCat(
+          "test model: dense layer ", i,
+          " in a MoE model is not representable in GGUF (llama.cpp's ", arch,
+          " has experts in every layer)"));
+    }
+  }
   if (c.num_experts > 0) {
     g.Add(key("expert_count"), GgufValue::U32(c.num_experts));
     g.Add(key("expert_used_count"), GgufValue::U32(c.num_experts_per_tok));
@@ -876,6 +893,29 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     std::string b = absl::StrCat("blk.", i, "."),
                 p = absl::StrCat("model.layers.", i, ".");
+    if (s.gguf_fused_qkv && !permute) {
+      // One attn_qkv (q rows, k rows, v rows) instead of attn_q/k/v.
+      for (const char* kind : {"weight", "bias"}) {
+        std::vector<ir::Tensor> parts;
+        for (const char* r : {"q_proj.", "k_proj.", "v_proj."}) {
+          auto it = w.find(absl::StrCat(p, "self_attn.", r, kind));
+          if (it != w.end()) parts.push_back(it->second);
+        }
+        if (parts.size() != 3) continue;
+        std::vector<int64_t> dims = parts[0].dims();
+        dims[0] = 0;
+        for (const ir::Tensor& t : parts) dims[0] += t.dims()[0];
+        ir::Tensor f = ir::Tensor::Zeros(ir::DType::kF32, dims);
+        size_t off = 0;
+        for (const ir::Tensor& t : parts) {
+          std::memcpy(f.mutable_raw() + off, t.raw(), t.byte_size());
+          off += t.byte_size();
+        }
+        w[absl::StrCat(p, "self_attn.qkv_proj.", kind)] = std::move(f);
+        for (const char* r : {"q_proj.", "k_proj.", "v_proj."})
+          w.erase(absl::StrCat(p, "self_attn.", r, kind));
+      }
+    }
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_norm.weight", p + "input_layernorm.weight", 0));
     QEFF_RETURN_IF_ERROR(put(b + "attn_q.weight", p + "self_attn.q_proj.weight",
@@ -886,6 +926,8 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
         put(b + "attn_v.weight", p + "self_attn.v_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_qkv.weight", p + "self_attn.qkv_proj.weight", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "attn_qkv.bias", p + "self_attn.qkv_proj.bias", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "ffn_up.weight", p + "mlp.gate_up_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(

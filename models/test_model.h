@@ -42,6 +42,12 @@ struct TestModelSpec {
   int64_t num_experts_per_tok = 2;
   int64_t moe_intermediate_size = 64;
   bool norm_topk_prob = true;
+  // qwen3_moe: layers that keep a dense MLP (HF mlp_only_layers; HF folder
+  // only: llama.cpp's qwen3moe has experts in every layer).
+  std::vector<int64_t> mlp_only_layers;
+  // GGUF output, non-llama architectures: q/k/v (and their biases) written
+  // as one fused attn_qkv, as llama.cpp's create_tensor_qkv accepts.
+  bool gguf_fused_qkv = false;
   // phi3: longrope's original_max_position_embeddings (of 512); a sequence
   // longer than this switches to the long factors.
   int64_t longrope_original = 256;

@@ -285,8 +285,8 @@ class LlamaBuilder {
     ValueId x = RmsNorm(h, ln1, p + ".input_layernorm");
     ValueId pq = ir::kNoValue, pk = ir::kNoValue, pv = ir::kNoValue;
     if (c_.fused_qkv) {
-      // wq holds the fused qkv_proj weight (wk, wv unused).
-      ValueId qkv = a_.Linear(x, wq, ir::kNoValue, a + ".qkv_proj");
+      // wq / bq hold the fused qkv_proj weight and bias (wk, wv unused).
+      ValueId qkv = a_.Linear(x, wq, bq, a + ".qkv_proj");
       std::vector<ValueId> parts =
           b_.OpN("Split", {qkv, b_.ConstI64({nh * d, nkv * d, nkv * d})}, 3,
                  {{"axis", Attribute::Int(-1)}}, a + ".qkv_split");
@@ -337,9 +337,14 @@ class LlamaBuilder {
     QEFF_ASSIGN_OR_RETURN(ValueId ln1,
                           a_.Weight(p + ".input_layernorm.weight", {hs}));
     ValueId wq = ir::kNoValue, wk = ir::kNoValue, wv = ir::kNoValue;
+    ValueId fused_bias = ir::kNoValue;
     if (c_.fused_qkv) {
       QEFF_ASSIGN_OR_RETURN(
           wq, a_.Weight(a + ".qkv_proj.weight", {(nh + 2 * nkv) * d, hs}));
+      if (a_.Has(a + ".qkv_proj.bias")) {
+        QEFF_ASSIGN_OR_RETURN(
+            fused_bias, a_.Weight(a + ".qkv_proj.bias", {(nh + 2 * nkv) * d}));
+      }
     } else {
       QEFF_ASSIGN_OR_RETURN(wq, a_.Weight(a + ".q_proj.weight", {nh * d, hs}));
       QEFF_ASSIGN_OR_RETURN(wk, a_.Weight(a + ".k_proj.weight", {nkv * d, hs}));
@@ -349,6 +354,7 @@ class LlamaBuilder {
                           a_.Weight(a + ".o_proj.weight", {hs, nh * d}));
     QEFF_ASSIGN_OR_RETURN(ValueId bq,
                           Bias(c_.qkv_bias, a + ".q_proj.bias", nh * d));
+    if (c_.fused_qkv) bq = fused_bias;  // Attention reads it as the qkv bias
     QEFF_ASSIGN_OR_RETURN(ValueId bk,
                           Bias(c_.qkv_bias, a + ".k_proj.bias", nkv * d));
     QEFF_ASSIGN_OR_RETURN(ValueId bv,

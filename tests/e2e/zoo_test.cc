@@ -1,6 +1,6 @@
 // The model zoo end to end: for each family's seeded test model (Qwen3,
-// GPT-2, ... — every layer type of the family present), written as a
-// Hugging Face folder and as GGUF:
+// GPT-2, Mixtral, Qwen3-MoE, Phi-3 — every layer type of the family
+// present), written as a Hugging Face folder and as GGUF:
 //  - tests/reference/reference.py (PyTorch, written from the HF modeling
 //    math, no code shared with models/) gives the greedy tokens and each
 //    step's logits; the test fails unless every step's top-1 margin is
@@ -9,8 +9,14 @@
 //    one prefill then one decode per token, teacher-forced on PyTorch's
 //    tokens) from the folder and from the GGUF: max|Δ|/max|ref| <= 1e-4 per
 //    step and the same greedy tokens;
+//  - our export (standard ONNX ops only) in stock onnxruntime, teacher-
+//    forced the same way: max|Δ|/max|ref| <= 1e-4, the same greedy tokens;
 //  - llama.cpp (the node-llama-cpp peer) on the same GGUF: the same greedy
-//    tokens as qeff on the cpu device.
+//    tokens as qeff on the cpu device;
+//  - MoE families: every routing decision's top-k margin >= 1e-3, and one
+//    decode token runs top_k x (MoE layers) experts on the cpu driver.
+// Also: quantized expert stacks, Phi-3 past longrope's original context,
+// Qwen3-MoE dense layers, GGUFs with a fused attn_qkv.
 // Skips (with the reason) when python3-torch or the llama.cpp peer is absent.
 #include <algorithm>
 #include <cmath>
@@ -28,13 +34,18 @@
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
 #include "hw/cpu/kernels_moe.h"
+#include "hw/cpu/plan.h"
 #include "hw/device_registry.h"
 #include "hw/driver.h"
+#include "hw/graph_io.h"
 #include "ir/evaluator.h"
 #include "ir/op_schema.h"
 #include "ir/quant.h"
+#include "models/arch/registry.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
+#include "passes/export.h"
+#include "tests/e2e/ort_steps.h"
 #include "tests/util/test_util.h"
 
 namespace qeff {
@@ -187,6 +198,58 @@ void CheckGatheredExperts(const models::LoadedModel& m) {
   }
 }
 
+// Our export (transform_lm + ONNX with the custom ops as standard-op
+// functions) in stock onnxruntime: one prefill of the prompt, then decode
+// on PyTorch's tokens; the worst max|Δ|/max|ref| against PyTorch, or a
+// negative value (with the reason in *why) when the peer is absent.
+double OrtTeacherForced(const ir::Graph& eager, const std::string& name,
+                        const std::vector<int64_t>& prompt, const PyRun& py,
+                        std::vector<int64_t>* ours, std::string* why) {
+  std::string peers = testing::OrtPeersDir(why);
+  if (peers.empty()) return -1;
+  auto transformed = engine::TransformForDevice(eager, {});
+  EXPECT_TRUE(transformed.ok()) << transformed.status();
+  if (!transformed.ok()) return 1e30;
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  auto specs = hw::PrefillDecodeSpecializations(1, n, kCtx);
+  auto io = hw::BindGraphIO(*transformed, specs);
+  EXPECT_TRUE(io.ok()) << io.status();
+  if (!io.ok()) return 1e30;
+  passes::ExportArtifactOptions eo;
+  eo.qeff_home = absl::StrCat(::testing::TempDir(), "/qeff_home");
+  eo.architecture = "Zoo";
+  eo.params.Set("test", base::JsonValue::String(name));
+  auto art = passes::ExportArtifact(*transformed, eo);
+  EXPECT_TRUE(art.ok()) << art.status();
+  if (!art.ok()) return 1e30;
+  std::vector<testing::OrtStep> steps;
+  std::vector<int64_t> pos(n);
+  for (int64_t i = 0; i < n; ++i) pos[i] = i;
+  steps.push_back({"Prefill", 1, n, prompt, pos, {}, {true}});
+  for (int step = 0; step + 1 < kSteps; ++step)
+    steps.push_back(
+        {"Decode", 1, 1, {py.tokens[step]}, {n + step}, {}, {true}});
+  std::string error;
+  auto logits =
+      testing::RunOrtSteps(peers, art->onnx_path, io->state, steps, &error);
+  EXPECT_TRUE(error.empty()) << error;
+  if (!error.empty()) return 1e30;
+  double worst = 0;
+  for (int step = 0; step < kSteps; ++step) {
+    const std::vector<double>& ref = py.logits[step];
+    double diff = 0, scale = 0;
+    int64_t best = 0;
+    for (size_t j = 0; j < ref.size(); ++j) {
+      diff = std::max(diff, std::fabs(ref[j] - logits[step][j]));
+      scale = std::max(scale, std::fabs(ref[j]));
+      if (logits[step][j] > logits[step][best]) best = j;
+    }
+    worst = std::max(worst, diff / scale);
+    ours->push_back(best);
+  }
+  return worst;
+}
+
 class Zoo : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Zoo, PyTorchDevicesAndLlamaCppAgree) {
@@ -232,6 +295,23 @@ TEST_P(Zoo, PyTorchDevicesAndLlamaCppAgree) {
       if (path == gguf && std::string(device) == "cpu") cpu_gguf_tokens = ours;
     }
     if (moe) CheckGatheredExperts(*m);
+    if (path == dir) {
+      std::vector<int64_t> ours;
+      std::string why;
+      double rel =
+          OrtTeacherForced(m->eager, spec.arch, prompt, py, &ours, &why);
+      if (rel < 0) {
+        std::printf("%s: onnxruntime peer unavailable: %s\n", spec.arch.c_str(),
+                    why.c_str());
+      } else {
+        std::printf(
+            "%s HF export on onnxruntime: max|dlogit|/max|ref| %.3g, tokens "
+            "%s\n",
+            spec.arch.c_str(), rel, ours == py.tokens ? "identical" : "DIFFER");
+        EXPECT_LE(rel, 1e-4);
+        EXPECT_EQ(ours, py.tokens);
+      }
+    }
   }
 
   std::string why;
@@ -323,6 +403,38 @@ TEST(ZooPhi3, LongRopePastTheOriginalContext) {
     EXPECT_LE(rel, 1e-4) << device;
     EXPECT_EQ(ours, cached.tokens) << device;
   }
+}
+
+// Qwen3-MoE with a dense layer (HF mlp_only_layers = [0]; layer 1 routed):
+// PyTorch against the reference and cpu devices; the cpu driver runs top_k
+// experts for the one MoE layer only.
+TEST(ZooQwen3MoE, MlpOnlyLayers) {
+  if (!HaveTorch())
+    GTEST_SKIP() << "/usr/bin/python3 cannot import torch (python3-torch)";
+  models::TestModelSpec spec;
+  spec.arch = "qwen3_moe";
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  spec.mlp_only_layers = {0};
+  const std::string dir = ::testing::TempDir() + "/zoo_qwen3_moe_dense0";
+  ASSERT_TRUE(models::WriteTestModelHf(spec, dir).ok());
+  const std::vector<int64_t> prompt = models::TestPromptIds();
+  PyRun py = RunPy(dir, prompt);
+  ASSERT_EQ(py.tokens.size(), static_cast<size_t>(kSteps));
+  ASSERT_GE(MinMargin(py), 1e-3);
+  ASSERT_GE(py.route_margin, 1e-3);
+  auto m = models::Load(dir);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_FALSE(m->config.llama.LayerIsMoE(0));
+  EXPECT_TRUE(m->config.llama.LayerIsMoE(1));
+  for (const char* device : {"reference", "cpu"}) {
+    std::vector<int64_t> ours;
+    double rel = RunTeacherForced(*m, device, prompt, py, &ours);
+    std::printf("qwen3_moe mlp_only_layers [0], %s: %.3g\n", device, rel);
+    EXPECT_LE(rel, 1e-4) << device;
+    EXPECT_EQ(ours, py.tokens) << device;
+  }
+  CheckGatheredExperts(*m);
+  EXPECT_FALSE(models::WriteTestModelGguf(spec, dir + "/x.gguf").ok());
 }
 
 // Runs llama.cpp on `gguf`; "" in *why and the tokens, or the reason.
@@ -428,6 +540,202 @@ INSTANTIATE_TEST_SUITE_P(Formats, ZooQuant,
                          [](const auto& info) {
                            return std::string(ir::QuantFormatName(info.param));
                          });
+
+// A GGUF with one fused attn_qkv (+ bias) per layer instead of attn_q/k/v
+// (llama.cpp's create_tensor_qkv accepts both): the same logits as the
+// unfused file on the reference device, and llama.cpp's greedy tokens on
+// the cpu device. Qwen2 (q/k/v biases) and Qwen3 (q/k norms).
+class ZooFusedQkv : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ZooFusedQkv, FusedAttnQkvGguf) {
+  models::TestModelSpec spec;
+  spec.arch = GetParam();
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  const std::string dir = ::testing::TempDir() + "/fused_" + spec.arch;
+  const std::string plain = dir + "_plain.gguf", fused = dir + "_fused.gguf";
+  ASSERT_TRUE(models::WriteTestModelGguf(spec, plain).ok());
+  spec.gguf_fused_qkv = true;
+  ASSERT_TRUE(models::WriteTestModelGguf(spec, fused).ok());
+  auto a = models::Load(plain), b = models::Load(fused);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_FALSE(a->config.llama.fused_qkv);
+  EXPECT_TRUE(b->config.llama.fused_qkv);
+  EXPECT_TRUE(b->weights.contains("model.layers.0.self_attn.qkv_proj.weight"));
+  const std::vector<int64_t> prompt = models::TestPromptIds();
+  const int64_t s = static_cast<int64_t>(prompt.size());
+  std::vector<int64_t> pos(s);
+  for (int64_t i = 0; i < s; ++i) pos[i] = i;
+  std::vector<float> out[2];
+  for (int k = 0; k < 2; ++k) {
+    ir::Graph g = (k ? b : a)->eager;
+    ASSERT_TRUE(ir::InferShapes(g).ok());
+    auto r =
+        ir::Evaluator::Run(g, {{"input_ids", ir::Tensor::I64({1, s}, prompt)},
+                               {"position_ids", ir::Tensor::I64({1, s}, pos)}});
+    ASSERT_TRUE(r.ok()) << r.status();
+    out[k] = (*r)[0].ToFloats();
+  }
+  double diff = 0;
+  for (size_t j = 0; j < out[0].size(); ++j)
+    diff = std::max(diff, std::fabs(double(out[0][j]) - out[1][j]));
+  EXPECT_LE(diff, 1e-5);
+  auto device = hw::OpenDevice("cpu");
+  ASSERT_TRUE(device.ok());
+  auto compiled = engine::CompileLM(
+      b->eager, **device, hw::PrefillDecodeSpecializations(1, s, kCtx), {});
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  auto session = (*device)->Load(compiled->program);
+  ASSERT_TRUE(session.ok());
+  engine::Generator gen(session->get());
+  engine::GenerationOptions o;
+  o.prefill_seq_len = s;
+  o.ctx_len = kCtx;
+  o.generation_len = kSteps;
+  o.eos_id = 2;
+  auto r = gen.Generate(prompt, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<int64_t> ours = r->token_ids;
+  if (r->stopped_at_eos) ours.pop_back();
+  std::string why;
+  std::vector<int64_t> peer = LlamaCppGreedy(fused, prompt, kSteps, &why);
+  if (!why.empty() && peer.empty())
+    GTEST_SKIP() << "llama.cpp peer unavailable: " << why;
+  std::printf("%s fused attn_qkv GGUF: llama.cpp %s, qeff cpu %s\n",
+              spec.arch.c_str(), absl::StrJoin(peer, ",").c_str(),
+              absl::StrJoin(ours, ",").c_str());
+  EXPECT_EQ(peer, ours);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, ZooFusedQkv,
+                         ::testing::Values("qwen2", "qwen3"),
+                         [](const auto& info) { return info.param; });
+
+// Mixtral with f16 and bf16 expert weights (as HF checkpoints ship them):
+// the cpu driver's MoE kernel reads the stacks as stored (no f32 copy); its
+// logits equal the reference device's (which converts exactly) within
+// 1e-5 relative.
+TEST(ZooHalfExperts, F16AndBf16ExpertStacks) {
+  for (ir::DType dt : {ir::DType::kF16, ir::DType::kBF16}) {
+    models::TestModelSpec spec;
+    spec.arch = "mixtral";
+    spec.seed = models::DefaultTestSeed(spec.arch);
+    auto tm = models::MakeTestModel(spec);
+    ASSERT_TRUE(tm.ok());
+    models::WeightMap w = tm->Weights();
+    for (auto& [name, t] : w) {
+      if (name.find(".experts.") == std::string::npos) continue;
+      ir::Tensor h = ir::Tensor::Zeros(dt, t.dims());
+      for (int64_t i = 0; i < t.num_elements(); ++i)
+        h.mutable_data<uint16_t>()[i] =
+            dt == ir::DType::kF16 ? ir::FloatToHalf(t.data<float>()[i])
+                                  : ir::FloatToBFloat16(t.data<float>()[i]);
+      t = h;
+    }
+    auto eager = models::BuildEager(tm->config, w);
+    ASSERT_TRUE(eager.ok()) << eager.status();
+    const std::vector<int64_t> prompt = models::TestPromptIds();
+    const int64_t n = static_cast<int64_t>(prompt.size());
+    std::vector<float> out[2];
+    const char* devices[2] = {"cpu", "reference"};
+    for (int d = 0; d < 2; ++d) {
+      auto device = hw::OpenDevice(devices[d]);
+      ASSERT_TRUE(device.ok());
+      auto compiled = engine::CompileLM(
+          *eager, **device, hw::PrefillDecodeSpecializations(1, n, kCtx), {});
+      ASSERT_TRUE(compiled.ok()) << compiled.status();
+      if (d == 0) {
+        // The program keeps the expert stacks in their half type.
+        const auto* cp =
+            dynamic_cast<const hw::cpu::CpuProgram*>(compiled->program.get());
+        ASSERT_NE(cp, nullptr);
+        int half_stacks = 0;
+        for (const ir::Tensor& c : cp->constants)
+          half_stacks += c.rank() == 3 && c.dtype() == dt;
+        EXPECT_EQ(half_stacks, 3 * spec.num_hidden_layers);
+      }
+      auto session = (*device)->Load(compiled->program);
+      ASSERT_TRUE(session.ok());
+      engine::Generator gen(session->get());
+      engine::GenerationOptions o;
+      o.prefill_seq_len = n;
+      o.ctx_len = kCtx;
+      auto l = gen.Prefill(prompt, o);
+      ASSERT_TRUE(l.ok()) << l.status();
+      l = gen.Decode(engine::Argmax(*l), n);
+      ASSERT_TRUE(l.ok()) << l.status();
+      out[d] = l->ToFloats();
+    }
+    double diff = 0, scale = 0;
+    for (size_t j = 0; j < out[0].size(); ++j) {
+      diff = std::max(diff, std::fabs(double(out[0][j]) - out[1][j]));
+      scale = std::max(scale, std::fabs(double(out[1][j])));
+    }
+    std::printf("mixtral %s experts: cpu vs reference %.3g\n",
+                dt == ir::DType::kF16 ? "f16" : "bf16", diff / scale);
+    EXPECT_LE(diff / scale, 1e-5);
+  }
+}
+
+// The cpu driver's MoE kernel against the evaluator's (reference device)
+// for every attribute combination the op allows (softmax/sigmoid scoring,
+// renormalisation, scores on the input), on the Mixtral test model with its
+// MoE nodes' attributes rewritten; top_k 1, 2 and 4 (all experts).
+TEST(ZooMoEKernel, EveryAttributeCombinationMatchesTheEvaluator) {
+  models::TestModelSpec spec;
+  spec.arch = "mixtral";
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  auto tm = models::MakeTestModel(spec);
+  ASSERT_TRUE(tm.ok());
+  auto base = models::BuildEager(tm->config, tm->Weights());
+  ASSERT_TRUE(base.ok()) << base.status();
+  const std::vector<int64_t> prompt = models::TestPromptIds();
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  for (int64_t k : {1, 2, 4}) {
+    for (int combo = 0; combo < 8; ++combo) {
+      ir::Graph g = *base;
+      int moe_nodes = 0;
+      for (ir::NodeId id : g.LiveNodes()) {
+        ir::Node& node = g.node(id);
+        if (node.op_type != "MoE") continue;
+        ++moe_nodes;
+        node.attrs["top_k"] = ir::Attribute::Int(k);
+        node.attrs["scoring"] = ir::Attribute::Int(combo & 1);
+        node.attrs["norm_topk_prob"] = ir::Attribute::Int((combo >> 1) & 1);
+        node.attrs["score_on_input"] = ir::Attribute::Int((combo >> 2) & 1);
+      }
+      ASSERT_EQ(moe_nodes, spec.num_hidden_layers);
+      std::vector<float> out[2];
+      const char* devices[2] = {"cpu", "reference"};
+      for (int d = 0; d < 2; ++d) {
+        auto device = hw::OpenDevice(devices[d]);
+        ASSERT_TRUE(device.ok());
+        auto compiled = engine::CompileLM(
+            g, **device, hw::PrefillDecodeSpecializations(1, n, kCtx), {});
+        ASSERT_TRUE(compiled.ok()) << compiled.status();
+        auto session = (*device)->Load(compiled->program);
+        ASSERT_TRUE(session.ok());
+        engine::Generator gen(session->get());
+        engine::GenerationOptions o;
+        o.prefill_seq_len = n;
+        o.ctx_len = kCtx;
+        auto l = gen.Prefill(prompt, o);
+        ASSERT_TRUE(l.ok()) << l.status();
+        out[d] = l->ToFloats();
+        l = gen.Decode(3, n);
+        ASSERT_TRUE(l.ok()) << l.status();
+        std::vector<float> dec = l->ToFloats();
+        out[d].insert(out[d].end(), dec.begin(), dec.end());
+      }
+      double diff = 0, scale = 0;
+      for (size_t j = 0; j < out[0].size(); ++j) {
+        diff = std::max(diff, std::fabs(double(out[0][j]) - out[1][j]));
+        scale = std::max(scale, std::fabs(double(out[1][j])));
+      }
+      EXPECT_LE(diff / scale, 1e-5) << "top_k " << k << " combo " << combo;
+    }
+  }
+}
 
 TEST(ZooLoad, UnsupportedGgufArchitectureNamesTheSupportedOnes) {
   models::TestModelSpec spec;
