@@ -36,6 +36,30 @@
 //   output:  [B, H, C', D]: out[b, h, i, :] =
 //            cache[batch_index[b, 0], h, ctx_indices[b, i], :].
 //
+// MoE (domain com.qualcomm.cloud, version 1) — routed experts
+//   inputs:  x [..., H] (f32), router_logits [..., E] (f32, the same leading
+//            dims), gate [E, F, H], up [E, F, H], down [E, H, F] (f32 or a
+//            quantized constant: expert weights in Linear [out, in] layout)
+//   attrs:   top_k (int, 1 <= k <= E), scoring (int: 0 softmax over the E
+//            logits, 1 sigmoid of each logit; default 0), norm_topk_prob
+//            (int 0/1: divide the k selected scores by their sum; default 0),
+//            score_on_input (int 0/1: scale the expert's input instead of its
+//            output; default 0), activation (int: 0 SiLU; default 0)
+//   output:  y [..., H]. For each row t (all leading dims flattened):
+//            sel = the k largest router_logits[t] (a larger logit first;
+//            among equal logits the lower expert index first — ONNX TopK's
+//            order); s_e = softmax(router_logits[t])_e or sigmoid(logit_e);
+//            w_j = s_{sel_j}, / sum_j s_{sel_j} when norm_topk_prob;
+//            FFN_e(u) = down_e (act(gate_e u) * (up_e u)) (matrix-vector with
+//            the [out, in] weights); y[t] = sum_j w_j FFN_{sel_j}(x[t]), or
+//            with score_on_input y[t] = sum_j FFN_{sel_j}(w_j x[t]); the sum
+//            runs over j = 0..k-1 in that order. Experts not selected for a
+//            row contribute nothing (an implementation may skip them).
+//            Mixtral: softmax, norm 1; Qwen3-MoE: softmax, norm =
+//            norm_topk_prob; Llama 4: sigmoid, norm 0, score_on_input 1.
+//            Shared experts, router biases and their gates are ordinary
+//            graph ops around this one.
+//
 // Errors are absl::InvalidArgument naming the op (and node).
 #ifndef QEFF_IR_CUSTOM_OPS_H_
 #define QEFF_IR_CUSTOM_OPS_H_
@@ -49,6 +73,7 @@ inline constexpr absl::string_view kCtxScatterOp = "CtxScatter";
 inline constexpr absl::string_view kCtxGatherOp = "CtxGather";
 inline constexpr absl::string_view kCtxScatterCBOp = "CtxScatterCB";
 inline constexpr absl::string_view kCtxGatherCBOp = "CtxGatherCB";
+inline constexpr absl::string_view kMoEOp = "MoE";
 inline constexpr float kCustomRMSNormDefaultEpsilon = 1e-6f;
 
 }  // namespace qeff::ir

@@ -36,6 +36,7 @@ void RegisterAllKernels() {
     kernels::RegisterCustomKernels();
     kernels::RegisterNnKernels();
     kernels::RegisterLossKernels();
+    kernels::RegisterMoEKernels();
     kernels::RegisterConvKernels();
   });
 }

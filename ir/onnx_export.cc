@@ -217,6 +217,15 @@ absl::Status Exporter::Build() {
             "epsilon", Attribute::Float(kCustomRMSNormDefaultEpsilon),
             np->add_attribute()));
       }
+      if (n.op_type == "MoE") {
+        for (const char* a :
+             {"scoring", "norm_topk_prob", "score_on_input", "activation"}) {
+          if (n.attr(a) == nullptr) {
+            QEFF_RETURN_IF_ERROR(
+                AttributeToProto(a, Attribute::Int(0), np->add_attribute()));
+          }
+        }
+      }
     }
     if (!n.name.empty()) {
       std::string name = n.name;

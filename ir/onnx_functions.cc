@@ -37,6 +37,28 @@ class Body {
     a.set_i(v);
     return Op("Constant", {}, {a});
   }
+  // Adds a second output to the last node; returns its name.
+  std::string SecondOutput() {
+    onnx::NodeProto* n = f_->mutable_node(f_->node_size() - 1);
+    std::string out = absl::StrCat(n->output(0), "_1");
+    n->add_output(out);
+    return out;
+  }
+  // A scalar Constant holding attribute `attr` (int) of the function.
+  std::string AttrInt(const std::string& attr) {
+    onnx::AttributeProto a;
+    a.set_name("value_int");
+    a.set_type(onnx::AttributeProto::INT);
+    a.set_ref_attr_name(attr);
+    return Op("Constant", {}, {a});
+  }
+  std::string Float(float v) {
+    onnx::AttributeProto a;
+    a.set_name("value_float");
+    a.set_type(onnx::AttributeProto::FLOAT);
+    a.set_f(v);
+    return Op("Constant", {}, {a});
+  }
   // Renames the last node's output (the function's output).
   void NameLastOutput(const std::string& name) {
     f_->mutable_node(f_->node_size() - 1)->set_output(0, name);
@@ -215,6 +237,73 @@ void BuildGather(Body& b, const std::string& data, const std::string& rows,
   b.NameLastOutput("out");
 }
 
+// MoE (ir/custom_ops.h) in standard ops: TopK over the router logits,
+// softmax/sigmoid scores, GatherElements + optional renormalisation, a dense
+// [T, E] weight (ScatterElements; zero for unselected experts), every
+// expert's FFN as a batched MatMul over E, and the weighted sum over E. The
+// attribute switches are 0/1 blends (x * c + y * (1 - c)), exact for
+// c in {0, 1}, since an ONNX function has no control flow here. Only the
+// SiLU activation (the evaluator rejects the others).
+void BuildMoE(Body& b) {
+  constexpr int64_t kFloat = 1;  // TensorProto.FLOAT
+  std::string shape_x = b.Op("Shape", {"x"});
+  std::string H = b.Op("Gather", {shape_x, b.Ints({-1})});  // [1]
+  std::string E = b.Op("Gather", {b.Op("Shape", {"gate"}), b.Ints({0})});
+  std::string minus1 = b.Ints({-1});
+  std::string x2 = b.Op(
+      "Reshape",
+      {"x", b.Op("Concat", {minus1, H}, {Body::IntAttr("axis", 0)})});  // [T,H]
+  std::string l2 = b.Op(
+      "Reshape", {"router_logits",
+                  b.Op("Concat", {minus1, E}, {Body::IntAttr("axis", 0)})});
+  std::string k = b.Op("Reshape", {b.AttrInt("top_k"), b.Ints({1})});
+  b.Op("TopK", {l2, k},
+       {Body::IntAttr("axis", -1), Body::IntAttr("largest", 1),
+        Body::IntAttr("sorted", 1)});
+  std::string idx = b.SecondOutput();  // [T,k]
+  std::string one = b.Float(1.0f);
+  auto flag = [&](const char* attr) {
+    return b.Op("Cast", {b.AttrInt(attr)}, {Body::IntAttr("to", kFloat)});
+  };
+  auto blend = [&](const std::string& a, const std::string& c,
+                   const std::string& z) {  // a * c + z * (1 - c)
+    return b.Op("Add",
+                {b.Op("Mul", {a, c}), b.Op("Mul", {z, b.Op("Sub", {one, c})})});
+  };
+  std::string sig = flag("scoring"), nrm = flag("norm_topk_prob"),
+              on_in = flag("score_on_input");
+  std::string scores =
+      blend(b.Op("Sigmoid", {l2}), sig,
+            b.Op("Softmax", {l2}, {Body::IntAttr("axis", -1)}));
+  std::string w =
+      b.Op("GatherElements", {scores, idx}, {Body::IntAttr("axis", -1)});
+  std::string sum =
+      b.Op("ReduceSum", {w, b.Ints({-1})}, {Body::IntAttr("keepdims", 1)});
+  w = b.Op("Div", {w, blend(sum, nrm, one)});
+  std::string zeros = b.Op("ConstantOfShape", {b.Op("Shape", {scores})});
+  std::string dense = b.Op("ScatterElements", {zeros, idx, w},
+                           {Body::IntAttr("axis", -1)});  // [T,E]
+  std::string dense_t =
+      b.Op("Unsqueeze",
+           {b.Op("Transpose", {dense}, {Body::IntsAttr("perm", {1, 0})}),
+            b.Ints({2})});  // [E,T,1]
+  std::string in_scale = blend(dense_t, on_in, one);
+  std::string out_scale = blend(one, on_in, dense_t);
+  std::string u =
+      b.Op("Mul", {b.Op("Unsqueeze", {x2, b.Ints({0})}), in_scale});  // [E,T,H]
+  auto tr = [&](const char* w3) {
+    return b.Op("Transpose", {w3}, {Body::IntsAttr("perm", {0, 2, 1})});
+  };
+  std::string g = b.Op("MatMul", {u, tr("gate")});  // [E,T,F]
+  std::string p = b.Op("MatMul", {u, tr("up")});
+  std::string act = b.Op("Mul", {b.Op("Mul", {g, b.Op("Sigmoid", {g})}), p});
+  std::string o = b.Op("MatMul", {act, tr("down")});  // [E,T,H]
+  std::string y = b.Op("ReduceSum", {b.Op("Mul", {o, out_scale}), b.Ints({0})},
+                       {Body::IntAttr("keepdims", 0)});
+  b.Op("Reshape", {y, shape_x});
+  b.NameLastOutput("out");
+}
+
 // batch_index [B,1] (any integer type) → int64 [B,1,1,1].
 std::string Rows(Body& b, const std::string& batch_index) {
   std::string bi = b.Op("Cast", {batch_index}, {Body::IntAttr("to", kInt64)});
@@ -227,7 +316,7 @@ std::string Rows(Body& b, const std::string& batch_index) {
 bool IsCustomOp(absl::string_view domain, absl::string_view op) {
   if (domain == kQaicDomain) {
     return op == "CtxScatter" || op == "CtxGather" || op == "CtxScatterCB" ||
-           op == "CtxGatherCB";
+           op == "CtxGatherCB" || op == "MoE";
   }
   if (domain == kQtiDomain) return op == "CustomRMSNorm";
   return false;
@@ -258,6 +347,14 @@ absl::StatusOr<onnx::FunctionProto> CustomOpFunction(absl::string_view domain,
     auto f = NewFunction(domain, op, {"data", "batch_index", "ctx_indices"});
     Body b(&f);
     BuildGather(b, "data", Rows(b, "batch_index"), "ctx_indices");
+    return f;
+  }
+  if (domain == kQaicDomain && op == "MoE") {
+    auto f = NewFunction(
+        domain, op, {"x", "router_logits", "gate", "up", "down"},
+        {"top_k", "scoring", "norm_topk_prob", "score_on_input", "activation"});
+    Body b(&f);
+    BuildMoE(b);
     return f;
   }
   if (domain == kQtiDomain && op == "CustomRMSNorm") {

@@ -230,6 +230,44 @@ absl::Status CustomRMSNorm(InferenceContext& ctx) {
   return SameAsInput0(ctx);
 }
 
+// MoE(x[...,H], router_logits[...,E], gate[E,F,H], up[E,F,H], down[E,H,F])
+// -> [..., H] (ir/custom_ops.h).
+absl::Status MoE(InferenceContext& ctx) {
+  const Shape& x = ctx.input_type(0).shape;
+  const Shape& l = ctx.input_type(1).shape;
+  const Shape& g = ctx.input_type(2).shape;
+  const Shape& u = ctx.input_type(3).shape;
+  const Shape& d = ctx.input_type(4).shape;
+  if (g.ranked() && g.rank() != 3)
+    return Error("gate must be [E, F, H], got ", g.ToString());
+  if (d.ranked() && d.rank() != 3)
+    return Error("down must be [E, H, F], got ", d.ToString());
+  if (x.ranked() && x.rank() < 1) return Error("x must have rank >= 1");
+  if (x.ranked() && g.ranked()) {
+    QEFF_RETURN_IF_ERROR(
+        Agree(x.dims().back(), g.dims()[2], "x and gate hidden dims").status());
+  }
+  if (l.ranked() && g.ranked() && l.rank() >= 1) {
+    QEFF_RETURN_IF_ERROR(
+        Agree(l.dims().back(), g.dims()[0], "router_logits and experts")
+            .status());
+  }
+  if (g.ranked() && u.ranked() && u.rank() == 3) {
+    for (int i = 0; i < 3; ++i)
+      QEFF_RETURN_IF_ERROR(
+          Agree(g.dims()[i], u.dims()[i], "gate and up dims").status());
+  }
+  if (g.ranked() && d.ranked()) {
+    QEFF_RETURN_IF_ERROR(
+        Agree(g.dims()[0], d.dims()[0], "gate and down experts").status());
+    QEFF_RETURN_IF_ERROR(
+        Agree(g.dims()[1], d.dims()[2], "gate and down ffn dims").status());
+    QEFF_RETURN_IF_ERROR(
+        Agree(g.dims()[2], d.dims()[1], "gate and down hidden dims").status());
+  }
+  return SameAsInput0(ctx);
+}
+
 // Rank-checked dims of input i: `rank` dims (unknown when unranked).
 absl::StatusOr<std::vector<Dim>> Dims(const InferenceContext& ctx, int i,
                                       int rank, absl::string_view what) {
@@ -354,6 +392,10 @@ void RegisterCustomOps(Registry* r) {
                     [](InferenceContext& c) { return CtxGather(c, false); }));
   r->push_back(Make(q, "CtxGatherCB", 3, 3,
                     [](InferenceContext& c) { return CtxGather(c, true); }));
+  r->push_back(Make(
+      q, "MoE", 5, 5, MoE,
+      {Attr("top_k", kInt), Attr("scoring", kInt), Attr("norm_topk_prob", kInt),
+       Attr("score_on_input", kInt), Attr("activation", kInt)}));
 }
 
 }  // namespace qeff::ir::schemas

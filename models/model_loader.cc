@@ -2,13 +2,18 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "models/bert_gguf.h"
 #include "models/gguf.h"
+#include "models/gguf_gemma3.h"
+#include "models/gguf_gpt2.h"
 #include "models/hf_hub.h"
 #include "models/hf_tokenizer.h"
 #include "models/llama2c.h"
@@ -34,10 +39,110 @@ absl::Status Prefixed(const std::string& path, const absl::Status& s) {
   return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
 }
 
+// `{arch}.expert_*` keys (llama.cpp's LLM_KV_EXPERT_*): every layer has
+// experts when expert_count > 0; llama.cpp renormalises the selected
+// experts' softmax weights for llama (Mixtral) and qwen3moe alike.
+absl::Status MoEFromGguf(const GgufFile& f, const std::string& path,
+                         const std::string& arch, LlamaConfig* c) {
+  auto key = [&](absl::string_view k) { return absl::StrCat(arch, ".", k); };
+  if (!f.Has(key("expert_count"))) {
+    if (arch == "qwen3moe")
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": ", key("expert_count"), " is missing"));
+    return absl::OkStatus();
+  }
+  QEFF_ASSIGN_OR_RETURN(c->num_experts, f.GetInt(key("expert_count")));
+  if (c->num_experts == 0) return absl::OkStatus();
+  QEFF_ASSIGN_OR_RETURN(c->num_experts_per_tok,
+                        f.GetInt(key("expert_used_count")));
+  if (f.Has(key("expert_feed_forward_length"))) {
+    QEFF_ASSIGN_OR_RETURN(c->moe_intermediate_size,
+                          f.GetInt(key("expert_feed_forward_length")));
+  }
+  c->norm_topk_prob = true;
+  c->moe_style = "qwen";
+  if (f.Has(key("expert_weights_norm"))) {
+    QEFF_ASSIGN_OR_RETURN(c->norm_topk_prob,
+                          f.GetBool(key("expert_weights_norm")));
+  }
+  if (f.Has(key("expert_weights_scale"))) {
+    QEFF_ASSIGN_OR_RETURN(float scale, f.GetF32(key("expert_weights_scale")));
+    if (scale != 0.0f && scale != 1.0f) {
+      return absl::UnimplementedError(
+          absl::StrCat(path, ": ", key("expert_weights_scale"), " ", scale,
+                       " is not supported (supported: 1)"));
+    }
+  }
+  if (f.Has(key("expert_gating_func"))) {
+    QEFF_ASSIGN_OR_RETURN(int64_t func, f.GetInt(key("expert_gating_func")));
+    if (func != 1) {  // LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX
+      return absl::UnimplementedError(
+          absl::StrCat(path, ": ", key("expert_gating_func"), " ", func,
+                       " is not supported (supported: 1 softmax)"));
+    }
+  }
+  if (f.Has(key("expert_shared_count")) ||
+      f.Has(key("expert_shared_feed_forward_length"))) {
+    return absl::UnimplementedError(
+        absl::StrCat(path, ": shared experts are not supported for ", arch));
+  }
+  return absl::OkStatus();
+}
+
+// Phi-3 (llama.cpp's phi3): fused attn_qkv and ffn_up (gate rows first);
+// with rope_factors_long/short tensors, longrope scaling with
+// phi3.rope.scaling.original_context_length and .attn_factor. llama.cpp
+// picks the long factors by context size (n_ctx > original); qeff follows
+// transformers (per forward, max(position_ids) + 1 > original), which agree
+// while a sequence stays within the original context.
+absl::Status Phi3RopeFromGguf(const GgufFile& f, const std::string& path,
+                              LlamaConfig* c) {
+  c->fused_qkv = c->fused_gate_up = true;
+  const GgufTensorInfo* lo = f.FindTensor("rope_factors_long.weight");
+  const GgufTensorInfo* sh = f.FindTensor("rope_factors_short.weight");
+  if (lo == nullptr && sh == nullptr) return absl::OkStatus();
+  if (lo == nullptr || sh == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": phi3 needs both rope_factors_long and rope_factors_short"));
+  }
+  RopeScaling& r = c->rope_scaling;
+  r.type = RopeScaling::Type::kLongRope;
+  for (auto [t, out] :
+       {std::pair{lo, &r.long_factor}, std::pair{sh, &r.short_factor}}) {
+    if (t->tensor.dtype() != ir::DType::kF32 || t->tensor.is_quantized()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": tensor '", t->name, "' must be f32, got ",
+                       t->tensor.TypeString()));
+    }
+    const float* p = t->tensor.data<float>();
+    out->assign(p, p + t->tensor.num_elements());
+  }
+  QEFF_ASSIGN_OR_RETURN(r.original_max_position_embeddings,
+                        f.GetInt("phi3.rope.scaling.original_context_length"));
+  r.attention_factor = 1.0f;
+  if (f.Has("phi3.rope.scaling.attn_factor")) {
+    QEFF_ASSIGN_OR_RETURN(r.attention_factor,
+                          f.GetF32("phi3.rope.scaling.attn_factor"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
                                      const LoadOptions& options) {
   QEFF_ASSIGN_OR_RETURN(GgufFile f, ReadGguf(path));
   QEFF_ASSIGN_OR_RETURN(std::string arch, f.GetString("general.architecture"));
+  // The GGUF architectures read here (llama.cpp's names); Mixtral is
+  // "llama" with expert_count.
+  static const char* const kGgufArchs[] = {"llama",    "qwen2", "qwen3",
+                                           "qwen3moe", "phi3",  "gpt2",
+                                           "gemma3",   "bert",  "nomic-bert"};
+  if (std::find(std::begin(kGgufArchs), std::end(kGgufArchs), arch) ==
+      std::end(kGgufArchs)) {
+    return absl::UnimplementedError(absl::StrCat(
+        path, ": general.architecture '", arch,
+        "' is not supported (supported: ", absl::StrJoin(kGgufArchs, ", "),
+        ")"));
+  }
   LoadedModel m;
   m.source = path;
   if (arch == "bert" || arch == "nomic-bert") {  // models/bert_gguf.h
@@ -50,10 +155,15 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
     }
     return m;
   }
-  if (arch != "llama" && arch != "qwen2") {
-    return absl::UnimplementedError(absl::StrCat(
-        path, ": general.architecture '", arch,
-        "' is not supported (supported: llama, qwen2, bert, nomic-bert)"));
+  if (arch == "gpt2" || arch == "gemma3") {
+    QEFF_RETURN_IF_ERROR(arch == "gpt2"
+                             ? Gpt2FromGguf(f, path, &m.config, &m.weights)
+                             : Gemma3FromGguf(f, path, &m.config, &m.weights));
+    m.architecture = m.config.architecture;
+    if (options.tokenizer_path.empty()) {
+      QEFF_ASSIGN_OR_RETURN(m.tokenizer, TokenizerFromGguf(f));
+    }
+    return m;
   }
   LlamaConfig c;
   auto key = [&](absl::string_view k) { return absl::StrCat(arch, ".", k); };
@@ -108,11 +218,27 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
     }
   }
   // llama.cpp permutes Q/K rows for its interleaved RoPE (llama); qwen2
-  // uses the NEOX (rotate-half) pairing and is stored as in HF.
+  // and qwen3 use the NEOX (rotate-half) pairing and are stored as in HF.
+  c.qk_norm = arch == "qwen3" || arch == "qwen3moe";
+  QEFF_RETURN_IF_ERROR(MoEFromGguf(f, path, arch, &c));
+  if (arch == "phi3") QEFF_RETURN_IF_ERROR(Phi3RopeFromGguf(f, path, &c));
   const bool permuted = arch == "llama";
   for (const GgufTensorInfo& t : f.tensors()) {
     std::string hf = GgufToHfName(t.name);
+    if (arch == "phi3" && (t.name == "rope_factors_long.weight" ||
+                           t.name == "rope_factors_short.weight")) {
+      continue;  // read by Phi3RopeFromGguf
+    }
+    if (arch == "phi3" && absl::EndsWith(hf, ".mlp.up_proj.weight")) {
+      hf.replace(hf.size() - 15, 15, ".gate_up_proj.weight");
+    }
     if (hf.empty()) {
+      if (absl::EndsWith(t.name, ".ffn_gate_up_exps.weight")) {
+        return absl::UnimplementedError(absl::StrCat(
+            path, ": tensor '", t.name,
+            "': fused gate/up expert stacks (convert_hf_to_gguf.py "
+            "--fuse-gate-up-exps) are not supported"));
+      }
       if (t.name == "rope_freqs.weight") {
         return absl::UnimplementedError(
             absl::StrCat(path,
@@ -123,6 +249,17 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
           absl::StrCat(path, ": unexpected tensor '", t.name, "' for ", arch));
     }
     ir::Tensor w = t.tensor;
+    if (absl::StrContains(hf, "self_attn.qkv_proj.")) {
+      // llama.cpp's create_tensor_qkv: one fused attn_qkv instead of
+      // attn_q/k/v (q rows, then k, then v).
+      if (permuted) {
+        return absl::UnimplementedError(absl::StrCat(
+            path, ": tensor '", t.name,
+            "': a fused attn_qkv in a llama GGUF (Q/K rows in llama.cpp's "
+            "interleaved layout) is not supported"));
+      }
+      c.fused_qkv = true;
+    }
     if (absl::EndsWith(hf, ".bias")) {
       if (absl::StrContains(hf, "self_attn.q_proj") ||
           absl::StrContains(hf, "self_attn.k_proj") ||
@@ -155,8 +292,29 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
         absl::StrCat(path, ": no tensor 'token_embd.weight'"));
   c.vocab_size = embed->second.dims()[0];
   c.tie_word_embeddings = !m.weights.contains("lm_head.weight");
-  const std::string model_type =
-      arch == "qwen2" ? "qwen2" : (c.sliding_window > 0 ? "mistral" : "llama");
+  std::string model_type =
+      arch != "llama" ? arch : (c.sliding_window > 0 ? "mistral" : "llama");
+  if (arch == "qwen3moe") model_type = "qwen3_moe";
+  if (arch == "llama" && c.num_experts > 0) {
+    // llama.cpp converts Mixtral as "llama" with experts; HF's names.
+    model_type = "mixtral";
+    c.moe_style = "mixtral";
+    WeightMap renamed;
+    for (auto& [n, t] : m.weights) {
+      std::string r = n;
+      for (const auto& [from, to] :
+           std::vector<std::pair<std::string, std::string>>{
+               {".mlp.gate.weight", ".block_sparse_moe.gate.weight"},
+               {".mlp.experts.gate_proj.", ".block_sparse_moe.experts.w1."},
+               {".mlp.experts.up_proj.", ".block_sparse_moe.experts.w3."},
+               {".mlp.experts.down_proj.", ".block_sparse_moe.experts.w2."}}) {
+        size_t at = r.find(from);
+        if (at != std::string::npos) r.replace(at, from.size(), to);
+      }
+      renamed[r] = std::move(t);
+    }
+    m.weights = std::move(renamed);
+  }
   m.config = FromLlamaConfig(c, model_type);
   m.architecture = m.config.architecture;
   if (options.tokenizer_path.empty()) {
@@ -224,6 +382,21 @@ absl::StatusOr<LoadedModel> LoadHfFolder(const std::string& dir) {
       if (n == "embeddings.position_ids") continue;
     } else if (absl::EndsWith(n, ".rotary_emb.inv_freq")) {
       continue;  // a buffer some old checkpoints saved
+    } else if (m.config.family == ModelFamily::kGemma3) {
+      // Gemma3ForConditionalGeneration: the text model's weights under
+      // language_model (before and after transformers 4.52); the vision
+      // tower and projector are not loaded.
+      std::string bare = absl::StartsWith(n, "model.") ? n.substr(6) : n;
+      if (absl::StartsWith(bare, "vision_tower.") ||
+          absl::StartsWith(bare, "multi_modal_projector."))
+        continue;
+      if (absl::StartsWith(n, "language_model.model.")) {
+        n = "model." + n.substr(21);
+      } else if (absl::StartsWith(n, "model.language_model.")) {
+        n = "model." + n.substr(21);
+      } else if (n == "language_model.lm_head.weight") {
+        n = "lm_head.weight";
+      }
     }
     m.weights[n] = std::move(t);
   }
@@ -245,9 +418,17 @@ std::string GgufToHfName(absl::string_view gguf_name) {
       {"attn_q.weight", "self_attn.q_proj.weight"},
       {"attn_k.weight", "self_attn.k_proj.weight"},
       {"attn_v.weight", "self_attn.v_proj.weight"},
+      {"attn_qkv.weight", "self_attn.qkv_proj.weight"},
+      {"attn_qkv.bias", "self_attn.qkv_proj.bias"},
       {"attn_q.bias", "self_attn.q_proj.bias"},
       {"attn_k.bias", "self_attn.k_proj.bias"},
       {"attn_v.bias", "self_attn.v_proj.bias"},
+      {"attn_q_norm.weight", "self_attn.q_norm.weight"},
+      {"ffn_gate_inp.weight", "mlp.gate.weight"},
+      {"ffn_gate_exps.weight", "mlp.experts.gate_proj.weight"},
+      {"ffn_up_exps.weight", "mlp.experts.up_proj.weight"},
+      {"ffn_down_exps.weight", "mlp.experts.down_proj.weight"},
+      {"attn_k_norm.weight", "self_attn.k_norm.weight"},
       {"attn_output.weight", "self_attn.o_proj.weight"},
       {"ffn_norm.weight", "post_attention_layernorm.weight"},
       {"ffn_gate.weight", "mlp.gate_proj.weight"},

@@ -4,7 +4,7 @@
 //    or a sharded model.safetensors.index.json, generation_config.json and
 //    tokenizer_config.json when present);
 //  - `*.gguf`: GGUF v3 with `general.architecture` llama (also Mistral
-//    converted by llama.cpp) or qwen2;
+//    converted by llama.cpp), qwen2, qwen3 or gpt2 (models/gguf_gpt2.h);
 //  - llama2.c `*.bin` (+ a separate tokenizer.bin);
 //  - anything else that looks like `ORG/NAME[@REV]`: a model in the offline
 //    Hugging Face hub cache (models/hf_hub.h), loaded as a folder.

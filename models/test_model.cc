@@ -4,9 +4,13 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <random>
+#include <tuple>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -103,7 +107,7 @@ HfVocabSource TestHfVocab(ModelFamily family) {
   HfVocabSource v;
   v.bos_id = 1;
   v.eos_id = 2;
-  if (family == ModelFamily::kLlama) {
+  if (family != ModelFamily::kGpt2) {
     v.model = "llama";
     v.tokens = tv.pieces;
     v.scores = tv.scores;
@@ -159,6 +163,7 @@ WeightMap MakeTestWeights(const TestModelSpec& s, LlamaConfig* config) {
   c.tie_word_embeddings = s.tie_word_embeddings;
   c.max_position_embeddings = s.max_position_embeddings;
   c.rope_scaling = s.rope_scaling;
+  c.head_dim = s.head_dim;
   *config = c;
   NormalSource src(s.seed);
   const int64_t h = c.hidden_size, d = c.HeadDim(), f = c.intermediate_size;
@@ -207,20 +212,120 @@ std::vector<std::pair<std::string, ir::Tensor>> Ordered(WeightMap w,
          {"input_layernorm.weight", "self_attn.q_proj.weight",
           "self_attn.q_proj.bias", "self_attn.k_proj.weight",
           "self_attn.k_proj.bias", "self_attn.v_proj.weight",
-          "self_attn.v_proj.bias", "self_attn.o_proj.weight",
+          "self_attn.qkv_proj.weight", "mlp.gate_up_proj.weight",
+          "self_attn.v_proj.bias", "self_attn.q_norm.weight",
+          "self_attn.k_norm.weight", "self_attn.o_proj.weight",
           "post_attention_layernorm.weight", "mlp.gate_proj.weight",
           "mlp.up_proj.weight", "mlp.down_proj.weight"})
       take(p + r);
+    if (c.LayerIsMoE(i)) {
+      const bool mixtral = c.moe_style == "mixtral";
+      const std::string m = p + (mixtral ? "block_sparse_moe." : "mlp.");
+      take(m + "gate.weight");
+      for (int64_t e = 0; e < c.num_experts; ++e) {
+        for (const char* r : mixtral
+                                 ? std::vector<const char*>{"w1", "w2", "w3"}
+                                 : std::vector<const char*>{
+                                       "gate_proj", "up_proj", "down_proj"})
+          take(absl::StrCat(m, "experts.", e, ".", r, ".weight"));
+      }
+    }
   }
   take("model.norm.weight");
   take("lm_head.weight");
   return out;
 }
 
+// Mixtral / Qwen3-MoE: every layer's dense MLP replaced by a router and
+// spec.num_experts SwiGLU experts, drawn from their own seed stream. The
+// router is drawn with a larger scale so routing decisions are clear.
+void AddExperts(const TestModelSpec& s, LlamaConfig* c, WeightMap* w) {
+  const bool mixtral = s.arch == "mixtral";
+  c->num_experts = s.num_experts;
+  c->num_experts_per_tok = s.num_experts_per_tok;
+  c->moe_style = mixtral ? "mixtral" : "qwen";
+  c->norm_topk_prob = mixtral ? true : s.norm_topk_prob;
+  if (!mixtral) c->moe_intermediate_size = s.moe_intermediate_size;
+  const int64_t h = c->hidden_size;
+  const int64_t f = mixtral ? c->intermediate_size : c->moe_intermediate_size;
+  NormalSource src(s.seed ^ 0x6a09e667f3bcc909ull);
+  if (!s.mlp_only_layers.empty()) {
+    c->moe_layers.assign(c->num_hidden_layers, true);
+    for (int64_t i : s.mlp_only_layers)
+      if (i >= 0 && i < c->num_hidden_layers) c->moe_layers[i] = false;
+  }
+  for (int64_t i = 0; i < c->num_hidden_layers; ++i) {
+    if (!c->LayerIsMoE(i)) continue;
+    const std::string p = absl::StrCat("model.layers.", i, ".");
+    for (const char* r : {"gate_proj", "up_proj", "down_proj"})
+      w->erase(absl::StrCat(p, "mlp.", r, ".weight"));
+    const std::string m = p + (mixtral ? "block_sparse_moe." : "mlp.");
+    (*w)[m + "gate.weight"] =
+        Random(src, {c->num_experts, h}, 3.0f / std::sqrt(float(h)));
+    for (int64_t e = 0; e < c->num_experts; ++e) {
+      const std::string x = absl::StrCat(m, "experts.", e, ".");
+      (*w)[x + (mixtral ? "w1" : "gate_proj") + ".weight"] =
+          Random(src, {f, h}, 1.0f / std::sqrt(float(h)));
+      (*w)[x + (mixtral ? "w3" : "up_proj") + ".weight"] =
+          Random(src, {f, h}, 1.0f / std::sqrt(float(h)));
+      (*w)[x + (mixtral ? "w2" : "down_proj") + ".weight"] =
+          Random(src, {h, f}, 1.0f / std::sqrt(float(f)));
+    }
+  }
+}
+
+// Phi-3: the llama draw with q/k/v and gate/up fused as Phi3 stores them,
+// longrope scaling (short and long factors, original context
+// spec.longrope_original of 512, attention_factor = sqrt(1 + ln s / ln
+// original) for s = 512 / original) and a sliding window
+// longer than any test sequence.
+void FusePhi3(int64_t original, LlamaConfig* c, WeightMap* w) {
+  c->fused_qkv = c->fused_gate_up = true;
+  c->sliding_window = 2047;
+  c->max_position_embeddings = 512;
+  RopeScaling& r = c->rope_scaling;
+  r.type = RopeScaling::Type::kLongRope;
+  r.original_max_position_embeddings = 256;
+  r.attention_factor =
+      static_cast<float>(std::sqrt(1.0 + std::log(2.0) / std::log(256.0)));
+  const int64_t half = c->HeadDim() / 2;
+  r.long_factor.clear();
+  r.short_factor.clear();
+  for (int64_t i = 0; i < half; ++i) {
+    r.short_factor.push_back(1.0f + 0.25f * static_cast<float>(i) / half);
+    r.long_factor.push_back(1.0f + 4.0f * static_cast<float>(i) / half);
+  }
+  auto cat = [&](const std::string& out, std::vector<std::string> in) {
+    int64_t rows = 0, cols = 0;
+    for (const auto& n : in) {
+      rows += (*w)[n].dims()[0];
+      cols = (*w)[n].dims()[1];
+    }
+    ir::Tensor t = ir::Tensor::Zeros(ir::DType::kF32, {rows, cols});
+    size_t off = 0;
+    for (const auto& n : in) {
+      std::memcpy(t.mutable_raw() + off, (*w)[n].raw(), (*w)[n].byte_size());
+      off += (*w)[n].byte_size();
+      w->erase(n);
+    }
+    (*w)[out] = std::move(t);
+  };
+  for (int64_t i = 0; i < c->num_hidden_layers; ++i) {
+    const std::string p = absl::StrCat("model.layers.", i, ".");
+    cat(p + "self_attn.qkv_proj.weight",
+        {p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+         p + "self_attn.v_proj.weight"});
+    cat(p + "mlp.gate_up_proj.weight",
+        {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"});
+  }
+}
+
 // Qwen2-style: the llama draw, then q/k/v biases drawn after all weights.
 TestModel MakeLlamaFamily(const TestModelSpec& s) {
   TestModelSpec base = s;
   base.tie_word_embeddings = s.arch == "qwen2" ? true : s.tie_word_embeddings;
+  if ((s.arch == "qwen3" || s.arch == "qwen3_moe") && base.head_dim == 0)
+    base.head_dim = 32;
   LlamaConfig c;
   WeightMap w = MakeTestWeights(base, &c);
   if (s.arch == "mistral") c.sliding_window = s.sliding_window;
@@ -236,6 +341,19 @@ TestModel MakeLlamaFamily(const TestModelSpec& s) {
       w[p + "v_proj.bias"] = Random(src, {c.num_key_value_heads * d}, 0.5f);
     }
   }
+  if (s.arch == "qwen3" || s.arch == "qwen3_moe") {
+    // Qwen3: q/k norms drawn after all weights.
+    c.qk_norm = true;
+    c.rms_norm_eps = 1e-6f;
+    NormalSource src(s.seed ^ 0x51ed270b27c9a3f5ull);
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+      std::string p = absl::StrCat("model.layers.", i, ".self_attn.");
+      w[p + "q_norm.weight"] = Random(src, {c.HeadDim()}, 0.1f, 1.0f);
+      w[p + "k_norm.weight"] = Random(src, {c.HeadDim()}, 0.1f, 1.0f);
+    }
+  }
+  if (s.arch == "mixtral" || s.arch == "qwen3_moe") AddExperts(s, &c, &w);
+  if (s.arch == "phi3") FusePhi3(s.longrope_original, &c, &w);
   TestModel m;
   m.config = FromLlamaConfig(c, s.arch);
   m.tensors = Ordered(std::move(w), c);
@@ -286,6 +404,66 @@ TestModel MakeGpt2(const TestModelSpec& s) {
   return m;
 }
 
+// Gemma 3: two layers per pattern of 2 (a local sliding-window layer, then a
+// global one), a window of 4 (shorter than the test prompt), different local
+// and global RoPE bases, linear scaling on the global layers, Q/K norms and
+// the four per-layer norms; norm weights near 0 (Gemma multiplies by
+// 1 + weight). query_pre_attn_scalar is the head dim, the value llama.cpp
+// assumes for GGUF files of this size.
+TestModel MakeGemma3(const TestModelSpec& s) {
+  Gemma3Config c;
+  c.vocab_size = static_cast<int64_t>(MakeTestVocab().pieces.size());
+  c.hidden_size = s.hidden_size;
+  c.intermediate_size = s.intermediate_size;
+  c.num_hidden_layers = s.num_hidden_layers;
+  c.num_attention_heads = s.num_attention_heads;
+  c.num_key_value_heads = s.num_key_value_heads;
+  c.head_dim = s.hidden_size / s.num_attention_heads;
+  c.max_position_embeddings = s.max_position_embeddings;
+  c.rms_norm_eps = 1e-6f;
+  c.rope_theta = 1000000.0f;
+  c.rope_scaling.type = RopeScaling::Type::kLinear;
+  c.rope_scaling.factor = 8.0f;
+  c.rope_local_base_freq = 10000.0f;
+  c.sliding_window = 4;
+  c.sliding_layers = Gemma3SlidingLayersFromPattern(c.num_hidden_layers, 2);
+  c.attention_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  c.embed_scale = std::sqrt(static_cast<float>(c.hidden_size));
+  c.tie_word_embeddings = true;
+  NormalSource src(s.seed);
+  const int64_t h = c.hidden_size, d = c.head_dim, f = c.intermediate_size;
+  const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
+  const float in_std = 1.0f / std::sqrt(static_cast<float>(h));
+  TestModel m;
+  auto add = [&](std::string n, ir::Tensor t) {
+    m.tensors.emplace_back(std::move(n), std::move(t));
+  };
+  // Small embeddings: scaled by sqrt(hidden) and tied to the head, larger
+  // ones make every step repeat its input token.
+  add("model.embed_tokens.weight", Random(src, {c.vocab_size, h}, 0.02f));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    std::string p = absl::StrCat("model.layers.", i, ".");
+    add(p + "input_layernorm.weight", Random(src, {h}, 0.1f));
+    add(p + "self_attn.q_proj.weight", Random(src, {nh * d, h}, in_std));
+    add(p + "self_attn.k_proj.weight", Random(src, {nkv * d, h}, in_std));
+    add(p + "self_attn.v_proj.weight", Random(src, {nkv * d, h}, in_std));
+    add(p + "self_attn.o_proj.weight",
+        Random(src, {h, nh * d}, 1.0f / std::sqrt(static_cast<float>(nh * d))));
+    add(p + "self_attn.q_norm.weight", Random(src, {d}, 0.1f));
+    add(p + "self_attn.k_norm.weight", Random(src, {d}, 0.1f));
+    add(p + "post_attention_layernorm.weight", Random(src, {h}, 0.1f));
+    add(p + "pre_feedforward_layernorm.weight", Random(src, {h}, 0.1f));
+    add(p + "mlp.gate_proj.weight", Random(src, {f, h}, in_std));
+    add(p + "mlp.up_proj.weight", Random(src, {f, h}, in_std));
+    add(p + "mlp.down_proj.weight",
+        Random(src, {h, f}, 1.0f / std::sqrt(static_cast<float>(f))));
+    add(p + "post_feedforward_layernorm.weight", Random(src, {h}, 0.1f));
+  }
+  add("model.norm.weight", Random(src, {h}, 0.1f));
+  m.config = FromGemma3Config(c);
+  return m;
+}
+
 std::string ConfigJson(const ModelConfig& m) {
   std::vector<std::string> f;
   auto kv = [&](const std::string& k, const std::string& v) {
@@ -298,7 +476,32 @@ std::string ConfigJson(const ModelConfig& m) {
   kv("bos_token_id", "1");
   kv("eos_token_id", "2");
   kv("vocab_size", absl::StrCat(m.vocab_size));
-  if (m.family == ModelFamily::kGpt2) {
+  if (m.family == ModelFamily::kGemma3) {
+    const Gemma3Config& c = m.gemma3;
+    kv("hidden_size", absl::StrCat(c.hidden_size));
+    kv("intermediate_size", absl::StrCat(c.intermediate_size));
+    kv("num_hidden_layers", absl::StrCat(c.num_hidden_layers));
+    kv("num_attention_heads", absl::StrCat(c.num_attention_heads));
+    kv("num_key_value_heads", absl::StrCat(c.num_key_value_heads));
+    kv("head_dim", absl::StrCat(c.head_dim));
+    kv("hidden_activation", "\"gelu_pytorch_tanh\"");
+    kv("max_position_embeddings", absl::StrCat(c.max_position_embeddings));
+    kv("rms_norm_eps", num(c.rms_norm_eps));
+    kv("rope_theta", num(c.rope_theta));
+    kv("rope_local_base_freq", num(c.rope_local_base_freq));
+    kv("rope_scaling", absl::StrCat("{\"rope_type\": \"linear\", \"factor\": ",
+                                    num(c.rope_scaling.factor), "}"));
+    kv("query_pre_attn_scalar", absl::StrCat(c.head_dim));
+    kv("sliding_window", absl::StrCat(c.sliding_window));
+    std::vector<std::string> types;
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+      types.push_back(c.LayerIsSliding(i) ? "\"sliding_attention\""
+                                          : "\"full_attention\"");
+    kv("layer_types", absl::StrCat("[", absl::StrJoin(types, ", "), "]"));
+    kv("final_logit_softcapping", "null");
+    kv("attn_logit_softcapping", "null");
+    kv("tie_word_embeddings", "true");
+  } else if (m.family == ModelFamily::kGpt2) {
     const Gpt2Config& c = m.gpt2;
     kv("n_positions", absl::StrCat(c.n_positions));
     kv("n_embd", absl::StrCat(c.n_embd));
@@ -316,6 +519,7 @@ std::string ConfigJson(const ModelConfig& m) {
     kv("num_hidden_layers", absl::StrCat(c.num_hidden_layers));
     kv("num_attention_heads", absl::StrCat(c.num_attention_heads));
     kv("num_key_value_heads", absl::StrCat(c.num_key_value_heads));
+    if (c.head_dim != 0) kv("head_dim", absl::StrCat(c.head_dim));
     kv("hidden_act", "\"silu\"");
     kv("max_position_embeddings", absl::StrCat(c.max_position_embeddings));
     kv("rms_norm_eps", num(c.rms_norm_eps));
@@ -323,10 +527,46 @@ std::string ConfigJson(const ModelConfig& m) {
     kv("tie_word_embeddings", c.tie_word_embeddings ? "true" : "false");
     if (m.model_type == "mistral")
       kv("sliding_window", absl::StrCat(c.sliding_window));
-    if (m.model_type == "qwen2") kv("use_sliding_window", "false");
+    if (m.model_type == "qwen2" || m.model_type == "qwen3" ||
+        m.model_type == "qwen3_moe")
+      kv("use_sliding_window", "false");
+    if (m.model_type == "qwen3" || m.model_type == "qwen3_moe")
+      kv("attention_bias", "false");
+    if (m.model_type == "mixtral") {
+      kv("num_local_experts", absl::StrCat(c.num_experts));
+      kv("num_experts_per_tok", absl::StrCat(c.num_experts_per_tok));
+      kv("sliding_window", "null");
+    }
+    if (m.model_type == "qwen3_moe") {
+      kv("num_experts", absl::StrCat(c.num_experts));
+      kv("num_experts_per_tok", absl::StrCat(c.num_experts_per_tok));
+      kv("moe_intermediate_size", absl::StrCat(c.moe_intermediate_size));
+      kv("norm_topk_prob", c.norm_topk_prob ? "true" : "false");
+      kv("decoder_sparse_step", "1");
+      std::vector<int64_t> dense;
+      for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+        if (!c.LayerIsMoE(i)) dense.push_back(i);
+      kv("mlp_only_layers", absl::StrCat("[", absl::StrJoin(dense, ", "), "]"));
+    }
     if (m.model_type == "llama") kv("attention_bias", "false");
     const RopeScaling& r = c.rope_scaling;
-    if (r.type != RopeScaling::Type::kNone) {
+    if (m.model_type == "phi3") {
+      kv("sliding_window", absl::StrCat(c.sliding_window));
+      kv("attention_bias", "false");
+      if (r.type == RopeScaling::Type::kLongRope) {
+        kv("original_max_position_embeddings",
+           absl::StrCat(r.original_max_position_embeddings));
+        auto list = [&](const std::vector<float>& v) {
+          std::vector<std::string> p;
+          for (float x : v) p.push_back(num(x));
+          return absl::StrCat("[", absl::StrJoin(p, ", "), "]");
+        };
+        kv("rope_scaling",
+           absl::StrCat("{\"type\": \"longrope\", \"long_factor\": ",
+                        list(r.long_factor),
+                        ", \"short_factor\": ", list(r.short_factor), "}"));
+      }
+    } else if (r.type != RopeScaling::Type::kNone) {
       const char* type = r.type == RopeScaling::Type::kLinear    ? "linear"
                          : r.type == RopeScaling::Type::kDynamic ? "dynamic"
                                                                  : "llama3";
@@ -347,8 +587,8 @@ std::string ConfigJson(const ModelConfig& m) {
 }  // namespace
 
 const std::vector<std::string>& TestModelArchitectures() {
-  static const auto* kArchs =
-      new std::vector<std::string>{"llama", "mistral", "qwen2", "gpt2"};
+  static const auto* kArchs = new std::vector<std::string>{
+      "llama", "mistral", "qwen2", "qwen3", "gpt2", "gemma3_text"};
   return *kArchs;
 }
 
@@ -371,38 +611,200 @@ WeightMap TestModel::Weights() const {
 
 absl::StatusOr<TestModel> MakeTestModel(const TestModelSpec& spec) {
   if (spec.arch == "gpt2") return MakeGpt2(spec);
-  if (spec.arch == "llama" || spec.arch == "mistral" || spec.arch == "qwen2")
+  if (spec.arch == "gemma3_text") return MakeGemma3(spec);
+  if (spec.arch == "llama" || spec.arch == "mistral" || spec.arch == "qwen2" ||
+      spec.arch == "qwen3" || spec.arch == "mixtral" ||
+      spec.arch == "qwen3_moe" || spec.arch == "phi3")
     return MakeLlamaFamily(spec);
   return absl::InvalidArgumentError(absl::StrCat(
       "test model: unknown architecture '", spec.arch,
       "' (supported: ", absl::StrJoin(TestModelArchitectures(), ", "), ")"));
 }
 
+namespace {
+
+void AddTestVocabToGguf(GgufWriter* g) {
+  TestVocab vocab = MakeTestVocab();
+  g->Add("tokenizer.ggml.model", GgufValue::String("llama"));
+  g->Add("tokenizer.ggml.tokens", GgufValue::StringArray(vocab.pieces));
+  g->Add("tokenizer.ggml.scores", GgufValue::F32Array(vocab.scores));
+  g->Add("tokenizer.ggml.token_type", GgufValue::I32Array(vocab.types));
+  g->Add("tokenizer.ggml.unknown_token_id", GgufValue::U32(0));
+  g->Add("tokenizer.ggml.bos_token_id", GgufValue::U32(1));
+  g->Add("tokenizer.ggml.eos_token_id", GgufValue::U32(2));
+  g->Add("tokenizer.ggml.add_bos_token", GgufValue::Bool(true));
+}
+
+// As llama.cpp's convert_hf_to_gguf.py writes Gemma 3 (conversion/gemma.py):
+// norm weights + 1, the global RoPE base and linear scaling, the window and
+// (our pattern is not llama.cpp's default 6) the pattern.
+absl::Status WriteGemma3Gguf(const TestModelSpec& s, const TestModel& tm,
+                             const std::string& path) {
+  const Gemma3Config& c = tm.config.gemma3;
+  auto key = [](absl::string_view k) { return absl::StrCat("gemma3.", k); };
+  GgufWriter g;
+  g.Add("general.architecture", GgufValue::String("gemma3"));
+  g.Add("general.name",
+        GgufValue::String(absl::StrCat("qeff-test-gemma3-seed", s.seed)));
+  g.Add(key("context_length"), GgufValue::U32(c.max_position_embeddings));
+  g.Add(key("embedding_length"), GgufValue::U32(c.hidden_size));
+  g.Add(key("feed_forward_length"), GgufValue::U32(c.intermediate_size));
+  g.Add(key("block_count"), GgufValue::U32(c.num_hidden_layers));
+  g.Add(key("attention.head_count"), GgufValue::U32(c.num_attention_heads));
+  g.Add(key("attention.head_count_kv"), GgufValue::U32(c.num_key_value_heads));
+  g.Add(key("attention.key_length"), GgufValue::U32(c.head_dim));
+  g.Add(key("attention.value_length"), GgufValue::U32(c.head_dim));
+  g.Add(key("attention.layer_norm_rms_epsilon"),
+        GgufValue::F32(c.rms_norm_eps));
+  g.Add(key("rope.freq_base"), GgufValue::F32(c.rope_theta));
+  g.Add(key("rope.scaling.type"), GgufValue::String("linear"));
+  g.Add(key("rope.scaling.factor"), GgufValue::F32(c.rope_scaling.factor));
+  g.Add(key("attention.sliding_window"), GgufValue::U32(c.sliding_window));
+  g.Add(key("attention.sliding_window_pattern"), GgufValue::U32(2));
+  AddTestVocabToGguf(&g);
+  const absl::flat_hash_map<std::string, std::string> kNames = {
+      {"input_layernorm.weight", "attn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+      {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+      {"post_attention_layernorm.weight", "post_attention_norm.weight"},
+      {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},
+      {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"},
+      {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
+  };
+  for (const auto& [name, tensor] : tm.tensors) {
+    std::string gname;
+    if (name == "model.embed_tokens.weight") {
+      gname = "token_embd.weight";
+    } else if (name == "model.norm.weight") {
+      gname = "output_norm.weight";
+    } else {
+      const std::string rest = name.substr(name.find('.', 13) + 1);
+      const std::string layer =
+          name.substr(13, name.find('.', 13) - 13);  // model.layers.N.
+      gname = absl::StrCat("blk.", layer, ".", kNames.at(rest));
+    }
+    ir::Tensor t = tensor;
+    if (absl::EndsWith(name, "norm.weight")) {
+      float* p = t.mutable_data<float>();
+      for (int64_t i = 0; i < t.num_elements(); ++i) p[i] += 1.0f;
+    } else if (s.gguf_weights != ir::QuantFormat::kNone && t.rank() == 2 &&
+               t.dims()[1] % 32 == 0) {
+      QEFF_ASSIGN_OR_RETURN(t, ir::Quantize(t, s.gguf_weights));
+    }
+    QEFF_RETURN_IF_ERROR(g.AddTensor(gname, t));
+  }
+  return g.WriteFile(path);
+}
+
+// GPT-2 as convert_hf_to_gguf.py writes it (conversion/gpt2.py): Conv1D
+// weights transposed to [out, in], the byte-level BPE vocabulary with merges.
+absl::Status WriteGpt2Gguf(const TestModelSpec& s, const TestModel& tm,
+                           const std::string& path) {
+  const Gpt2Config& c = tm.config.gpt2;
+  const HfVocabSource v = TestHfVocab(ModelFamily::kGpt2);
+  GgufWriter g;
+  g.Add("general.architecture", GgufValue::String("gpt2"));
+  g.Add("general.name",
+        GgufValue::String(absl::StrCat("qeff-test-gpt2-seed", s.seed)));
+  g.Add("gpt2.block_count", GgufValue::U32(c.n_layer));
+  g.Add("gpt2.context_length", GgufValue::U32(c.n_positions));
+  g.Add("gpt2.embedding_length", GgufValue::U32(c.n_embd));
+  g.Add("gpt2.feed_forward_length", GgufValue::U32(c.Inner()));
+  g.Add("gpt2.attention.head_count", GgufValue::U32(c.n_head));
+  g.Add("gpt2.attention.layer_norm_epsilon",
+        GgufValue::F32(c.layer_norm_epsilon));
+  g.Add("tokenizer.ggml.model", GgufValue::String("gpt2"));
+  g.Add("tokenizer.ggml.pre", GgufValue::String(v.pre));
+  g.Add("tokenizer.ggml.tokens", GgufValue::StringArray(v.tokens));
+  g.Add("tokenizer.ggml.token_type", GgufValue::I32Array(v.types));
+  g.Add("tokenizer.ggml.merges", GgufValue::StringArray(v.merges));
+  g.Add("tokenizer.ggml.bos_token_id", GgufValue::U32(v.bos_id));
+  g.Add("tokenizer.ggml.eos_token_id", GgufValue::U32(v.eos_id));
+  const WeightMap w = tm.Weights();
+  auto put = [&](const std::string& gguf_name, const std::string& hf_name,
+                 bool conv1d) -> absl::Status {
+    auto it = w.find(hf_name);
+    if (it == w.end())
+      return absl::InternalError(absl::StrCat("test gpt2: no ", hf_name));
+    ir::Tensor t = it->second;
+    if (conv1d) {
+      const int64_t in = t.dims()[0], out = t.dims()[1];
+      ir::Tensor tt = ir::Tensor::Zeros(ir::DType::kF32, {out, in});
+      const float* src = t.data<float>();
+      float* dst = tt.mutable_data<float>();
+      for (int64_t i = 0; i < in; ++i)
+        for (int64_t o = 0; o < out; ++o) dst[o * in + i] = src[i * out + o];
+      t = std::move(tt);
+      if (s.gguf_weights != ir::QuantFormat::kNone && in % 32 == 0) {
+        QEFF_ASSIGN_OR_RETURN(t, ir::Quantize(t, s.gguf_weights));
+      }
+    }
+    return g.AddTensor(gguf_name, t);
+  };
+  QEFF_RETURN_IF_ERROR(put("token_embd.weight", "wte.weight", false));
+  QEFF_RETURN_IF_ERROR(put("position_embd.weight", "wpe.weight", false));
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    const std::string b = absl::StrCat("blk.", i, "."),
+                      p = absl::StrCat("h.", i, ".");
+    for (const auto& [gg, h, conv] :
+         std::vector<std::tuple<const char*, const char*, bool>>{
+             {"attn_norm.weight", "ln_1.weight", false},
+             {"attn_norm.bias", "ln_1.bias", false},
+             {"attn_qkv.weight", "attn.c_attn.weight", true},
+             {"attn_qkv.bias", "attn.c_attn.bias", false},
+             {"attn_output.weight", "attn.c_proj.weight", true},
+             {"attn_output.bias", "attn.c_proj.bias", false},
+             {"ffn_norm.weight", "ln_2.weight", false},
+             {"ffn_norm.bias", "ln_2.bias", false},
+             {"ffn_up.weight", "mlp.c_fc.weight", true},
+             {"ffn_up.bias", "mlp.c_fc.bias", false},
+             {"ffn_down.weight", "mlp.c_proj.weight", true},
+             {"ffn_down.bias", "mlp.c_proj.bias", false}}) {
+      QEFF_RETURN_IF_ERROR(put(b + gg, p + h, conv));
+    }
+  }
+  QEFF_RETURN_IF_ERROR(put("output_norm.weight", "ln_f.weight", false));
+  QEFF_RETURN_IF_ERROR(put("output_norm.bias", "ln_f.bias", false));
+  return g.WriteFile(path);
+}
+
+}  // namespace
+
 absl::Status WriteTestModelGguf(const TestModelSpec& s,
                                 const std::string& path) {
   QEFF_ASSIGN_OR_RETURN(TestModel tm, MakeTestModel(s));
-  if (tm.config.family != ModelFamily::kLlama) {
-    return absl::UnimplementedError(absl::StrCat(
-        "test model: GGUF output is not supported for '", s.arch, "'"));
-  }
+  if (tm.config.family == ModelFamily::kGpt2) return WriteGpt2Gguf(s, tm, path);
+  if (tm.config.family == ModelFamily::kGemma3)
+    return WriteGemma3Gguf(s, tm, path);
   const LlamaConfig& c = tm.config.llama;
-  if (c.rope_scaling.type != RopeScaling::Type::kNone) {
+  if (c.rope_scaling.type != RopeScaling::Type::kNone && s.arch != "phi3") {
     return absl::UnimplementedError(
         "test model: rope_scaling is not written to GGUF test models");
   }
   WeightMap w = tm.Weights();
-  TestVocab vocab = MakeTestVocab();
-  // llama.cpp converts Mistral as "llama"; Qwen2 has its own architecture
-  // and keeps HF's rotate-half Q/K layout.
-  const std::string arch = s.arch == "qwen2" ? "qwen2" : "llama";
+  // llama.cpp converts Mistral as "llama"; Qwen2/Qwen3 have their own
+  // architectures and keep HF's rotate-half Q/K layout.
+  const std::string arch =
+      (s.arch == "qwen2" || s.arch == "qwen3" || s.arch == "phi3")
+          ? s.arch
+          : (s.arch == "qwen3_moe" ? "qwen3moe" : "llama");
   const bool permute = arch == "llama";
   auto key = [&](absl::string_view k) { return absl::StrCat(arch, ".", k); };
   GgufWriter g;
   g.Add("general.architecture", GgufValue::String(arch));
+  // llama.cpp looks up Phi-3's own special tokens (<|endoftext|>) when the
+  // name says "phi3", which the test vocabulary does not have.
   g.Add("general.name",
         GgufValue::String(
-            s.arch == "llama"
-                ? absl::StrCat("qeff-test-llama-seed", s.seed)
+            s.arch == "llama" ? absl::StrCat("qeff-test-llama-seed", s.seed)
+            : s.arch == "phi3"
+                ? absl::StrCat("qeff-test-fused-longrope-seed", s.seed)
                 : absl::StrCat("qeff-test-", s.arch, "-seed", s.seed)));
   g.Add(key("context_length"), GgufValue::U32(c.max_position_embeddings));
   g.Add(key("embedding_length"), GgufValue::U32(c.hidden_size));
@@ -414,16 +816,34 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
         GgufValue::F32(c.rms_norm_eps));
   g.Add(key("rope.freq_base"), GgufValue::F32(c.rope_theta));
   g.Add(key("rope.dimension_count"), GgufValue::U32(c.HeadDim()));
+  if (c.head_dim != 0) {
+    g.Add(key("attention.key_length"), GgufValue::U32(c.head_dim));
+    g.Add(key("attention.value_length"), GgufValue::U32(c.head_dim));
+  }
   if (c.sliding_window > 0)
     g.Add(key("attention.sliding_window"), GgufValue::U32(c.sliding_window));
-  g.Add("tokenizer.ggml.model", GgufValue::String("llama"));
-  g.Add("tokenizer.ggml.tokens", GgufValue::StringArray(vocab.pieces));
-  g.Add("tokenizer.ggml.scores", GgufValue::F32Array(vocab.scores));
-  g.Add("tokenizer.ggml.token_type", GgufValue::I32Array(vocab.types));
-  g.Add("tokenizer.ggml.unknown_token_id", GgufValue::U32(0));
-  g.Add("tokenizer.ggml.bos_token_id", GgufValue::U32(1));
-  g.Add("tokenizer.ggml.eos_token_id", GgufValue::U32(2));
-  g.Add("tokenizer.ggml.add_bos_token", GgufValue::Bool(true));
+  if (c.rope_scaling.type == RopeScaling::Type::kLongRope) {
+    g.Add(key("rope.scaling.original_context_length"),
+          GgufValue::U32(c.rope_scaling.original_max_position_embeddings));
+    g.Add(key("rope.scaling.attn_factor"),
+          GgufValue::F32(c.rope_scaling.attention_factor));
+  }
+  for (int64_t i = 0; c.num_experts > 0 && i < c.num_hidden_layers; ++i) {
+    if (!c.LayerIsMoE(i)) {
+      return absl::UnimplementedError(absl::StrCat(
+          "test model: dense layer ", i,
+          " in a MoE model is not representable in GGUF (llama.cpp's ", arch,
+          " has experts in every layer)"));
+    }
+  }
+  if (c.num_experts > 0) {
+    g.Add(key("expert_count"), GgufValue::U32(c.num_experts));
+    g.Add(key("expert_used_count"), GgufValue::U32(c.num_experts_per_tok));
+    if (c.moe_intermediate_size > 0)
+      g.Add(key("expert_feed_forward_length"),
+            GgufValue::U32(c.moe_intermediate_size));
+  }
+  AddTestVocabToGguf(&g);
   auto put = [&](const std::string& gguf_name, const std::string& hf_name,
                  int permute_heads) -> absl::Status {
     auto it = w.find(hf_name);
@@ -438,11 +858,64 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
     }
     return g.AddTensor(gguf_name, t);
   };
+  // Experts stacked [E, out, in] as ffn_{gate,up,down}_exps.
+  auto put_experts = [&](const std::string& gguf_name, const std::string& m,
+                         const std::string& role) -> absl::Status {
+    std::vector<const ir::Tensor*> parts;
+    for (int64_t e = 0; e < c.num_experts; ++e) {
+      auto it = w.find(absl::StrCat(m, "experts.", e, ".", role, ".weight"));
+      if (it == w.end())
+        return absl::InternalError(absl::StrCat("test model: no ", role));
+      parts.push_back(&it->second);
+    }
+    const int64_t out = parts[0]->dims()[0], in = parts[0]->dims()[1];
+    ir::Tensor t = ir::Tensor::Zeros(ir::DType::kF32, {c.num_experts, out, in});
+    for (int64_t e = 0; e < c.num_experts; ++e)
+      std::memcpy(t.mutable_raw() + e * parts[e]->byte_size(), parts[e]->raw(),
+                  parts[e]->byte_size());
+    if (s.gguf_weights != ir::QuantFormat::kNone && in % 32 == 0) {
+      QEFF_ASSIGN_OR_RETURN(t, ir::Quantize(t, s.gguf_weights));
+    }
+    return g.AddTensor(gguf_name, t);
+  };
   QEFF_RETURN_IF_ERROR(
       put("token_embd.weight", "model.embed_tokens.weight", 0));
+  if (c.rope_scaling.type == RopeScaling::Type::kLongRope) {
+    const int64_t half =
+        static_cast<int64_t>(c.rope_scaling.long_factor.size());
+    QEFF_RETURN_IF_ERROR(
+        g.AddTensor("rope_factors_long.weight",
+                    ir::Tensor::F32({half}, c.rope_scaling.long_factor)));
+    QEFF_RETURN_IF_ERROR(
+        g.AddTensor("rope_factors_short.weight",
+                    ir::Tensor::F32({half}, c.rope_scaling.short_factor)));
+  }
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     std::string b = absl::StrCat("blk.", i, "."),
                 p = absl::StrCat("model.layers.", i, ".");
+    if (s.gguf_fused_qkv && !permute) {
+      // One attn_qkv (q rows, k rows, v rows) instead of attn_q/k/v.
+      for (const char* kind : {"weight", "bias"}) {
+        std::vector<ir::Tensor> parts;
+        for (const char* r : {"q_proj.", "k_proj.", "v_proj."}) {
+          auto it = w.find(absl::StrCat(p, "self_attn.", r, kind));
+          if (it != w.end()) parts.push_back(it->second);
+        }
+        if (parts.size() != 3) continue;
+        std::vector<int64_t> dims = parts[0].dims();
+        dims[0] = 0;
+        for (const ir::Tensor& t : parts) dims[0] += t.dims()[0];
+        ir::Tensor f = ir::Tensor::Zeros(ir::DType::kF32, dims);
+        size_t off = 0;
+        for (const ir::Tensor& t : parts) {
+          std::memcpy(f.mutable_raw() + off, t.raw(), t.byte_size());
+          off += t.byte_size();
+        }
+        w[absl::StrCat(p, "self_attn.qkv_proj.", kind)] = std::move(f);
+        for (const char* r : {"q_proj.", "k_proj.", "v_proj."})
+          w.erase(absl::StrCat(p, "self_attn.", r, kind));
+      }
+    }
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_norm.weight", p + "input_layernorm.weight", 0));
     QEFF_RETURN_IF_ERROR(put(b + "attn_q.weight", p + "self_attn.q_proj.weight",
@@ -452,11 +925,21 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_v.weight", p + "self_attn.v_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(
+        put(b + "attn_qkv.weight", p + "self_attn.qkv_proj.weight", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "attn_qkv.bias", p + "self_attn.qkv_proj.bias", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "ffn_up.weight", p + "mlp.gate_up_proj.weight", 0));
+    QEFF_RETURN_IF_ERROR(
         put(b + "attn_q.bias", p + "self_attn.q_proj.bias", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_k.bias", p + "self_attn.k_proj.bias", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_v.bias", p + "self_attn.v_proj.bias", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "attn_q_norm.weight", p + "self_attn.q_norm.weight", 0));
+    QEFF_RETURN_IF_ERROR(
+        put(b + "attn_k_norm.weight", p + "self_attn.k_norm.weight", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "attn_output.weight", p + "self_attn.o_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(
@@ -466,6 +949,18 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
     QEFF_RETURN_IF_ERROR(put(b + "ffn_up.weight", p + "mlp.up_proj.weight", 0));
     QEFF_RETURN_IF_ERROR(
         put(b + "ffn_down.weight", p + "mlp.down_proj.weight", 0));
+    if (c.LayerIsMoE(i)) {
+      const bool mixtral = c.moe_style == "mixtral";
+      const std::string m = p + (mixtral ? "block_sparse_moe." : "mlp.");
+      QEFF_RETURN_IF_ERROR(
+          put(b + "ffn_gate_inp.weight", m + "gate.weight", 0));
+      QEFF_RETURN_IF_ERROR(put_experts(b + "ffn_gate_exps.weight", m,
+                                       mixtral ? "w1" : "gate_proj"));
+      QEFF_RETURN_IF_ERROR(
+          put_experts(b + "ffn_up_exps.weight", m, mixtral ? "w3" : "up_proj"));
+      QEFF_RETURN_IF_ERROR(put_experts(b + "ffn_down_exps.weight", m,
+                                       mixtral ? "w2" : "down_proj"));
+    }
   }
   QEFF_RETURN_IF_ERROR(put("output_norm.weight", "model.norm.weight", 0));
   if (!c.tie_word_embeddings)
@@ -487,7 +982,7 @@ absl::Status WriteTestModelHf(const TestModelSpec& spec, const std::string& dir,
       dir + "/generation_config.json",
       "{\n  \"bos_token_id\": 1,\n  \"eos_token_id\": 2,\n "
       " \"do_sample\": false\n}\n"));
-  if (tm.config.family == ModelFamily::kLlama) {
+  if (tm.config.family != ModelFamily::kGpt2) {
     QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(
         dir + "/tokenizer_config.json",
         "{\n  \"add_bos_token\": true,\n  \"add_eos_token\": false,\n"
@@ -502,7 +997,7 @@ absl::Status WriteTestModelHf(const TestModelSpec& spec, const std::string& dir,
                         MakeHfTokenizerFiles(TestHfVocab(tm.config.family)));
   QEFF_RETURN_IF_ERROR(
       base::WriteFileAtomically(dir + "/tokenizer.json", tok.tokenizer_json));
-  if (tm.config.family != ModelFamily::kLlama) {
+  if (tm.config.family == ModelFamily::kGpt2) {
     QEFF_RETURN_IF_ERROR(base::WriteFileAtomically(
         dir + "/tokenizer_config.json", tok.tokenizer_config_json));
   }

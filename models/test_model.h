@@ -21,7 +21,11 @@ namespace qeff::models {
 
 struct TestModelSpec {
   // "llama" (GQA), "mistral" (GQA + sliding window), "qwen2" (GQA, q/k/v
-  // biases, tied embeddings) or "gpt2". The sizes below apply to all.
+  // biases, tied embeddings), "qwen3" (GQA, per-head q/k RMSNorm, head_dim
+  // 32 so heads * head_dim != hidden_size), "mixtral" (llama with routed
+  // experts in every layer), "qwen3_moe" (qwen3 with routed experts in
+  // every layer), "phi3" (fused qkv / gate_up, longrope, a sliding window)
+  // or "gpt2". The sizes below apply to all.
   std::string arch = "llama";
   uint64_t seed = 42;
   int64_t hidden_size = 64;
@@ -30,6 +34,23 @@ struct TestModelSpec {
   int64_t num_attention_heads = 4;
   int64_t num_key_value_heads = 2;
   int64_t max_position_embeddings = 256;
+  int64_t head_dim = 0;  // llama family: 0 = hidden / heads (qwen3: 32)
+  // mixtral / qwen3_moe: experts per layer, per token; qwen3_moe's expert
+  // size and norm_topk_prob (mixtral: experts of intermediate_size, always
+  // renormalised).
+  int64_t num_experts = 4;
+  int64_t num_experts_per_tok = 2;
+  int64_t moe_intermediate_size = 64;
+  bool norm_topk_prob = true;
+  // qwen3_moe: layers that keep a dense MLP (HF mlp_only_layers; HF folder
+  // only: llama.cpp's qwen3moe has experts in every layer).
+  std::vector<int64_t> mlp_only_layers;
+  // GGUF output, non-llama architectures: q/k/v (and their biases) written
+  // as one fused attn_qkv, as llama.cpp's create_tensor_qkv accepts.
+  bool gguf_fused_qkv = false;
+  // phi3: longrope's original_max_position_embeddings (of 512); a sequence
+  // longer than this switches to the long factors.
+  int64_t longrope_original = 256;
   bool tie_word_embeddings = false;  // llama/mistral (qwen2: always tied)
   int64_t sliding_window = 8;        // mistral
   // llama/mistral/qwen2: HF rope_scaling (kNone: none), written to
@@ -86,8 +107,11 @@ TestVocab MakeTestVocab();
 // <|endoftext|> = 2, 256 byte tokens, merges for the test words).
 HfVocabSource TestHfVocab(ModelFamily family);
 
-// Writes the model as GGUF (atomically; llama, mistral, qwen2). Q/K rows are
-// stored in llama.cpp's interleaved layout, as real GGUF files are.
+// Writes the model as GGUF (atomically; every architecture above; experts
+// stacked as ffn_{gate,up,down}_exps, mixtral as llama.cpp's "llama").
+// Q/K rows are stored in llama.cpp's interleaved layout for llama/mistral,
+// as real GGUF files are; gpt2's Conv1D weights transposed to [out, in] and
+// its byte-level BPE vocabulary, as convert_hf_to_gguf.py writes them.
 absl::Status WriteTestModelGguf(const TestModelSpec& spec,
                                 const std::string& path);
 

@@ -14,14 +14,15 @@
 #include "tools/tool_util.h"
 
 ABSL_FLAG(std::string, arch, "llama",
-          "llama, mistral, qwen2, gpt2, or the encoders bert and nomic-bert");
+          "llama, mistral, qwen2, qwen3, mixtral, qwen3_moe, phi3, gpt2, "
+          "gemma3_text, or the encoders bert and nomic-bert");
 ABSL_FLAG(std::string, vocab_gguf, "",
           "bert/nomic-bert: take the WordPiece vocabulary of this GGUF "
           "(default: a small built-in one)");
 ABSL_FLAG(int64_t, seed, -1,
           "random seed (-1: the architecture's default test seed)");
 ABSL_FLAG(std::string, out, "", "output folder (created if needed)");
-ABSL_FLAG(bool, gguf, false, "also write OUT/model.gguf (llama family)");
+ABSL_FLAG(bool, gguf, false, "also write OUT/model.gguf");
 ABSL_FLAG(std::string, gguf_weights, "",
           "store the GGUF's weight matrices as q8_0 or q4_0 (default f32)");
 

@@ -339,10 +339,11 @@ TEST_P(Conformance, TinyLlamaRetainedStateOverManyCalls) {
 }
 
 // GPT-2 (LayerNorm, GELU-tanh, Conv1D weights, fused QKV Split, learned
-// positions), Mistral (sliding window) and Qwen2 (q/k/v biases, tied
-// embeddings): prefill in two chunks (the second padded), then decode.
+// positions), Mistral (sliding window), Qwen2 (q/k/v biases, tied
+// embeddings) and Gemma 3 (window 4, local/global RoPE, Q/K norms): prefill in
+// two chunks (the second padded), then decode.
 TEST_P(Conformance, TestModelArchitectures) {
-  for (const char* arch : {"gpt2", "mistral", "qwen2"}) {
+  for (const char* arch : {"gpt2", "mistral", "qwen2", "gemma3_text"}) {
     SCOPED_TRACE(arch);
     auto g = testing::MakeTestModelGraph(arch);
     ASSERT_TRUE(g.ok()) << g.status();

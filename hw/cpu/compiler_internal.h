@@ -21,7 +21,9 @@ absl::Status CompileError(const Specialization& spec, absl::string_view what);
 // from f16/bf16) and MatMul(x, W [K,N] const f32, repacked to [N,K]) ->
 // Linear(x, W [N,K]). With a `format` (kQ8_0, kQ4_0, kMXFP6), f32/f16/bf16
 // weights whose K is a multiple of 32 are quantized to it here (others keep
-// their precision). Returns the number of fusions.
+// their precision). Also feeds MoE expert stacks stored as f16/bf16 to the
+// MoE kernel as they are (not through their Cast to f32). Returns the
+// number of fusions.
 // Packed weights by source storage, shared by the specializations.
 using PackedWeights = std::map<const void*, ir::Tensor>;
 // Without a format, `dtype` kF16 / kBF16 stores f32 weights in it.

@@ -445,6 +445,23 @@ bool FuseLinearBiasAt(Graph& g, ValueId y) {
 absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
                                ir::DType dtype, PackedWeights* packed) {
   int count = 0;
+  // MoE expert stacks behind a Cast from f16/bf16: the MoE kernel reads
+  // them as stored (its Linears decode f16/bf16 rows), so the stack is not
+  // converted to f32 by constant folding.
+  for (ir::NodeId id : g.LiveNodes()) {
+    const Node& n = g.node(id);
+    if (n.domain != ir::kQaicDomain || n.op_type != "MoE") continue;
+    for (int i = 2; i < 5 && i < static_cast<int>(n.inputs.size()); ++i) {
+      const Node* c = Prod(g, n.inputs[i], "Cast");
+      if (c == nullptr) continue;
+      const ir::Value& src = g.value(c->inputs[0]);
+      if (src.is_constant() && !src.constant->is_quantized() &&
+          (src.constant->dtype() == ir::DType::kF16 ||
+           src.constant->dtype() == ir::DType::kBF16)) {
+        g.SetNodeInput(id, i, c->inputs[0]);
+      }
+    }
+  }
   for (ValueId y : LiveOutputsOf(g, "MatMul")) {
     const Node* mm = g.Producer(y);
     ValueId x = mm->inputs[0], b = mm->inputs[1];

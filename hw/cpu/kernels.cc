@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "hw/cpu/kernels_moe.h"
 #include "oneapi/tbb/blocked_range.h"
 #include "oneapi/tbb/parallel_for.h"
 #include "oneapi/tbb/partitioner.h"
@@ -33,6 +34,7 @@ KernelFn FindKernel(absl::string_view op) {
     RegisterNNKernels();
     RegisterLinearKernels();
     RegisterKvMxInt8Kernels();
+    RegisterMoEKernels();
     RegisterConvKernels();
   });
   auto it = Registry().find(std::string(op));

@@ -365,32 +365,43 @@ absl::Status Linear(const KernelCtx& k) {
   if (w.dims().size() != 2 || w.dims()[1] != K)
     return KernelError(k, "weight does not match input");
   const int64_t M = K ? x.n() / K : 0;
-  RowDecoder dec{w.slot->dtype, w.slot->quant, 64, 0};
+  if (bias && k.in[2].n() != N)
+    return KernelError(k, "bias does not match the weight");
+  absl::Status st =
+      linear::RunLinear(w.slot->dtype, w.slot->quant, w.data, N, K,
+                        x.in<float>(), M, bias, k.out[0].out<float>());
+  if (!st.ok()) return KernelError(k, st.message());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+namespace linear {
+
+absl::Status RunLinear(DType dtype, QuantFormat quant, const uint8_t* wdata,
+                       int64_t N, int64_t K, const float* px, int64_t M,
+                       const float* bias, float* py) {
+  RowDecoder dec{dtype, quant, 64, 0};
   int64_t row_bytes;
-  if (w.slot->quant != QuantFormat::kNone) {
-    const ir::QuantBlockInfo qi = ir::QuantInfo(w.slot->quant);
+  if (quant != QuantFormat::kNone) {
+    const ir::QuantBlockInfo qi = ir::QuantInfo(quant);
     if (K % qi.block_values)
-      return KernelError(k, "K is not a multiple of the block");
+      return absl::InvalidArgumentError("K is not a multiple of the block");
     dec.block = qi.block_values;
     dec.block_bytes = qi.block_bytes;
     row_bytes = K / qi.block_values * qi.block_bytes;
   } else {
-    if (w.slot->dtype != DType::kF32 && w.slot->dtype != DType::kF16 &&
-        w.slot->dtype != DType::kBF16)
-      return KernelError(k, absl::StrCat("unsupported weight dtype ",
-                                         ir::DTypeName(w.slot->dtype)));
-    row_bytes = K * ir::DTypeSize(w.slot->dtype);
+    if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16)
+      return absl::InvalidArgumentError(
+          absl::StrCat("unsupported weight dtype ", ir::DTypeName(dtype)));
+    row_bytes = K * ir::DTypeSize(dtype);
   }
-  if (bias && k.in[2].n() != N)
-    return KernelError(k, "bias does not match the weight");
-  const float* px = x.in<float>();
-  float* py = k.out[0].out<float>();
   linear::LinearArgs la;
-  la.dtype = w.slot->dtype;
-  la.quant = w.slot->quant;
+  la.dtype = dtype;
+  la.quant = quant;
   la.block = dec.block;
   la.block_bytes = dec.block_bytes;
-  la.w = w.data;
+  la.w = wdata;
   la.row_bytes = row_bytes;
   la.x = px;
   la.M = M;
@@ -415,7 +426,7 @@ absl::Status Linear(const KernelCtx& k) {
     const int64_t grain =
         std::max<int64_t>(1, std::min<int64_t>(8, tiles / 32));
     ParallelFor(tiles, grain, [&](int64_t tb, int64_t te) {
-      LinearTiledAvx2(dec, w.data, row_bytes, px, M, K, bias, py, N, tb * 4,
+      LinearTiledAvx2(dec, wdata, row_bytes, px, M, K, bias, py, N, tb * 4,
                       std::min(N, te * 4));
     });
     return absl::OkStatus();
@@ -426,7 +437,7 @@ absl::Status Linear(const KernelCtx& k) {
     std::vector<double> acc(M);
     std::vector<float> buf(dec.block);
     for (int64_t j = jb; j < je; ++j) {
-      const uint8_t* row = w.data + j * row_bytes;
+      const uint8_t* row = wdata + j * row_bytes;
       std::fill(acc.begin(), acc.end(), 0.0);
       for (int64_t v0 = 0; v0 < K; v0 += dec.block) {
         const int64_t n = std::min(dec.block, K - v0);
@@ -441,6 +452,10 @@ absl::Status Linear(const KernelCtx& k) {
   });
   return absl::OkStatus();
 }
+
+}  // namespace linear
+
+namespace {
 
 // Attention over an f32 cache (attention_internal.h has the contract).
 absl::Status Attention(const KernelCtx& k) {

@@ -63,6 +63,12 @@ absl::StatusOr<Step> LowerNode(const ir::Graph& g, const ir::Node& n) {
     s.floats = {n.GetFloat("epsilon", 1e-6f)};
     return s;
   }
+  if (n.domain == ir::kQaicDomain && op == "MoE") {
+    s.ints = {n.GetInt("top_k", 0), n.GetInt("scoring", 0),
+              n.GetInt("norm_topk_prob", 0), n.GetInt("score_on_input", 0),
+              n.GetInt("activation", 0)};
+    return s;
+  }
   if (n.domain == ir::kQaicDomain) return s;  // CtxScatter/Gather(+CB)
   if (!n.domain.empty()) return NodeError(n, "unsupported domain");
   if (op == "Reshape" || op == "Unsqueeze" || op == "Squeeze" ||

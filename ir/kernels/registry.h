@@ -14,6 +14,7 @@ void RegisterIndexKernels();
 void RegisterCustomKernels();
 void RegisterNnKernels();
 void RegisterLossKernels();
+void RegisterMoEKernels();
 void RegisterConvKernels();  // conv.cc
 
 }  // namespace qeff::ir::kernels

@@ -48,6 +48,21 @@ ValueId ArchBuilder::Linear(ValueId x, ValueId w, ValueId bias,
   return b_.Add(b_.MatMul(x, wt, name + ".matmul"), bias, name);
 }
 
+ValueId ArchBuilder::RmsNorm(ValueId x, ValueId w, float eps,
+                             const std::string& name) {
+  ValueId sq = b_.Op("Pow", {x, b_.ScalarF32(2.0f)}, {}, name + ".sq");
+  ValueId var =
+      b_.Op("ReduceMean", {sq},
+            {{"axes", Attribute::Ints({-1})}, {"keepdims", Attribute::Int(1)}},
+            name + ".variance");
+  ValueId var_eps = b_.Add(var, b_.ScalarF32(eps), name + ".var_eps");
+  ValueId rstd =
+      b_.Op("Reciprocal", {b_.Op("Sqrt", {var_eps}, {}, name + ".std")}, {},
+            name + ".rstd");
+  ValueId normed = b_.Mul(x, rstd, name + ".normed");
+  return b_.Mul(w, normed, name);
+}
+
 ValueId ArchBuilder::Conv1D(ValueId x, ValueId w, ValueId bias,
                             const std::string& name) {
   if (bias == ir::kNoValue) return b_.MatMul(x, w, name);
@@ -69,15 +84,6 @@ ValueId ArchBuilder::NormalizeLastAxis(ValueId x, float eps,
       b_.Op("Sqrt", {b_.Add(var, b_.ScalarF32(eps), name + ".var_eps")}, {},
             name + ".std");
   return b_.Op("Div", {centered, std}, {}, name + ".normed");
-}
-
-ValueId ArchBuilder::GeluErf(ValueId x, const std::string& name) {
-  ValueId e = b_.Op("Erf",
-                    {b_.Mul(x, b_.ScalarF32(static_cast<float>(M_SQRT1_2)),
-                            name + ".scaled")},
-                    {}, name + ".erf");
-  return b_.Mul(b_.Mul(x, b_.ScalarF32(0.5f), name + ".half_x"),
-                b_.Add(e, b_.ScalarF32(1.0f), name + ".one_plus"), name);
 }
 
 void ArchBuilder::AddTokenInputs() {

@@ -35,6 +35,10 @@ class ArchBuilder {
   // x @ W^T (+ bias) for an HF Linear weight [out, in].
   ir::ValueId Linear(ir::ValueId x, ir::ValueId w, ir::ValueId bias,
                      const std::string& name);
+  // HF RMSNorm over the last axis: x * rsqrt(mean(x^2) + eps) * w
+  // (LlamaRMSNorm; Gemma's `(1 + weight)` form passes the shifted weight).
+  ir::ValueId RmsNorm(ir::ValueId x, ir::ValueId w, float eps,
+                      const std::string& name);
   // x @ W (+ bias) for an HF Conv1D weight [in, out] (GPT-2).
   ir::ValueId Conv1D(ir::ValueId x, ir::ValueId w, ir::ValueId bias,
                      const std::string& name);
@@ -45,10 +49,6 @@ class ArchBuilder {
   // `.normed` (returned).
   ir::ValueId NormalizeLastAxis(ir::ValueId x, float eps,
                                 const std::string& name);
-
-  // HF's exact GELU 0.5 * x * (1 + erf(x / sqrt(2))) in the form the cpu
-  // driver fuses; values `<name>.scaled`, `.erf`, `.half_x`, `.one_plus`.
-  ir::ValueId GeluErf(ir::ValueId x, const std::string& name);
 
   // Inputs input_ids / position_ids i64[batch_size, seq_len].
   void AddTokenInputs();

@@ -62,8 +62,15 @@ class Gpt2Builder {
     }
     QEFF_ASSIGN_OR_RETURN(ValueId normed,
                           LayerNorm(x, "ln_f", ir::LmRoles::kFinalHidden));
-    // GPT2LMHeadModel ties lm_head to wte.
-    ValueId logits = a_.Linear(normed, wte, ir::kNoValue, ir::LmRoles::kLogits);
+    // GPT2LMHeadModel ties lm_head to wte; a GGUF may carry its own
+    // `output.weight` (loaded as lm_head.weight).
+    ValueId head = wte;
+    if (a_.Has("lm_head.weight")) {
+      QEFF_ASSIGN_OR_RETURN(head,
+                            a_.Weight("lm_head.weight", {c_.vocab_size, h}));
+    }
+    ValueId logits =
+        a_.Linear(normed, head, ir::kNoValue, ir::LmRoles::kLogits);
     b_.graph().AddOutput(logits);
     return absl::OkStatus();
   }
@@ -78,6 +85,18 @@ class Gpt2Builder {
     return a_.Gelu(x, c_.activation_function != "gelu", name);
   }
 
+  // A projection weight: HF Conv1D [in, out], or with linear_weights
+  // (GGUF) a Linear [out, in].
+  absl::StatusOr<ValueId> Proj(const std::string& name, int64_t in,
+                               int64_t out) {
+    if (c_.linear_weights) return a_.Weight(name, {out, in});
+    return a_.Weight(name, {in, out});
+  }
+  ValueId Apply(ValueId x, ValueId w, ValueId bias, const std::string& name) {
+    return c_.linear_weights ? a_.Linear(x, w, bias, name)
+                             : a_.Conv1D(x, w, bias, name);
+  }
+
   absl::StatusOr<ValueId> Block(int i, ValueId x) {
     const int64_t h = c_.n_embd, nh = c_.n_head, d = c_.HeadDim(),
                   ff = c_.Inner();
@@ -85,23 +104,21 @@ class Gpt2Builder {
     const std::string p = absl::StrCat("model.layers.", i);
     const std::string a = p + ".self_attn", m = p + ".mlp";
     QEFF_ASSIGN_OR_RETURN(ValueId w_attn,
-                          a_.Weight(w + ".attn.c_attn.weight", {h, 3 * h}));
+                          Proj(w + ".attn.c_attn.weight", h, 3 * h));
     QEFF_ASSIGN_OR_RETURN(ValueId b_attn,
                           a_.Weight(w + ".attn.c_attn.bias", {3 * h}));
     QEFF_ASSIGN_OR_RETURN(ValueId w_proj,
-                          a_.Weight(w + ".attn.c_proj.weight", {h, h}));
+                          Proj(w + ".attn.c_proj.weight", h, h));
     QEFF_ASSIGN_OR_RETURN(ValueId b_proj,
                           a_.Weight(w + ".attn.c_proj.bias", {h}));
-    QEFF_ASSIGN_OR_RETURN(ValueId w_fc,
-                          a_.Weight(w + ".mlp.c_fc.weight", {h, ff}));
+    QEFF_ASSIGN_OR_RETURN(ValueId w_fc, Proj(w + ".mlp.c_fc.weight", h, ff));
     QEFF_ASSIGN_OR_RETURN(ValueId b_fc, a_.Weight(w + ".mlp.c_fc.bias", {ff}));
-    QEFF_ASSIGN_OR_RETURN(ValueId w_mp,
-                          a_.Weight(w + ".mlp.c_proj.weight", {ff, h}));
+    QEFF_ASSIGN_OR_RETURN(ValueId w_mp, Proj(w + ".mlp.c_proj.weight", ff, h));
     QEFF_ASSIGN_OR_RETURN(ValueId b_mp, a_.Weight(w + ".mlp.c_proj.bias", {h}));
 
     QEFF_ASSIGN_OR_RETURN(ValueId ln1,
                           LayerNorm(x, w + ".ln_1", p + ".input_layernorm"));
-    ValueId qkv = a_.Conv1D(ln1, w_attn, b_attn, a + ".c_attn");
+    ValueId qkv = Apply(ln1, w_attn, b_attn, a + ".c_attn");
     std::vector<ValueId> parts =
         b_.OpN("Split", {qkv, b_.ConstI64({h, h, h})}, 3,
                {{"axis", Attribute::Int(-1)}}, a + ".qkv_split");
@@ -118,15 +135,15 @@ class Gpt2Builder {
             : 1.0f;
     ValueId merged =
         a_.Attention(q, k, v, a_.CausalMask(), nh, nh, d, scale, a);
-    ValueId attn_out = a_.Conv1D(merged, w_proj, b_proj, a + ".o_proj");
+    ValueId attn_out = Apply(merged, w_proj, b_proj, a + ".o_proj");
     ValueId x1 = b_.Add(x, attn_out, p + ".attn_residual");
 
     QEFF_ASSIGN_OR_RETURN(
         ValueId ln2,
         LayerNorm(x1, w + ".ln_2", p + ".post_attention_layernorm"));
-    ValueId fc = a_.Conv1D(ln2, w_fc, b_fc, m + ".c_fc");
+    ValueId fc = Apply(ln2, w_fc, b_fc, m + ".c_fc");
     ValueId act = Gelu(fc, m + ".act");
-    ValueId down = a_.Conv1D(act, w_mp, b_mp, m + ".c_proj");
+    ValueId down = Apply(act, w_mp, b_mp, m + ".c_proj");
     return b_.Add(x1, down, p + ".mlp_residual");
   }
 

@@ -6,7 +6,8 @@
 // role names (ir/lm_roles.h): GPT-2 has no RoPE, so
 // `model.layers.{i}.self_attn.k_rot` is the plain keys [B, H, S, D].
 // Weight names are HF's without the `transformer.` prefix (`wte.weight`,
-// `h.0.attn.c_attn.weight`, ...), the loader strips it.
+// `h.0.attn.c_attn.weight`, ...), the loader strips it. A `lm_head.weight`
+// in the map (a GGUF `output.weight`) is used as an untied head.
 #ifndef QEFF_MODELS_ARCH_GPT2_H_
 #define QEFF_MODELS_ARCH_GPT2_H_
 
@@ -28,6 +29,10 @@ struct Gpt2Config {
   float layer_norm_epsilon = 1e-5f;
   std::string activation_function = "gelu_new";
   bool scale_attn_weights = true;
+  // Projection weights stored as Linear [out, in] (GGUF files, whose
+  // converter transposes HF's Conv1D [in, out]); quantized GGUF blocks stay
+  // as they are.
+  bool linear_weights = false;
 
   int64_t Inner() const { return n_inner ? n_inner : 4 * n_embd; }
   int64_t HeadDim() const { return n_embd / n_head; }

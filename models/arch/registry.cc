@@ -1,5 +1,8 @@
 #include "models/arch/registry.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -13,6 +16,12 @@ const std::vector<ArchInfo>& SupportedArchitectures() {
       {"mistral", "MistralForCausalLM", ModelFamily::kLlama, {}},
       {"qwen2", "Qwen2ForCausalLM", ModelFamily::kLlama, {"qwen2"}},
       {"gpt2", "GPT2LMHeadModel", ModelFamily::kGpt2, {"gpt2"}},
+      {"gemma3_text", "Gemma3ForCausalLM", ModelFamily::kGemma3, {"gemma3"}},
+      {"gemma3", "Gemma3ForConditionalGeneration", ModelFamily::kGemma3, {}},
+      {"qwen3", "Qwen3ForCausalLM", ModelFamily::kLlama, {"qwen3"}},
+      {"mixtral", "MixtralForCausalLM", ModelFamily::kLlama, {}},
+      {"qwen3_moe", "Qwen3MoeForCausalLM", ModelFamily::kLlama, {"qwen3moe"}},
+      {"phi3", "Phi3ForCausalLM", ModelFamily::kLlama, {"phi3"}},
       {"wav2vec2", "Wav2Vec2ForCTC", ModelFamily::kWav2Vec2, {}},
       {"wav2vec2",
        "Wav2Vec2ForSequenceClassification",
@@ -42,6 +51,15 @@ void FillCommon(ModelConfig* m) {
     m->num_attention_heads = c.num_attention_heads;
     m->num_key_value_heads = c.num_key_value_heads;
     m->head_dim = c.num_attention_heads > 0 ? c.HeadDim() : 0;
+    m->max_position_embeddings = c.max_position_embeddings;
+  } else if (m->family == ModelFamily::kGemma3) {
+    const Gemma3Config& c = m->gemma3;
+    m->vocab_size = c.vocab_size;
+    m->hidden_size = c.hidden_size;
+    m->num_hidden_layers = c.num_hidden_layers;
+    m->num_attention_heads = c.num_attention_heads;
+    m->num_key_value_heads = c.num_key_value_heads;
+    m->head_dim = c.head_dim;
     m->max_position_embeddings = c.max_position_embeddings;
   } else if (m->family == ModelFamily::kWav2Vec2) {
     const Wav2Vec2Config& c = m->wav2vec2;
@@ -87,6 +105,16 @@ ModelConfig FromLlamaConfig(const LlamaConfig& c, std::string model_type) {
   for (const ArchInfo& a : SupportedArchitectures())
     if (a.model_type == m.model_type) m.architecture = a.architecture;
   m.llama = c;
+  FillCommon(&m);
+  return m;
+}
+
+ModelConfig FromGemma3Config(const Gemma3Config& c) {
+  ModelConfig m;
+  m.family = ModelFamily::kGemma3;
+  m.model_type = "gemma3_text";
+  m.architecture = "Gemma3ForCausalLM";
+  m.gemma3 = c;
   FillCommon(&m);
   return m;
 }
@@ -163,10 +191,34 @@ absl::StatusOr<RopeScaling> ParseRopeScaling(const base::JsonValue* j,
     r.type = RopeScaling::Type::kDynamic;
   } else if (type == "llama3") {
     r.type = RopeScaling::Type::kLlama3;
+  } else if (type == "longrope" || type == "su") {
+    r.type = RopeScaling::Type::kLongRope;
+    auto floats = [&](const char* name,
+                      std::vector<float>* out) -> absl::Status {
+      const base::JsonValue* a = f.Get(name);
+      if (a == nullptr || !a->is_array())
+        return f.Error(absl::StrCat("rope_scaling.", name),
+                       "is missing or not an array");
+      for (const base::JsonValue& v : a->array()) {
+        if (!v.is_number())
+          return f.Error(absl::StrCat("rope_scaling.", name),
+                         "holds a non-number");
+        out->push_back(static_cast<float>(v.number()));
+      }
+      return absl::OkStatus();
+    };
+    QEFF_RETURN_IF_ERROR(floats("long_factor", &r.long_factor));
+    QEFF_RETURN_IF_ERROR(floats("short_factor", &r.short_factor));
+    // attention_factor and original_max_position_embeddings: see
+    // ParseLlamaFamily (they may come from the top-level config).
+    QEFF_ASSIGN_OR_RETURN(r.attention_factor, f.Float("attention_factor", 0));
+    QEFF_ASSIGN_OR_RETURN(r.original_max_position_embeddings,
+                          f.Int("original_max_position_embeddings", 0));
+    return r;
   } else {
     return absl::UnimplementedError(absl::StrCat(
         source, ": rope_scaling type '", type,
-        "' is not supported (supported: linear, dynamic, llama3)"));
+        "' is not supported (supported: linear, dynamic, llama3, longrope)"));
   }
   if (!f.Get("factor")) return f.Error("rope_scaling.factor", "is missing");
   QEFF_ASSIGN_OR_RETURN(r.factor, f.Float("factor", 1.0f));
@@ -178,6 +230,71 @@ absl::StatusOr<RopeScaling> ParseRopeScaling(const base::JsonValue* j,
                           f.Int("original_max_position_embeddings"));
   }
   return r;
+}
+
+// Phi3Config: fused qkv_proj / gate_up_proj, a sliding window on every
+// layer. (Its longrope: FinishLongRope.)
+absl::Status ParsePhi3(const Fields& f, LlamaConfig* c) {
+  c->fused_qkv = c->fused_gate_up = true;
+  QEFF_ASSIGN_OR_RETURN(float partial, f.Float("partial_rotary_factor", 1.0f));
+  if (partial != 1.0f)
+    return f.Error("partial_rotary_factor", "!= 1 is not supported");
+  QEFF_ASSIGN_OR_RETURN(bool bias, f.Bool("attention_bias", false));
+  if (bias) return f.Error("attention_bias", "= true is not supported");
+  QEFF_ASSIGN_OR_RETURN(c->sliding_window, f.Int("sliding_window", 0));
+  return absl::OkStatus();
+}
+
+// longrope as transformers' _compute_longrope_parameters: the top-level
+// original_max_position_embeddings wins, and without an explicit
+// attention_factor it is sqrt(1 + ln(s) / ln(original)) for s =
+// max_position_embeddings / original > 1 (else 1).
+absl::Status FinishLongRope(const Fields& f, LlamaConfig* c) {
+  RopeScaling& r = c->rope_scaling;
+  if (r.type != RopeScaling::Type::kLongRope) return absl::OkStatus();
+  QEFF_ASSIGN_OR_RETURN(int64_t orig,
+                        f.Int("original_max_position_embeddings",
+                              r.original_max_position_embeddings));
+  if (orig <= 0)
+    return f.Error("original_max_position_embeddings",
+                   "is missing (needed by longrope)");
+  r.original_max_position_embeddings = orig;
+  if (!(r.attention_factor > 0)) {
+    const double s = static_cast<double>(c->max_position_embeddings) /
+                     static_cast<double>(orig);
+    r.attention_factor =
+        s <= 1.0
+            ? 1.0f
+            : static_cast<float>(std::sqrt(
+                  1.0 + std::log(s) / std::log(static_cast<double>(orig))));
+  }
+  return absl::OkStatus();
+}
+
+// Qwen3MoeConfig: experts in layer i unless i is in mlp_only_layers or
+// (i + 1) % decoder_sparse_step != 0.
+absl::Status ParseQwen3MoE(const Fields& f, LlamaConfig* c) {
+  QEFF_ASSIGN_OR_RETURN(c->num_experts, f.Int("num_experts"));
+  QEFF_ASSIGN_OR_RETURN(c->num_experts_per_tok, f.Int("num_experts_per_tok"));
+  QEFF_ASSIGN_OR_RETURN(c->moe_intermediate_size,
+                        f.Int("moe_intermediate_size"));
+  QEFF_ASSIGN_OR_RETURN(c->norm_topk_prob, f.Bool("norm_topk_prob", false));
+  QEFF_ASSIGN_OR_RETURN(int64_t step, f.Int("decoder_sparse_step", 1));
+  if (step < 1) return f.Error("decoder_sparse_step", "must be >= 1");
+  c->moe_style = "qwen";
+  const int64_t n = std::max<int64_t>(c->num_hidden_layers, 0);
+  c->moe_layers.assign(n, false);
+  for (int64_t i = 0; i < n; ++i) c->moe_layers[i] = (i + 1) % step == 0;
+  if (const base::JsonValue* only = f.Get("mlp_only_layers")) {
+    if (!only->is_array()) return f.Error("mlp_only_layers", "is not an array");
+    for (const base::JsonValue& v : only->array()) {
+      auto i = v.AsInt64();
+      if (!i.ok() || *i < 0 || *i >= n)
+        return f.Error("mlp_only_layers", "holds an invalid layer index");
+      c->moe_layers[*i] = false;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ParseLlamaFamily(const base::JsonValue& j,
@@ -205,14 +322,32 @@ absl::Status ParseLlamaFamily(const base::JsonValue& j,
   }
   QEFF_ASSIGN_OR_RETURN(c.rope_scaling,
                         ParseRopeScaling(j.Find("rope_scaling"), source));
-  if (m->model_type == "llama") {
+  if (m->model_type == "phi3") {
+    QEFF_RETURN_IF_ERROR(ParsePhi3(f, &c));
+  } else if (m->model_type == "llama") {
     QEFF_ASSIGN_OR_RETURN(bool attention_bias, f.Bool("attention_bias", false));
     c.qkv_bias = c.o_bias = attention_bias;
     QEFF_ASSIGN_OR_RETURN(c.mlp_bias, f.Bool("mlp_bias", false));
   } else if (m->model_type == "mistral") {
     QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window", 0));
-  } else if (m->model_type == "qwen2") {
-    c.qkv_bias = true;
+  } else if (m->model_type == "mixtral") {
+    QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window", 0));
+    QEFF_ASSIGN_OR_RETURN(c.num_experts, f.Int("num_local_experts"));
+    QEFF_ASSIGN_OR_RETURN(c.num_experts_per_tok, f.Int("num_experts_per_tok"));
+    c.norm_topk_prob = true;  // MixtralSparseMoeBlock always renormalises
+    c.moe_style = "mixtral";
+  } else if (m->model_type == "qwen2" || m->model_type == "qwen3" ||
+             m->model_type == "qwen3_moe") {
+    if (m->model_type == "qwen3_moe") {
+      QEFF_RETURN_IF_ERROR(ParseQwen3MoE(f, &c));
+    }
+    if (m->model_type == "qwen2") {
+      c.qkv_bias = true;
+    } else {  // qwen3, qwen3_moe
+      c.qk_norm = true;
+      QEFF_ASSIGN_OR_RETURN(c.qkv_bias, f.Bool("attention_bias", false));
+      c.o_bias = c.qkv_bias;
+    }
     QEFF_ASSIGN_OR_RETURN(bool use_window, f.Bool("use_sliding_window", false));
     if (use_window) {
       QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window"));
@@ -224,6 +359,7 @@ absl::Status ParseLlamaFamily(const base::JsonValue& j,
         c.windowed_layers[i] = true;
     }
   }
+  QEFF_RETURN_IF_ERROR(FinishLongRope(f, &c));
   auto st = c.Validate();
   if (!st.ok())
     return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
@@ -328,6 +464,107 @@ absl::Status ParseNomicBert(const base::JsonValue& j, const std::string& source,
   return absl::OkStatus();
 }
 
+// Gemma3TextConfig, with its defaults for absent fields (real Gemma 3
+// checkpoints' text_config leaves most of them out). Gemma3ForConditional-
+// Generation's config holds it under `text_config`.
+absl::Status ParseGemma3(const base::JsonValue& top, const std::string& source,
+                         ModelConfig* m) {
+  const base::JsonValue* tj = &top;
+  std::string src = source;
+  if (m->model_type == "gemma3") {
+    tj = top.Find("text_config");
+    if (tj == nullptr || !tj->is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": field 'text_config' is missing or not an object"));
+    }
+    src = absl::StrCat(source, " (text_config)");
+  }
+  Fields f(*tj, src);
+  Gemma3Config& c = m->gemma3;
+  QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size", 262208));
+  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.Int("hidden_size", 2304));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size, f.Int("intermediate_size", 9216));
+  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.Int("num_hidden_layers", 26));
+  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads, f.Int("num_attention_heads", 8));
+  QEFF_ASSIGN_OR_RETURN(c.num_key_value_heads, f.Int("num_key_value_heads", 4));
+  QEFF_ASSIGN_OR_RETURN(c.head_dim, f.Int("head_dim", 256));
+  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
+                        f.Int("max_position_embeddings", 131072));
+  QEFF_ASSIGN_OR_RETURN(c.rms_norm_eps, f.Float("rms_norm_eps", 1e-6f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_theta, f.Float("rope_theta", 1000000.0f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_local_base_freq,
+                        f.Float("rope_local_base_freq", 10000.0f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_scaling,
+                        ParseRopeScaling(tj->Find("rope_scaling"), src));
+  // transformers 5: rope_parameters per attention type.
+  if (const base::JsonValue* rp = f.Get("rope_parameters")) {
+    if (!rp->is_object()) return f.Error("rope_parameters", "is not an object");
+    if (const base::JsonValue* full = rp->Find("full_attention")) {
+      QEFF_ASSIGN_OR_RETURN(c.rope_scaling, ParseRopeScaling(full, src));
+      QEFF_ASSIGN_OR_RETURN(
+          c.rope_theta, Fields(*full, src).Float("rope_theta", c.rope_theta));
+    }
+    if (const base::JsonValue* local = rp->Find("sliding_attention")) {
+      QEFF_ASSIGN_OR_RETURN(RopeScaling ls, ParseRopeScaling(local, src));
+      if (ls.type != RopeScaling::Type::kNone)
+        return f.Error("rope_parameters.sliding_attention",
+                       "has a rope scaling (only 'default' is supported)");
+      QEFF_ASSIGN_OR_RETURN(
+          c.rope_local_base_freq,
+          Fields(*local, src).Float("rope_theta", c.rope_local_base_freq));
+    }
+  }
+  QEFF_ASSIGN_OR_RETURN(float pre_attn, f.Float("query_pre_attn_scalar", 256));
+  if (!(pre_attn > 0)) return f.Error("query_pre_attn_scalar", "must be > 0");
+  c.attention_scale = static_cast<float>(1.0 / std::sqrt(pre_attn));
+  c.embed_scale =
+      static_cast<float>(std::sqrt(static_cast<double>(c.hidden_size)));
+  c.norm_weight_offset = 1.0f;
+  QEFF_ASSIGN_OR_RETURN(c.final_logit_softcapping,
+                        f.Float("final_logit_softcapping", 0.0f));
+  if (f.Get("attn_logit_softcapping")) {
+    return absl::UnimplementedError(
+        absl::StrCat(src,
+                     ": field 'attn_logit_softcapping' is set; attention logit "
+                     "soft-capping is not supported for gemma3"));
+  }
+  QEFF_ASSIGN_OR_RETURN(std::string act,
+                        f.String("hidden_activation", "gelu_pytorch_tanh"));
+  if (act != "gelu_pytorch_tanh") {
+    return absl::UnimplementedError(
+        absl::StrCat(src, ": hidden_activation '", act,
+                     "' is not supported (supported: gelu_pytorch_tanh)"));
+  }
+  // Tying is a property of the whole model (the top-level config).
+  QEFF_ASSIGN_OR_RETURN(c.tie_word_embeddings,
+                        Fields(top, source).Bool("tie_word_embeddings", true));
+  QEFF_ASSIGN_OR_RETURN(c.sliding_window, f.Int("sliding_window", 4096));
+  if (const base::JsonValue* types = f.Get("layer_types")) {
+    if (!types->is_array() ||
+        static_cast<int64_t>(types->array().size()) != c.num_hidden_layers)
+      return f.Error("layer_types",
+                     absl::StrCat("is not an array of ", c.num_hidden_layers,
+                                  " layer types"));
+    c.sliding_layers.clear();
+    for (const base::JsonValue& t : types->array()) {
+      const std::string s = t.is_string() ? t.string_value() : "";
+      if (s != "sliding_attention" && s != "full_attention")
+        return f.Error("layer_types",
+                       "holds a value other than 'sliding_attention' or "
+                       "'full_attention'");
+      c.sliding_layers.push_back(s == "sliding_attention");
+    }
+  } else {
+    QEFF_ASSIGN_OR_RETURN(int64_t pattern, f.Int("sliding_window_pattern", 6));
+    c.sliding_layers =
+        Gemma3SlidingLayersFromPattern(c.num_hidden_layers, pattern);
+  }
+  auto st = c.Validate();
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrCat(src, ": ", st.message()));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
@@ -377,6 +614,8 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
   m.architecture = info->architecture;
   if (m.family == ModelFamily::kLlama) {
     QEFF_RETURN_IF_ERROR(ParseLlamaFamily(j, source, &m));
+  } else if (m.family == ModelFamily::kGemma3) {
+    QEFF_RETURN_IF_ERROR(ParseGemma3(j, source, &m));
   } else if (m.family == ModelFamily::kWav2Vec2) {
     QEFF_ASSIGN_OR_RETURN(m.wav2vec2,
                           ParseWav2Vec2Config(j, source, m.architecture));
@@ -406,6 +645,9 @@ absl::StatusOr<ir::Graph> BuildEager(const ModelConfig& config,
       break;
     case ModelFamily::kNomicBert:
       g = BuildNomicBertEager(config.nomic_bert, weights);
+      break;
+    case ModelFamily::kGemma3:
+      g = BuildGemma3Eager(config.gemma3, weights);
       break;
     case ModelFamily::kWav2Vec2:
       g = BuildWav2Vec2Eager(config.wav2vec2, weights);

@@ -5,12 +5,14 @@
 // ones.
 //
 // Supported: llama (LlamaForCausalLM), mistral (MistralForCausalLM), qwen2
-// (Qwen2ForCausalLM) — one Llama-family builder — gpt2 (GPT2LMHeadModel),
-// wav2vec2 / hubert (Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification,
-// HubertForCTC, HubertForSequenceClassification; one model_type, several
-// classes), and the encoders bert (BertModel; config.json's architectures
-// may name any Bert* head class, whose head is dropped) and nomic_bert
-// (NomicBertModel).
+// (Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), mixtral (MixtralForCausalLM),
+// qwen3_moe (Qwen3MoeForCausalLM), phi3 (Phi3ForCausalLM) — one Llama-family
+// builder — gpt2 (GPT2LMHeadModel), gemma3_text (Gemma3ForCausalLM; gemma3,
+// Gemma3ForConditionalGeneration, loads its text part), wav2vec2 / hubert
+// (Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification, HubertForCTC,
+// HubertForSequenceClassification; one model_type, several classes), and
+// the encoders bert (BertModel; config.json's architectures may name any
+// Bert* head class, whose head is dropped) and nomic_bert (NomicBertModel).
 #ifndef QEFF_MODELS_ARCH_REGISTRY_H_
 #define QEFF_MODELS_ARCH_REGISTRY_H_
 
@@ -21,6 +23,7 @@
 #include "base/json.h"
 #include "ir/graph.h"
 #include "models/arch/bert.h"
+#include "models/arch/gemma3.h"
 #include "models/arch/gpt2.h"
 #include "models/arch/llama.h"
 #include "models/arch/nomic_bert.h"
@@ -28,7 +31,7 @@
 
 namespace qeff::models {
 
-enum class ModelFamily { kLlama, kGpt2, kWav2Vec2, kBert, kNomicBert };
+enum class ModelFamily { kLlama, kGpt2, kGemma3, kWav2Vec2, kBert, kNomicBert };
 
 // A parsed model config. The common numbers are filled for every family
 // (the engine sizes caches and checks ids with them); the family's own
@@ -48,6 +51,7 @@ struct ModelConfig {
   Gpt2Config gpt2;             // family kGpt2
   BertConfig bert;             // family kBert (an encoder: QEFFAutoModel)
   NomicBertConfig nomic_bert;  // family kNomicBert (an encoder)
+  Gemma3Config gemma3;         // family kGemma3
   // family kWav2Vec2 (wav2vec2, hubert)
   Wav2Vec2Config wav2vec2;
 };
@@ -61,6 +65,7 @@ inline bool IsEncoderFamily(ModelFamily f) {
 void FillCommon(ModelConfig* config);
 ModelConfig FromLlamaConfig(const LlamaConfig& c,
                             std::string model_type = "llama");
+ModelConfig FromGemma3Config(const Gemma3Config& c);
 
 struct ArchInfo {
   std::string model_type;    // HF model_type

@@ -285,7 +285,7 @@ class Wav2Vec2Builder {
   // gelu (exact, erf) or relu, in the form the cpu driver fuses.
   ValueId Act(ValueId x, const std::string& act, const std::string& name) {
     if (act == "relu") return b_.Op("Relu", {x}, {}, name);
-    return a_.GeluErf(x, name);
+    return a_.Gelu(x, /*tanh_approx=*/false, name);
   }
 
   ValueId Conv(ValueId x, ValueId w, ValueId bias, int64_t stride, int64_t pad,

@@ -148,14 +148,20 @@ TEST(LlamaCppPeer, Stories260KLlama2cTellsTheGgufStory) {
   }
 }
 
-// The seeded test Llama (random weights, f32 GGUF, Q/K stored permuted as
-// llama.cpp's converter does): llama.cpp's greedy tokens equal qeff's on the
-// cpu and reference devices. The seed has a top-1 margin >= 1e-3 at every
-// step (models/test_model.h), so rounding differences cannot flip a token.
-TEST(LlamaCppPeer, SeededLlamaGreedyTokens) {
+// The seeded test models (random weights, f32 GGUF written as llama.cpp's
+// converter writes them: Llama's Q/K permuted; Gemma 3's norms shifted by
+// one, a window shorter than the prompt, local and global RoPE):
+// llama.cpp's greedy tokens equal qeff's on the cpu and reference devices.
+// The seed has a top-1 margin >= 1e-3 at every step (models/test_model.h),
+// so rounding differences cannot flip a token.
+class LlamaCppSeeded : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LlamaCppSeeded, GreedyTokens) {
   models::TestModelSpec spec;
+  spec.arch = GetParam();
   spec.seed = models::DefaultTestSeed(spec.arch);
-  std::string gguf = ::testing::TempDir() + "/seeded-llama.gguf";
+  std::string gguf =
+      absl::StrCat(::testing::TempDir(), "/seeded-", spec.arch, ".gguf");
   ASSERT_TRUE(models::WriteTestModelGguf(spec, gguf).ok());
   std::vector<int64_t> prompt = models::TestPromptIds();
   constexpr int kN = 16;
@@ -190,10 +196,13 @@ TEST(LlamaCppPeer, SeededLlamaGreedyTokens) {
     EXPECT_EQ(got, peer.token_ids) << device_kind;
   }
   EXPECT_GE(peer.token_ids.size(), 8u);
-  std::printf(
-      "seeded llama: llama.cpp and qeff agree on %zu greedy tokens: %s\n",
-      peer.token_ids.size(), absl::StrJoin(peer.token_ids, ",").c_str());
+  std::printf("seeded %s: llama.cpp and qeff agree on %zu greedy tokens: %s\n",
+              spec.arch.c_str(), peer.token_ids.size(),
+              absl::StrJoin(peer.token_ids, ",").c_str());
 }
+
+INSTANTIATE_TEST_SUITE_P(Families, LlamaCppSeeded,
+                         ::testing::Values("llama", "gemma3_text"));
 
 }  // namespace
 }  // namespace qeff

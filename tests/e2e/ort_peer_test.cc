@@ -4,13 +4,13 @@
 // *_RetainedState back — gives the reference device's logits under teacher
 // forcing (max |diff| <= 1e-4) and the same greedy tokens, for prompts
 // shorter than, equal to and longer than one chunk, up to a full context;
-// for the Llama, Mistral, Qwen2 and GPT-2 test models, the real stories260K,
+// for the Llama, Mistral, Qwen2, Qwen3, GPT-2, Mixtral, Qwen3-MoE and Phi-3
+// test models, the real stories260K,
 // and the continuous-batching export with an idle slot. The cpu driver runs
 // the same steps and must agree with the reference too.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -28,93 +28,22 @@
 #include "models/model_loader.h"
 #include "models/test_model.h"
 #include "passes/export.h"
+#include "tests/e2e/ort_steps.h"
 #include "tests/util/test_util.h"
 
 namespace qeff {
 namespace {
 
-// One call: rows x len tokens; `batch_index` empty unless continuous
-// batching; `live` marks the rows whose logits count (idle rows don't).
-struct Step {
-  std::string spec;
-  int64_t rows = 1, len = 1;
-  std::vector<int64_t> ids, pos, batch_index;
-  std::vector<bool> live;
-
-  hw::TensorMap Inputs() const {
-    hw::TensorMap m = {{"input_ids", ir::Tensor::I64({rows, len}, ids)},
-                       {"position_ids", ir::Tensor::I64({rows, len}, pos)}};
-    if (!batch_index.empty())
-      m["batch_index"] = ir::Tensor::I64({rows, 1}, batch_index);
-    return m;
-  }
-  std::string Json() const {
-    auto rows_json = [&](const std::vector<int64_t>& v, int64_t cols) {
-      std::vector<std::string> r;
-      for (int64_t i = 0; i < rows; ++i)
-        r.push_back(absl::StrCat("[",
-                                 absl::StrJoin(v.begin() + i * cols,
-                                               v.begin() + (i + 1) * cols, ","),
-                                 "]"));
-      return absl::StrCat("[", absl::StrJoin(r, ","), "]");
-    };
-    std::string s = absl::StrCat("{\"input_ids\": ", rows_json(ids, len),
-                                 ", \"position_ids\": ", rows_json(pos, len));
-    if (!batch_index.empty())
-      absl::StrAppend(&s, ", \"batch_index\": ", rows_json(batch_index, 1));
-    return s + "}";
-  }
-};
-
-std::string OrtPeersDir(std::string* why) {
-  return testing::PeersDir("node_modules/onnxruntime-node/package.json", why);
-}
-
-// The rows of a {"logits": [[...], ...]} line.
-std::vector<std::vector<float>> ParseLogits(const std::string& json) {
-  std::vector<std::vector<float>> out;
-  size_t i = json.find("[[");
-  if (i == std::string::npos) return out;
-  i += 1;
-  while (i < json.size() && json[i] == '[') {
-    std::vector<float> row;
-    ++i;
-    while (i < json.size() && json[i] != ']') {
-      char* end = nullptr;
-      row.push_back(std::strtof(json.c_str() + i, &end));
-      i = end - json.c_str();
-      if (json[i] == ',') ++i;
-    }
-    out.push_back(std::move(row));
-    i += 1;
-    if (i < json.size() && json[i] == ',') ++i;
-  }
-  return out;
-}
+using Step = testing::OrtStep;
+using testing::OrtPeersDir;
 
 std::vector<std::vector<float>> RunOrt(const std::string& peers,
                                        const std::string& onnx,
                                        const std::vector<hw::BoundIO>& state,
                                        const std::vector<Step>& steps) {
-  std::string plan = "{\"state\": [";
-  for (size_t i = 0; i < state.size(); ++i) {
-    absl::StrAppend(&plan, i ? "," : "", "{\"name\": \"", state[i].name,
-                    "\", \"dims\": [", absl::StrJoin(state[i].dims, ","), "]}");
-  }
-  plan += "], \"steps\": [";
-  for (size_t i = 0; i < steps.size(); ++i)
-    absl::StrAppend(&plan, i ? "," : "", steps[i].Json());
-  plan += "]}";
-  std::string plan_path = absl::StrCat(::testing::TempDir(), "/plan.json");
-  std::ofstream(plan_path) << plan;
-  int rc;
-  std::string out = testing::RunCommand(
-      absl::StrCat("node ", testing::Runfile("tests/e2e/peers/ort_run.mjs"),
-                   " '", peers, "' '", onnx, "' '", plan_path, "' 2>&1"),
-      &rc);
-  EXPECT_EQ(rc, 0) << out.substr(0, 2000);
-  auto logits = ParseLogits(out);
-  EXPECT_EQ(logits.size(), steps.size()) << out.substr(0, 2000);
+  std::string error;
+  auto logits = testing::RunOrtSteps(peers, onnx, state, steps, &error);
+  EXPECT_TRUE(error.empty()) << error;
   return logits;
 }
 
@@ -271,10 +200,18 @@ TEST_P(OrtPeer, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Llama, OrtPeer,
                          ::testing::Combine(::testing::Values("llama"),
                                             ::testing::Values(5, 8, 13, 20)));
-INSTANTIATE_TEST_SUITE_P(Others, OrtPeer,
-                         ::testing::Combine(::testing::Values("mistral",
-                                                              "qwen2", "gpt2"),
-                                            ::testing::Values(5, 13)));
+INSTANTIATE_TEST_SUITE_P(
+    Others, OrtPeer,
+    ::testing::Combine(::testing::Values("mistral", "qwen2", "qwen3", "gpt2",
+                                         "gemma3_text"),
+                       ::testing::Values(5, 13)));
+// The model zoo's MoE and fused-projection families: the MoE op exported as
+// standard ops (TopK, Softmax, GatherElements, ScatterElements, batched
+// MatMul) run by stock onnxruntime; the cpu driver's gathered-expert kernel.
+INSTANTIATE_TEST_SUITE_P(
+    Zoo, OrtPeer,
+    ::testing::Combine(::testing::Values("mixtral", "qwen3_moe", "phi3"),
+                       ::testing::Values(5, 13)));
 
 TEST(OrtPeerStories, Stories260KMatchesReference) {
   auto m = models::Load(testing::Stories260KGguf());

@@ -3,13 +3,17 @@
 
 Plain eager modules written from the Hugging Face modeling math
 (transformers' modeling_llama / modeling_mistral / modeling_qwen2 /
-modeling_gpt2) for llama, mistral, qwen2 and gpt2. Shares no code with
-qeff's models/: it reads config.json and the safetensors files directly (an
-8-byte header length, a JSON header, raw little-endian bytes; Debian has no
-`safetensors` package).
+modeling_qwen3 / modeling_mixtral / modeling_qwen3_moe / modeling_phi3 /
+modeling_gpt2 / modeling_gemma3) for llama, mistral, qwen2, qwen3, mixtral,
+qwen3_moe, phi3, gpt2 and gemma3 (Gemma3ForCausalLM, and the text part of
+Gemma3ForConditionalGeneration). Shares no code with qeff's models/: it reads
+config.json and the safetensors files directly (an 8-byte header length, a
+JSON header, raw little-endian bytes; Debian has no `safetensors` package).
 
 Usage: reference.py MODEL_DIR --prompt_ids=1,2,3 [--steps=16] [--cached]
 Prints one JSON object: {"tokens": [...greedy ids...],
+"min_route_margin": smallest k-th minus (k+1)-th router logit of any token
+in any MoE layer over all forwards (null without experts),
 "step_logits": [[...last-position logits of step s...], ...]}; step s is a
 full (no cache) forward over prompt + tokens[:s].
 
@@ -78,6 +82,13 @@ def rope_inv_freq(cfg, dim, seq_len):
                 dim / (dim - 2))
     inv = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float()
                           / dim))
+    if kind in ("longrope", "su"):  # _compute_longrope_parameters
+        orig = cfg.get("original_max_position_embeddings") or scaling[
+            "original_max_position_embeddings"]
+        ext = torch.tensor(scaling["long_factor"] if seq_len > orig else
+                           scaling["short_factor"], dtype=torch.float32)
+        inv = 1.0 / (ext * base ** (torch.arange(
+            0, dim, 2, dtype=torch.int64).float() / dim))
     if kind == "linear":
         inv = inv / scaling["factor"]
     elif kind == "llama3":
@@ -92,6 +103,22 @@ def rope_inv_freq(cfg, dim, seq_len):
         medium = ~(wavelen < high_wl) * ~(wavelen > low_wl)
         inv = torch.where(medium, smoothed, scaled)
     return inv
+
+
+def rope_attention_scaling(cfg):
+    """longrope's attention_factor (1 for the other rope types)."""
+    scaling = cfg.get("rope_scaling") or {}
+    kind = scaling.get("rope_type", scaling.get("type", "default"))
+    if kind not in ("longrope", "su"):
+        return 1.0
+    if scaling.get("attention_factor") is not None:
+        return scaling["attention_factor"]
+    orig = cfg.get("original_max_position_embeddings") or scaling[
+        "original_max_position_embeddings"]
+    factor = cfg["max_position_embeddings"] / orig
+    if factor <= 1.0:
+        return 1.0
+    return math.sqrt(1 + math.log(factor) / math.log(orig))
 
 
 def rotate_half(x):
@@ -114,9 +141,13 @@ class HfRotaryState:
         self.original_inv = rope_inv_freq(cfg, dim, self.original_max)
         self.inv = self.original_inv
         scaling = cfg.get("rope_scaling") or {}
-        self.dynamic = scaling.get("rope_type", scaling.get("type")) == "dynamic"
+        kind = scaling.get("rope_type", scaling.get("type"))
+        self.dynamic = kind == "dynamic"
+        self.longrope = kind in ("longrope", "su")
 
     def inv_freq(self, seq_len):
+        if self.longrope:  # longrope_frequency_update
+            return rope_inv_freq(self.cfg, self.dim, seq_len)
         if self.dynamic:
             if seq_len > self.max_seq_len_cached:  # growth
                 self.inv = rope_inv_freq(self.cfg, self.dim, seq_len)
@@ -126,6 +157,56 @@ class HfRotaryState:
                 self.inv = self.original_inv
                 self.max_seq_len_cached = self.original_max
         return self.inv
+
+
+# Smallest gap between the k-th and (k+1)-th router logit of any token in
+# any MoE layer over all forwards (a tie would make routing ill-defined).
+ROUTE_MARGINS = []
+
+
+def is_sparse_layer(cfg, l):
+    mt = cfg["model_type"]
+    if mt == "mixtral":
+        return True
+    if mt == "qwen3_moe":  # Qwen3MoeDecoderLayer
+        return (l not in cfg.get("mlp_only_layers", []) and
+                cfg["num_experts"] > 0 and
+                (l + 1) % cfg.get("decoder_sparse_step", 1) == 0)
+    return False
+
+
+def sparse_moe_block(cfg, w, h, p):
+    """MixtralSparseMoeBlock / Qwen3MoeSparseMoeBlock: softmax router, top-k,
+    renormalised (Mixtral always, Qwen3-MoE if norm_topk_prob), experts
+    looped with index_add_."""
+    mixtral = cfg["model_type"] == "mixtral"
+    m = p + ("block_sparse_moe." if mixtral else "mlp.")
+    k = cfg["num_experts_per_tok"]
+    n_exp = cfg["num_local_experts"] if mixtral else cfg["num_experts"]
+    names = ("w1", "w3", "w2") if mixtral else ("gate_proj", "up_proj",
+                                                 "down_proj")
+    logits = h @ w[m + "gate.weight"].T
+    if k < n_exp:
+        srt = torch.sort(logits, dim=-1, descending=True).values
+        ROUTE_MARGINS.append(float((srt[:, k - 1] - srt[:, k]).min()))
+    probs = torch.softmax(logits, dim=1, dtype=torch.float)
+    weights, selected = torch.topk(probs, k, dim=-1)
+    if mixtral or cfg.get("norm_topk_prob", False):
+        weights = weights / weights.sum(dim=-1, keepdim=True)
+    out = torch.zeros_like(h)
+    mask = torch.nn.functional.one_hot(selected, num_classes=n_exp).permute(
+        2, 1, 0)
+    for e in range(n_exp):
+        idx, top_x = torch.where(mask[e])
+        if top_x.numel() == 0:
+            continue
+        xe = h[top_x]
+        q = "%sexperts.%d." % (m, e)
+        g = xe @ w[q + names[0] + ".weight"].T
+        u = xe @ w[q + names[1] + ".weight"].T
+        y = (torch.nn.functional.silu(g) * u) @ w[q + names[2] + ".weight"].T
+        out.index_add_(0, top_x, y * weights[top_x, idx, None])
+    return out
 
 
 def llama_forward(cfg, w, ids, cache=None, rotary=None):
@@ -144,16 +225,17 @@ def llama_forward(cfg, w, ids, cache=None, rotary=None):
     P = cache[0][0].shape[1] if cache else 0
     window = None
     window_from = L
-    if mt == "mistral" and cfg.get("sliding_window"):
+    if mt in ("mistral", "mixtral", "phi3") and cfg.get("sliding_window"):
         window, window_from = cfg["sliding_window"], 0
-    if mt == "qwen2" and cfg.get("use_sliding_window"):
+    if mt in ("qwen2", "qwen3", "qwen3_moe") and cfg.get("use_sliding_window"):
         window = cfg["sliding_window"]
         window_from = cfg.get("max_window_layers", L)
     pos = torch.arange(P, P + S)
     inv = rotary.inv_freq(P + S) if rotary else rope_inv_freq(cfg, d, S)
     freqs = pos.float()[:, None] * inv[None, :]
     emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos(), emb.sin()
+    att = rope_attention_scaling(cfg)
+    cos, sin = emb.cos() * att, emb.sin() * att
     i = pos[:, None]
     j = torch.arange(P + S)[None, :]
     causal = j > i
@@ -169,9 +251,19 @@ def llama_forward(cfg, w, ids, cache=None, rotary=None):
     for l in range(L):
         p = "model.layers.%d." % l
         h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
-        q = lin(h, p + "self_attn.q_proj").view(S, nh, d).transpose(0, 1)
-        k = lin(h, p + "self_attn.k_proj").view(S, nkv, d).transpose(0, 1)
-        v = lin(h, p + "self_attn.v_proj").view(S, nkv, d).transpose(0, 1)
+        if mt == "phi3":  # Phi3Attention: one qkv_proj, split
+            qkv = lin(h, p + "self_attn.qkv_proj")
+            q = qkv[..., :nh * d].view(S, nh, d)
+            k = qkv[..., nh * d:(nh + nkv) * d].view(S, nkv, d)
+            v = qkv[..., (nh + nkv) * d:].view(S, nkv, d).transpose(0, 1)
+        else:
+            q = lin(h, p + "self_attn.q_proj").view(S, nh, d)
+            k = lin(h, p + "self_attn.k_proj").view(S, nkv, d)
+            v = lin(h, p + "self_attn.v_proj").view(S, nkv, d).transpose(0, 1)
+        if mt in ("qwen3", "qwen3_moe"):  # q_norm/k_norm over head_dim
+            q = rms_norm(q, w[p + "self_attn.q_norm.weight"], eps)
+            k = rms_norm(k, w[p + "self_attn.k_norm.weight"], eps)
+        q, k = q.transpose(0, 1), k.transpose(0, 1)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         if cache is not None:
@@ -189,6 +281,13 @@ def llama_forward(cfg, w, ids, cache=None, rotary=None):
         attn = attn.transpose(0, 1).reshape(S, nh * d)
         x = x + lin(attn, p + "self_attn.o_proj")
         h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
+        if is_sparse_layer(cfg, l):
+            x = x + sparse_moe_block(cfg, w, h, p)
+            continue
+        if mt == "phi3":  # Phi3MLP: gate_up_proj chunked, gate first
+            gate, up = lin(h, p + "mlp.gate_up_proj").chunk(2, dim=-1)
+            x = x + lin(up * torch.nn.functional.silu(gate), p + "mlp.down_proj")
+            continue
         g = lin(h, p + "mlp.gate_proj")
         x = x + lin(torch.nn.functional.silu(g) * lin(h, p + "mlp.up_proj"),
                     p + "mlp.down_proj")
@@ -242,6 +341,102 @@ def gpt2_forward(cfg, w, ids):
     return x @ w["wte.weight"].T
 
 
+# -------------------------------------------------------------------- gemma3
+def gemma3_forward(cfg, w, ids):
+    """transformers' Gemma3ForCausalLM (modeling_gemma3), eager attention."""
+    if cfg.get("model_type") == "gemma3":  # ForConditionalGeneration
+        top = cfg
+        cfg = dict(cfg["text_config"])
+        cfg.setdefault("tie_word_embeddings",
+                       top.get("tie_word_embeddings", True))
+        ren = {}
+        for k, v in w.items():
+            for pre in ("language_model.model.", "model.language_model."):
+                if k.startswith(pre):
+                    ren["model." + k[len(pre):]] = v
+            if k == "language_model.lm_head.weight":
+                ren["lm_head.weight"] = v
+        w = ren
+    H = cfg.get("hidden_size", 2304)
+    nh = cfg.get("num_attention_heads", 8)
+    nkv = cfg.get("num_key_value_heads", 4)
+    d = cfg.get("head_dim", 256)
+    L = cfg.get("num_hidden_layers", 26)
+    eps = cfg.get("rms_norm_eps", 1e-6)
+    window = cfg.get("sliding_window", 4096)
+    types = cfg.get("layer_types") or [
+        "sliding_attention" if (i + 1) % cfg.get("sliding_window_pattern", 6)
+        else "full_attention" for i in range(L)]
+    scaling = cfg.get("query_pre_attn_scalar", 256) ** -0.5
+    S = ids.shape[0]
+    pos = torch.arange(S)
+
+    def cos_sin(theta, rope_scaling):
+        inv = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.int64).float()
+                               / d))
+        kind = (rope_scaling or {}).get("rope_type",
+                                        (rope_scaling or {}).get("type"))
+        if kind == "linear":
+            inv = inv / rope_scaling["factor"]
+        elif kind not in (None, "default"):
+            sys.exit("reference.py: gemma3 rope_type %r" % kind)
+        freqs = pos.float()[:, None] * inv[None, :]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos(), emb.sin()
+
+    glob = cos_sin(cfg.get("rope_theta", 1e6), cfg.get("rope_scaling"))
+    local = cos_sin(cfg.get("rope_local_base_freq", 1e4), None)
+
+    def norm(x, name):  # Gemma3RMSNorm: x_normed * (1 + weight)
+        x_n = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+        return x_n * (1.0 + w[name + ".weight"])
+
+    def lin(t, name):
+        return t @ w[name + ".weight"].T
+
+    i, j = pos[:, None], pos[None, :]
+    causal = j > i
+    sliding_mask = causal | (j <= i - window)
+    x = w["model.embed_tokens.weight"][ids] * torch.tensor(H ** 0.5)
+    for l in range(L):
+        p = "model.layers.%d." % l
+        is_sliding = types[l] == "sliding_attention"
+        cos, sin = local if is_sliding else glob
+        h = norm(x, p + "input_layernorm")
+        q = lin(h, p + "self_attn.q_proj").view(S, nh, d).transpose(0, 1)
+        k = lin(h, p + "self_attn.k_proj").view(S, nkv, d).transpose(0, 1)
+        v = lin(h, p + "self_attn.v_proj").view(S, nkv, d).transpose(0, 1)
+        q = norm(q, p + "self_attn.q_norm")
+        k = norm(k, p + "self_attn.k_norm")
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = k.repeat_interleave(nh // nkv, dim=0)
+        v = v.repeat_interleave(nh // nkv, dim=0)
+        scores = (q @ k.transpose(1, 2)) * scaling
+        if cfg.get("attn_logit_softcapping"):
+            cap = cfg["attn_logit_softcapping"]
+            scores = torch.tanh(scores / cap) * cap
+        mask = sliding_mask if is_sliding else causal
+        scores = scores.masked_fill(mask, torch.finfo(torch.float32).min)
+        a = (torch.softmax(scores, dim=-1) @ v).transpose(0, 1).reshape(S, -1)
+        a = norm(lin(a, p + "self_attn.o_proj"), p + "post_attention_layernorm")
+        x = x + a
+        h = norm(x, p + "pre_feedforward_layernorm")
+        g = torch.nn.functional.gelu(lin(h, p + "mlp.gate_proj"),
+                                     approximate="tanh")
+        m = lin(g * lin(h, p + "mlp.up_proj"), p + "mlp.down_proj")
+        x = x + norm(m, p + "post_feedforward_layernorm")
+    x = norm(x, "model.norm")
+    head = w.get("lm_head.weight")
+    if cfg.get("tie_word_embeddings", True) or head is None:
+        head = w["model.embed_tokens.weight"]
+    logits = x @ head.T
+    if cfg.get("final_logit_softcapping"):
+        cap = cfg["final_logit_softcapping"]
+        logits = torch.tanh(logits / cap) * cap
+    return logits
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir")
@@ -253,10 +448,13 @@ def main():
         cfg = json.load(f)
     w = read_weights(args.model_dir)
     mt = cfg.get("model_type")
-    if mt in ("llama", "mistral", "qwen2"):
+    if mt in ("llama", "mistral", "qwen2", "qwen3", "mixtral", "qwen3_moe",
+              "phi3"):
         forward = llama_forward
     elif mt == "gpt2":
         forward = gpt2_forward
+    elif mt in ("gemma3_text", "gemma3"):
+        forward = gemma3_forward
     else:
         sys.exit("reference.py: unsupported model_type %r" % mt)
     ids = [int(t) for t in args.prompt_ids.split(",")]
@@ -280,8 +478,9 @@ def main():
                 logits = forward(cfg, w, torch.tensor(ids + tokens))[-1]
                 step_logits.append(["%.9g" % v for v in logits.tolist()])
                 tokens.append(int(torch.argmax(logits)))
-    out = '{"tokens": %s, "step_logits": [%s]}' % (
-        json.dumps(tokens),
+    margin = min(ROUTE_MARGINS) if ROUTE_MARGINS else None
+    out = '{"tokens": %s, "min_route_margin": %s, "step_logits": [%s]}' % (
+        json.dumps(tokens), json.dumps(margin),
         ", ".join("[" + ", ".join(s) + "]" for s in step_logits))
     print(out)
 

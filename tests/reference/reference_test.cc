@@ -128,8 +128,8 @@ TEST_P(ReferenceTest, LogitsAndGreedyTokensMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ReferenceTest,
-                         ::testing::Values("llama", "mistral", "qwen2",
-                                           "gpt2"));
+                         ::testing::Values("llama", "mistral", "qwen2", "gpt2",
+                                           "gemma3_text"));
 
 // ---- rope scaling (llama with linear / dynamic NTK / llama3) ----
 //
