@@ -47,7 +47,37 @@ absl::StatusOr<FamilyShapes> ShapesOf(const models::ModelConfig& c) {
                             (l.o_bias ? h : 0) + (l.mlp_bias ? 2 * i + h : 0));
     f.tied = l.tie_word_embeddings;
     f.other = static_cast<double>(h) + static_cast<double>(l.vocab_size * h);
+    if (l.num_experts > 0) {
+      return absl::UnimplementedError(
+          "sim: mixture-of-experts models are not modelled yet (the "
+          "workload counts dense FFNs)");
+    }
     return f;
+  }
+  if (c.family == models::ModelFamily::kGemma3) {
+    const models::Gemma3Config& g = c.gemma3;
+    QEFF_RETURN_IF_ERROR(g.Validate());
+    const int64_t h = g.hidden_size, d = g.head_dim;
+    const int64_t nh = g.num_attention_heads, nkv = g.num_key_value_heads;
+    const int64_t i = g.intermediate_size;
+    f.layers = g.num_hidden_layers;
+    f.hidden = h;
+    f.heads = nh;
+    f.kv_heads = nkv;
+    f.head_dim = d;
+    f.vocab = g.vocab_size;
+    f.layer_weights = static_cast<double>(h * nh * d + 2 * h * nkv * d +
+                                          nh * d * h + 3 * h * i);
+    // Four RMSNorms over the hidden size and the Q/K norms over head_dim.
+    f.layer_other = static_cast<double>(4 * h + 2 * d);
+    f.tied = g.tie_word_embeddings;
+    f.other = static_cast<double>(h) + static_cast<double>(g.vocab_size * h);
+    return f;
+  }
+  if (c.family != models::ModelFamily::kGpt2) {
+    return absl::UnimplementedError(
+        absl::StrCat("sim: model_type '", c.model_type,
+                     "' is not a decoder the sim models"));
   }
   const models::Gpt2Config& g = c.gpt2;
   QEFF_RETURN_IF_ERROR(g.Validate());

