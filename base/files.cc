@@ -271,14 +271,17 @@ absl::Status WriteFileAtomically(const std::string& path,
   return absl::OkStatus();
 }
 
+bool PublishedDirectoryExists(const std::string& dir) {
+  if (!DirExists(dir)) return false;
+  RemoveStaleLock(absl::StrCat(Parent(dir), "/.", Basename(dir), ".lock"));
+  return true;
+}
+
 absl::StatusOr<bool> PublishDirectory(
     const std::string& dir,
     const std::function<absl::Status(const std::string& tmp_dir)>& fill) {
   const std::string parent = Parent(dir);
-  if (DirExists(dir)) {
-    RemoveStaleLock(absl::StrCat(parent, "/.", Basename(dir), ".lock"));
-    return false;
-  }
+  if (PublishedDirectoryExists(dir)) return false;
   QEFF_RETURN_IF_ERROR(MakeDirs(parent));
   QEFF_ASSIGN_OR_RETURN(
       FileLock lock,

@@ -48,6 +48,11 @@ absl::Status WriteFileAtomically(const std::string& path,
 // `<path>.tmp-<pid>-<thread>-<random>`.
 std::string UniqueTempName(const std::string& path);
 
+// True when the published directory `dir` exists (a reuse check for
+// PublishDirectory's artifacts); also removes the lock file a writer killed
+// after publishing, before unlinking its lock, left beside it.
+bool PublishedDirectoryExists(const std::string& dir);
+
 // Publishes the directory `dir`. If it exists, returns false at once
 // (reused). Otherwise, under an exclusive lock on `<parent>/.<name>.lock`
 // (removed again when done):

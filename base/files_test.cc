@@ -133,6 +133,18 @@ TEST(PublishDirectoryTest, StaleTemporaryOfADeadWriterIsRemoved) {
   EXPECT_EQ(Names(d), std::vector<std::string>{"Model-0123456789abcdef"});
 }
 
+// A writer killed after its rename, before unlinking its lock: the reuse
+// check removes the lock file (nobody holds it); a held one stays.
+TEST(PublishDirectoryTest, ReuseCheckRemovesTheLockOfAKilledWriter) {
+  const std::string d = TestDir("killed_lock");
+  const std::string target = d + "/qpc-0123456789abcdef";
+  ASSERT_TRUE(MakeDirs(target).ok());
+  ASSERT_TRUE(WriteFileAtomically(d + "/.qpc-0123456789abcdef.lock", "").ok());
+  EXPECT_TRUE(PublishedDirectoryExists(target));
+  EXPECT_EQ(Names(d), std::vector<std::string>{"qpc-0123456789abcdef"});
+  EXPECT_FALSE(PublishedDirectoryExists(d + "/qpc-absent"));
+}
+
 TEST(PublishDirectoryTest, FailedFillLeavesNothing) {
   const std::string d = TestDir("fail");
   const std::string target = d + "/A-1";

@@ -269,7 +269,8 @@ void ExportStage::operator()(ExportWork& e) const {
     const std::string dir = ProgramDir(DirName(e.onnx_path), cp);
     e.program_dirs[i] = dir;
     e.compile_params.push_back(cp);
-    if (base::DirExists(dir)) {  // reuse a program that exists and loads
+    if (base::PublishedDirectoryExists(
+            dir)) {  // reuse a program that exists and loads
       absl::Status r = Guarded("program check", [&]() -> absl::Status {
         return LoadProgramDir(device, dir).status();
       });
@@ -334,7 +335,8 @@ void WriteStage::operator()(JobWork& w) const {
     auto lock = ctx_->locks.For(w.program_dir);
     std::lock_guard<std::mutex> l(*lock);
     hw::Device& device = *ctx_->devices.at(spec.device);
-    if (base::DirExists(w.program_dir)) {  // an identical job wrote it first
+    if (base::PublishedDirectoryExists(
+            w.program_dir)) {  // an identical job wrote it first
       reused = true;
       return LoadProgramDir(device, w.program_dir).status();
     }

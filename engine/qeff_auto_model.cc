@@ -252,7 +252,7 @@ absl::StatusOr<std::string> QEFFBaseModel::Compile(
   QEFF_RETURN_IF_ERROR(CheckStateFits(*transformed_, specs));
   std::shared_ptr<const hw::Program> program;
   bool reused = false;
-  if (base::DirExists(dir)) {
+  if (base::PublishedDirectoryExists(dir)) {
     QEFF_ASSIGN_OR_RETURN(program, LoadProgramDir(*device, dir));
     reused = true;
   } else {
@@ -321,7 +321,7 @@ absl::StatusOr<std::string> CompileOnnx(const std::string& onnx_path,
                                    params.batch_size, params.full_batch_size);
   QEFF_ASSIGN_OR_RETURN(std::unique_ptr<hw::Device> device,
                         hw::OpenDevice(params.device));
-  if (base::DirExists(qpc_dir)) {
+  if (base::PublishedDirectoryExists(qpc_dir)) {
     QEFF_RETURN_IF_ERROR(LoadProgramDir(*device, qpc_dir).status());
     return qpc_dir;
   }

@@ -127,19 +127,7 @@ absl::StatusOr<ValueId> ArchBuilder::LayerNorm(ValueId x,
                                                const std::string& name) {
   QEFF_ASSIGN_OR_RETURN(ValueId w, Weight(prefix + ".weight", {dim}));
   QEFF_ASSIGN_OR_RETURN(ValueId bias, Weight(prefix + ".bias", {dim}));
-  auto mean = [&](ValueId v, const std::string& n) {
-    return b_.Op(
-        "ReduceMean", {v},
-        {{"axes", Attribute::Ints({-1})}, {"keepdims", Attribute::Int(1)}}, n);
-  };
-  ValueId centered =
-      b_.Op("Sub", {x, mean(x, name + ".mean")}, {}, name + ".centered");
-  ValueId var =
-      mean(b_.Mul(centered, centered, name + ".sq"), name + ".variance");
-  ValueId std =
-      b_.Op("Sqrt", {b_.Add(var, b_.ScalarF32(eps), name + ".var_eps")}, {},
-            name + ".std");
-  ValueId normed = b_.Op("Div", {centered, std}, {}, name + ".normed");
+  ValueId normed = NormalizeLastAxis(x, eps, name);
   return b_.Add(b_.Mul(normed, w, name + ".scaled"), bias, name);
 }
 
