@@ -10,11 +10,11 @@
 // ParseJobs reads a farm's job file: a JSON list of job objects or JSON
 // lines (one object per line; blank lines skipped). Fields:
 //   "model" (required), "id", "tokenizer", "device" ("cpu", "cpu:N",
-//   "cpu:N/k", "sim:ai100-standard|pro|ultra", "aic"), "specializations" ([{"name", "symbols": {sym: int or
-//   "int"}}]) or the shorthand "prompt_len" (32), "ctx_len" (128),
-//   "batch_size" (1) → Prefill + Decode; "num_cores", "num_devices" (SoCs
-//   for sim:ai100-* devices; host devices reject > 1), "mxfp6_matmul",
-//   "mxint8_kv_cache", "weight_format" (q8_0 | q4_0 | mxfp6),
+//   "cpu:N/k", "sim:ai100-standard|pro|ultra", "aic"), "specializations"
+//   ([{"name", "symbols": {sym: int or "int"}}]) or the shorthand "prompt_len"
+//   (32), "ctx_len" (128), "batch_size" (1) → Prefill + Decode; "num_cores",
+//   "num_devices" (SoCs for sim:ai100-* devices; host devices reject > 1),
+//   "mxfp6_matmul", "mxint8_kv_cache", "weight_format" (q8_0 | q4_0 | mxfp6),
 //   "weight_dtype" (f32 | f16 | bf16), "all_logits" (an all-positions-logits
 //   export), "continuous_batching" with "full_batch_size".
 // Any other field is an error naming it, the file and the job.

@@ -105,8 +105,8 @@ TEST_P(ArchTest, DefaultSeedHasClearTopOneMargin) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ArchTest,
-                         ::testing::Values("llama", "mistral", "qwen2",
-                                           "gpt2", "gemma3_text"));
+                         ::testing::Values("llama", "mistral", "qwen2", "gpt2",
+                                           "gemma3_text"));
 
 class GgufTest : public ::testing::TestWithParam<std::string> {};
 

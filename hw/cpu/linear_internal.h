@@ -37,9 +37,9 @@ struct LinearArgs {
 // or `quant` blocks, rows contiguous: the Linear kernel's computation (the
 // fastest path the host has), also used per expert by the MoE kernel. An
 // unsupported type or a K that is not a multiple of the block is an error.
-absl::Status RunLinear(ir::DType dtype, ir::QuantFormat quant,
-                       const uint8_t* w, int64_t N, int64_t K, const float* x,
-                       int64_t M, const float* bias, float* y);
+absl::Status RunLinear(ir::DType dtype, ir::QuantFormat quant, const uint8_t* w,
+                       int64_t N, int64_t K, const float* x, int64_t M,
+                       const float* bias, float* y);
 
 constexpr int64_t kFeatBlock = 16;  // output features per parallel work item
 constexpr int64_t kChunk = 256;     // K values per cache block

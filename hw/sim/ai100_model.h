@@ -83,8 +83,8 @@ struct Workload {
 };
 
 // From a graph (after transform_lm: retained state X / X_RetainedState)
-// bound to `spec`; shapes are inferred on a copy first. A MatMul whose shapes do not resolve under the
-// specialization is an error naming the node.
+// bound to `spec`; shapes are inferred on a copy first. A MatMul whose shapes
+// do not resolve under the specialization is an error naming the node.
 absl::StatusOr<Workload> WorkloadOfGraph(const ir::Graph& graph,
                                          const Specialization& spec);
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 
 #include "base/json.h"
-#include "tests/fuzz/fuzz_util.h"
 #include "models/arch/registry.h"
 #include "models/hf_config.h"
+#include "tests/fuzz/fuzz_util.h"
 
 using namespace qeff;  // NOLINT
 

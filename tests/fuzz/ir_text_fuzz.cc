@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tests/fuzz/fuzz_util.h"
 #include "ir/text_format.h"
+#include "tests/fuzz/fuzz_util.h"
 
 using namespace qeff;  // NOLINT
 

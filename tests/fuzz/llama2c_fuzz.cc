@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tests/fuzz/fuzz_util.h"
 #include "models/llama2c.h"
+#include "tests/fuzz/fuzz_util.h"
 
 using namespace qeff;  // NOLINT
 

@@ -4,9 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tests/fuzz/fuzz_util.h"
 #include "models/llama2c.h"
 #include "models/spm_tokenizer.h"
+#include "tests/fuzz/fuzz_util.h"
 
 using namespace qeff;  // NOLINT
 

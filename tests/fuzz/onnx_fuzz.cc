@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tests/fuzz/fuzz_util.h"
 #include "ir/onnx_import.h"
+#include "tests/fuzz/fuzz_util.h"
 
 using namespace qeff;  // NOLINT
 

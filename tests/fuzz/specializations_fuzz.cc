@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tests/fuzz/fuzz_util.h"
 #include "hw/specialization.h"
+#include "tests/fuzz/fuzz_util.h"
 
 using namespace qeff;  // NOLINT
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 
 #include "base/json.h"
-#include "tests/fuzz/fuzz_util.h"
 #include "models/hf_tokenizer.h"
+#include "tests/fuzz/fuzz_util.h"
 
 using namespace qeff;  // NOLINT
 
