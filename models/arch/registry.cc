@@ -121,6 +121,12 @@ ModelConfig FromGemma3Config(const Gemma3Config& c) {
 
 namespace {
 
+// A family config's Validate() result, its message prefixed by the file.
+absl::Status ValidatedIn(const std::string& source, const absl::Status& st) {
+  if (st.ok()) return st;
+  return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
+}
+
 // Typed field access with errors naming the file and field.
 class Fields {
  public:
@@ -360,10 +366,7 @@ absl::Status ParseLlamaFamily(const base::JsonValue& j,
     }
   }
   QEFF_RETURN_IF_ERROR(FinishLongRope(f, &c));
-  auto st = c.Validate();
-  if (!st.ok())
-    return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
-  return absl::OkStatus();
+  return ValidatedIn(source, c.Validate());
 }
 
 absl::Status ParseGpt2(const base::JsonValue& j, const std::string& source,
@@ -393,10 +396,7 @@ absl::Status ParseGpt2(const base::JsonValue& j, const std::string& source,
     return absl::UnimplementedError(absl::StrCat(
         source, ": tie_word_embeddings = false is not supported for gpt2"));
   }
-  auto st = c.Validate();
-  if (!st.ok())
-    return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
-  return absl::OkStatus();
+  return ValidatedIn(source, c.Validate());
 }
 
 absl::Status ParseBert(const base::JsonValue& j, const std::string& source,
@@ -419,10 +419,7 @@ absl::Status ParseBert(const base::JsonValue& j, const std::string& source,
     return absl::UnimplementedError(
         absl::StrCat(source, ": position_embedding_type '", pos,
                      "' is not supported (supported: absolute)"));
-  auto st = c.Validate();
-  if (!st.ok())
-    return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
-  return absl::OkStatus();
+  return ValidatedIn(source, c.Validate());
 }
 
 // nomic-ai's NomicBertConfig (configuration_hf_nomic_bert.py) names.
@@ -458,10 +455,7 @@ absl::Status ParseNomicBert(const base::JsonValue& j, const std::string& source,
   if (f.Get("moe_every_n_layers"))
     return absl::UnimplementedError(
         absl::StrCat(source, ": nomic-bert-moe is not supported"));
-  auto st = c.Validate();
-  if (!st.ok())
-    return absl::Status(st.code(), absl::StrCat(source, ": ", st.message()));
-  return absl::OkStatus();
+  return ValidatedIn(source, c.Validate());
 }
 
 // Gemma3TextConfig, with its defaults for absent fields (real Gemma 3
@@ -559,10 +553,7 @@ absl::Status ParseGemma3(const base::JsonValue& top, const std::string& source,
     c.sliding_layers =
         Gemma3SlidingLayersFromPattern(c.num_hidden_layers, pattern);
   }
-  auto st = c.Validate();
-  if (!st.ok())
-    return absl::Status(st.code(), absl::StrCat(src, ": ", st.message()));
-  return absl::OkStatus();
+  return ValidatedIn(src, c.Validate());
 }
 
 }  // namespace
