@@ -68,11 +68,8 @@ std::string BertGgufToHfName(absl::string_view g) {
       {"ffn_down", "output.dense"},
       {"layer_output_norm", "output.LayerNorm"},
   };
-  if (!absl::StartsWith(g, "blk.")) return "";
-  absl::string_view rest = g.substr(4);
-  const size_t dot = rest.find('.');
-  if (dot == absl::string_view::npos) return "";
-  absl::string_view layer = rest.substr(0, dot), role = rest.substr(dot + 1);
+  absl::string_view layer, role;
+  if (!SplitGgufBlockName(g, &layer, &role)) return "";
   for (const char* suffix : {".weight", ".bias"}) {
     if (!absl::EndsWith(role, suffix)) continue;
     absl::string_view base = role.substr(0, role.size() - strlen(suffix));
@@ -138,11 +135,8 @@ std::string NomicBertGgufToHfName(absl::string_view g) {
       {"layer_output_norm.weight", "norm2.weight"},
       {"layer_output_norm.bias", "norm2.bias"},
   };
-  if (!absl::StartsWith(g, "blk.")) return "";
-  absl::string_view rest = g.substr(4);
-  const size_t dot = rest.find('.');
-  if (dot == absl::string_view::npos) return "";
-  absl::string_view layer = rest.substr(0, dot), role = rest.substr(dot + 1);
+  absl::string_view layer, role;
+  if (!SplitGgufBlockName(g, &layer, &role)) return "";
   for (const auto& [gg, h] : kLayer)
     if (role == gg) return absl::StrCat("encoder.layers.", layer, ".", h);
   return "";

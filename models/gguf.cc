@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
@@ -696,6 +697,18 @@ absl::StatusOr<GgufFile> ParseGguf(std::shared_ptr<const ir::MappedFile> file) {
     t.tensor = std::move(tensor).value();
   }
   return g;
+}
+
+bool SplitGgufBlockName(absl::string_view name, absl::string_view* layer,
+                        absl::string_view* role) {
+  if (!absl::ConsumePrefix(&name, "blk.")) return false;
+  const size_t dot = name.find('.');
+  if (dot == 0 || dot == absl::string_view::npos) return false;
+  for (char c : name.substr(0, dot))
+    if (c < '0' || c > '9') return false;
+  *layer = name.substr(0, dot);
+  *role = name.substr(dot + 1);
+  return true;
 }
 
 }  // namespace qeff::models

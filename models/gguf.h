@@ -173,6 +173,12 @@ class GgufFile {
 // Maps and parses `path`. Every malformed field is an error naming the file
 // and the field.
 absl::StatusOr<GgufFile> ReadGguf(const std::string& path);
+
+// Splits a per-layer tensor name `blk.<layer>.<role>` (llama.cpp's naming,
+// e.g. `blk.3.attn_q.weight` -> "3", "attn_q.weight"); false for any other
+// name, a non-numeric layer included. The architecture readers map roles.
+bool SplitGgufBlockName(absl::string_view name, absl::string_view* layer,
+                        absl::string_view* role);
 // Parses an already mapped file.
 absl::StatusOr<GgufFile> ParseGguf(std::shared_ptr<const ir::MappedFile> file);
 

@@ -34,10 +34,8 @@ std::string Gemma3HfName(const std::string& g) {
       {"ffn_down.weight", "mlp.down_proj.weight"},
       {"post_ffw_norm.weight", "post_feedforward_layernorm.weight"},
   };
-  if (g.rfind("blk.", 0) != 0) return "";
-  const size_t dot = g.find('.', 4);
-  if (dot == std::string::npos) return "";
-  const std::string layer = g.substr(4, dot - 4), role = g.substr(dot + 1);
+  absl::string_view layer, role;
+  if (!SplitGgufBlockName(g, &layer, &role)) return "";
   for (const auto& [from, to] : kLayer)
     if (role == from) return absl::StrCat("model.layers.", layer, ".", to);
   return "";

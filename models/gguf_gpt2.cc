@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 
@@ -26,17 +25,12 @@ std::string Gpt2HfName(absl::string_view g) {
       {"attn_output", "attn.c_proj"}, {"ffn_norm", "ln_2"},
       {"ffn_up", "mlp.c_fc"},         {"ffn_down", "mlp.c_proj"},
   };
-  if (!absl::StartsWith(g, "blk.")) return "";
-  absl::string_view rest = g.substr(4);
-  size_t dot = rest.find('.');
-  if (dot == absl::string_view::npos) return "";
-  absl::string_view layer = rest.substr(0, dot), role = rest.substr(dot + 1);
-  int n;
-  if (!absl::SimpleAtoi(layer, &n) || n < 0) return "";
+  absl::string_view layer, role;
+  if (!SplitGgufBlockName(g, &layer, &role)) return "";
   for (const auto& [gg, h] : kLayer) {
     for (const char* suffix : {".weight", ".bias"}) {
       if (role == absl::StrCat(gg, suffix))
-        return absl::StrCat("h.", n, ".", h, suffix);
+        return absl::StrCat("h.", layer, ".", h, suffix);
     }
   }
   return "";

@@ -284,5 +284,16 @@ TEST(GgufTest, BadAlignmentAndArrays) {
             absl::StatusCode::kNotFound);
 }
 
+TEST(GgufBlockName, SplitsLayerAndRole) {
+  absl::string_view layer, role;
+  ASSERT_TRUE(SplitGgufBlockName("blk.12.attn_q.weight", &layer, &role));
+  EXPECT_EQ(layer, "12");
+  EXPECT_EQ(role, "attn_q.weight");
+  EXPECT_FALSE(SplitGgufBlockName("token_embd.weight", &layer, &role));
+  EXPECT_FALSE(SplitGgufBlockName("blk.x.attn_q.weight", &layer, &role));
+  EXPECT_FALSE(SplitGgufBlockName("blk..attn_q.weight", &layer, &role));
+  EXPECT_FALSE(SplitGgufBlockName("blk.3", &layer, &role));
+}
+
 }  // namespace
 }  // namespace qeff::models

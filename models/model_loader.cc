@@ -435,15 +435,10 @@ std::string GgufToHfName(absl::string_view gguf_name) {
       {"ffn_up.weight", "mlp.up_proj.weight"},
       {"ffn_down.weight", "mlp.down_proj.weight"},
   };
-  if (absl::StartsWith(gguf_name, "blk.")) {
-    absl::string_view rest = gguf_name.substr(4);
-    size_t dot = rest.find('.');
-    if (dot != absl::string_view::npos) {
-      absl::string_view layer = rest.substr(0, dot),
-                        role = rest.substr(dot + 1);
-      for (const auto& [g, h] : kLayer)
-        if (role == g) return absl::StrCat("model.layers.", layer, ".", h);
-    }
+  absl::string_view layer, role;
+  if (SplitGgufBlockName(gguf_name, &layer, &role)) {
+    for (const auto& [g, h] : kLayer)
+      if (role == g) return absl::StrCat("model.layers.", layer, ".", h);
   }
   return "";
 }
