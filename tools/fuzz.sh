@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-20}"
 shift || true
 all=(gguf safetensors llama2c llama2c_tokenizer config_json tokenizer_json
-     onnx specializations program ir_text farm_jobs openai_request)
+     onnx specializations program ir_text farm_jobs openai_request wav)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 ob="${QEFF_FUZZ_OUTPUT_BASE:-$HOME/.cache/qeff/bazel-fuzz}"
