@@ -26,6 +26,7 @@
 #include "base/status_macros.h"
 #include "base/utf8.h"
 #include "hw/device_registry.h"
+#include "hw/profiler.h"
 #include "hw/sim/ai100_model.h"
 
 namespace qeff::tools {
@@ -270,17 +271,16 @@ void PrintModelledReport(const engine::QEFFBaseModel& model,
         prompt_len, 1e3 * run->ttft_s, run->decode_tokens_per_s);
 }
 
-absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,
-                               const RunRequest& req) {
+// The generation of GenerateAndReport (from ids or prompts).
+static absl::Status Generate(engine::QEFFAutoModelForCausalLM& model,
+                             const RunRequest& req, int64_t batch,
+                             engine::GenerateOptions* go_ptr,
+                             engine::GenerateResult* r_ptr,
+                             bool* streamed_ptr) {
   const engine::CompileParams& cp = model.compile_params();
-  const int64_t batch =
-      cp.full_batch_size > 0 ? cp.full_batch_size : cp.batch_size;
-  engine::GenerateOptions go;
-  go.stop_at_eos = req.stop_at_eos;
-  go.sampling = req.sampling;
-  go.generation_len = req.generation_len;
-  engine::GenerateResult r;
-  bool streamed = false;
+  engine::GenerateOptions& go = *go_ptr;
+  engine::GenerateResult& r = *r_ptr;
+  bool& streamed = *streamed_ptr;
   if (!req.prompt_ids.empty()) {
     if (!req.prompts_file.empty())
       return absl::InvalidArgumentError(
@@ -310,6 +310,44 @@ absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,
     QEFF_ASSIGN_OR_RETURN(r, model.Generate(prompts, go));
     if (streamed) std::cout << "\n";
   }
+  return absl::OkStatus();
+}
+
+absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,
+                               const RunRequest& req) {
+  const engine::CompileParams& cp = model.compile_params();
+  const int64_t batch =
+      cp.full_batch_size > 0 ? cp.full_batch_size : cp.batch_size;
+  engine::GenerateOptions go;
+  go.stop_at_eos = req.stop_at_eos;
+  go.sampling = req.sampling;
+  go.generation_len = req.generation_len;
+  engine::GenerateResult r;
+  bool streamed = false;
+  if (!req.profile.empty()) {
+    const size_t slash = req.profile.rfind('/');
+    const std::string dir =
+        slash == std::string::npos ? "." : req.profile.substr(0, slash + 1);
+    if (!base::DirExists(dir))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--profile=", req.profile, ": the folder ", dir, " does not exist"));
+    hw::Profiler::Global().Start();
+  }
+  absl::Status generated = Generate(model, req, batch, &go, &r, &streamed);
+  if (!req.profile.empty()) {
+    hw::Profiler& prof = hw::Profiler::Global();
+    prof.Stop();
+    QEFF_RETURN_IF_ERROR(generated);
+    QEFF_RETURN_IF_ERROR(prof.WriteChromeTrace(req.profile));
+    std::cerr << "Profile (" << model.device()->name() << ", trace "
+              << req.profile << "):\n";
+    if (prof.spans().empty())
+      std::cerr << "  the device recorded no spans (the cpu driver records "
+                   "kernel steps; other devices do not)\n";
+    else
+      std::cerr << prof.SummaryTable();
+  }
+  QEFF_RETURN_IF_ERROR(generated);
   PrintRunReport(r, batch, streamed);
   PrintModelledReport(model, r);
   for (const engine::GeneratedText& g : r.outputs)

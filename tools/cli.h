@@ -96,11 +96,14 @@ struct RunRequest {
   bool stop_at_eos = true;
   std::string output_json;          // empty: none
   engine::SamplingParams sampling;  // default: greedy
+  std::string profile;              // --profile: Chrome trace path (empty: off)
 };
 
 // Generates for the request on the model's compiled program and prints the
 // run report (one completion streamed when stdout is a terminal), the token
-// ids, and writes --output_json (DESIGN.md's contract).
+// ids, and writes --output_json (DESIGN.md's contract). With a profile
+// path, the generation's device work is recorded (hw/profiler.h): the
+// Chrome trace goes there and the per-kernel summary to stderr.
 absl::Status GenerateAndReport(engine::QEFFAutoModelForCausalLM& model,
                                const RunRequest& request);
 

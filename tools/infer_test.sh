@@ -61,3 +61,18 @@ grep -q "unknown device 'tpu'" "$TEST_TMPDIR/err"
 if "$infer" --generation_len=200 --ctx_len=64 2>"$TEST_TMPDIR/err"; then exit 1; fi
 grep -q "ctx_len" "$TEST_TMPDIR/err"
 echo PASS
+# --profile: a Chrome trace of the cpu driver's kernel steps and a summary.
+"$infer" --generation_len=4 --profile="$TEST_TMPDIR/trace.json" \
+  >/dev/null 2>"$TEST_TMPDIR/profile.txt"
+grep -q "^Linear " "$TEST_TMPDIR/profile.txt"
+/usr/bin/python3 - "$TEST_TMPDIR/trace.json" <<'PY'
+import json, sys
+ev = json.load(open(sys.argv[1]))["traceEvents"]
+steps = [e for e in ev if e["cat"] == "step"]
+assert steps and all(e["ph"] == "X" and e["dur"] >= 0 for e in ev), ev[:3]
+assert any(e["name"] == "Linear" and e["args"]["node"] for e in steps)
+PY
+if "$infer" --generation_len=1 --profile=/nonexistent-dir/t.json 2>"$TEST_TMPDIR/e.txt"; then
+  echo "--profile into a missing folder must fail"; exit 1
+fi
+grep -q "profile=/nonexistent-dir/t.json: the folder /nonexistent-dir/ does not exist" "$TEST_TMPDIR/e.txt"

@@ -24,6 +24,10 @@ ABSL_FLAG(float, min_p, 0.0f, "drop tokens below min_p x the most likely");
 ABSL_FLAG(float, repetition_penalty, 1.0f, "repetition penalty (1: off)");
 ABSL_FLAG(float, presence_penalty, 0.0f, "presence penalty (0: off)");
 ABSL_FLAG(uint64_t, seed, 0, "sampling seed (prompt i uses seed + i)");
+ABSL_FLAG(std::string, profile, "",
+          "record the device's kernel steps during generation: a Chrome trace "
+          "(chrome://tracing, Perfetto) written here, a per-kernel summary "
+          "on stderr (the cpu driver records; other devices do not)");
 
 namespace qeff::tools {
 
@@ -40,6 +44,7 @@ absl::StatusOr<RunRequest> RunRequestFromFlags(const std::string& model_path) {
   req.generation_len = absl::GetFlag(FLAGS_generation_len);
   req.stop_at_eos = absl::GetFlag(FLAGS_stop_at_eos);
   req.output_json = UserPath(absl::GetFlag(FLAGS_output_json));
+  req.profile = UserPath(absl::GetFlag(FLAGS_profile));
   engine::SamplingParams& p = req.sampling;
   p.temperature = absl::GetFlag(FLAGS_temperature);
   p.top_k = absl::GetFlag(FLAGS_top_k);

@@ -3,7 +3,7 @@
 // --prompts_txt_file_path (alias --prompts_file), --prompt_ids,
 // --generation_len, --stop_at_eos, --output_json and QEfficient's sampler
 // parameters (--temperature, --top_k, --top_p, --min_p,
-// --repetition_penalty, --presence_penalty, --seed). Only binaries that
+// --repetition_penalty, --presence_penalty, --seed), and --profile. Only binaries that
 // depend on //tools:run_flags have them.
 #ifndef QEFF_TOOLS_RUN_FLAGS_H_
 #define QEFF_TOOLS_RUN_FLAGS_H_

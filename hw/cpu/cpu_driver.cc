@@ -19,6 +19,7 @@
 #include "hw/cpu/kv_mxint8.h"
 #include "hw/cpu/plan.h"
 #include "hw/device_registry.h"
+#include "hw/profiler.h"
 #include "oneapi/tbb/info.h"
 #include "oneapi/tbb/task_arena.h"
 
@@ -153,6 +154,7 @@ class CpuSession : public Session {
     };
     absl::Status status;
     try {
+      const bool profile = Profiler::Global().enabled();
       arena_->execute([&] {
         std::vector<Arg> in, out;
         for (size_t i = 0; i < plan.steps.size() && status.ok(); ++i) {
@@ -167,6 +169,14 @@ class CpuSession : public Session {
           }
           for (int s : st.outputs)
             out.push_back(Arg{base(plan.slots[s]), &plan.slots[s]});
+          if (profile) {
+            const int64_t t0 = Profiler::NowNs();
+            cpu::SetProfiledStep(&st.op);
+            status = kernels_[spec][i](KernelCtx{st, in, out});
+            cpu::SetProfiledStep(nullptr);
+            Profiler::Global().RecordSince(st.op.c_str(), "step", st.label, t0);
+            continue;
+          }
           status = kernels_[spec][i](KernelCtx{st, in, out});
         }
       });

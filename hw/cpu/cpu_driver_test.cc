@@ -1,6 +1,7 @@
 #include "hw/cpu/cpu_driver.h"
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -8,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "hw/conformance/test_graphs.h"
 #include "hw/cpu/compiler.h"
+#include "hw/profiler.h"
 #include "hw/reference_driver.h"
 
 namespace qeff::hw {
@@ -348,6 +350,52 @@ TEST(CpuDriver, WeightFormatQuantizesAtCompileTime) {
     for (const auto& c : (*p)->constants) q += c.quant() == f;
     EXPECT_EQ(q, 2 * 7 + 1) << ir::QuantFormatName(f);
   }
+}
+
+// --profile: one step span per kernel step, chunk spans on the threads
+// that ran them, and the same logits as an unprofiled run.
+TEST(CpuDriver, ProfiledRunRecordsEveryStepAndChangesNothing) {
+  auto m = MakeTinyLlama({});
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto cpu = OpenCpuDevice("cpu");
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  auto p =
+      cpu::CompileProgram(m->graph, PrefillDecodeSpecializations(1, 4, 16), {});
+  ASSERT_TRUE(p.ok()) << p.status();
+  auto s = (*cpu)->Load(*p);
+  ASSERT_TRUE(s.ok()) << s.status();
+  TensorMap in = {{"input_ids", ir::Tensor::I64({1, 4}, {3, 7, 1, 9})},
+                  {"position_ids", ir::Tensor::I64({1, 4}, {0, 1, 2, 3})}};
+  auto plain = (*s)->Run("Prefill", in);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE((*s)->ResetState().ok());
+  Profiler& prof = Profiler::Global();
+  prof.Start();
+  auto profiled = (*s)->Run("Prefill", in);
+  prof.Stop();
+  ASSERT_TRUE(profiled.ok()) << profiled.status();
+  const ir::Tensor& a = plain->at("logits");
+  const ir::Tensor& b = profiled->at("logits");
+  ASSERT_EQ(a.byte_size(), b.byte_size());
+  EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.byte_size()), 0);
+  const cpu::CpuProgram* cp = p->get();
+  int steps = 0, linear_chunks = 0;
+  for (const Profiler::Span& sp : prof.spans()) {
+    if (sp.category == "step") ++steps;
+    if (sp.category == "chunk" && sp.name == "Linear") ++linear_chunks;
+    EXPECT_GE(sp.duration_ns, 0);
+  }
+  int prefill_steps = 0;
+  for (size_t i = 0; i < cp->specs.size(); ++i)
+    if (cp->specs[i].name == "Prefill")
+      prefill_steps = static_cast<int>(cp->plans[i].steps.size());
+  EXPECT_EQ(steps, prefill_steps);
+  EXPECT_GT(linear_chunks, 0);
+  // Unprofiled runs record nothing.
+  prof.Start();
+  prof.Stop();
+  ASSERT_TRUE((*s)->Run("Prefill", in).ok());
+  EXPECT_TRUE(prof.spans().empty());
 }
 
 }  // namespace

@@ -6,12 +6,16 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "hw/cpu/kernels_moe.h"
+#include "hw/profiler.h"
 #include "oneapi/tbb/blocked_range.h"
 #include "oneapi/tbb/parallel_for.h"
 #include "oneapi/tbb/partitioner.h"
 
 namespace qeff::hw::cpu {
 namespace {
+
+// The op of the step the calling thread is running (profiled runs only).
+thread_local const std::string* current_step_op = nullptr;
 
 absl::flat_hash_map<std::string, KernelFn>& Registry() {
   static auto* r = new absl::flat_hash_map<std::string, KernelFn>();
@@ -41,10 +45,24 @@ KernelFn FindKernel(absl::string_view op) {
   return it == Registry().end() ? nullptr : it->second;
 }
 
+void SetProfiledStep(const std::string* op) { current_step_op = op; }
+
 void ParallelFor(int64_t n, int64_t grain,
                  const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
+  if (Profiler::Global().enabled() && current_step_op != nullptr) {
+    // Each chunk is a span on the thread that runs it.
+    const std::string* op = current_step_op;
+    current_step_op = nullptr;  // no nested chunk spans
+    ParallelFor(n, grain, [&](int64_t b, int64_t e) {
+      const int64_t t = Profiler::NowNs();
+      fn(b, e);
+      Profiler::Global().RecordSince(op->c_str(), "chunk", "", t);
+    });
+    current_step_op = op;
+    return;
+  }
   if (n <= grain) {
     fn(0, n);
     return;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -57,6 +58,10 @@ inline constexpr int kKernelAbiVersion = 1;
 // computes.
 void ParallelFor(int64_t n, int64_t grain,
                  const std::function<void(int64_t, int64_t)>& fn);
+
+// While hw::Profiler records: the op of the step this thread runs (nullptr
+// after it), so ParallelFor records each chunk as a span of that kernel.
+void SetProfiledStep(const std::string* op);
 
 // An InvalidArgument error naming the step's source node.
 absl::Status KernelError(const KernelCtx& k, absl::string_view what);
