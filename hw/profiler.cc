@@ -46,10 +46,11 @@ void Profiler::Record(Span span) {
   spans_.push_back(std::move(span));
 }
 
-void Profiler::RecordSince(const char* name, const char* category,
-                           const std::string& detail, int64_t start_ns) {
+void Profiler::RecordSince(const std::string& name, const char* category,
+                           const std::string& group, const std::string& detail,
+                           int64_t start_ns) {
   const int64_t now = NowNs();
-  Record({name, category, detail, ThreadId(), start_ns, now - start_ns});
+  Record({name, category, group, detail, ThreadId(), start_ns, now - start_ns});
 }
 
 std::vector<Profiler::Span> Profiler::spans() const {
@@ -74,7 +75,8 @@ absl::Status Profiler::WriteChromeTrace(const std::string& path) const {
                     ",\"ph\":\"X\",\"pid\":0,\"tid\":", s.thread, ",\"ts\":",
                     absl::StrFormat("%.3f", (s.start_ns - t0) / 1e3),
                     ",\"dur\":", absl::StrFormat("%.3f", s.duration_ns / 1e3),
-                    ",\"args\":{\"node\":", base::JsonQuote(s.detail), "}}");
+                    ",\"args\":{\"node\":", base::JsonQuote(s.detail),
+                    ",\"group\":", base::JsonQuote(s.group), "}}");
   }
   absl::StrAppend(&out, "\n]}\n");
   return base::WriteFileAtomically(path, out);
@@ -85,15 +87,20 @@ std::string Profiler::SummaryTable() const {
   struct Row {
     int64_t calls = 0, ns = 0;
   };
-  std::map<std::string, Row> by_op;
+  struct Group {
+    std::map<std::string, Row> by_op;
+    int64_t total = 0;
+  };
+  std::map<std::string, Group> groups;
   std::map<int, Row> by_thread;
-  int64_t total = 0, first = INT64_MAX, last = 0;
+  int64_t first = INT64_MAX, last = 0;
   for (const Span& s : spans) {
     if (s.category == "step") {
-      Row& r = by_op[s.name];
+      Group& g = groups[s.group];
+      Row& r = g.by_op[s.name];
       ++r.calls;
       r.ns += s.duration_ns;
-      total += s.duration_ns;
+      g.total += s.duration_ns;
       first = std::min(first, s.start_ns);
       last = std::max(last, s.start_ns + s.duration_ns);
     } else {
@@ -102,22 +109,28 @@ std::string Profiler::SummaryTable() const {
       t.ns += s.duration_ns;
     }
   }
-  std::vector<std::pair<std::string, Row>> rows(by_op.begin(), by_op.end());
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-    return a.second.ns != b.second.ns ? a.second.ns > b.second.ns
-                                      : a.first < b.first;
-  });
-  std::string out = absl::StrFormat("%-24s %8s %11s %7s %10s\n", "kernel",
-                                    "calls", "total ms", "share", "mean us");
-  for (const auto& [name, r] : rows) {
-    absl::StrAppend(
-        &out,
-        absl::StrFormat("%-24s %8d %11.3f %6.1f%% %10.2f\n", name, r.calls,
-                        r.ns / 1e6, total ? 100.0 * r.ns / total : 0.0,
-                        r.calls ? r.ns / 1e3 / r.calls : 0.0));
+  std::string out;
+  for (const auto& [group, g] : groups) {
+    std::vector<std::pair<std::string, Row>> rows(g.by_op.begin(),
+                                                  g.by_op.end());
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return a.second.ns != b.second.ns ? a.second.ns > b.second.ns
+                                        : a.first < b.first;
+    });
+    absl::StrAppend(&out,
+                    absl::StrFormat("%-24s %8s %11s %7s %10s\n",
+                                    group.empty() ? "kernel" : group, "calls",
+                                    "total ms", "share", "mean us"));
+    for (const auto& [name, r] : rows) {
+      absl::StrAppend(
+          &out,
+          absl::StrFormat("  %-22s %8d %11.3f %6.1f%% %10.2f\n", name, r.calls,
+                          r.ns / 1e6, g.total ? 100.0 * r.ns / g.total : 0.0,
+                          r.calls ? r.ns / 1e3 / r.calls : 0.0));
+    }
+    absl::StrAppend(&out, absl::StrFormat("  %-22s %8s %11.3f\n", "all steps",
+                                          "", g.total / 1e6));
   }
-  absl::StrAppend(&out, absl::StrFormat("%-24s %8s %11.3f\n", "all steps", "",
-                                        total / 1e6));
   const double wall = last > first ? (last - first) / 1e6 : 0.0;
   for (const auto& [tid, r] : by_thread) {
     absl::StrAppend(

@@ -29,10 +29,12 @@ class Profiler {
  public:
   // One interval of work. `name` is the kernel (the op); `category` is
   // "step" (a whole kernel step) or "chunk" (one thread's share of it);
-  // `detail` names the graph node.
+  // `group` is what ran it (the specialization, e.g. "Prefill"); `detail`
+  // names the graph node.
   struct Span {
     std::string name;
     std::string category;
+    std::string group;
     std::string detail;
     int thread = 0;
     int64_t start_ns = 0;
@@ -56,8 +58,9 @@ class Profiler {
 
   void Record(Span span);
   // Convenience: a span from `start_ns` to now on this thread.
-  void RecordSince(const char* name, const char* category,
-                   const std::string& detail, int64_t start_ns);
+  void RecordSince(const std::string& name, const char* category,
+                   const std::string& group, const std::string& detail,
+                   int64_t start_ns);
 
   std::vector<Span> spans() const;
   int64_t dropped() const;
@@ -65,9 +68,9 @@ class Profiler {
   // Chrome trace-event JSON ({"traceEvents": [...]}, complete events "X"
   // with microsecond times), written atomically; errors name the path.
   absl::Status WriteChromeTrace(const std::string& path) const;
-  // A text table: per kernel (steps) calls, total ms, share of all step
-  // time, mean µs, sorted by total; then per thread the busy time of its
-  // chunks and steps.
+  // A text table per group (specialization): per kernel (steps) calls,
+  // total ms, share of the group's step time, mean µs, sorted by total;
+  // then per thread the busy time of its parallel chunks.
   std::string SummaryTable() const;
 
  private:

@@ -22,7 +22,7 @@ TEST(Profiler, OffByDefaultAndStartClears) {
   Profiler p;
   EXPECT_FALSE(p.enabled());
   p.Start();
-  p.Record({"MatMul", "step", "n0", 0, 10, 5});
+  p.Record({"MatMul", "step", "Prefill", "n0", 0, 10, 5});
   EXPECT_EQ(p.spans().size(), 1u);
   p.Start();
   EXPECT_TRUE(p.spans().empty());
@@ -33,8 +33,9 @@ TEST(Profiler, OffByDefaultAndStartClears) {
 TEST(Profiler, ChromeTraceIsJsonWithMicrosecondTimes) {
   Profiler p;
   p.Start();
-  p.Record({"Linear", "step", "model.layers.0.mlp \"up\"", 0, 1000, 2500});
-  p.Record({"Linear", "chunk", "", 1, 1500, 1000});
+  p.Record({"Linear", "step", "Prefill", "model.layers.0.mlp \"up\"", 0, 1000,
+            2500});
+  p.Record({"Linear", "chunk", "Prefill", "", 1, 1500, 1000});
   const std::string path =
       std::string(std::getenv("TEST_TMPDIR")) + "/trace.json";
   ASSERT_TRUE(p.WriteChromeTrace(path).ok());
@@ -50,6 +51,7 @@ TEST(Profiler, ChromeTraceIsJsonWithMicrosecondTimes) {
   EXPECT_DOUBLE_EQ(a.Find("dur")->number(), 2.5);
   EXPECT_EQ(a.Find("args")->Find("node")->string_value(),
             "model.layers.0.mlp \"up\"");
+  EXPECT_EQ(a.Find("args")->Find("group")->string_value(), "Prefill");
   const base::JsonValue& b = ev->array()[1];
   EXPECT_DOUBLE_EQ(b.Find("ts")->number(), 0.5);
   EXPECT_EQ(*b.Find("tid")->AsInt64(), 1);
@@ -66,10 +68,10 @@ TEST(Profiler, WriteErrorNamesThePath) {
 TEST(Profiler, SummarySortsKernelsByTotalTime) {
   Profiler p;
   p.Start();
-  p.Record({"Add", "step", "", 0, 0, 1'000'000});
-  p.Record({"Linear", "step", "", 0, 1'000'000, 3'000'000});
-  p.Record({"Linear", "step", "", 0, 4'000'000, 1'000'000});
-  p.Record({"Linear", "chunk", "", 1, 4'000'000, 500'000});
+  p.Record({"Add", "step", "Prefill", "", 0, 0, 1'000'000});
+  p.Record({"Linear", "step", "Prefill", "", 0, 1'000'000, 3'000'000});
+  p.Record({"Linear", "step", "Prefill", "", 0, 4'000'000, 1'000'000});
+  p.Record({"Linear", "chunk", "Prefill", "", 1, 4'000'000, 500'000});
   const std::string t = p.SummaryTable();
   const size_t lin = t.find("Linear"), add = t.find("Add");
   ASSERT_NE(lin, std::string::npos);
@@ -77,6 +79,7 @@ TEST(Profiler, SummarySortsKernelsByTotalTime) {
   EXPECT_LT(lin, add) << t;
   EXPECT_NE(t.find("80.0%"), std::string::npos) << t;  // 4 of 5 ms
   EXPECT_NE(t.find("all steps"), std::string::npos) << t;
+  EXPECT_EQ(t.find("Prefill"), 0u) << t;  // the group's heading
   EXPECT_NE(t.find("thread 1"), std::string::npos) << t;
 }
 
@@ -92,7 +95,7 @@ TEST(Profiler, ThreadIdsAreStablePerThreadAndDistinct) {
 TEST(Profiler, BoundedSpanCount) {
   Profiler p(10);
   p.Start();
-  for (int i = 0; i < 13; ++i) p.Record({"x", "chunk", "", 0, 0, 1});
+  for (int i = 0; i < 13; ++i) p.Record({"x", "chunk", "Prefill", "", 0, 0, 1});
   EXPECT_EQ(p.spans().size(), 10u);
   EXPECT_EQ(p.dropped(), 3);
   EXPECT_NE(p.SummaryTable().find("dropped spans (over 10): 3"),

@@ -64,7 +64,8 @@ echo PASS
 # --profile: a Chrome trace of the cpu driver's kernel steps and a summary.
 "$infer" --generation_len=4 --profile="$TEST_TMPDIR/trace.json" \
   >/dev/null 2>"$TEST_TMPDIR/profile.txt"
-grep -q "^Linear " "$TEST_TMPDIR/profile.txt"
+grep -q "^Decode " "$TEST_TMPDIR/profile.txt"
+grep -q "^  Linear " "$TEST_TMPDIR/profile.txt"
 /usr/bin/python3 - "$TEST_TMPDIR/trace.json" <<'PY'
 import json, sys
 ev = json.load(open(sys.argv[1]))["traceEvents"]

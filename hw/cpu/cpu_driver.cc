@@ -174,7 +174,8 @@ class CpuSession : public Session {
             cpu::SetProfiledStep(&st.op);
             status = kernels_[spec][i](KernelCtx{st, in, out});
             cpu::SetProfiledStep(nullptr);
-            Profiler::Global().RecordSince(st.op.c_str(), "step", st.label, t0);
+            Profiler::Global().RecordSince(
+                st.op, "step", std::string(specialization), st.label, t0);
             continue;
           }
           status = kernels_[spec][i](KernelCtx{st, in, out});

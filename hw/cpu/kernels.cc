@@ -58,7 +58,7 @@ void ParallelFor(int64_t n, int64_t grain,
     ParallelFor(n, grain, [&](int64_t b, int64_t e) {
       const int64_t t = Profiler::NowNs();
       fn(b, e);
-      Profiler::Global().RecordSince(op->c_str(), "chunk", "", t);
+      Profiler::Global().RecordSince(*op, "chunk", "", "", t);
     });
     current_step_op = op;
     return;
