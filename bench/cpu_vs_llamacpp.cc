@@ -16,7 +16,7 @@
 // Run: bazel run -c opt --config=native //bench:cpu_vs_llamacpp -- \
 //        [--formats=f32,f16,q8_0,q4_0] [--threads=2] [--prefill=128]
 //        [--decode=64] [--reps=3] [--dir=/tmp/qeff_cpu_vs_llamacpp]
-//        [--gguf_arch=qwen2|llama]
+//        [--gguf_arch=qwen2|llama] [--profile]
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -36,6 +36,7 @@
 #include "engine/lm_pipeline.h"
 #include "hw/cpu/cpu_driver.h"
 #include "hw/driver.h"
+#include "hw/profiler.h"
 #include "ir/quant.h"
 #include "ir/tensor.h"
 #include "models/gguf_writer.h"
@@ -59,6 +60,9 @@ struct Args {
   // f16 and quantized blocks as they are); "qwen2" without biases and with
   // an untied output is the same model stored unpermuted.
   std::string gguf_arch = "llama";
+  // --profile: one more untimed prefill + decode under hw::Profiler; the
+  // per-kernel summary is printed, the trace written to DIR/FMT.trace.json.
+  bool profile = false;
 };
 
 double Now() {
@@ -214,6 +218,22 @@ absl::StatusOr<Rates> RunQeff(const std::string& path, const Args& a) {
   }
   r.prefill = pf / a.reps;
   r.decode = dc / a.reps;
+  if (a.profile) {
+    hw::Profiler& prof = hw::Profiler::Global();
+    prof.Start();
+    auto out = (*s)->Run("Prefill", pin);
+    for (int64_t i = 0; out.ok() && i < a.decode; ++i)
+      out = (*s)->Run(
+          "Decode", {{"input_ids",
+                      ir::Tensor::I64({1, 1}, {3 + (i * 7919) % (kVocab - 3)})},
+                     {"position_ids", ir::Tensor::I64({1, 1}, {i})}});
+    prof.Stop();
+    if (!out.ok()) return out.status();
+    const std::string trace = path.substr(0, path.rfind('.')) + ".trace.json";
+    QEFF_RETURN_IF_ERROR(prof.WriteChromeTrace(trace));
+    std::printf("qeff profile of %s (trace %s):\n%s", path.c_str(),
+                trace.c_str(), prof.SummaryTable().c_str());
+  }
   return r;
 }
 
@@ -283,6 +303,8 @@ bool ParseArgs(int argc, char** argv, Args* a) {
       if (!absl::SimpleAtoi(v, &a->decode) || a->decode < 1) return false;
     } else if (val("reps", &v)) {
       if (!absl::SimpleAtoi(v, &a->reps) || a->reps < 1) return false;
+    } else if (s == "--profile") {
+      a->profile = true;
     } else if (val("dir", &v)) {
       a->dir = v;
     } else if (val("gguf_arch", &v)) {

@@ -59,7 +59,9 @@ absl::StatusOr<Llama2cCheckpoint> ReadLlama2c(const std::string& path) {
                                          "n_heads", "n_kv_heads", "vocab_size",
                                          "seq_len"};
   for (int i = 0; i < 7; ++i) {
-    int32_t v = i == 5 && h[i] < 0 ? -h[i] : h[i];
+    // vocab_size < 0 marks an unshared classifier (INT32_MIN has no
+    // negation: it is out of range like any other huge value).
+    const int64_t v = i == 5 && h[i] < 0 ? -int64_t{h[i]} : h[i];
     if (v <= 0 || v > (1 << 24)) {
       return bad("header field ", kFields[i], " = ", h[i], " is out of range");
     }

@@ -70,7 +70,7 @@ printf '%-20s %10s %8s %8s %s\n' target execs cov ft corpus
 for t in "${targets[@]}"; do
   log="$out/$t.log"
   n_seed=$(ls "$work/corpus/$t" | wc -l)
-  if ! "$bin/${t}_fuzz" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 \
+  if ! "$bin/${t}_fuzz" -seed="${QEFF_FUZZ_SEED:-1}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 \
       -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/$t-" \
       "$work/corpus/$t" >"$log" 2>&1; then
     fail=1

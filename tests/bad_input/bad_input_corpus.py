@@ -370,6 +370,9 @@ def main():
          infer, "truncated: weight array token_embedding_table"),
         ("llama2c_zero_heads", file_case("m.bin", patch(llama2c_bin(), 12, "<i",
                                                          0)), infer, "n_heads"),
+        ("llama2c_vocab_int32_min",  # fuzz finding: -vocab overflowed
+         file_case("m.bin", patch(llama2c_bin(), 20, "<i", -2**31)), infer,
+         "vocab_size = -2147483648 is out of range"),
         ("llama2c_negative_layers",
          file_case("m.bin", patch(llama2c_bin(), 8, "<i", -2)), infer,
          "n_layers"),
