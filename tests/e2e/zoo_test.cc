@@ -692,7 +692,7 @@ TEST(ZooMoEKernel, EveryAttributeCombinationMatchesTheEvaluator) {
   const std::vector<int64_t> prompt = models::TestPromptIds();
   const int64_t n = static_cast<int64_t>(prompt.size());
   for (int64_t k : {1, 2, 4}) {
-    for (int combo = 0; combo < 8; ++combo) {
+    for (int combo = 0; combo < 24; ++combo) {
       ir::Graph g = *base;
       int moe_nodes = 0;
       for (ir::NodeId id : g.LiveNodes()) {
@@ -703,6 +703,7 @@ TEST(ZooMoEKernel, EveryAttributeCombinationMatchesTheEvaluator) {
         node.attrs["scoring"] = ir::Attribute::Int(combo & 1);
         node.attrs["norm_topk_prob"] = ir::Attribute::Int((combo >> 1) & 1);
         node.attrs["score_on_input"] = ir::Attribute::Int((combo >> 2) & 1);
+        node.attrs["activation"] = ir::Attribute::Int(combo >> 3);
       }
       ASSERT_EQ(moe_nodes, spec.num_hidden_layers);
       std::vector<float> out[2];
