@@ -666,7 +666,8 @@ std::string ConfigJson(const ModelConfig& m) {
 
 const std::vector<std::string>& TestModelArchitectures() {
   static const auto* kArchs = new std::vector<std::string>{
-      "llama", "mistral", "qwen2", "qwen3", "gpt2", "gemma3_text"};
+      "llama",       "mistral", "qwen2",     "qwen3", "gpt2",
+      "gemma3_text", "mixtral", "qwen3_moe", "grok-1"};
   return *kArchs;
 }
 
