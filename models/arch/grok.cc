@@ -85,15 +85,18 @@ class GrokBuilder {
     }
     QEFF_ASSIGN_OR_RETURN(ValueId normed,
                           Norm(h, "model.norm", ir::LmRoles::kFinalHidden));
+    // Tied (Grok1Config's default): HF ties lm_head to the embeddings and
+    // ignores a saved lm_head.weight.
     ValueId lm_head = embed;
-    if (a_.Has("lm_head.weight")) {
+    if (!c_.tie_word_embeddings) {
+      if (!a_.Has("lm_head.weight")) {
+        return absl::NotFoundError(
+            "grok weights: 'lm_head.weight' is missing and "
+            "tie_word_embeddings is false");
+      }
       QEFF_ASSIGN_OR_RETURN(
           lm_head,
           a_.Weight("lm_head.weight", {c_.vocab_size, c_.hidden_size}));
-    } else if (!c_.tie_word_embeddings) {
-      return absl::NotFoundError(
-          "grok weights: 'lm_head.weight' is missing and tie_word_embeddings "
-          "is false");
     }
     ValueId raw = a_.Linear(normed, lm_head, ir::kNoValue, "lm_head");
     const float cap = c_.final_logit_softcapping;
