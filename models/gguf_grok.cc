@@ -24,6 +24,7 @@ std::string GrokHfName(const std::string& g) {
       {"attn_q.weight", "attn.q_proj.weight"},
       {"attn_k.weight", "attn.k_proj.weight"},
       {"attn_v.weight", "attn.v_proj.weight"},
+      {"attn_qkv.weight", "attn.qkv_proj.weight"},  // create_tensor_qkv
       {"attn_output.weight", "attn.o_proj.weight"},
       {"attn_output_norm.weight", "post_attn_norm.scale"},
       {"ffn_norm.weight", "pre_moe_norm.scale"},

@@ -844,8 +844,27 @@ absl::Status WriteGrokGguf(const TestModelSpec& s, const TestModel& tm,
         {"moe_block.gate.weight", "ffn_gate_inp.weight"},
         {"post_moe_norm.scale", "layer_output_norm.weight"},
     };
-    for (const auto& [hf, gg] : kPlain)
+    for (const auto& [hf, gg] : kPlain) {
+      if (s.gguf_fused_qkv &&
+          (absl::StrContains(hf, "q_proj") || absl::StrContains(hf, "k_proj") ||
+           absl::StrContains(hf, "v_proj")))
+        continue;
       QEFF_RETURN_IF_ERROR(put(b + gg, w.at(p + hf)));
+    }
+    if (s.gguf_fused_qkv) {
+      // One attn_qkv: q rows, then k, then v.
+      const ir::Tensor& q = w.at(p + "attn.q_proj.weight");
+      const ir::Tensor& k = w.at(p + "attn.k_proj.weight");
+      const ir::Tensor& v = w.at(p + "attn.v_proj.weight");
+      ir::Tensor qkv = ir::Tensor::Zeros(
+          ir::DType::kF32, {q.dims()[0] + k.dims()[0] + v.dims()[0], h});
+      float* dst = qkv.mutable_data<float>();
+      for (const ir::Tensor* t : {&q, &k, &v}) {
+        std::memcpy(dst, t->data<float>(), t->num_elements() * sizeof(float));
+        dst += t->num_elements();
+      }
+      QEFF_RETURN_IF_ERROR(put(b + "attn_qkv.weight", qkv));
+    }
     for (const auto& [role, gg] :
          {std::pair<const char*, const char*>{"linear", "ffn_gate_exps.weight"},
           {"linear_v", "ffn_up_exps.weight"},

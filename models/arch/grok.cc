@@ -1,6 +1,7 @@
 #include "models/arch/grok.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -147,12 +148,18 @@ class GrokBuilder {
     const std::string a = p + ".attn";
     const int64_t hs = c_.hidden_size, d = c_.head_dim;
     const int64_t nh = c_.num_attention_heads, nkv = c_.num_key_value_heads;
-    QEFF_ASSIGN_OR_RETURN(ValueId wq,
-                          a_.Weight(a + ".q_proj.weight", {nh * d, hs}));
-    QEFF_ASSIGN_OR_RETURN(ValueId wk,
-                          a_.Weight(a + ".k_proj.weight", {nkv * d, hs}));
-    QEFF_ASSIGN_OR_RETURN(ValueId wv,
-                          a_.Weight(a + ".v_proj.weight", {nkv * d, hs}));
+    // A GGUF may hold one fused attn_qkv (llama.cpp's create_tensor_qkv):
+    // q rows, then k, then v.
+    const bool fused = a_.Has(a + ".qkv_proj.weight");
+    ValueId wq = ir::kNoValue, wk = ir::kNoValue, wv = ir::kNoValue;
+    if (fused) {
+      QEFF_ASSIGN_OR_RETURN(
+          wq, a_.Weight(a + ".qkv_proj.weight", {(nh + 2 * nkv) * d, hs}));
+    } else {
+      QEFF_ASSIGN_OR_RETURN(wq, a_.Weight(a + ".q_proj.weight", {nh * d, hs}));
+      QEFF_ASSIGN_OR_RETURN(wk, a_.Weight(a + ".k_proj.weight", {nkv * d, hs}));
+      QEFF_ASSIGN_OR_RETURN(wv, a_.Weight(a + ".v_proj.weight", {nkv * d, hs}));
+    }
     QEFF_ASSIGN_OR_RETURN(ValueId wo,
                           a_.Weight(a + ".o_proj.weight", {hs, nh * d}));
     QEFF_ASSIGN_OR_RETURN(ValueId x,
@@ -160,16 +167,25 @@ class GrokBuilder {
     // Values are named under self_attn (the role names of ir/lm_roles.h);
     // the weights keep the HF module's `attn` names.
     const std::string sa = p + ".self_attn";
-    auto heads = [&](ValueId w, int64_t n, const std::string& role) {
-      ValueId proj = a_.Linear(x, w, ir::kNoValue, sa + "." + role + "_proj");
+    std::vector<ValueId> projs;
+    if (fused) {
+      ValueId qkv = a_.Linear(x, wq, ir::kNoValue, sa + ".qkv_proj");
+      projs = b_.OpN("Split", {qkv, b_.ConstI64({nh * d, nkv * d, nkv * d})}, 3,
+                     {{"axis", Attribute::Int(-1)}}, sa + ".qkv_split");
+    } else {
+      projs = {a_.Linear(x, wq, ir::kNoValue, sa + ".q_proj"),
+               a_.Linear(x, wk, ir::kNoValue, sa + ".k_proj"),
+               a_.Linear(x, wv, ir::kNoValue, sa + ".v_proj")};
+    }
+    auto heads = [&](ValueId proj, int64_t n, const std::string& role) {
       ValueId r = b_.Reshape(proj, {0, 0, n, d}, sa + "." + role + "_heads");
       return b_.Transpose(r, {0, 2, 1, 3}, sa + "." + role);
     };
-    ValueId q = a_.ApplyRotateHalfRope(heads(wq, nh, "q"), cos_, sin_, d / 2,
-                                       sa + ".q_rot");
-    ValueId k = a_.ApplyRotateHalfRope(heads(wk, nkv, "k"), cos_, sin_, d / 2,
-                                       ir::LmRoles::KeyRot(i));
-    ValueId v = heads(wv, nkv, "v");
+    ValueId q = a_.ApplyRotateHalfRope(heads(projs[0], nh, "q"), cos_, sin_,
+                                       d / 2, sa + ".q_rot");
+    ValueId k = a_.ApplyRotateHalfRope(heads(projs[1], nkv, "k"), cos_, sin_,
+                                       d / 2, ir::LmRoles::KeyRot(i));
+    ValueId v = heads(projs[2], nkv, "v");
     QEFF_CHECK(b_.graph().value(v).name == ir::LmRoles::Value(i));
     ValueId merged =
         a_.Attention(q, k, v, a_.CausalMask(), nh, nkv, d,

@@ -615,9 +615,15 @@ TEST_P(ZooFusedQkv, FusedAttnQkvGguf) {
   auto a = models::Load(plain), b = models::Load(fused);
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(b.ok()) << b.status();
-  EXPECT_FALSE(a->config.llama.fused_qkv);
-  EXPECT_TRUE(b->config.llama.fused_qkv);
-  EXPECT_TRUE(b->weights.contains("model.layers.0.self_attn.qkv_proj.weight"));
+  if (spec.arch == "grok-1") {
+    EXPECT_TRUE(b->weights.contains("model.layers.0.attn.qkv_proj.weight"));
+    EXPECT_FALSE(b->weights.contains("model.layers.0.attn.q_proj.weight"));
+  } else {
+    EXPECT_FALSE(a->config.llama.fused_qkv);
+    EXPECT_TRUE(b->config.llama.fused_qkv);
+    EXPECT_TRUE(
+        b->weights.contains("model.layers.0.self_attn.qkv_proj.weight"));
+  }
   const std::vector<int64_t> prompt = models::TestPromptIds();
   const int64_t s = static_cast<int64_t>(prompt.size());
   std::vector<int64_t> pos(s);
@@ -664,8 +670,12 @@ TEST_P(ZooFusedQkv, FusedAttnQkvGguf) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, ZooFusedQkv,
-                         ::testing::Values("qwen2", "qwen3"),
-                         [](const auto& info) { return info.param; });
+                         ::testing::Values("qwen2", "qwen3", "grok-1"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
 
 // Mixtral with f16 and bf16 expert weights (as HF checkpoints ship them):
 // the cpu driver's MoE kernel reads the stacks as stored (no f32 copy); its
