@@ -24,6 +24,12 @@ struct FamilyShapes {
   double layer_other = 0;    // biases and norms per layer
   double other = 0;          // embeddings, final norm, position tables
   bool tied = false;         // lm_head is the embedding table
+  // Beyond layers x layer_weights: routers and the dense FFNs of the layers
+  // without experts (MatMul weights, all layers together).
+  double extra_weights = 0;
+  // Routed experts: MoE layers, experts per layer, experts per token, the
+  // hidden and expert FFN sizes (each expert: gate, up [F, H], down [H, F]).
+  int64_t moe_layers = 0, experts = 0, top_k = 0, expert_ffn = 0;
 };
 
 absl::StatusOr<FamilyShapes> ShapesOf(const models::ModelConfig& c) {
@@ -48,9 +54,21 @@ absl::StatusOr<FamilyShapes> ShapesOf(const models::ModelConfig& c) {
     f.tied = l.tie_word_embeddings;
     f.other = static_cast<double>(h) + static_cast<double>(l.vocab_size * h);
     if (l.num_experts > 0) {
-      return absl::UnimplementedError(
-          "sim: mixture-of-experts models are not modelled yet (the "
-          "workload counts dense FFNs)");
+      // Attention in every layer; a router and experts in the MoE layers,
+      // a dense FFN in the others.
+      f.layer_weights =
+          static_cast<double>(h * nh * d + 2 * h * nkv * d + nh * d * h);
+      for (int64_t layer = 0; layer < l.num_hidden_layers; ++layer) {
+        if (l.LayerIsMoE(layer)) {
+          ++f.moe_layers;
+          f.extra_weights += static_cast<double>(l.num_experts * h);
+        } else {
+          f.extra_weights += static_cast<double>(3 * h * i);
+        }
+      }
+      f.experts = l.num_experts;
+      f.top_k = l.num_experts_per_tok;
+      f.expert_ffn = l.moe_intermediate_size ? l.moe_intermediate_size : i;
     }
     return f;
   }
@@ -72,6 +90,29 @@ absl::StatusOr<FamilyShapes> ShapesOf(const models::ModelConfig& c) {
     f.layer_other = static_cast<double>(4 * h + 2 * d);
     f.tied = g.tie_word_embeddings;
     f.other = static_cast<double>(h) + static_cast<double>(g.vocab_size * h);
+    return f;
+  }
+  if (c.family == models::ModelFamily::kGrok) {
+    const models::GrokConfig& g = c.grok;
+    QEFF_RETURN_IF_ERROR(g.Validate());
+    const int64_t h = g.hidden_size, d = g.head_dim;
+    const int64_t nh = g.num_attention_heads, nkv = g.num_key_value_heads;
+    f.layers = g.num_hidden_layers;
+    f.hidden = h;
+    f.heads = nh;
+    f.kv_heads = nkv;
+    f.head_dim = d;
+    f.vocab = g.vocab_size;
+    // Attention and the router; experts in every layer.
+    f.layer_weights = static_cast<double>(h * nh * d + 2 * h * nkv * d +
+                                          nh * d * h + g.num_experts * h);
+    f.layer_other = static_cast<double>(4 * h);  // four RMSNorms
+    f.tied = g.tie_word_embeddings;
+    f.other = static_cast<double>(h) + static_cast<double>(g.vocab_size * h);
+    f.moe_layers = g.num_hidden_layers;
+    f.experts = g.num_experts;
+    f.top_k = g.num_experts_per_tok;
+    f.expert_ffn = g.intermediate_size;
     return f;
   }
   if (c.family != models::ModelFamily::kGpt2) {
@@ -132,12 +173,21 @@ absl::StatusOr<std::vector<hw::sim::Workload>> WorkloadsOfConfig(
     const double logit_rows = all_logits ? m : b;
     // Linear layers, attention (QK^T and PV over the whole cache, per query
     // head), the lm_head.
+    const double expert_elems =
+        3.0 * static_cast<double>(f.hidden * f.expert_ffn);  // one expert
     w.matmul_flops =
         f.layers * (2.0 * m * f.layer_weights +
                     4.0 * m * f.heads * static_cast<double>(ctx) * f.head_dim) +
+        2.0 * m * f.extra_weights +
+        f.moe_layers * 2.0 * m * static_cast<double>(f.top_k) * expert_elems +
         2.0 * logit_rows * static_cast<double>(f.vocab) * f.hidden;
-    w.matmul_weight_elements =
-        f.layers * f.layer_weights + static_cast<double>(f.vocab) * f.hidden;
+    w.matmul_weight_elements = f.layers * f.layer_weights + f.extra_weights +
+                               static_cast<double>(f.vocab) * f.hidden;
+    w.expert_weight_elements =
+        f.moe_layers * static_cast<double>(f.experts) * expert_elems;
+    w.expert_weight_elements_read =
+        w.expert_weight_elements *
+        hw::sim::ExpertsReadFraction(f.experts, f.top_k, m);
     w.other_constant_elements =
         f.layers * f.layer_other + f.other -
         (f.tied ? static_cast<double>(f.vocab) * f.hidden : 0.0);

@@ -1,5 +1,6 @@
 #include "engine/sim_plan.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "gtest/gtest.h"
@@ -43,6 +44,10 @@ TEST(SimPlan, ConfigWorkloadMatchesTheGraph) {
           EXPECT_DOUBLE_EQ(w->state_write_fraction, c.state_write_fraction);
           EXPECT_EQ(w->layers, c.layers);
           EXPECT_EQ(w->hidden_size, c.hidden_size);
+          EXPECT_DOUBLE_EQ(w->expert_weight_elements, c.expert_weight_elements);
+          EXPECT_NEAR(w->expert_weight_elements_read,
+                      c.expert_weight_elements_read,
+                      1e-9 * c.expert_weight_elements);
           // Other constants: the graph also holds small tables (RoPE
           // frequencies, masks' constants); they stay within a few percent
           // of all constants.
@@ -131,6 +136,47 @@ TEST(SimPlan, Llama2_7bFromConfigAlone) {
   p.num_devices = 4;
   auto fits = PlanFromConfig(*c70, p, *ultra);
   EXPECT_TRUE(fits.ok()) << fits.status();
+}
+
+// Grok-1 (314 B parameters, 8 experts, top-2) from its config.json alone:
+// every expert is stored, a decode token computes and reads two of each
+// layer's eight; it needs many SoCs.
+TEST(SimPlan, Grok1FromConfigAlone) {
+  auto c = ModelConfigFromFile(ConfigPath("grok-1"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  CompileParams p;
+  p.prefill_seq_len = 128;
+  p.ctx_len = 8192;
+  auto w = WorkloadsOfConfig(*c, PlanSpecializations(p));
+  ASSERT_TRUE(w.ok()) << w.status();
+  const hw::sim::Workload& prefill = (*w)[0];
+  const hw::sim::Workload& decode = (*w)[1];
+  const double params = prefill.matmul_weight_elements +
+                        prefill.expert_weight_elements +
+                        prefill.other_constant_elements;
+  std::printf("grok-1: %.4g parameters, %.4g in experts\n", params,
+              prefill.expert_weight_elements);
+  // Experts 64 x 8 x 3 x 6144 x 32768, attention 64 x (2 x 6144^2 + 2 x
+  // 6144 x 1024), routers, a tied 131072 x 6144 embedding and the norms:
+  // 315.7e9 ("314B" in xai-org/grok-1's README).
+  EXPECT_NEAR(params, 315.68e9, 0.01e9);
+  // One expert FFN: 3 x 6144 x 32768; decode computes 2 of 8 per layer.
+  const double expert = 3.0 * 6144 * 32768;
+  EXPECT_DOUBLE_EQ(prefill.expert_weight_elements, 64 * 8 * expert);
+  EXPECT_NEAR(decode.expert_weight_elements_read, 64 * 2 * expert,
+              1e-6 * expert);
+  EXPECT_LT(decode.matmul_flops, 2.0 * (params - 64 * 6 * expert) + 1e12);
+  auto ultra = hw::sim::FindSku("ai100-ultra");
+  ASSERT_TRUE(ultra.ok());
+  auto one = PlanFromConfig(*c, p, *ultra);
+  EXPECT_EQ(one.status().code(), absl::StatusCode::kResourceExhausted);
+  p.mxfp6_matmul = true;
+  p.num_devices = 16;  // four Ultra cards
+  auto e = PlanFromConfig(*c, p, *ultra);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->cards, 4);
+  std::printf("grok-1 on 4 ai100-ultra cards (mxfp6): decode %.3g tok/s\n",
+              e->calls[1].tokens_per_s);
 }
 
 }  // namespace

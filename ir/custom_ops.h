@@ -44,7 +44,9 @@
 //            logits, 1 sigmoid of each logit; default 0), norm_topk_prob
 //            (int 0/1: divide the k selected scores by their sum; default 0),
 //            score_on_input (int 0/1: scale the expert's input instead of its
-//            output; default 0), activation (int: 0 SiLU; default 0)
+//            output; default 0), activation (int, default 0: 0 SiLU
+//            u * sigmoid(u); 1 GELU, exact: 0.5 u (1 + erf(u / sqrt 2)); 2
+//            GELU, tanh form: 0.5 u (1 + tanh(sqrt(2/pi) (u + 0.044715 u^3))))
 //   output:  y [..., H]. For each row t (all leading dims flattened):
 //            sel = the k largest router_logits[t] (a larger logit first;
 //            among equal logits the lower expert index first — ONNX TopK's
@@ -56,7 +58,9 @@
 //            runs over j = 0..k-1 in that order. Experts not selected for a
 //            row contribute nothing (an implementation may skip them).
 //            Mixtral: softmax, norm 1; Qwen3-MoE: softmax, norm =
-//            norm_topk_prob; Llama 4: sigmoid, norm 0, score_on_input 1.
+//            norm_topk_prob; Llama 4: sigmoid, norm 0, score_on_input 1;
+//            Grok-1: softmax, norm 0, GELU exact (HF); llama.cpp's grok
+//            renormalises (norm 1) and uses the tanh GELU (activation 2).
 //            Shared experts, router biases and their gates are ordinary
 //            graph ops around this one.
 //

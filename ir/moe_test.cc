@@ -1,7 +1,9 @@
 // The MoE custom op (ir/custom_ops.h): the evaluator kernel against a
 // hand-computed case, and against its exported ONNX function body (inlined
 // on import, standard ops only, run by the evaluator) for every attribute
-// combination, ranks 2 and 3, top_k 1..E; plus malformed input errors.
+// combination (scoring, norm_topk_prob, score_on_input, activation SiLU /
+// GELU / GELU-tanh), ranks 2 and 3, top_k 1..E; plus malformed input
+// errors.
 #include <cmath>
 #include <map>
 #include <string>
@@ -96,11 +98,44 @@ TEST(MoE, HandComputedTwoExperts) {
   EXPECT_NEAR(y->data<float>()[0], 2 * silu(w * xv) * (w * xv), 1e-7);
 }
 
+TEST(MoE, GeluActivations) {
+  // H = F = 1, E = 2, k = 1: expert 1 (gate = up = 1, down = 3) is picked
+  // with softmax weight s; FFN(u) = 3 * act(u) * u.
+  const double xv = -0.7;
+  auto in = [&]() {
+    return std::vector<std::pair<std::string, Tensor>>{
+        {"x", Tensor::F32({1, 1}, {static_cast<float>(xv)})},
+        {"router_logits", Tensor::F32({1, 2}, {0.1f, 0.9f})},
+        {"gate", Tensor::F32({2, 1, 1}, {1, 1})},
+        {"up", Tensor::F32({2, 1, 1}, {1, 1})},
+        {"down", Tensor::F32({2, 1, 1}, {1, 3})}};
+  };
+  const double s = std::exp(0.9) / (std::exp(0.1) + std::exp(0.9));
+  const double erf_gelu = 0.5 * xv * (1 + std::erf(xv / std::sqrt(2.0)));
+  const double tanh_gelu =
+      0.5 * xv *
+      (1 + std::tanh(std::sqrt(2 / M_PI) * (xv + 0.044715 * xv * xv * xv)));
+  EXPECT_GT(std::fabs(erf_gelu - tanh_gelu), 1e-5);  // the forms differ
+  for (int act = 1; act <= 2; ++act) {
+    auto y = RunNative(in(), {{"top_k", Attribute::Int(1)},
+                              {"activation", Attribute::Int(act)}});
+    ASSERT_TRUE(y.ok()) << y.status();
+    EXPECT_NEAR(y->data<float>()[0],
+                s * 3 * (act == 1 ? erf_gelu : tanh_gelu) * xv, 1e-7)
+        << "activation " << act;
+  }
+  auto bad = RunNative(
+      in(), {{"top_k", Attribute::Int(1)}, {"activation", Attribute::Int(3)}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("activation 3"), std::string::npos)
+      << bad.status();
+}
+
 TEST(MoE, OnnxFunctionBodyMatchesKernel) {
   const int64_t E = 4, F = 6, H = 8;
   for (int rank3 = 0; rank3 < 2; ++rank3) {
     for (int64_t k = 1; k <= E; ++k) {
-      for (int combo = 0; combo < 8; ++combo) {
+      for (int combo = 0; combo < 24; ++combo) {
         const std::string label =
             absl::StrCat("r", rank3 ? 3 : 2, "_k", k, "_c", combo);
         SCOPED_TRACE(label);
@@ -120,7 +155,7 @@ TEST(MoE, OnnxFunctionBodyMatchesKernel) {
             {"scoring", Attribute::Int(combo & 1)},
             {"norm_topk_prob", Attribute::Int((combo >> 1) & 1)},
             {"score_on_input", Attribute::Int((combo >> 2) & 1)},
-            {"activation", Attribute::Int(0)}};
+            {"activation", Attribute::Int(combo >> 3)}};
         Graph g = MoEGraph(in, attrs);
         absl::flat_hash_map<std::string, Tensor> feed;
         for (const auto& [n, t] : in) feed[n] = t;

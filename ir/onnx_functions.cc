@@ -1,5 +1,6 @@
 #include "ir/onnx_functions.h"
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -242,8 +243,10 @@ void BuildGather(Body& b, const std::string& data, const std::string& rows,
 // [T, E] weight (ScatterElements; zero for unselected experts), every
 // expert's FFN as a batched MatMul over E, and the weighted sum over E. The
 // attribute switches are 0/1 blends (x * c + y * (1 - c)), exact for
-// c in {0, 1}, since an ONNX function has no control flow here. Only the
-// SiLU activation (the evaluator rejects the others).
+// c in {0, 1}, since an ONNX function has no control flow here. The
+// activation is u * m(u) with m blended the same way from SiLU's sigmoid(u),
+// exact GELU's 0.5 (1 + erf(u / sqrt 2)) and the tanh GELU's
+// 0.5 (1 + tanh(sqrt(2/pi) (u + 0.044715 u^3))) by activation == 0, 1, 2.
 void BuildMoE(Body& b) {
   constexpr int64_t kFloat = 1;  // TensorProto.FLOAT
   std::string shape_x = b.Op("Shape", {"x"});
@@ -296,7 +299,28 @@ void BuildMoE(Body& b) {
   };
   std::string g = b.Op("MatMul", {u, tr("gate")});  // [E,T,F]
   std::string p = b.Op("MatMul", {u, tr("up")});
-  std::string act = b.Op("Mul", {b.Op("Mul", {g, b.Op("Sigmoid", {g})}), p});
+  std::string act_id = b.AttrInt("activation");
+  auto is_act = [&](int64_t v) {
+    return b.Op("Cast", {b.Op("Equal", {act_id, b.Int(v)})},
+                {Body::IntAttr("to", kFloat)});
+  };
+  std::string half = b.Float(0.5f);
+  std::string m_erf = b.Op(
+      "Mul",
+      {half, b.Op("Add",
+                  {one, b.Op("Erf", {b.Op("Mul", {g, b.Float(static_cast<float>(
+                                                         M_SQRT1_2))})})})});
+  std::string cube = b.Op("Mul", {b.Op("Mul", {g, g}), g});
+  std::string inner =
+      b.Op("Mul", {b.Op("Add", {g, b.Op("Mul", {cube, b.Float(0.044715f)})}),
+                   b.Float(static_cast<float>(std::sqrt(2.0 / M_PI)))});
+  std::string m_tanh =
+      b.Op("Mul", {half, b.Op("Add", {one, b.Op("Tanh", {inner})})});
+  std::string m =
+      b.Op("Add", {b.Op("Add", {b.Op("Mul", {b.Op("Sigmoid", {g}), is_act(0)}),
+                                b.Op("Mul", {m_erf, is_act(1)})}),
+                   b.Op("Mul", {m_tanh, is_act(2)})});
+  std::string act = b.Op("Mul", {b.Op("Mul", {g, m}), p});
   std::string o = b.Op("MatMul", {act, tr("down")});  // [E,T,H]
   std::string y = b.Op("ReduceSum", {b.Op("Mul", {o, out_scale}), b.Ints({0})},
                        {Body::IntAttr("keepdims", 0)});

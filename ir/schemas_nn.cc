@@ -243,6 +243,10 @@ absl::Status MoE(InferenceContext& ctx) {
   if (d.ranked() && d.rank() != 3)
     return Error("down must be [E, H, F], got ", d.ToString());
   if (x.ranked() && x.rank() < 1) return Error("x must have rank >= 1");
+  const int64_t act = ctx.node().GetInt("activation", 0);
+  if (act < 0 || act > 2)
+    return Error("activation ", act,
+                 " is not one of 0 (SiLU), 1 (GELU), 2 (GELU tanh)");
   if (x.ranked() && g.ranked()) {
     QEFF_RETURN_IF_ERROR(
         Agree(x.dims().back(), g.dims()[2], "x and gate hidden dims").status());

@@ -9,11 +9,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/files.h"
 #include "base/status_macros.h"
 #include "models/bert_gguf.h"
 #include "models/gguf.h"
 #include "models/gguf_gemma3.h"
 #include "models/gguf_gpt2.h"
+#include "models/gguf_grok.h"
 #include "models/hf_hub.h"
 #include "models/hf_tokenizer.h"
 #include "models/llama2c.h"
@@ -133,9 +135,9 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
   QEFF_ASSIGN_OR_RETURN(std::string arch, f.GetString("general.architecture"));
   // The GGUF architectures read here (llama.cpp's names); Mixtral is
   // "llama" with expert_count.
-  static const char* const kGgufArchs[] = {"llama",    "qwen2", "qwen3",
-                                           "qwen3moe", "phi3",  "gpt2",
-                                           "gemma3",   "bert",  "nomic-bert"};
+  static const char* const kGgufArchs[] = {
+      "llama", "qwen2",  "qwen3", "qwen3moe",   "phi3",
+      "gpt2",  "gemma3", "bert",  "nomic-bert", "grok"};
   if (std::find(std::begin(kGgufArchs), std::end(kGgufArchs), arch) ==
       std::end(kGgufArchs)) {
     return absl::UnimplementedError(absl::StrCat(
@@ -155,10 +157,11 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
     }
     return m;
   }
-  if (arch == "gpt2" || arch == "gemma3") {
-    QEFF_RETURN_IF_ERROR(arch == "gpt2"
-                             ? Gpt2FromGguf(f, path, &m.config, &m.weights)
-                             : Gemma3FromGguf(f, path, &m.config, &m.weights));
+  if (arch == "gpt2" || arch == "gemma3" || arch == "grok") {
+    QEFF_RETURN_IF_ERROR(
+        arch == "gpt2"     ? Gpt2FromGguf(f, path, &m.config, &m.weights)
+        : arch == "gemma3" ? Gemma3FromGguf(f, path, &m.config, &m.weights)
+                           : GrokFromGguf(f, path, &m.config, &m.weights));
     m.architecture = m.config.architecture;
     if (options.tokenizer_path.empty()) {
       QEFF_ASSIGN_OR_RETURN(m.tokenizer, TokenizerFromGguf(f));
@@ -363,6 +366,20 @@ absl::StatusOr<LoadedModel> LoadHfFolder(const std::string& dir) {
   m.generation = std::move(cfg.generation);
   m.tokenizer_config = std::move(cfg.tokenizer);
   m.architecture = m.config.architecture;
+  // PyTorch pickles (HPC-AI Tech's hpcai-tech/grok-1 ships its weights as
+  // pytorch_model-*.bin) are refused by name: unpickling runs code.
+  if (!base::FileExists(dir + "/model.safetensors") &&
+      !base::FileExists(dir + "/model.safetensors.index.json")) {
+    for (const char* pickle :
+         {"pytorch_model.bin.index.json", "pytorch_model.bin"}) {
+      if (base::FileExists(absl::StrCat(dir, "/", pickle))) {
+        return absl::UnimplementedError(absl::StrCat(
+            dir, ": the weights are PyTorch pickle files (", pickle,
+            "); qeff reads safetensors only (loading a pickle runs "
+            "arbitrary code): convert them to model.safetensors first"));
+      }
+    }
+  }
   QEFF_ASSIGN_OR_RETURN(auto tensors, ReadSafetensorsFolder(dir));
   for (auto& [name, t] : tensors) {
     std::string n = name;

@@ -464,6 +464,64 @@ TestModel MakeGemma3(const TestModelSpec& s) {
   return m;
 }
 
+// Grok-1 (HPC-AI Tech's Grok1ModelForCausalLM): 8 experts, top-2, the
+// four per-layer norms, tied embeddings (Grok1Config's default) and Grok-1's
+// soft-cap of 30 and output multiplier; attn_output_multiplier 3 (Grok-1:
+// 1/sqrt(128)) so that q·k × multiplier exceeds the cap and the tanh bites
+// on these small random heads (tests/reference/reference.py reports the
+// largest |score| / cap).
+TestModel MakeGrok(const TestModelSpec& s) {
+  GrokConfig c;
+  c.vocab_size = static_cast<int64_t>(MakeTestVocab().pieces.size());
+  c.hidden_size = s.hidden_size;
+  c.intermediate_size = s.moe_intermediate_size;
+  c.num_hidden_layers = s.num_hidden_layers;
+  c.num_attention_heads = s.num_attention_heads;
+  c.num_key_value_heads = s.num_key_value_heads;
+  c.head_dim = s.hidden_size / s.num_attention_heads;
+  c.max_position_embeddings = s.max_position_embeddings;
+  c.rms_norm_eps = 1e-5f;
+  c.rope_theta = 10000.0f;
+  c.num_experts = 8;
+  c.num_experts_per_tok = s.num_experts_per_tok;
+  c.embedding_multiplier_scale = std::sqrt(static_cast<float>(c.hidden_size));
+  c.output_multiplier_scale = 0.5773502691896257f;
+  c.attn_output_multiplier = 3.0f;
+  c.max_attn_value = 30.0f;
+  c.tie_word_embeddings = true;
+  NormalSource src(s.seed);
+  const int64_t h = c.hidden_size, d = c.head_dim, f = c.intermediate_size;
+  const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
+  const float in_std = 1.0f / std::sqrt(static_cast<float>(h));
+  TestModel m;
+  auto add = [&](std::string n, ir::Tensor t) {
+    m.tensors.emplace_back(std::move(n), std::move(t));
+  };
+  add("model.embed_tokens.weight", Random(src, {c.vocab_size, h}, 0.05f));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = absl::StrCat("model.layers.", i, ".");
+    add(p + "attn.q_proj.weight", Random(src, {nh * d, h}, in_std));
+    add(p + "attn.k_proj.weight", Random(src, {nkv * d, h}, in_std));
+    add(p + "attn.v_proj.weight", Random(src, {nkv * d, h}, in_std));
+    add(p + "attn.o_proj.weight",
+        Random(src, {h, nh * d}, 1.0f / std::sqrt(static_cast<float>(nh * d))));
+    add(p + "moe_block.gate.weight", Random(src, {c.num_experts, h}, in_std));
+    for (int64_t e = 0; e < c.num_experts; ++e) {
+      const std::string x = absl::StrCat(p, "moe_block.experts.", e, ".");
+      add(x + "linear.weight", Random(src, {f, h}, in_std));
+      add(x + "linear_v.weight", Random(src, {f, h}, in_std));
+      add(x + "linear_1.weight",
+          Random(src, {h, f}, 1.0f / std::sqrt(static_cast<float>(f))));
+    }
+    for (const char* n :
+         {"pre_attn_norm", "post_attn_norm", "pre_moe_norm", "post_moe_norm"})
+      add(p + n + ".scale", Random(src, {h}, 0.1f, 1.0f));
+  }
+  add("model.norm.scale", Random(src, {h}, 0.1f, 1.0f));
+  m.config = FromGrokConfig(c);
+  return m;
+}
+
 std::string ConfigJson(const ModelConfig& m) {
   std::vector<std::string> f;
   auto kv = [&](const std::string& k, const std::string& v) {
@@ -476,7 +534,27 @@ std::string ConfigJson(const ModelConfig& m) {
   kv("bos_token_id", "1");
   kv("eos_token_id", "2");
   kv("vocab_size", absl::StrCat(m.vocab_size));
-  if (m.family == ModelFamily::kGemma3) {
+  if (m.family == ModelFamily::kGrok) {
+    // HPC-AI Tech's config.json fields (Grok1Config).
+    const GrokConfig& c = m.grok;
+    kv("hidden_size", absl::StrCat(c.hidden_size));
+    kv("intermediate_size", absl::StrCat(c.intermediate_size));
+    kv("num_hidden_layers", absl::StrCat(c.num_hidden_layers));
+    kv("num_attention_heads", absl::StrCat(c.num_attention_heads));
+    kv("num_key_value_heads", absl::StrCat(c.num_key_value_heads));
+    kv("max_position_embeddings", absl::StrCat(c.max_position_embeddings));
+    kv("rms_norm_eps", num(c.rms_norm_eps));
+    kv("num_experts", absl::StrCat(c.num_experts));
+    kv("num_experts_per_tok", absl::StrCat(c.num_experts_per_tok));
+    kv("attn_output_multiplier", num(c.attn_output_multiplier));
+    kv("max_attn_value", num(c.max_attn_value));
+    kv("embedding_multiplier_scale", num(c.embedding_multiplier_scale));
+    kv("output_multiplier_scale", num(c.output_multiplier_scale));
+    kv("tie_word_embeddings", c.tie_word_embeddings ? "true" : "false");
+    kv("auto_map",
+       "{\"AutoConfig\": \"configuration_grok1.Grok1Config\", "
+       "\"AutoModelForCausalLM\": \"modeling_grok1.Grok1ModelForCausalLM\"}");
+  } else if (m.family == ModelFamily::kGemma3) {
     const Gemma3Config& c = m.gemma3;
     kv("hidden_size", absl::StrCat(c.hidden_size));
     kv("intermediate_size", absl::StrCat(c.intermediate_size));
@@ -588,7 +666,8 @@ std::string ConfigJson(const ModelConfig& m) {
 
 const std::vector<std::string>& TestModelArchitectures() {
   static const auto* kArchs = new std::vector<std::string>{
-      "llama", "mistral", "qwen2", "qwen3", "gpt2", "gemma3_text"};
+      "llama",       "mistral", "qwen2",     "qwen3", "gpt2",
+      "gemma3_text", "mixtral", "qwen3_moe", "grok-1"};
   return *kArchs;
 }
 
@@ -612,6 +691,7 @@ WeightMap TestModel::Weights() const {
 absl::StatusOr<TestModel> MakeTestModel(const TestModelSpec& spec) {
   if (spec.arch == "gpt2") return MakeGpt2(spec);
   if (spec.arch == "gemma3_text") return MakeGemma3(spec);
+  if (spec.arch == "grok-1") return MakeGrok(spec);
   if (spec.arch == "llama" || spec.arch == "mistral" || spec.arch == "qwen2" ||
       spec.arch == "qwen3" || spec.arch == "mixtral" ||
       spec.arch == "qwen3_moe" || spec.arch == "phi3")
@@ -702,6 +782,109 @@ absl::Status WriteGemma3Gguf(const TestModelSpec& s, const TestModel& tm,
   return g.WriteFile(path);
 }
 
+// Grok-1 as llama.cpp's convert_hf_to_gguf.py writes it (conversion/
+// grok.py, GrokModel): the base keys (no rope.freq_base: Grok1Config has no
+// rope_theta), attn_logit_softcapping (the converter reads
+// `attn_logit_softcapping`, default 30: Grok-1's max_attn_value),
+// router_logit_softcapping 30, attention.output_scale, embedding_scale,
+// logit_scale; experts stacked [E, out, in] as ffn_{gate,up,down}_exps
+// (linear, linear_v, linear_1); tied head: no output.weight. Q/K as stored
+// (NEOX rotation).
+absl::Status WriteGrokGguf(const TestModelSpec& s, const TestModel& tm,
+                           const std::string& path) {
+  const GrokConfig& c = tm.config.grok;
+  auto key = [](absl::string_view k) { return absl::StrCat("grok.", k); };
+  GgufWriter g;
+  g.Add("general.architecture", GgufValue::String("grok"));
+  g.Add("general.name",
+        GgufValue::String(absl::StrCat("qeff-test-grok-seed", s.seed)));
+  g.Add(key("block_count"), GgufValue::U32(c.num_hidden_layers));
+  g.Add(key("context_length"), GgufValue::U32(c.max_position_embeddings));
+  g.Add(key("embedding_length"), GgufValue::U32(c.hidden_size));
+  g.Add(key("feed_forward_length"), GgufValue::U32(c.intermediate_size));
+  g.Add(key("attention.head_count"), GgufValue::U32(c.num_attention_heads));
+  g.Add(key("attention.head_count_kv"), GgufValue::U32(c.num_key_value_heads));
+  g.Add(key("attention.layer_norm_rms_epsilon"),
+        GgufValue::F32(c.rms_norm_eps));
+  g.Add(key("expert_count"), GgufValue::U32(c.num_experts));
+  g.Add(key("expert_used_count"), GgufValue::U32(c.num_experts_per_tok));
+  g.Add("general.file_type", GgufValue::U32(0));  // all f32
+  g.Add(key("attn_logit_softcapping"), GgufValue::F32(c.max_attn_value));
+  g.Add(key("router_logit_softcapping"), GgufValue::F32(30.0f));
+  g.Add(key("attention.output_scale"),
+        GgufValue::F32(c.attn_output_multiplier));
+  g.Add(key("embedding_scale"), GgufValue::F32(c.embedding_multiplier_scale));
+  g.Add(key("logit_scale"), GgufValue::F32(c.output_multiplier_scale));
+  AddTestVocabToGguf(&g);
+  const WeightMap w = tm.Weights();
+  auto put = [&](const std::string& gname,
+                 const ir::Tensor& t) -> absl::Status {
+    ir::Tensor q = t;
+    if (s.gguf_weights != ir::QuantFormat::kNone && t.rank() >= 2 &&
+        t.dims().back() % 32 == 0 &&
+        !absl::StrContains(gname, "ffn_gate_inp")) {
+      QEFF_ASSIGN_OR_RETURN(q, ir::Quantize(t, s.gguf_weights));
+    }
+    return g.AddTensor(gname, q);
+  };
+  QEFF_RETURN_IF_ERROR(
+      put("token_embd.weight", w.at("model.embed_tokens.weight")));
+  const int64_t E = c.num_experts, f = c.intermediate_size, h = c.hidden_size;
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = absl::StrCat("model.layers.", i, ".");
+    const std::string b = absl::StrCat("blk.", i, ".");
+    const std::pair<const char*, const char*> kPlain[] = {
+        {"pre_attn_norm.scale", "attn_norm.weight"},
+        {"attn.q_proj.weight", "attn_q.weight"},
+        {"attn.k_proj.weight", "attn_k.weight"},
+        {"attn.v_proj.weight", "attn_v.weight"},
+        {"attn.o_proj.weight", "attn_output.weight"},
+        {"post_attn_norm.scale", "attn_output_norm.weight"},
+        {"pre_moe_norm.scale", "ffn_norm.weight"},
+        {"moe_block.gate.weight", "ffn_gate_inp.weight"},
+        {"post_moe_norm.scale", "layer_output_norm.weight"},
+    };
+    for (const auto& [hf, gg] : kPlain) {
+      if (s.gguf_fused_qkv &&
+          (absl::StrContains(hf, "q_proj") || absl::StrContains(hf, "k_proj") ||
+           absl::StrContains(hf, "v_proj")))
+        continue;
+      QEFF_RETURN_IF_ERROR(put(b + gg, w.at(p + hf)));
+    }
+    if (s.gguf_fused_qkv) {
+      // One attn_qkv: q rows, then k, then v.
+      const ir::Tensor& q = w.at(p + "attn.q_proj.weight");
+      const ir::Tensor& k = w.at(p + "attn.k_proj.weight");
+      const ir::Tensor& v = w.at(p + "attn.v_proj.weight");
+      ir::Tensor qkv = ir::Tensor::Zeros(
+          ir::DType::kF32, {q.dims()[0] + k.dims()[0] + v.dims()[0], h});
+      float* dst = qkv.mutable_data<float>();
+      for (const ir::Tensor* t : {&q, &k, &v}) {
+        std::memcpy(dst, t->data<float>(), t->num_elements() * sizeof(float));
+        dst += t->num_elements();
+      }
+      QEFF_RETURN_IF_ERROR(put(b + "attn_qkv.weight", qkv));
+    }
+    for (const auto& [role, gg] :
+         {std::pair<const char*, const char*>{"linear", "ffn_gate_exps.weight"},
+          {"linear_v", "ffn_up_exps.weight"},
+          {"linear_1", "ffn_down_exps.weight"}}) {
+      const bool down = std::string(role) == "linear_1";
+      const int64_t rows = down ? h : f, cols = down ? f : h;
+      ir::Tensor st = ir::Tensor::Zeros(ir::DType::kF32, {E, rows, cols});
+      for (int64_t e = 0; e < E; ++e) {
+        const ir::Tensor& t = w.at(
+            absl::StrCat(p, "moe_block.experts.", e, ".", role, ".weight"));
+        std::memcpy(st.mutable_data<float>() + e * rows * cols, t.data<float>(),
+                    rows * cols * sizeof(float));
+      }
+      QEFF_RETURN_IF_ERROR(put(b + gg, st));
+    }
+  }
+  QEFF_RETURN_IF_ERROR(put("output_norm.weight", w.at("model.norm.scale")));
+  return g.WriteFile(path);
+}
+
 // GPT-2 as convert_hf_to_gguf.py writes it (conversion/gpt2.py): Conv1D
 // weights transposed to [out, in], the byte-level BPE vocabulary with merges.
 absl::Status WriteGpt2Gguf(const TestModelSpec& s, const TestModel& tm,
@@ -782,6 +965,7 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
   if (tm.config.family == ModelFamily::kGpt2) return WriteGpt2Gguf(s, tm, path);
   if (tm.config.family == ModelFamily::kGemma3)
     return WriteGemma3Gguf(s, tm, path);
+  if (tm.config.family == ModelFamily::kGrok) return WriteGrokGguf(s, tm, path);
   const LlamaConfig& c = tm.config.llama;
   if (c.rope_scaling.type != RopeScaling::Type::kNone && s.arch != "phi3") {
     return absl::UnimplementedError(

@@ -24,8 +24,10 @@ struct TestModelSpec {
   // biases, tied embeddings), "qwen3" (GQA, per-head q/k RMSNorm, head_dim
   // 32 so heads * head_dim != hidden_size), "mixtral" (llama with routed
   // experts in every layer), "qwen3_moe" (qwen3 with routed experts in
-  // every layer), "phi3" (fused qkv / gate_up, longrope, a sliding window)
-  // or "gpt2". The sizes below apply to all.
+  // every layer), "phi3" (fused qkv / gate_up, longrope, a sliding window),
+  // "grok-1" (8 experts of moe_intermediate_size, num_experts_per_tok of
+  // them; attention soft-capping active) or "gpt2". The sizes below apply to
+  // all.
   std::string arch = "llama";
   uint64_t seed = 42;
   int64_t hidden_size = 64;

@@ -2,13 +2,15 @@
 // kernels_linear.cc, MXINT8 in kv_mxint8.cc): operands q [B,H,S,D], k and v
 // caches with logical dims [Bc,Hkv,C,D], mask bool [Bm,Hm,S,C] (true =
 // masked; Bm, Hm may be 1), optional batch_index [B,1]; floats: scale,
-// masked score. GQA: head h reads kv head h / (H / Hkv) — the repeat is
-// never materialized. Per (b, h, s) row, on one thread in a fixed order
-// (batch-invariant): score_c = key_dot(q_row, slot_c) * scale, or the
-// masked score; softmax; context = sum_c p_c v_c in ascending c. Slots
-// whose score is the masked score contribute exp(masked - max), which
-// underflows to exactly 0 when an unmasked slot scores far above it, so
-// they are skipped then. Only how a cached row is read differs by layout:
+// masked score and, optionally, a logit soft-cap and its reciprocal (cap 0:
+// none; else score = cap * tanh(score * (1 / cap)) before the mask). GQA: head
+// h reads kv head h / (H / Hkv) — the repeat is never materialized. Per (b, h,
+// s) row, on one thread in a fixed order (batch-invariant): score_c =
+// key_dot(q_row, slot_c) * scale, or the masked score; softmax; context = sum_c
+// p_c v_c in ascending c. Slots whose score is the masked score contribute
+// exp(masked - max), which underflows to exactly 0 when an unmasked slot scores
+// far above it, so they are skipped then. Only how a cached row is read differs
+// by layout:
 //   key_dot(const float* q_row, int64_t slot, float* scratch) -> float
 //   add_value(float p, int64_t slot, float* acc, float* scratch)
 // where `slot` indexes the rows of [Bc*Hkv*C] and scratch holds D floats.
@@ -38,6 +40,8 @@ absl::Status AttendOverCache(const KernelCtx& k, KeyDot key_dot,
     return KernelError(k, "attention operand shapes do not agree");
   const int64_t rep = H / Hkv;
   const float scale = k.step.floats[0], masked = k.step.floats[1];
+  const float cap = k.step.floats.size() >= 4 ? k.step.floats[2] : 0.0f;
+  const float inv_cap = k.step.floats.size() >= 4 ? k.step.floats[3] : 0.0f;
   const float* q = k.in[0].in<float>();
   const bool* mask = k.in[3].in<bool>();
   const Arg* bi = k.in.size() > 4 && k.in[4].data ? &k.in[4] : nullptr;
@@ -68,6 +72,7 @@ absl::Status AttendOverCache(const KernelCtx& k, KeyDot key_dot,
         if (mr[c]) continue;
         ++nlive;
         sc[c] = key_dot(qr, kvrow + c, scratch.data()) * scale;
+        if (cap > 0) sc[c] = std::tanh(sc[c] * inv_cap) * cap;
         mx = std::max(mx, sc[c]);
       }
       const bool skip_masked = nlive > 0 && mx - masked > 200.0f;

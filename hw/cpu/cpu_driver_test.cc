@@ -178,6 +178,33 @@ TEST(CpuDriver, FusesGpt2Blocks) {
   EXPECT_GE(linear_weights, 2 * 4);
 }
 
+// Grok-1: attention with logit soft-capping (Mul, Tanh, Mul between the
+// scaled scores and the mask) fuses into Attention with the cap, and the
+// experts (GELU) run as one MoE step per layer.
+TEST(CpuDriver, FusesSoftCappedAttention) {
+  auto g = testing::MakeTestModelGraph("grok-1");
+  ASSERT_TRUE(g.ok()) << g.status();
+  auto p = cpu::CompileProgram(*g, PrefillDecodeSpecializations(1, 4, 16), {});
+  ASSERT_TRUE(p.ok()) << p.status();
+  for (const auto& plan : (*p)->plans) {
+    std::map<std::string, int> ops;
+    for (const auto& s : plan.steps) {
+      ++ops[s.op];
+      if (s.op == "Attention") {
+        ASSERT_EQ(s.floats.size(), 4u);
+        EXPECT_EQ(s.floats[2], 30.0f);  // the test model's max_attn_value
+      }
+      if (s.op == "MoE") {
+        EXPECT_EQ(s.ints[4], 1);  // GELU (erf)
+      }
+    }
+    EXPECT_EQ(ops["Attention"], 2);
+    EXPECT_EQ(ops["MoE"], 2);
+    for (const char* op : {"MatMul", "Softmax", "Tanh", "Where"})
+      EXPECT_EQ(ops[op], 0) << op;
+  }
+}
+
 // Weights are referenced in place: compiling never transposes, converts or
 // copies a weight (it did fold the dead Transpose of every fused weight).
 TEST(CpuDriver, CompileCopiesNoWeights) {

@@ -124,7 +124,32 @@ bool FuseAttentionAt(Graph& g, ValueId ctx) {
   if (!wh) return false;
   float masked, scale;
   if (!ScalarConst(g, wh->inputs[1], &masked)) return false;
-  const Node* mul = Prod(g, wh->inputs[2], "Mul");
+  // Optional logit soft-capping (DESIGN.md "Custom ops"): the scores reach
+  // the Where as Mul(Tanh(Mul(scores, 1 / cap)), cap).
+  float cap = 0, inv_cap = 0;
+  ValueId scores = wh->inputs[2];
+  if (const Node* outer = Prod(g, scores, "Mul")) {
+    for (int o = 0; o < 2; ++o) {
+      const Node* th = Prod(g, outer->inputs[o], "Tanh");
+      float c;
+      if (!th || !ScalarConst(g, outer->inputs[1 - o], &c) || !(c > 0))
+        continue;
+      const Node* in = Prod(g, th->inputs[0], "Mul");
+      if (!in) continue;
+      for (int i = 0; i < 2; ++i) {
+        float ic;
+        if (ScalarConst(g, in->inputs[1 - i], &ic) && ic > 0 &&
+            Prod(g, in->inputs[i], "Mul")) {
+          cap = c;
+          inv_cap = ic;
+          scores = in->inputs[i];
+          break;
+        }
+      }
+      if (cap > 0) break;
+    }
+  }
+  const Node* mul = Prod(g, scores, "Mul");
   if (!mul) return false;
   ValueId qk_v = mul->inputs[0];
   if (!ScalarConst(g, mul->inputs[1], &scale)) {
@@ -157,9 +182,14 @@ bool FuseAttentionAt(Graph& g, ValueId ctx) {
     return false;
   std::vector<ValueId> ins = {q, kcache, vcache, wh->inputs[0]};
   if (kbi != ir::kNoValue) ins.push_back(kbi);
-  Replace(g, ctx, "Attention", ins,
-          {{"scale", ir::Attribute::Float(scale)},
-           {"masked", ir::Attribute::Float(masked)}});
+  std::map<std::string, ir::Attribute> attrs = {
+      {"scale", ir::Attribute::Float(scale)},
+      {"masked", ir::Attribute::Float(masked)}};
+  if (cap > 0) {
+    attrs["softcap"] = ir::Attribute::Float(cap);
+    attrs["softcap_inv"] = ir::Attribute::Float(inv_cap);
+  }
+  Replace(g, ctx, "Attention", ins, std::move(attrs));
   return true;
 }
 

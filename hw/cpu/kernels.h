@@ -51,7 +51,8 @@ KernelFn FindKernel(absl::string_view op);
 // The kernel ABI: bump when a kernel's name, parameters (Step ints/floats)
 // or data layout (packed weights, cache rows) changes meaning, so programs
 // saved by another build fail to load instead of running wrongly.
-inline constexpr int kKernelAbiVersion = 1;
+// 2: Attention's optional soft-cap floats; MoE activations 1 and 2 (GELU).
+inline constexpr int kKernelAbiVersion = 2;
 
 // Runs fn(begin, end) over [0, n) in chunks of at least `grain`, in parallel
 // within the current task_arena. Chunks never change what a single index

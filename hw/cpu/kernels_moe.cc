@@ -47,8 +47,9 @@ absl::Status MoE(const KernelCtx& k) {
   const int64_t top_k = k.step.ints[0];
   const bool sigmoid = k.step.ints[1] == 1, norm = k.step.ints[2] != 0,
              on_input = k.step.ints[3] != 0;
+  const int64_t act = k.step.ints[4];
   if (top_k < 1 || top_k > E || k.step.ints[1] < 0 || k.step.ints[1] > 1 ||
-      k.step.ints[4] != 0)
+      act < 0 || act > 2)
     return KernelError(k, absl::StrCat("bad parameters (top_k ", top_k, ")"));
   const float* px = x.in<float>();
   const float* pl = logits.in<float>();
@@ -118,9 +119,25 @@ absl::Status MoE(const KernelCtx& k) {
                              up.data + e * gate_bytes, F, H, xe.data(), n,
                              nullptr, ue.data());
     if (!st.ok()) return KernelError(k, st.message());
-    for (int64_t i = 0; i < n * F; ++i) {
-      const float g = ge[i];
-      ge[i] = g / (1.0f + std::exp(-g)) * ue[i];
+    // activation (ir/custom_ops.h): 0 SiLU, 1 GELU (erf), 2 GELU (tanh).
+    if (act == 1) {
+      for (int64_t i = 0; i < n * F; ++i) {
+        const float g = ge[i];
+        ge[i] = 0.5f * g *
+                (1.0f + std::erf(g * static_cast<float>(M_SQRT1_2))) * ue[i];
+      }
+    } else if (act == 2) {
+      const float c = static_cast<float>(std::sqrt(2.0 / M_PI));
+      for (int64_t i = 0; i < n * F; ++i) {
+        const float g = ge[i];
+        ge[i] = 0.5f * g * (1.0f + std::tanh(c * (g + 0.044715f * g * g * g))) *
+                ue[i];
+      }
+    } else {
+      for (int64_t i = 0; i < n * F; ++i) {
+        const float g = ge[i];
+        ge[i] = g / (1.0f + std::exp(-g)) * ue[i];
+      }
     }
     st = linear::RunLinear(down.slot->dtype, down.slot->quant,
                            down.data + e * down_bytes, H, F, ge.data(), n,

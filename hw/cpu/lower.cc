@@ -46,7 +46,8 @@ absl::StatusOr<Step> LowerNode(const ir::Graph& g, const ir::Node& n) {
   if (n.domain == kCpuDomain) {
     if (op == "RMSNorm") s.floats = {n.GetFloat("epsilon", 1e-6f)};
     if (op == "Attention")
-      s.floats = {n.GetFloat("scale", 1.0f), n.GetFloat("masked", 0.0f)};
+      s.floats = {n.GetFloat("scale", 1.0f), n.GetFloat("masked", 0.0f),
+                  n.GetFloat("softcap", 0.0f), n.GetFloat("softcap_inv", 0.0f)};
     if (op == "LayerNorm") {
       s.floats = {n.GetFloat("epsilon", 1e-5f)};
       s.ints = {n.GetInt("mode", 0)};

@@ -140,6 +140,13 @@ absl::StatusOr<Ai100Sku> FindSku(absl::string_view name) {
                    "'; known: ", absl::StrJoin(names, ", ")));
 }
 
+double ExpertsReadFraction(int64_t experts, int64_t top_k, double rows) {
+  if (experts <= 0 || rows <= 0) return 0;
+  const double miss = 1.0 - static_cast<double>(std::min(top_k, experts)) /
+                                static_cast<double>(experts);
+  return 1.0 - std::pow(miss, rows);
+}
+
 absl::StatusOr<Workload> WorkloadOfGraph(const ir::Graph& graph,
                                          const Specialization& spec) {
   // Shapes of every value (a graph straight from a builder has none); the
@@ -160,6 +167,35 @@ absl::StatusOr<Workload> WorkloadOfGraph(const ir::Graph& graph,
   std::vector<bool> is_weight(g.num_values(), false);
   for (ir::NodeId id : g.LiveNodes()) {
     const ir::Node& n = g.node(id);
+    if (n.domain == ir::kQaicDomain && n.op_type == "MoE") {
+      // Routed experts (ir/custom_ops.h): x [..., H], gate/up [E, F, H],
+      // down [E, H, F]; top_k experts' three products per row.
+      const std::string where = absl::StrCat("MoE '", n.name, "'");
+      if (n.inputs.size() != 5)
+        return absl::InvalidArgumentError(absl::StrCat(where, ": 5 inputs"));
+      QEFF_ASSIGN_OR_RETURN(std::vector<int64_t> x,
+                            BoundDims(g, n.inputs[0], spec, where));
+      QEFF_ASSIGN_OR_RETURN(std::vector<int64_t> gate,
+                            BoundDims(g, n.inputs[2], spec, where));
+      if (x.empty() || gate.size() != 3 || x.back() != gate[2])
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": x and gate [E, F, H] do not agree"));
+      const double rows = Product(x) / static_cast<double>(x.back());
+      const int64_t top_k = n.GetInt("top_k", 1);
+      w.matmul_flops += 2.0 * rows * static_cast<double>(top_k) * 3.0 *
+                        static_cast<double>(gate[1] * gate[2]);
+      double elems = 0;
+      for (int i = 2; i < 5; ++i) {
+        const ir::ValueId cid = ConstantSource(g, n.inputs[i]);
+        if (cid == ir::kNoValue || is_weight[cid]) continue;
+        is_weight[cid] = true;
+        elems += static_cast<double>(g.value(cid).constant->num_elements());
+      }
+      w.expert_weight_elements += elems;
+      w.expert_weight_elements_read +=
+          elems * ExpertsReadFraction(gate[0], top_k, rows);
+      continue;
+    }
     if (!IsMatMul(n)) continue;
     const std::string where = absl::StrCat(n.op_type, " '", n.name, "'");
     if (n.inputs.size() < 2)
@@ -233,8 +269,9 @@ absl::StatusOr<Estimate> EstimateWorkloads(
   const double kv_elem_bytes = p.mxint8_kv_cache ? kMxint8Bytes : kFp16Bytes;
   const double matmul_weight_bytes =
       w0.matmul_weight_elements * weight_elem_bytes;
-  e.weight_bytes =
-      matmul_weight_bytes + w0.other_constant_elements * kFp16Bytes;
+  e.weight_bytes = matmul_weight_bytes +
+                   w0.expert_weight_elements * weight_elem_bytes +
+                   w0.other_constant_elements * kFp16Bytes;
   e.state_bytes = 0;
   for (const Workload& w : workloads)
     e.state_bytes = std::max(e.state_bytes, w.state_elements * kv_elem_bytes);
@@ -255,9 +292,13 @@ absl::StatusOr<Estimate> EstimateWorkloads(
   const double flops_rate =
       n * sku.fp16_flops_per_soc * p.num_cores / sku.cores_per_soc;
   const double ddr_rate = n * sku.ddr_bytes_per_s_per_soc;
-  const double streamed_weights =
-      std::max(0.0, matmul_weight_bytes - n * sku.sram_bytes_per_soc);
   for (const Workload& w : workloads) {
+    // Weights a call reads past what the SoCs' SRAM holds: the dense ones
+    // and the experts it is expected to route to.
+    const double streamed_weights =
+        std::max(0.0, matmul_weight_bytes +
+                          w.expert_weight_elements_read * weight_elem_bytes -
+                          n * sku.sram_bytes_per_soc);
     CallEstimate c;
     c.specialization = w.specialization;
     c.batch_size = w.batch_size;

@@ -80,7 +80,18 @@ struct Workload {
   double state_write_fraction = 0;  // seq_len / ctx_len (1 without ctx_len)
   int64_t layers = 0;               // retained-state inputs / 2
   int64_t hidden_size = 0;          // K of the first weight MatMul
+  // Routed experts (MoE ops; their FLOPs, top_k experts' FFNs per row, are in
+  // matmul_flops): every expert's weights, which the card stores, and the
+  // part one call is expected to read (ExpertsReadFraction of them).
+  double expert_weight_elements = 0;
+  double expert_weight_elements_read = 0;
 };
+
+// The expected fraction of E experts a call of `rows` rows reads when each
+// row picks top_k of them uniformly at random: 1 - (1 - top_k / E)^rows (an
+// expert is read once per call when any row routes to it). A modelling
+// assumption: real routers are not uniform.
+double ExpertsReadFraction(int64_t experts, int64_t top_k, double rows);
 
 // From a graph (after transform_lm: retained state X / X_RetainedState)
 // bound to `spec`; shapes are inferred on a copy first. A MatMul whose shapes

@@ -46,9 +46,19 @@ absl::Status MoEKernel(const KernelContext& ctx, std::vector<Tensor>* out) {
   if (k < 1 || k > E) return Error(ctx, "top_k ", k, " not in [1, ", E, "]");
   if (scoring != 0 && scoring != 1)
     return Error(ctx, "scoring ", scoring, " (0 softmax, 1 sigmoid)");
-  if (ctx.node.GetInt("activation", 0) != 0)
-    return Error(ctx, "activation ", ctx.node.GetInt("activation", 0),
-                 " (supported: 0 SiLU)");
+  const int64_t act = ctx.node.GetInt("activation", 0);
+  if (act < 0 || act > 2)
+    return Error(ctx, "activation ", act,
+                 " (supported: 0 SiLU, 1 GELU, 2 GELU tanh)");
+  // u * m(u): the activation as a multiplier of its input.
+  auto activate = [act](double g) {
+    if (act == 1) return 0.5 * g * (1.0 + std::erf(g * M_SQRT1_2));
+    if (act == 2) {
+      const double c = std::sqrt(2.0 / M_PI);
+      return 0.5 * g * (1.0 + std::tanh(c * (g + 0.044715 * g * g * g)));
+    }
+    return g / (1.0 + std::exp(-g));
+  };
   const std::vector<double> xv = AsDoubles(x), lv = AsDoubles(logits),
                             gv = AsDoubles(gate), uv = AsDoubles(up),
                             dv = AsDoubles(down);
@@ -83,7 +93,7 @@ absl::Status MoEKernel(const KernelContext& ctx, std::vector<Tensor>* out) {
           g += gr[h] * u[h];
           p += ur[h] * u[h];
         }
-        a[f] = g / (1.0 + std::exp(-g)) * p;
+        a[f] = activate(g) * p;
       }
       for (int64_t h = 0; h < H; ++h) {
         const double* dr = dv.data() + (e * H + h) * F;

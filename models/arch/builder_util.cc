@@ -208,12 +208,19 @@ ValueId ArchBuilder::RepeatKv(ValueId x, int64_t nh, int64_t nkv, int64_t d,
 
 ValueId ArchBuilder::Attention(ValueId q, ValueId k, ValueId v, ValueId mask,
                                int64_t nh, int64_t nkv, int64_t d, float scale,
-                               const std::string& a) {
+                               const std::string& a, float softcap) {
   ValueId k_all = RepeatKv(k, nh, nkv, d, a + ".k_rep");
   ValueId v_all = RepeatKv(v, nh, nkv, d, a + ".v_rep");
   ValueId kt = b_.Transpose(k_all, {0, 1, 3, 2}, a + ".k_t");
   ValueId scores =
       b_.Mul(b_.MatMul(q, kt, a + ".qk"), b_.ScalarF32(scale), a + ".scores");
+  if (softcap > 0) {
+    ValueId t =
+        b_.Op("Tanh",
+              {b_.Mul(scores, b_.ScalarF32(1.0f / softcap), a + ".capped_in")},
+              {}, a + ".capped_tanh");
+    scores = b_.Mul(t, b_.ScalarF32(softcap), a + ".capped");
+  }
   ValueId masked =
       b_.Op("Where", {mask, b_.ScalarF32(ir::kMaskedScore), scores}, {},
             a + ".masked_scores");

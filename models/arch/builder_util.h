@@ -89,10 +89,13 @@ class ArchBuilder {
   // Attention of q [B, nh, S, D] over k, v [B, nkv, S, D] (repeated to nh
   // heads when nkv < nh) with `mask`; returns the merged context
   // [B, S, nh*D]. Values are named `<prefix>.qk`, `.scores`,
-  // `.masked_scores`, `.probs`, `.context`, ...
+  // `.masked_scores`, `.probs`, `.context`, ... With `softcap` > 0 the
+  // scaled scores are soft-capped before the mask: softcap *
+  // tanh(scores * (1 / softcap)) (`.capped_in`, `.capped_tanh`, `.capped`).
   ir::ValueId Attention(ir::ValueId q, ir::ValueId k, ir::ValueId v,
                         ir::ValueId mask, int64_t nh, int64_t nkv, int64_t d,
-                        float scale, const std::string& prefix);
+                        float scale, const std::string& prefix,
+                        float softcap = 0.0f);
 
  private:
   ir::ValueId RepeatKv(ir::ValueId x, int64_t nh, int64_t nkv, int64_t d,

@@ -92,7 +92,7 @@ absl::StatusOr<ValueId> BuildMoEBlock(ArchBuilder& a, const WeightMap& w,
                    {"scoring", Attribute::Int(s.scoring)},
                    {"norm_topk_prob", Attribute::Int(s.norm_topk_prob)},
                    {"score_on_input", Attribute::Int(s.score_on_input)},
-                   {"activation", Attribute::Int(0)}},
+                   {"activation", Attribute::Int(s.activation)}},
                   s.prefix + ".experts_out", std::string(ir::kQaicDomain));
 }
 

@@ -28,6 +28,7 @@ struct MoEBlockSpec {
   int scoring = 0;  // 0 softmax, 1 sigmoid
   bool norm_topk_prob = false;
   bool score_on_input = false;
+  int activation = 0;  // 0 SiLU, 1 GELU (erf), 2 GELU (tanh): ir/custom_ops.h
 };
 
 // y = MoE(x, x @ router^T, gate, up, down) for x [..., hidden]; values are

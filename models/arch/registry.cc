@@ -22,6 +22,7 @@ const std::vector<ArchInfo>& SupportedArchitectures() {
       {"mixtral", "MixtralForCausalLM", ModelFamily::kLlama, {}},
       {"qwen3_moe", "Qwen3MoeForCausalLM", ModelFamily::kLlama, {"qwen3moe"}},
       {"phi3", "Phi3ForCausalLM", ModelFamily::kLlama, {"phi3"}},
+      {"grok-1", "Grok1ModelForCausalLM", ModelFamily::kGrok, {"grok"}},
       {"wav2vec2", "Wav2Vec2ForCTC", ModelFamily::kWav2Vec2, {}},
       {"wav2vec2",
        "Wav2Vec2ForSequenceClassification",
@@ -54,6 +55,15 @@ void FillCommon(ModelConfig* m) {
     m->max_position_embeddings = c.max_position_embeddings;
   } else if (m->family == ModelFamily::kGemma3) {
     const Gemma3Config& c = m->gemma3;
+    m->vocab_size = c.vocab_size;
+    m->hidden_size = c.hidden_size;
+    m->num_hidden_layers = c.num_hidden_layers;
+    m->num_attention_heads = c.num_attention_heads;
+    m->num_key_value_heads = c.num_key_value_heads;
+    m->head_dim = c.head_dim;
+    m->max_position_embeddings = c.max_position_embeddings;
+  } else if (m->family == ModelFamily::kGrok) {
+    const GrokConfig& c = m->grok;
     m->vocab_size = c.vocab_size;
     m->hidden_size = c.hidden_size;
     m->num_hidden_layers = c.num_hidden_layers;
@@ -115,6 +125,16 @@ ModelConfig FromGemma3Config(const Gemma3Config& c) {
   m.model_type = "gemma3_text";
   m.architecture = "Gemma3ForCausalLM";
   m.gemma3 = c;
+  FillCommon(&m);
+  return m;
+}
+
+ModelConfig FromGrokConfig(const GrokConfig& c) {
+  ModelConfig m;
+  m.family = ModelFamily::kGrok;
+  m.model_type = "grok-1";
+  m.architecture = "Grok1ModelForCausalLM";
+  m.grok = c;
   FillCommon(&m);
   return m;
 }
@@ -556,6 +576,51 @@ absl::Status ParseGemma3(const base::JsonValue& top, const std::string& source,
   return ValidatedIn(src, c.Validate());
 }
 
+// HPC-AI Tech's Grok1Config (configuration_grok1.py), with its defaults
+// for absent fields. head_dim is hidden_size / num_attention_heads and the
+// RoPE base 10000 in its modeling code (a `rope_theta` field is read when
+// present); the experts' activation is nn.GELU() (exact) and their top-k
+// softmax weights are not renormalised.
+absl::Status ParseGrok(const base::JsonValue& j, const std::string& source,
+                       ModelConfig* m) {
+  Fields f(j, source);
+  GrokConfig& c = m->grok;
+  QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size", 32000));
+  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.Int("hidden_size", 4096));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size, f.Int("intermediate_size", 32768));
+  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.Int("num_hidden_layers", 32));
+  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads,
+                        f.Int("num_attention_heads", 32));
+  QEFF_ASSIGN_OR_RETURN(c.num_key_value_heads,
+                        f.Int("num_key_value_heads", c.num_attention_heads));
+  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
+                        f.Int("max_position_embeddings", 4096));
+  QEFF_ASSIGN_OR_RETURN(c.rms_norm_eps, f.Float("rms_norm_eps", 1e-5f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_theta, f.Float("rope_theta", 10000.0f));
+  QEFF_ASSIGN_OR_RETURN(c.num_experts, f.Int("num_experts", 8));
+  QEFF_ASSIGN_OR_RETURN(c.num_experts_per_tok, f.Int("num_experts_per_tok", 2));
+  QEFF_ASSIGN_OR_RETURN(c.attn_output_multiplier,
+                        f.Float("attn_output_multiplier", 1.0f));
+  QEFF_ASSIGN_OR_RETURN(c.max_attn_value, f.Float("max_attn_value", 1.0f));
+  QEFF_ASSIGN_OR_RETURN(c.embedding_multiplier_scale,
+                        f.Float("embedding_multiplier_scale", 1.0f));
+  QEFF_ASSIGN_OR_RETURN(c.output_multiplier_scale,
+                        f.Float("output_multiplier_scale", 1.0f));
+  QEFF_ASSIGN_OR_RETURN(c.tie_word_embeddings,
+                        f.Bool("tie_word_embeddings", true));
+  if (c.num_attention_heads > 0) {
+    if (c.hidden_size % c.num_attention_heads != 0)
+      return f.Error("hidden_size", "is not a multiple of num_attention_heads");
+    c.head_dim = c.hidden_size / c.num_attention_heads;
+  }
+  if (f.Get("rope_scaling"))
+    return absl::UnimplementedError(absl::StrCat(
+        source, ": field 'rope_scaling' is set; Grok-1 has no rope scaling"));
+  c.norm_topk_prob = false;
+  c.expert_activation = 1;
+  return ValidatedIn(source, c.Validate());
+}
+
 }  // namespace
 
 absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
@@ -607,6 +672,8 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
     QEFF_RETURN_IF_ERROR(ParseLlamaFamily(j, source, &m));
   } else if (m.family == ModelFamily::kGemma3) {
     QEFF_RETURN_IF_ERROR(ParseGemma3(j, source, &m));
+  } else if (m.family == ModelFamily::kGrok) {
+    QEFF_RETURN_IF_ERROR(ParseGrok(j, source, &m));
   } else if (m.family == ModelFamily::kWav2Vec2) {
     QEFF_ASSIGN_OR_RETURN(m.wav2vec2,
                           ParseWav2Vec2Config(j, source, m.architecture));
@@ -642,6 +709,9 @@ absl::StatusOr<ir::Graph> BuildEager(const ModelConfig& config,
       break;
     case ModelFamily::kWav2Vec2:
       g = BuildWav2Vec2Eager(config.wav2vec2, weights);
+      break;
+    case ModelFamily::kGrok:
+      g = BuildGrokEager(config.grok, weights);
       break;
   }
   if (g.ok() && !config.architecture.empty()) g->name = config.architecture;

@@ -11,7 +11,8 @@
 // Gemma3ForConditionalGeneration, loads its text part), wav2vec2 / hubert
 // (Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification, HubertForCTC,
 // HubertForSequenceClassification; one model_type, several classes), and
-// the encoders bert (BertModel; config.json's architectures may name any
+// grok-1 (Grok1ModelForCausalLM, HPC-AI Tech's custom code), the encoders
+// bert (BertModel; config.json's architectures may name any
 // Bert* head class, whose head is dropped) and nomic_bert (NomicBertModel).
 #ifndef QEFF_MODELS_ARCH_REGISTRY_H_
 #define QEFF_MODELS_ARCH_REGISTRY_H_
@@ -25,13 +26,22 @@
 #include "models/arch/bert.h"
 #include "models/arch/gemma3.h"
 #include "models/arch/gpt2.h"
+#include "models/arch/grok.h"
 #include "models/arch/llama.h"
 #include "models/arch/nomic_bert.h"
 #include "models/arch/wav2vec2.h"
 
 namespace qeff::models {
 
-enum class ModelFamily { kLlama, kGpt2, kGemma3, kWav2Vec2, kBert, kNomicBert };
+enum class ModelFamily {
+  kLlama,
+  kGpt2,
+  kGemma3,
+  kWav2Vec2,
+  kBert,
+  kNomicBert,
+  kGrok
+};
 
 // A parsed model config. The common numbers are filled for every family
 // (the engine sizes caches and checks ids with them); the family's own
@@ -52,6 +62,7 @@ struct ModelConfig {
   BertConfig bert;             // family kBert (an encoder: QEFFAutoModel)
   NomicBertConfig nomic_bert;  // family kNomicBert (an encoder)
   Gemma3Config gemma3;         // family kGemma3
+  GrokConfig grok;             // family kGrok
   // family kWav2Vec2 (wav2vec2, hubert)
   Wav2Vec2Config wav2vec2;
 };
@@ -66,6 +77,7 @@ void FillCommon(ModelConfig* config);
 ModelConfig FromLlamaConfig(const LlamaConfig& c,
                             std::string model_type = "llama");
 ModelConfig FromGemma3Config(const Gemma3Config& c);
+ModelConfig FromGrokConfig(const GrokConfig& c);
 
 struct ArchInfo {
   std::string model_type;    // HF model_type

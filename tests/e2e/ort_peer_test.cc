@@ -208,10 +208,11 @@ INSTANTIATE_TEST_SUITE_P(
 // The model zoo's MoE and fused-projection families: the MoE op exported as
 // standard ops (TopK, Softmax, GatherElements, ScatterElements, batched
 // MatMul) run by stock onnxruntime; the cpu driver's gathered-expert kernel.
-INSTANTIATE_TEST_SUITE_P(
-    Zoo, OrtPeer,
-    ::testing::Combine(::testing::Values("mixtral", "qwen3_moe", "phi3"),
-                       ::testing::Values(5, 13)));
+INSTANTIATE_TEST_SUITE_P(Zoo, OrtPeer,
+                         ::testing::Combine(::testing::Values("mixtral",
+                                                              "qwen3_moe",
+                                                              "phi3", "grok-1"),
+                                            ::testing::Values(5, 13)));
 
 TEST(OrtPeerStories, Stories260KMatchesReference) {
   auto m = models::Load(testing::Stories260KGguf());

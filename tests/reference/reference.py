@@ -4,18 +4,25 @@
 Plain eager modules written from the Hugging Face modeling math
 (transformers' modeling_llama / modeling_mistral / modeling_qwen2 /
 modeling_qwen3 / modeling_mixtral / modeling_qwen3_moe / modeling_phi3 /
-modeling_gpt2 / modeling_gemma3) for llama, mistral, qwen2, qwen3, mixtral,
-qwen3_moe, phi3, gpt2 and gemma3 (Gemma3ForCausalLM, and the text part of
-Gemma3ForConditionalGeneration). Shares no code with qeff's models/: it reads
+modeling_gpt2 / modeling_gemma3, and HPC-AI Tech's custom modeling_grok1)
+for llama, mistral, qwen2, qwen3, mixtral, qwen3_moe, phi3, gpt2, gemma3
+(Gemma3ForCausalLM, and the text part of Gemma3ForConditionalGeneration)
+and grok-1 (Grok1ModelForCausalLM). Shares no code with qeff's models/: it reads
 config.json and the safetensors files directly (an 8-byte header length, a
 JSON header, raw little-endian bytes; Debian has no `safetensors` package).
 
 Usage: reference.py MODEL_DIR --prompt_ids=1,2,3 [--steps=16] [--cached]
+                    [--grok_llamacpp]
 Prints one JSON object: {"tokens": [...greedy ids...],
 "min_route_margin": smallest k-th minus (k+1)-th router logit of any token
 in any MoE layer over all forwards (null without experts),
+"max_attn_cap_ratio": grok-1's largest |attention score| / max_attn_value
+before the soft-cap (null for other families),
 "step_logits": [[...last-position logits of step s...], ...]}; step s is a
 full (no cache) forward over prompt + tokens[:s].
+
+--grok_llamacpp (grok-1): llama.cpp's grok math instead of HF's, for its
+GGUF: the top-k expert weights renormalised and the tanh form of GELU.
 
 --cached (llama family): Hugging Face's cached generation instead: one
 forward over the prompt, then one token per forward with a KV cache. The
@@ -437,13 +444,102 @@ def gemma3_forward(cfg, w, ids):
     return logits
 
 
+# ---------------------------------------------------------------------- grok
+# Largest |q.k * attn_output_multiplier| / max_attn_value over the unmasked
+# attention scores of any forward (> 1: the soft-cap's tanh is well inside
+# its nonlinear range).
+CAP_RATIOS = []
+# --grok_llamacpp: llama.cpp's grok graph instead of the HF module: the
+# selected experts' softmax weights renormalised (build_moe_ffn's norm_w)
+# and ggml_gelu's tanh form of GELU.
+GROK_LLAMACPP = False
+
+
+def grok_forward(cfg, w, ids):
+    """HPC-AI Tech's Grok1ModelForCausalLM (modeling_grok1.py), eager."""
+    hs = cfg["hidden_size"]
+    nh = cfg["num_attention_heads"]
+    nkv = cfg.get("num_key_value_heads") or nh
+    d = hs // nh
+    eps = cfg.get("rms_norm_eps", 1e-5)
+    mult = cfg.get("attn_output_multiplier", 1.0)
+    cap = cfg.get("max_attn_value", 1.0)
+    n_exp = cfg.get("num_experts", 8)
+    k = cfg.get("num_experts_per_tok", 2)
+    S = len(ids)
+    # RotaryEmbedding(head_dim, base=10000): cos/sin of cat(freqs, freqs).
+    inv = 1.0 / (10000 ** (torch.arange(0, d, 2).float() / d))
+    freqs = torch.outer(torch.arange(S, dtype=torch.float32), inv)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos()[None, None], emb.sin()[None, None]
+    mask = torch.full((S, S), torch.finfo(torch.float32).min).triu(1)
+    causal = torch.ones(S, S, dtype=torch.bool).tril()
+
+    def norm(x, name):  # RMSNorm: scale * (x * rsqrt(mean(x^2) + eps))
+        return w[name + ".scale"] * (
+            x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+
+    # MoeMLP.act_fn: nn.GELU(), the exact (erf) form.
+    gelu = torch.nn.GELU(approximate="tanh" if GROK_LLAMACPP else "none")
+    h = w["model.embed_tokens.weight"][ids] * cfg.get(
+        "embedding_multiplier_scale", 1.0)
+    for l in range(cfg["num_hidden_layers"]):
+        p = "model.layers.%d." % l
+        x = norm(h, p + "pre_attn_norm")
+        q = (x @ w[p + "attn.q_proj.weight"].T).view(S, nh, d).transpose(0, 1)
+        kk = (x @ w[p + "attn.k_proj.weight"].T).view(S, nkv, d).transpose(0, 1)
+        v = (x @ w[p + "attn.v_proj.weight"].T).view(S, nkv, d).transpose(0, 1)
+        q = q[None] * cos + rotate_half(q[None]) * sin
+        kk = kk[None] * cos + rotate_half(kk[None]) * sin
+        rep = nh // nkv
+        kk = kk[:, :, None].expand(1, nkv, rep, S, d).reshape(1, nh, S, d)
+        v = v[None, :, None].expand(1, nkv, rep, S, d).reshape(1, nh, S, d)
+        a = torch.matmul(q, kk.transpose(2, 3)) * mult
+        CAP_RATIOS.append(float(a[..., causal].abs().max()) / cap)
+        a = cap * torch.tanh(a / cap)
+        a = torch.softmax(a + mask, dim=-1)
+        o = torch.matmul(a, v)[0].transpose(0, 1).reshape(S, nh * d)
+        o = o @ w[p + "attn.o_proj.weight"].T
+        h = h + norm(o, p + "post_attn_norm")
+        x = norm(h, p + "pre_moe_norm")
+        # MoeBlock: softmax over the experts, top-k of the probabilities,
+        # not renormalised.
+        logits = x @ w[p + "moe_block.gate.weight"].T
+        if k < n_exp:
+            srt = torch.sort(logits, dim=-1, descending=True).values
+            ROUTE_MARGINS.append(float((srt[:, k - 1] - srt[:, k]).min()))
+        probs = torch.softmax(logits, dim=1, dtype=torch.float)
+        weights, selected = torch.topk(probs, k, dim=-1)
+        if GROK_LLAMACPP:
+            weights = weights / weights.sum(dim=-1, keepdim=True)
+        out = torch.zeros_like(x)
+        for e in range(n_exp):
+            rows, slot = torch.where(selected == e)
+            if rows.numel() == 0:
+                continue
+            q_ = "%smoe_block.experts.%d." % (p, e)
+            xe = x[rows]
+            y = (gelu(xe @ w[q_ + "linear.weight"].T) *
+                 (xe @ w[q_ + "linear_v.weight"].T)) @ w[q_ + "linear_1.weight"].T
+            out.index_add_(0, rows, y * weights[rows, slot, None])
+        h = h + norm(out, p + "post_moe_norm")
+    h = norm(h, "model.norm")
+    head = w.get("lm_head.weight")
+    if cfg.get("tie_word_embeddings", True) or head is None:
+        head = w["model.embed_tokens.weight"]
+    return (h @ head.T) * cfg.get("output_multiplier_scale", 1.0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir")
     ap.add_argument("--prompt_ids", required=True)
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--cached", action="store_true")
+    ap.add_argument("--grok_llamacpp", action="store_true")
     args = ap.parse_args()
+    global GROK_LLAMACPP
+    GROK_LLAMACPP = args.grok_llamacpp
     with open(os.path.join(args.model_dir, "config.json")) as f:
         cfg = json.load(f)
     w = read_weights(args.model_dir)
@@ -455,6 +551,8 @@ def main():
         forward = gpt2_forward
     elif mt in ("gemma3_text", "gemma3"):
         forward = gemma3_forward
+    elif mt == "grok-1":
+        forward = grok_forward
     else:
         sys.exit("reference.py: unsupported model_type %r" % mt)
     ids = [int(t) for t in args.prompt_ids.split(",")]
@@ -479,8 +577,10 @@ def main():
                 step_logits.append(["%.9g" % v for v in logits.tolist()])
                 tokens.append(int(torch.argmax(logits)))
     margin = min(ROUTE_MARGINS) if ROUTE_MARGINS else None
-    out = '{"tokens": %s, "min_route_margin": %s, "step_logits": [%s]}' % (
-        json.dumps(tokens), json.dumps(margin),
+    cap_ratio = max(CAP_RATIOS) if CAP_RATIOS else None
+    out = ('{"tokens": %s, "min_route_margin": %s, "max_attn_cap_ratio": %s, '
+           '"step_logits": [%s]}') % (
+        json.dumps(tokens), json.dumps(margin), json.dumps(cap_ratio),
         ", ".join("[" + ", ".join(s) + "]" for s in step_logits))
     print(out)
 
