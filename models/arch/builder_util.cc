@@ -196,6 +196,24 @@ ValueId ArchBuilder::SlidingWindowMask(int64_t w) {
   return window_;
 }
 
+ValueId ArchBuilder::ChunkedMask(int64_t c) {
+  if (chunked_ != ir::kNoValue) {
+    QEFF_CHECK(c == chunk_size_);
+    return chunked_;
+  }
+  ValueId causal = CausalMask();
+  chunk_size_ = c;
+  ValueId cv = b_.Const(ir::LmRoles::kAttentionChunk, ir::Tensor::ScalarI64(c));
+  ValueId q = b_.Unsqueeze(position_ids_, {1, 3}, "model.chunk.query_pos");
+  ValueId k = b_.Unsqueeze(position_ids_, {1, 2}, "model.chunk.key_pos");
+  // Positions are >= 0: integer division is the floor.
+  ValueId start = b_.Mul(b_.Op("Div", {q, cv}, {}, "model.chunk.index"), cv,
+                         "model.chunk.start");
+  ValueId before = b_.Op("Less", {k, start}, {}, "model.chunk.before_start");
+  chunked_ = b_.Op("Or", {causal, before}, {}, ir::LmRoles::kChunkedMask);
+  return chunked_;
+}
+
 ValueId ArchBuilder::RepeatKv(ValueId x, int64_t nh, int64_t nkv, int64_t d,
                               const std::string& name) {
   int64_t rep = nh / nkv;

@@ -85,6 +85,9 @@ class ArchBuilder {
   ir::ValueId CausalMask();
   // model.sliding_window_mask for window `w` (roles.h); built once.
   ir::ValueId SlidingWindowMask(int64_t w);
+  // model.chunked_attention_mask for attention chunk `c` (roles.h: key j is
+  // masked for a query at p when j > p or j < (p / c) * c); built once.
+  ir::ValueId ChunkedMask(int64_t c);
 
   // Attention of q [B, nh, S, D] over k, v [B, nkv, S, D] (repeated to nh
   // heads when nkv < nh) with `mask`; returns the merged context
@@ -105,6 +108,8 @@ class ArchBuilder {
   ir::ValueId attention_mask_ = ir::kNoValue, padding_mask_ = ir::kNoValue;
   ir::ValueId causal_ = ir::kNoValue, window_ = ir::kNoValue;
   int64_t window_size_ = 0;
+  ir::ValueId chunked_ = ir::kNoValue;
+  int64_t chunk_size_ = 0;
 };
 
 }  // namespace qeff::models

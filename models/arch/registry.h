@@ -8,7 +8,9 @@
 // (Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), mixtral (MixtralForCausalLM),
 // qwen3_moe (Qwen3MoeForCausalLM), phi3 (Phi3ForCausalLM) — one Llama-family
 // builder — gpt2 (GPT2LMHeadModel), gemma3_text (Gemma3ForCausalLM; gemma3,
-// Gemma3ForConditionalGeneration, loads its text part), wav2vec2 / hubert
+// Gemma3ForConditionalGeneration, loads its text part), llama4_text
+// (Llama4ForCausalLM; llama4, Llama4ForConditionalGeneration, loads its
+// text part), wav2vec2 / hubert
 // (Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification, HubertForCTC,
 // HubertForSequenceClassification; one model_type, several classes), and
 // the encoders bert (BertModel; config.json's architectures may name any
@@ -26,12 +28,21 @@
 #include "models/arch/gemma3.h"
 #include "models/arch/gpt2.h"
 #include "models/arch/llama.h"
+#include "models/arch/llama4.h"
 #include "models/arch/nomic_bert.h"
 #include "models/arch/wav2vec2.h"
 
 namespace qeff::models {
 
-enum class ModelFamily { kLlama, kGpt2, kGemma3, kWav2Vec2, kBert, kNomicBert };
+enum class ModelFamily {
+  kLlama,
+  kGpt2,
+  kGemma3,
+  kWav2Vec2,
+  kBert,
+  kNomicBert,
+  kLlama4,
+};
 
 // A parsed model config. The common numbers are filled for every family
 // (the engine sizes caches and checks ids with them); the family's own
@@ -52,6 +63,7 @@ struct ModelConfig {
   BertConfig bert;             // family kBert (an encoder: QEFFAutoModel)
   NomicBertConfig nomic_bert;  // family kNomicBert (an encoder)
   Gemma3Config gemma3;         // family kGemma3
+  Llama4Config llama4;         // family kLlama4
   // family kWav2Vec2 (wav2vec2, hubert)
   Wav2Vec2Config wav2vec2;
 };
@@ -66,6 +78,7 @@ void FillCommon(ModelConfig* config);
 ModelConfig FromLlamaConfig(const LlamaConfig& c,
                             std::string model_type = "llama");
 ModelConfig FromGemma3Config(const Gemma3Config& c);
+ModelConfig FromLlama4Config(const Llama4Config& c);
 
 struct ArchInfo {
   std::string model_type;    // HF model_type

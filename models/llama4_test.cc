@@ -1,0 +1,269 @@
+// Llama 4 loading: config.json parsing (Llama4TextConfig defaults, the
+// no_rope_layers / layer_types / moe_layers forms), the GGUF form
+// (llama.cpp's fixed chunk and temperature values, rope_freqs factors,
+// experts as stacks) giving the HF folder's logits once those values are
+// set alike, a Llama4ForConditionalGeneration folder (config under
+// text_config, weights under language_model, a vision model that is
+// skipped) giving the text-only folder's logits, the chunked mask and the
+// temperature changing the logits when the prompt crosses them, and bad
+// inputs refused by name.
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/json.h"
+#include "gtest/gtest.h"
+#include "ir/evaluator.h"
+#include "ir/op_schema.h"
+#include "models/arch/registry.h"
+#include "models/model_loader.h"
+#include "models/safetensors.h"
+#include "models/test_model.h"
+
+namespace qeff::models {
+namespace {
+
+std::string TmpDir(const std::string& name) {
+  const char* t = std::getenv("TEST_TMPDIR");
+  return std::string(t ? t : "/tmp") + "/" + name;
+}
+
+std::vector<float> Logits(ir::Graph g, const std::vector<int64_t>& ids) {
+  EXPECT_TRUE(ir::InferShapes(g).ok());
+  const int64_t s = static_cast<int64_t>(ids.size());
+  std::vector<int64_t> pos(s);
+  for (int64_t i = 0; i < s; ++i) pos[i] = i;
+  auto r =
+      ir::Evaluator::Run(g, {{"input_ids", ir::Tensor::I64({1, s}, ids)},
+                             {"position_ids", ir::Tensor::I64({1, s}, pos)}});
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? (*r)[0].ToFloats() : std::vector<float>{};
+}
+
+double RelDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0, top = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    worst = std::max(worst, std::fabs(double(a[i]) - b[i]));
+    top = std::max(top, std::fabs(double(a[i])));
+  }
+  return top > 0 ? worst / top : worst;
+}
+
+absl::StatusOr<ModelConfig> Parse(const std::string& json) {
+  auto j = base::ParseJson(json);
+  if (!j.ok()) return j.status();
+  return ParseHfModelConfig(*j, "config.json");
+}
+
+std::vector<int64_t> LongPrompt() {
+  std::vector<int64_t> ids = TestPromptIds();
+  for (int64_t t : TestPromptIds()) ids.push_back(t + 3);
+  return ids;  // 20 tokens: crosses chunks of 8 and temperature floors of 4
+}
+
+TEST(Llama4Config, ScoutTextConfig) {
+  // Llama-4-Scout's config.json (the fields it names).
+  auto m = Parse(R"({"architectures": ["Llama4ForConditionalGeneration"],
+    "model_type": "llama4", "tie_word_embeddings": false,
+    "text_config": {"attention_chunk_size": 8192, "attn_scale": 0.1,
+    "attn_temperature_tuning": 4, "floor_scale": 8192, "head_dim": 128,
+    "hidden_size": 5120, "interleave_moe_layer_step": 1,
+    "intermediate_size": 8192, "intermediate_size_mlp": 16384,
+    "model_type": "llama4_text", "num_attention_heads": 40,
+    "num_experts_per_tok": 1, "num_hidden_layers": 48,
+    "num_key_value_heads": 8, "num_local_experts": 16,
+    "rms_norm_eps": 1e-05, "rope_scaling": {"factor": 8.0,
+    "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+    "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+    "rope_theta": 500000.0, "use_qk_norm": true, "vocab_size": 202048},
+    "vision_config": {"hidden_size": 1408}})");
+  ASSERT_TRUE(m.ok()) << m.status();
+  const Llama4Config& c = m->llama4;
+  EXPECT_EQ(m->family, ModelFamily::kLlama4);
+  EXPECT_EQ(m->architecture, "Llama4ForConditionalGeneration");
+  EXPECT_EQ(c.num_hidden_layers, 48);
+  EXPECT_EQ(c.attention_chunk_size, 8192);
+  EXPECT_TRUE(c.attn_temperature_tuning);
+  EXPECT_EQ(c.rope_scaling.type, RopeScaling::Type::kLlama3);
+  for (int i = 0; i < 48; ++i) {
+    EXPECT_EQ(c.LayerUsesRope(i), (i + 1) % 4 != 0) << i;
+    EXPECT_EQ(c.LayerIsChunked(i), (i + 1) % 4 != 0) << i;
+    EXPECT_TRUE(c.LayerIsMoE(i)) << i;
+  }
+  EXPECT_EQ(m->head_dim, 128);
+}
+
+TEST(Llama4Config, ExplicitLayerListsAndDefaults) {
+  auto m = Parse(R"({"model_type": "llama4_text",
+    "architectures": ["Llama4ForCausalLM"], "num_hidden_layers": 4,
+    "hidden_size": 64, "num_attention_heads": 4, "head_dim": 16,
+    "vocab_size": 300, "no_rope_layers": [1, 0, 1, 1],
+    "layer_types": ["full_attention", "full_attention",
+                    "chunked_attention", "chunked_attention"],
+    "moe_layers": [0, 3], "interleave_moe_layer_step": 2})");
+  ASSERT_TRUE(m.ok()) << m.status();
+  const Llama4Config& c = m->llama4;
+  EXPECT_EQ(c.rope_layers, (std::vector<bool>{true, false, true, true}));
+  EXPECT_EQ(c.chunked_layers, (std::vector<bool>{false, false, true, true}));
+  EXPECT_EQ(c.moe_layers, (std::vector<bool>{true, false, false, true}));
+  EXPECT_EQ(c.num_key_value_heads, 4);
+  EXPECT_EQ(c.intermediate_size_mlp, 16384);
+  EXPECT_EQ(c.attention_chunk_size, 8192);  // absent: HF's default
+  EXPECT_FALSE(c.tie_word_embeddings);
+  // null: no chunk, fine while no layer is chunked (HF refuses otherwise).
+  auto n = Parse(R"({"model_type": "llama4_text", "num_hidden_layers": 2,
+    "hidden_size": 64, "num_attention_heads": 4, "head_dim": 16,
+    "attention_chunk_size": null, "layer_types": ["full_attention",
+    "full_attention"]})");
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->llama4.attention_chunk_size, 0);
+}
+
+TEST(Llama4Config, UnsupportedFieldsAreNamed) {
+  const std::string base =
+      R"("model_type": "llama4_text", "num_hidden_layers": 2,
+         "hidden_size": 64, "num_attention_heads": 4, "head_dim": 16)";
+  for (const auto& [extra, field] :
+       std::vector<std::pair<std::string, std::string>>{
+           {R"("hidden_act": "gelu")", "hidden_act"},
+           {R"("attention_bias": true)", "attention_bias"},
+           {R"("no_rope_layers": [1, 2])", "no_rope_layers"},
+           {R"("no_rope_layers": [1])", "no_rope_layers"},
+           {R"("layer_types": ["sliding_attention", "full_attention"])",
+            "layer_types"},
+           {R"("moe_layers": [5])", "moe_layers"},
+           {R"("floor_scale": 0.5)", "floor_scale"},
+           {R"("num_experts_per_tok": 17)", "num_experts_per_tok"},
+           {R"("attention_chunk_size": null)", "attention_chunk_size"}}) {
+    auto c = Parse("{" + base + ", " + extra + "}");
+    ASSERT_FALSE(c.ok()) << extra;
+    EXPECT_NE(c.status().message().find(field), std::string::npos)
+        << c.status();
+  }
+  auto c = Parse(R"({"model_type": "llama4"})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("text_config"), std::string::npos);
+}
+
+TEST(Llama4Load, ChunkAndTemperatureChangeTheLogits) {
+  TestModelSpec spec;
+  spec.arch = "llama4_text";
+  spec.seed = DefaultTestSeed(spec.arch);
+  auto tm = MakeTestModel(spec);
+  ASSERT_TRUE(tm.ok()) << tm.status();
+  const WeightMap w = tm->Weights();
+  auto full = BuildEager(tm->config, w);
+  ASSERT_TRUE(full.ok()) << full.status();
+  ModelConfig no_chunk = tm->config, no_temp = tm->config;
+  no_chunk.llama4.attention_chunk_size = 0;
+  no_temp.llama4.attn_temperature_tuning = false;
+  auto g1 = BuildEager(no_chunk, w);
+  auto g2 = BuildEager(no_temp, w);
+  ASSERT_TRUE(g1.ok() && g2.ok());
+  const std::vector<int64_t> ids = LongPrompt();
+  const std::vector<float> a = Logits(*full, ids);
+  // Not decided by the last few positions only: the whole sequence.
+  EXPECT_GT(RelDiff(a, Logits(*g1, ids)), 1e-3);
+  EXPECT_GT(RelDiff(a, Logits(*g2, ids)), 1e-3);
+  // Within the first chunk and floor (positions 0..2) neither matters.
+  const std::vector<int64_t> short_ids(ids.begin(), ids.begin() + 3);
+  EXPECT_EQ(Logits(*full, short_ids), Logits(*g1, short_ids));
+  EXPECT_EQ(Logits(*full, short_ids), Logits(*g2, short_ids));
+}
+
+TEST(Llama4Load, GgufGivesTheHfFolderLogits) {
+  TestModelSpec spec;
+  spec.arch = "llama4_text";
+  spec.seed = DefaultTestSeed(spec.arch);
+  const std::string dir = TmpDir("llama4_gguf");
+  ASSERT_TRUE(WriteTestModelHf(spec, dir, /*also_gguf=*/true).ok());
+  auto hf = Load(dir);
+  ASSERT_TRUE(hf.ok()) << hf.status();
+  auto gg = Load(dir + "/model.gguf");
+  ASSERT_TRUE(gg.ok()) << gg.status();
+  const Llama4Config& c = gg->config.llama4;
+  EXPECT_EQ(gg->config.architecture, "Llama4ForCausalLM");
+  // llama.cpp's fixed values, not the HF folder's.
+  EXPECT_EQ(c.attention_chunk_size, 8192);
+  EXPECT_EQ(c.floor_scale, 8192);
+  EXPECT_EQ(c.rope_layers, hf->config.llama4.rope_layers);
+  EXPECT_EQ(c.chunked_layers, hf->config.llama4.chunked_layers);
+  EXPECT_EQ(c.moe_layers, hf->config.llama4.moe_layers);
+  EXPECT_EQ(c.rope_freq_factors.size(), 8u);
+  EXPECT_EQ(c.rope_scaling.type, RopeScaling::Type::kNone);
+  ASSERT_NE(gg->tokenizer, nullptr);
+  // With the folder's chunk and floor the GGUF weights give its logits
+  // (llama3 scaling via the rope_freqs factors, experts as stacks).
+  ModelConfig same = gg->config;
+  same.llama4.attention_chunk_size = 8;
+  same.llama4.floor_scale = 4;
+  auto g = BuildEager(same, gg->weights);
+  ASSERT_TRUE(g.ok()) << g.status();
+  const std::vector<int64_t> ids = LongPrompt();
+  EXPECT_LE(RelDiff(Logits(hf->eager, ids), Logits(*g, ids)), 1e-5);
+  // As loaded (chunk 8192) they differ once the prompt crosses 8.
+  EXPECT_GT(RelDiff(Logits(hf->eager, ids), Logits(gg->eager, ids)), 1e-3);
+}
+
+TEST(Llama4Load, ConditionalGenerationFolderLoadsItsTextPart) {
+  TestModelSpec spec;
+  spec.arch = "llama4_text";
+  spec.seed = DefaultTestSeed(spec.arch);
+  const std::string text = TmpDir("llama4_text"), multi = TmpDir("llama4_mm");
+  ASSERT_TRUE(WriteTestModelHf(spec, text).ok());
+  ASSERT_TRUE(WriteTestModelHf(spec, multi).ok());
+  // Rewrite the second folder as Llama4ForConditionalGeneration is saved:
+  // language_model.model.* / language_model.lm_head.*, plus vision tensors,
+  // config under text_config.
+  auto st = ReadSafetensorsFolder(text);
+  ASSERT_TRUE(st.ok()) << st.status();
+  std::vector<std::pair<std::string, ir::Tensor>> renamed;
+  for (auto& [name, t] : *st) renamed.emplace_back("language_model." + name, t);
+  renamed.emplace_back("vision_model.patch_embedding.linear.weight",
+                       ir::Tensor::F32({2}, {1.0f, 2.0f}));
+  renamed.emplace_back("multi_modal_projector.linear_1.weight",
+                       ir::Tensor::F32({2}, {3.0f, 4.0f}));
+  auto bytes = SerializeSafetensors(renamed, {{"format", "pt"}});
+  ASSERT_TRUE(bytes.ok());
+  std::ofstream(multi + "/model.safetensors", std::ios::binary) << *bytes;
+  std::ifstream cfg_in(text + "/config.json");
+  std::string text_cfg((std::istreambuf_iterator<char>(cfg_in)), {});
+  std::ofstream(multi + "/config.json")
+      << R"({"architectures": ["Llama4ForConditionalGeneration"],
+             "model_type": "llama4", "tie_word_embeddings": false,
+             "vision_config": {"hidden_size": 8}, "text_config": )"
+      << text_cfg << "}";
+  auto a = Load(text);
+  auto b = Load(multi);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->architecture, "Llama4ForConditionalGeneration");
+  EXPECT_EQ(Logits(a->eager, LongPrompt()), Logits(b->eager, LongPrompt()));
+}
+
+TEST(Llama4Load, BadExpertTensorsAreNamed) {
+  TestModelSpec spec;
+  spec.arch = "llama4_text";
+  auto tm = MakeTestModel(spec);
+  ASSERT_TRUE(tm.ok());
+  WeightMap w = tm->Weights();
+  const std::string n = "model.layers.1.feed_forward.experts.gate_up_proj";
+  ASSERT_TRUE(w.contains(n));
+  w[n] = ir::Tensor::F32({2, 2}, {1, 2, 3, 4});
+  auto g = BuildEager(tm->config, w);
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find(n), std::string::npos) << g.status();
+  w = tm->Weights();
+  w.erase("model.layers.3.feed_forward.experts.down_proj");
+  g = BuildEager(tm->config, w);
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("experts.down_proj"), std::string::npos)
+      << g.status();
+}
+
+}  // namespace
+}  // namespace qeff::models
