@@ -343,7 +343,8 @@ TEST_P(Conformance, TinyLlamaRetainedStateOverManyCalls) {
 // embeddings) and Gemma 3 (window 4, local/global RoPE, Q/K norms): prefill in
 // two chunks (the second padded), then decode.
 TEST_P(Conformance, TestModelArchitectures) {
-  for (const char* arch : {"gpt2", "mistral", "qwen2", "gemma3_text"}) {
+  for (const char* arch :
+       {"gpt2", "mistral", "qwen2", "gemma3_text", "llama4_text"}) {
     SCOPED_TRACE(arch);
     auto g = testing::MakeTestModelGraph(arch);
     ASSERT_TRUE(g.ok()) << g.status();

@@ -202,7 +202,8 @@ TEST_P(LlamaCppSeeded, GreedyTokens) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, LlamaCppSeeded,
-                         ::testing::Values("llama", "gemma3_text"));
+                         ::testing::Values("llama", "gemma3_text",
+                                           "llama4_text"));
 
 }  // namespace
 }  // namespace qeff

@@ -135,7 +135,7 @@ TEST_P(ArchTransform, TransformMatchesEager) {
 
 INSTANTIATE_TEST_SUITE_P(Architectures, ArchTransform,
                          ::testing::Values("llama", "mistral", "qwen2", "gpt2",
-                                           "gemma3_text"));
+                                           "gemma3_text", "llama4_text"));
 
 // ---- rope scaling (llama; max_position_embeddings 16, 20 tokens) ----
 
