@@ -8,6 +8,7 @@
 // temperature changing the logits when the prompt crosses them, and bad
 // inputs refused by name.
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -207,6 +208,51 @@ TEST(Llama4Load, GgufGivesTheHfFolderLogits) {
   EXPECT_LE(RelDiff(Logits(hf->eager, ids), Logits(*g, ids)), 1e-5);
   // As loaded (chunk 8192) they differ once the prompt crosses 8.
   EXPECT_GT(RelDiff(Logits(hf->eager, ids), Logits(gg->eager, ids)), 1e-3);
+}
+
+// The GGUF as loaded (llama.cpp's chunk 8192 and floor 8192) has a clear
+// top-1 margin over the 16 greedy steps the llama.cpp peer test compares,
+// and a Q8_0 GGUF (q/k rows un-permuted block by block, experts kept
+// quantized) stays close to the f32 one.
+TEST(Llama4Load, GgufMarginsAndQuantizedWeights) {
+  TestModelSpec spec;
+  spec.arch = "llama4_text";
+  spec.seed = DefaultTestSeed(spec.arch);
+  const std::string f32 = TmpDir("llama4_f32.gguf"),
+                    q8 = TmpDir("llama4_q8.gguf");
+  ASSERT_TRUE(WriteTestModelGguf(spec, f32).ok());
+  spec.gguf_weights = ir::QuantFormat::kQ8_0;
+  ASSERT_TRUE(WriteTestModelGguf(spec, q8).ok());
+  auto a = Load(f32);
+  auto b = Load(q8);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_TRUE(
+      b->weights.at("model.layers.1.feed_forward.experts.gate_proj.weight")
+          .is_quantized());
+  EXPECT_TRUE(
+      b->weights.at("model.layers.0.self_attn.q_proj.weight").is_quantized());
+  std::vector<int64_t> ids = TestPromptIds();
+  const int64_t v = a->config.vocab_size;
+  double margin = 1e9;
+  for (int step = 0; step < 16; ++step) {
+    std::vector<float> l = Logits(a->eager, ids);
+    const float* last = l.data() + (l.size() - v);
+    int64_t best = 0;
+    for (int64_t j = 1; j < v; ++j)
+      if (last[j] > last[best]) best = j;
+    float second = -1e30f;
+    for (int64_t j = 0; j < v; ++j)
+      if (j != best) second = std::max(second, last[j]);
+    margin = std::min(margin, double(last[best]) - second);
+    ids.push_back(best);
+  }
+  std::printf("llama4 GGUF: min top-1 margin over 16 steps %.4g\n", margin);
+  EXPECT_GE(margin, 1e-3);
+  const double d = RelDiff(Logits(a->eager, ids), Logits(b->eager, ids));
+  std::printf("llama4 GGUF Q8_0 vs f32: max |dlogit| / max |logit| %.3g\n", d);
+  EXPECT_GT(d, 0.0);
+  EXPECT_LE(d, 5e-2);
 }
 
 TEST(Llama4Load, ConditionalGenerationFolderLoadsItsTextPart) {

@@ -895,7 +895,9 @@ absl::Status WriteLlama4Gguf(const TestModelSpec& s, const TestModel& tm,
       {"feed_forward.shared_expert.down_proj.weight", "ffn_down_shexp.weight"},
   };
   // [E, rows, cols] -> [E, cols, rows] over columns [c0, c0 + n).
-  auto transposed = [](const ir::Tensor& t, int64_t c0, int64_t n) {
+  // (In the requested block format when its rows allow.)
+  auto transposed = [&](const ir::Tensor& t, int64_t c0,
+                        int64_t n) -> absl::StatusOr<ir::Tensor> {
     const int64_t e = t.dims()[0], rows = t.dims()[1], cols = t.dims()[2];
     ir::Tensor o = ir::Tensor::Zeros(ir::DType::kF32, {e, n, rows});
     const float* src = t.data<float>();
@@ -904,6 +906,8 @@ absl::Status WriteLlama4Gguf(const TestModelSpec& s, const TestModel& tm,
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < n; ++j)
           dst[(x * n + j) * rows + i] = src[(x * rows + i) * cols + c0 + j];
+    if (s.gguf_weights != ir::QuantFormat::kNone && rows % 32 == 0)
+      return ir::Quantize(o, s.gguf_weights);
     return o;
   };
   for (const auto& [name, tensor] : tm.tensors) {
@@ -924,16 +928,16 @@ absl::Status WriteLlama4Gguf(const TestModelSpec& s, const TestModel& tm,
         absl::StrCat("blk.", name.substr(13, name.find('.', 13) - 13), ".");
     if (rest == "feed_forward.experts.gate_up_proj") {
       const int64_t ff = tensor.dims()[2] / 2;
-      QEFF_RETURN_IF_ERROR(
-          g.AddTensor(blk + "ffn_gate_exps.weight", transposed(tensor, 0, ff)));
-      QEFF_RETURN_IF_ERROR(
-          g.AddTensor(blk + "ffn_up_exps.weight", transposed(tensor, ff, ff)));
+      QEFF_ASSIGN_OR_RETURN(ir::Tensor gate, transposed(tensor, 0, ff));
+      QEFF_ASSIGN_OR_RETURN(ir::Tensor up, transposed(tensor, ff, ff));
+      QEFF_RETURN_IF_ERROR(g.AddTensor(blk + "ffn_gate_exps.weight", gate));
+      QEFF_RETURN_IF_ERROR(g.AddTensor(blk + "ffn_up_exps.weight", up));
       continue;
     }
     if (rest == "feed_forward.experts.down_proj") {
-      QEFF_RETURN_IF_ERROR(
-          g.AddTensor(blk + "ffn_down_exps.weight",
-                      transposed(tensor, 0, tensor.dims()[2])));
+      QEFF_ASSIGN_OR_RETURN(ir::Tensor down,
+                            transposed(tensor, 0, tensor.dims()[2]));
+      QEFF_RETURN_IF_ERROR(g.AddTensor(blk + "ffn_down_exps.weight", down));
       continue;
     }
     ir::Tensor t = tensor;
