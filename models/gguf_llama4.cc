@@ -4,44 +4,31 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "models/gguf_decoder.h"
 
 namespace qeff::models {
 namespace {
 
-// GGUF tensor name → the HF name the llama4 builder reads (experts as
+// GGUF block roles → the HF names the llama4 builder reads (experts as
 // [E, out, in] stacks, as llama.cpp stores them).
-std::string Llama4HfName(const std::string& g) {
-  static const std::pair<const char*, const char*> kTop[] = {
-      {"token_embd.weight", "model.embed_tokens.weight"},
-      {"output_norm.weight", "model.norm.weight"},
-      {"output.weight", "lm_head.weight"},
-  };
-  for (const auto& [from, to] : kTop)
-    if (g == from) return to;
-  static const std::pair<const char*, const char*> kLayer[] = {
-      {"attn_norm.weight", "input_layernorm.weight"},
-      {"attn_q.weight", "self_attn.q_proj.weight"},
-      {"attn_k.weight", "self_attn.k_proj.weight"},
-      {"attn_v.weight", "self_attn.v_proj.weight"},
-      {"attn_output.weight", "self_attn.o_proj.weight"},
-      {"ffn_norm.weight", "post_attention_layernorm.weight"},
-      {"ffn_gate.weight", "feed_forward.gate_proj.weight"},
-      {"ffn_up.weight", "feed_forward.up_proj.weight"},
-      {"ffn_down.weight", "feed_forward.down_proj.weight"},
-      {"ffn_gate_inp.weight", "feed_forward.router.weight"},
-      {"ffn_gate_exps.weight", "feed_forward.experts.gate_proj.weight"},
-      {"ffn_up_exps.weight", "feed_forward.experts.up_proj.weight"},
-      {"ffn_down_exps.weight", "feed_forward.experts.down_proj.weight"},
-      {"ffn_gate_shexp.weight", "feed_forward.shared_expert.gate_proj.weight"},
-      {"ffn_up_shexp.weight", "feed_forward.shared_expert.up_proj.weight"},
-      {"ffn_down_shexp.weight", "feed_forward.shared_expert.down_proj.weight"},
-  };
-  absl::string_view layer, role;
-  if (!SplitGgufBlockName(g, &layer, &role)) return "";
-  for (const auto& [from, to] : kLayer)
-    if (role == from) return absl::StrCat("model.layers.", layer, ".", to);
-  return "";
-}
+constexpr GgufRoleName kLlama4Roles[] = {
+    {"attn_norm.weight", "input_layernorm.weight"},
+    {"attn_q.weight", "self_attn.q_proj.weight"},
+    {"attn_k.weight", "self_attn.k_proj.weight"},
+    {"attn_v.weight", "self_attn.v_proj.weight"},
+    {"attn_output.weight", "self_attn.o_proj.weight"},
+    {"ffn_norm.weight", "post_attention_layernorm.weight"},
+    {"ffn_gate.weight", "feed_forward.gate_proj.weight"},
+    {"ffn_up.weight", "feed_forward.up_proj.weight"},
+    {"ffn_down.weight", "feed_forward.down_proj.weight"},
+    {"ffn_gate_inp.weight", "feed_forward.router.weight"},
+    {"ffn_gate_exps.weight", "feed_forward.experts.gate_proj.weight"},
+    {"ffn_up_exps.weight", "feed_forward.experts.up_proj.weight"},
+    {"ffn_down_exps.weight", "feed_forward.experts.down_proj.weight"},
+    {"ffn_gate_shexp.weight", "feed_forward.shared_expert.gate_proj.weight"},
+    {"ffn_up_shexp.weight", "feed_forward.shared_expert.up_proj.weight"},
+    {"ffn_down_shexp.weight", "feed_forward.shared_expert.down_proj.weight"},
+};
 
 }  // namespace
 
@@ -52,70 +39,26 @@ absl::Status Llama4FromGguf(const GgufFile& f, const std::string& path,
   auto error = [&](absl::string_view k, absl::string_view what) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", k, " ", what));
   };
-  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.GetInt(key("embedding_length")));
-  QEFF_ASSIGN_OR_RETURN(c.intermediate_size_mlp,
-                        f.GetInt(key("feed_forward_length")));
+  QEFF_ASSIGN_OR_RETURN(GgufDecoderHparams h,
+                        ReadGgufDecoderHparams(f, path, "llama4"));
+  c.hidden_size = h.hidden_size;
+  c.intermediate_size_mlp = h.feed_forward_length;
   QEFF_ASSIGN_OR_RETURN(c.intermediate_size,
                         f.GetInt(key("expert_feed_forward_length")));
-  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.GetInt(key("block_count")));
-  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads,
-                        f.GetInt(key("attention.head_count")));
-  c.num_key_value_heads = c.num_attention_heads;
-  if (f.Has(key("attention.head_count_kv"))) {
-    QEFF_ASSIGN_OR_RETURN(c.num_key_value_heads,
-                          f.GetInt(key("attention.head_count_kv")));
-  }
-  if (c.num_attention_heads <= 0)
-    return error(key("attention.head_count"), "must be > 0");
-  c.head_dim = c.hidden_size / c.num_attention_heads;
-  if (f.Has(key("attention.key_length"))) {
-    QEFF_ASSIGN_OR_RETURN(c.head_dim, f.GetInt(key("attention.key_length")));
-  }
-  if (f.Has(key("attention.value_length"))) {
-    QEFF_ASSIGN_OR_RETURN(int64_t v, f.GetInt(key("attention.value_length")));
-    if (v != c.head_dim)
-      return absl::UnimplementedError(
-          absl::StrCat(path, ": ", key("attention.value_length"), " ", v,
-                       " differs from the key length ", c.head_dim));
-  }
-  if (f.Has(key("rope.dimension_count"))) {
-    QEFF_ASSIGN_OR_RETURN(int64_t rot, f.GetInt(key("rope.dimension_count")));
-    if (rot != c.head_dim)
-      return absl::UnimplementedError(absl::StrCat(
-          path, ": ", key("rope.dimension_count"), " ", rot,
-          " differs from the head dim (partial rotary is not supported)"));
-  }
-  QEFF_ASSIGN_OR_RETURN(c.rms_norm_eps,
-                        f.GetF32(key("attention.layer_norm_rms_epsilon")));
-  c.rope_theta = 10000.0f;  // llama.cpp's default freq_base
-  if (f.Has(key("rope.freq_base"))) {
-    QEFF_ASSIGN_OR_RETURN(c.rope_theta, f.GetF32(key("rope.freq_base")));
-  }
+  c.num_hidden_layers = h.block_count;
+  c.num_attention_heads = h.head_count;
+  c.num_key_value_heads = h.head_count_kv;
+  c.head_dim = h.head_dim;
+  c.rms_norm_eps = h.rms_norm_eps;
+  c.rope_theta = h.rope_theta;
+  c.rope_scaling = h.rope_scaling;
+  if (h.context_length > 0) c.max_position_embeddings = h.context_length;
   if (f.Has(key("rope.freq_base_swa"))) {
     QEFF_ASSIGN_OR_RETURN(float swa, f.GetF32(key("rope.freq_base_swa")));
     if (swa != c.rope_theta)
       return absl::UnimplementedError(absl::StrCat(
           path, ": ", key("rope.freq_base_swa"), " ", swa, " differs from ",
           key("rope.freq_base"), " ", c.rope_theta, " (not supported)"));
-  }
-  if (f.Has(key("context_length"))) {
-    QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
-                          f.GetInt(key("context_length")));
-  }
-  if (f.Has(key("rope.scaling.type"))) {
-    QEFF_ASSIGN_OR_RETURN(std::string type,
-                          f.GetString(key("rope.scaling.type")));
-    if (type == "linear") {
-      c.rope_scaling.type = RopeScaling::Type::kLinear;
-      QEFF_ASSIGN_OR_RETURN(c.rope_scaling.factor,
-                            f.GetF32(key("rope.scaling.factor")));
-      if (!(c.rope_scaling.factor > 0))
-        return error(key("rope.scaling.factor"), "must be > 0");
-    } else if (type != "none") {
-      return absl::UnimplementedError(
-          absl::StrCat(path, ": ", key("rope.scaling.type"), " '", type,
-                       "' is not supported (supported: none, linear)"));
-    }
   }
   QEFF_ASSIGN_OR_RETURN(c.num_local_experts, f.GetInt(key("expert_count")));
   if (c.num_local_experts <= 0)
@@ -168,7 +111,7 @@ absl::Status Llama4FromGguf(const GgufFile& f, const std::string& path,
               path, ": tensor 'rope_freqs.weight' holds a factor <= 0"));
       continue;
     }
-    const std::string hf = Llama4HfName(t.name);
+    const std::string hf = GgufDecoderHfName(t.name, kLlama4Roles);
     if (hf.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": unexpected tensor '", t.name, "' for llama4"));

@@ -479,21 +479,33 @@ absl::Status ParseNomicBert(const base::JsonValue& j, const std::string& source,
   return ValidatedIn(source, c.Validate());
 }
 
+// The text model's config of a *ForConditionalGeneration config.json (its
+// `text_config`, `nested`) or of a text-only one (`top`); `src` names it in
+// errors.
+absl::StatusOr<const base::JsonValue*> TextConfig(const base::JsonValue& top,
+                                                  const std::string& source,
+                                                  bool nested,
+                                                  std::string* src) {
+  *src = source;
+  if (!nested) return &top;
+  const base::JsonValue* tj = top.Find("text_config");
+  if (tj == nullptr || !tj->is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": field 'text_config' is missing or not an object"));
+  }
+  *src = absl::StrCat(source, " (text_config)");
+  return tj;
+}
+
 // Gemma3TextConfig, with its defaults for absent fields (real Gemma 3
 // checkpoints' text_config leaves most of them out). Gemma3ForConditional-
 // Generation's config holds it under `text_config`.
 absl::Status ParseGemma3(const base::JsonValue& top, const std::string& source,
                          ModelConfig* m) {
-  const base::JsonValue* tj = &top;
-  std::string src = source;
-  if (m->model_type == "gemma3") {
-    tj = top.Find("text_config");
-    if (tj == nullptr || !tj->is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": field 'text_config' is missing or not an object"));
-    }
-    src = absl::StrCat(source, " (text_config)");
-  }
+  std::string src;
+  QEFF_ASSIGN_OR_RETURN(
+      const base::JsonValue* tj,
+      TextConfig(top, source, m->model_type == "gemma3", &src));
   Fields f(*tj, src);
   Gemma3Config& c = m->gemma3;
   QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size", 262208));
@@ -603,16 +615,10 @@ absl::StatusOr<std::vector<bool>> LayerFlags(const Fields& f,
 // Llama4ForConditionalGeneration's config holds it under `text_config`.
 absl::Status ParseLlama4(const base::JsonValue& top, const std::string& source,
                          ModelConfig* m) {
-  const base::JsonValue* tj = &top;
-  std::string src = source;
-  if (m->model_type == "llama4") {
-    tj = top.Find("text_config");
-    if (tj == nullptr || !tj->is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": field 'text_config' is missing or not an object"));
-    }
-    src = absl::StrCat(source, " (text_config)");
-  }
+  std::string src;
+  QEFF_ASSIGN_OR_RETURN(
+      const base::JsonValue* tj,
+      TextConfig(top, source, m->model_type == "llama4", &src));
   Fields f(*tj, src);
   Llama4Config& c = m->llama4;
   QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size", 202048));

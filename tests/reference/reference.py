@@ -342,22 +342,31 @@ def gpt2_forward(cfg, w, ids):
     return x @ w["wte.weight"].T
 
 
+def text_part(top, w, tie_default, override_tie):
+    """The language model of a *ForConditionalGeneration folder: its
+    text_config and its weights under language_model (renamed model.* /
+    lm_head.*); the vision weights are dropped."""
+    cfg = dict(top["text_config"])
+    tie = top.get("tie_word_embeddings", tie_default)
+    if override_tie:
+        cfg["tie_word_embeddings"] = tie
+    else:
+        cfg.setdefault("tie_word_embeddings", tie)
+    ren = {}
+    for k, v in w.items():
+        for pre in ("language_model.model.", "model.language_model."):
+            if k.startswith(pre):
+                ren["model." + k[len(pre):]] = v
+        if k == "language_model.lm_head.weight":
+            ren["lm_head.weight"] = v
+    return cfg, ren
+
+
 # -------------------------------------------------------------------- gemma3
 def gemma3_forward(cfg, w, ids):
     """transformers' Gemma3ForCausalLM (modeling_gemma3), eager attention."""
     if cfg.get("model_type") == "gemma3":  # ForConditionalGeneration
-        top = cfg
-        cfg = dict(cfg["text_config"])
-        cfg.setdefault("tie_word_embeddings",
-                       top.get("tie_word_embeddings", True))
-        ren = {}
-        for k, v in w.items():
-            for pre in ("language_model.model.", "model.language_model."):
-                if k.startswith(pre):
-                    ren["model." + k[len(pre):]] = v
-            if k == "language_model.lm_head.weight":
-                ren["lm_head.weight"] = v
-        w = ren
+        cfg, w = text_part(cfg, w, tie_default=True, override_tie=False)
     H = cfg.get("hidden_size", 2304)
     nh = cfg.get("num_attention_heads", 8)
     nkv = cfg.get("num_key_value_heads", 4)
@@ -442,17 +451,7 @@ def gemma3_forward(cfg, w, ids):
 def llama4_forward(cfg, w, ids):
     """transformers' Llama4ForCausalLM (modeling_llama4), eager attention."""
     if cfg.get("model_type") == "llama4":  # ForConditionalGeneration
-        top = cfg
-        cfg = dict(cfg["text_config"])
-        cfg["tie_word_embeddings"] = top.get("tie_word_embeddings", False)
-        ren = {}
-        for k, v in w.items():
-            for pre in ("language_model.model.", "model.language_model."):
-                if k.startswith(pre):
-                    ren["model." + k[len(pre):]] = v
-            if k == "language_model.lm_head.weight":
-                ren["lm_head.weight"] = v
-        w = ren
+        cfg, w = text_part(cfg, w, tie_default=False, override_tie=True)
     H = cfg.get("hidden_size", 5120)
     nh = cfg.get("num_attention_heads", 40)
     nkv = cfg.get("num_key_value_heads") or nh
