@@ -13,6 +13,29 @@ using ir::DType;
 using ir::Shape;
 using ir::ValueId;
 
+absl::Status CheckDecoderConfig(
+    absl::string_view family,
+    std::initializer_list<std::pair<const char*, int64_t>> positive,
+    int64_t num_attention_heads, int64_t num_key_value_heads,
+    int64_t head_dim) {
+  for (const auto& [name, v] : positive) {
+    if (v <= 0)
+      return absl::InvalidArgumentError(absl::StrCat(
+          family, " config: ", name, " must be positive, got ", v));
+  }
+  if (num_key_value_heads <= 0 ||
+      num_attention_heads % num_key_value_heads != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        family, " config: num_attention_heads ", num_attention_heads,
+        " is not a multiple of num_key_value_heads ", num_key_value_heads));
+  }
+  if (head_dim % 2 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(family, " config: head_dim ", head_dim, " must be even"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ValueId> ArchBuilder::Weight(const std::string& name,
                                             const std::vector<int64_t>& dims) {
   auto it = w_.find(name);

@@ -5,7 +5,9 @@
 #ifndef QEFF_MODELS_ARCH_BUILDER_UTIL_H_
 #define QEFF_MODELS_ARCH_BUILDER_UTIL_H_
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -18,6 +20,15 @@
 namespace qeff::models {
 
 using WeightMap = absl::flat_hash_map<std::string, ir::Tensor>;
+
+// A decoder config's common checks: every field of `positive` > 0
+// ("<family> config: <name> must be positive, got <v>"), then
+// num_attention_heads a multiple of num_key_value_heads and an even
+// head_dim (RoPE rotates pairs).
+absl::Status CheckDecoderConfig(
+    absl::string_view family,
+    std::initializer_list<std::pair<const char*, int64_t>> positive,
+    int64_t num_attention_heads, int64_t num_key_value_heads, int64_t head_dim);
 
 class ArchBuilder {
  public:

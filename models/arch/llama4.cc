@@ -20,30 +20,17 @@ using ir::Tensor;
 using ir::ValueId;
 
 absl::Status Llama4Config::Validate() const {
-  auto positive = [](const char* name, int64_t v) -> absl::Status {
-    if (v <= 0)
-      return absl::InvalidArgumentError(
-          absl::StrCat("llama4 config: ", name, " must be positive, got ", v));
-    return absl::OkStatus();
-  };
-  QEFF_RETURN_IF_ERROR(positive("vocab_size", vocab_size));
-  QEFF_RETURN_IF_ERROR(positive("hidden_size", hidden_size));
-  QEFF_RETURN_IF_ERROR(positive("intermediate_size", intermediate_size));
   QEFF_RETURN_IF_ERROR(
-      positive("intermediate_size_mlp", intermediate_size_mlp));
-  QEFF_RETURN_IF_ERROR(positive("num_hidden_layers", num_hidden_layers));
-  QEFF_RETURN_IF_ERROR(positive("num_attention_heads", num_attention_heads));
-  QEFF_RETURN_IF_ERROR(positive("num_key_value_heads", num_key_value_heads));
-  QEFF_RETURN_IF_ERROR(positive("head_dim", head_dim));
-  if (num_attention_heads % num_key_value_heads != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "llama4 config: num_attention_heads ", num_attention_heads,
-        " is not a multiple of num_key_value_heads ", num_key_value_heads));
-  }
-  if (head_dim % 2 != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("llama4 config: head_dim ", head_dim, " must be even"));
-  }
+      CheckDecoderConfig("llama4",
+                         {{"vocab_size", vocab_size},
+                          {"hidden_size", hidden_size},
+                          {"intermediate_size", intermediate_size},
+                          {"intermediate_size_mlp", intermediate_size_mlp},
+                          {"num_hidden_layers", num_hidden_layers},
+                          {"num_attention_heads", num_attention_heads},
+                          {"num_key_value_heads", num_key_value_heads},
+                          {"head_dim", head_dim}},
+                         num_attention_heads, num_key_value_heads, head_dim));
   const size_t n = static_cast<size_t>(num_hidden_layers);
   if (rope_layers.size() != n || chunked_layers.size() != n ||
       moe_layers.size() != n) {
