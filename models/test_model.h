@@ -24,8 +24,11 @@ struct TestModelSpec {
   // biases, tied embeddings), "qwen3" (GQA, per-head q/k RMSNorm, head_dim
   // 32 so heads * head_dim != hidden_size), "mixtral" (llama with routed
   // experts in every layer), "qwen3_moe" (qwen3 with routed experts in
-  // every layer), "phi3" (fused qkv / gate_up, longrope, a sliding window)
-  // or "gpt2". The sizes below apply to all.
+  // every layer), "phi3" (fused qkv / gate_up, longrope, a sliding window),
+  // "gpt2", "gemma3_text" or "llama4_text" (four layers: dense and MoE with
+  // a shared expert, chunked RoPE and NoPE layers, chunk 8, temperature
+  // floor 4; its experts use num_experts and moe_intermediate_size, top-1).
+  // The sizes below apply to all.
   std::string arch = "llama";
   uint64_t seed = 42;
   int64_t hidden_size = 64;
