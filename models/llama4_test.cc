@@ -14,9 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/json.h"
 #include "gtest/gtest.h"
+#include "ir/dtype.h"
 #include "ir/evaluator.h"
 #include "ir/op_schema.h"
 #include "models/arch/registry.h"
@@ -291,6 +293,35 @@ TEST(Llama4Load, ConditionalGenerationFolderLoadsItsTextPart) {
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(b->architecture, "Llama4ForConditionalGeneration");
   EXPECT_EQ(Logits(a->eager, LongPrompt()), Logits(b->eager, LongPrompt()));
+}
+
+// bf16 fused experts (as real checkpoints store them) are split in bf16
+// and cast once: the logits equal those of f32 weights holding the same
+// bf16 values.
+TEST(Llama4Load, Bf16FusedExpertsGiveTheirF32Values) {
+  TestModelSpec spec;
+  spec.arch = "llama4_text";
+  auto tm = MakeTestModel(spec);
+  ASSERT_TRUE(tm.ok());
+  WeightMap as_f32 = tm->Weights(), as_bf16 = tm->Weights();
+  for (auto& [name, t] : as_f32) {
+    if (!absl::StrContains(name, "experts.")) continue;
+    ir::Tensor r = ir::Tensor::Zeros(ir::DType::kF32, t.dims());
+    ir::Tensor b = ir::Tensor::Zeros(ir::DType::kBF16, t.dims());
+    const float* src = t.data<float>();
+    uint16_t* bp = reinterpret_cast<uint16_t*>(b.mutable_raw());
+    for (int64_t i = 0; i < t.num_elements(); ++i) {
+      bp[i] = ir::FloatToBFloat16(src[i]);
+      r.mutable_data<float>()[i] = ir::BFloat16ToFloat(bp[i]);
+    }
+    t = r;
+    as_bf16[name] = b;
+  }
+  auto a = BuildEager(tm->config, as_f32);
+  auto b = BuildEager(tm->config, as_bf16);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(Logits(*a, LongPrompt()), Logits(*b, LongPrompt()));
 }
 
 TEST(Llama4Load, BadExpertTensorsAreNamed) {

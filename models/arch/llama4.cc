@@ -1,5 +1,6 @@
 #include "models/arch/llama4.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -93,14 +94,29 @@ std::vector<bool> Llama4MoELayersFromStep(int64_t num_layers, int64_t step) {
 
 namespace {
 
-// Copies the [rows, cols] matrix at `src` (element size `es`) into `dst`
-// transposed ([cols, rows]), taking columns [c0, c0 + n) only.
+// Copies columns [c0, c0 + n) of the [rows, cols] matrix at `src` into
+// `dst` transposed ([n, rows]); T is the element's storage (2 or 4 bytes),
+// 64 x 64 tiles keep both sides in cache.
+template <typename T>
+void TransposeColumns(const T* src, int64_t rows, int64_t cols, int64_t c0,
+                      int64_t n, T* dst) {
+  constexpr int64_t kTile = 64;
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+    for (int64_t j0 = 0; j0 < n; j0 += kTile)
+      for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r)
+        for (int64_t j = j0; j < std::min(n, j0 + kTile); ++j)
+          dst[j * rows + r] = src[r * cols + c0 + j];
+}
+
 void TransposeColumns(const uint8_t* src, int64_t rows, int64_t cols,
                       int64_t c0, int64_t n, size_t es, uint8_t* dst) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < n; ++c)
-      std::memcpy(dst + (c * rows + r) * es, src + (r * cols + c0 + c) * es,
-                  es);
+  if (es == 2) {
+    TransposeColumns(reinterpret_cast<const uint16_t*>(src), rows, cols, c0, n,
+                     reinterpret_cast<uint16_t*>(dst));
+  } else {
+    TransposeColumns(reinterpret_cast<const uint32_t*>(src), rows, cols, c0, n,
+                     reinterpret_cast<uint32_t*>(dst));
+  }
 }
 
 class Llama4Builder {
