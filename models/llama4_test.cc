@@ -69,7 +69,8 @@ std::vector<int64_t> LongPrompt() {
 }
 
 TEST(Llama4Config, ScoutTextConfig) {
-  // Llama-4-Scout's config.json (the fields it names).
+  // A Llama-4-Scout-style config.json (its sizes; attn_temperature_tuning
+  // given as a number, as some published configs do).
   auto m = Parse(R"({"architectures": ["Llama4ForConditionalGeneration"],
     "model_type": "llama4", "tie_word_embeddings": false,
     "text_config": {"attention_chunk_size": 8192, "attn_scale": 0.1,
