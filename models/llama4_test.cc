@@ -7,11 +7,14 @@
 // skipped) giving the text-only folder's logits, the chunked mask and the
 // temperature changing the logits when the prompt crosses them, and bad
 // inputs refused by name.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -22,6 +25,8 @@
 #include "ir/evaluator.h"
 #include "ir/op_schema.h"
 #include "models/arch/registry.h"
+#include "models/gguf.h"
+#include "models/gguf_writer.h"
 #include "models/model_loader.h"
 #include "models/safetensors.h"
 #include "models/test_model.h"
@@ -258,6 +263,80 @@ TEST(Llama4Load, GgufMarginsAndQuantizedWeights) {
   std::printf("llama4 GGUF Q8_0 vs f32: max |dlogit| / max |logit| %.3g\n", d);
   EXPECT_GT(d, 0.0);
   EXPECT_LE(d, 5e-2);
+}
+
+// The seeded llama4 GGUF rewritten with `set` keys (replacing or adding)
+// and without the `drop` keys.
+std::string RewrittenGguf(
+    const std::string& name,
+    const std::vector<std::pair<std::string, GgufValue>>& set,
+    const std::vector<std::string>& drop = {}) {
+  TestModelSpec spec;
+  spec.arch = "llama4_text";
+  const std::string src = TmpDir("llama4_src.gguf"), dst = TmpDir(name);
+  EXPECT_TRUE(WriteTestModelGguf(spec, src).ok());
+  auto f = ReadGguf(src);
+  EXPECT_TRUE(f.ok()) << f.status();
+  GgufWriter w;
+  for (const auto& [k, v] : f->metadata())
+    if (std::find(drop.begin(), drop.end(), k) == drop.end()) w.Add(k, v);
+  for (const auto& [k, v] : set) w.Add(k, v);
+  for (const GgufTensorInfo& t : f->tensors())
+    EXPECT_TRUE(w.AddTensor(t.name, t.tensor).ok());
+  EXPECT_TRUE(w.WriteFile(dst).ok());
+  return dst;
+}
+
+// llama.cpp's keys and fixed values: a scalar sliding_window_pattern sets
+// the chunked layers (set_swa_pattern), an array one is ignored; files
+// llama.cpp cannot run, or values qeff does not model, are refused by name.
+TEST(Llama4Load, GgufKeysAsLlamaCppReadsThem) {
+  auto p2 = Load(RewrittenGguf(
+      "llama4_p2.gguf",
+      {{"llama4.attention.sliding_window_pattern", GgufValue::U32(2)}}));
+  ASSERT_TRUE(p2.ok()) << p2.status();
+  EXPECT_EQ(p2->config.llama4.chunked_layers,
+            (std::vector<bool>{true, false, true, false}));
+  EXPECT_EQ(p2->config.llama4.rope_layers,
+            (std::vector<bool>{true, true, true, false}));
+  auto arr = Load(RewrittenGguf(
+      "llama4_arr.gguf",
+      {{"llama4.attention.sliding_window_pattern",
+        GgufValue::Array(GgufType::kU32,
+                         {GgufValue::U32(2), GgufValue::U32(2),
+                          GgufValue::U32(2), GgufValue::U32(2)})}}));
+  ASSERT_TRUE(arr.ok()) << arr.status();
+  EXPECT_EQ(arr->config.llama4.chunked_layers,
+            (std::vector<bool>{true, true, true, false}));
+  for (const auto& [file, set, drop, field] :
+       std::vector<std::tuple<std::string,
+                              std::vector<std::pair<std::string, GgufValue>>,
+                              std::vector<std::string>, std::string>>{
+           {"llama4_w0.gguf",
+            {{"llama4.attention.sliding_window", GgufValue::U32(0)}},
+            {},
+            "llama4.attention.sliding_window"},
+           {"llama4_swa.gguf",
+            {{"llama4.rope.freq_base_swa", GgufValue::F32(10000.0f)}},
+            {},
+            "llama4.rope.freq_base_swa"},
+           {"llama4_e0.gguf",
+            {{"llama4.expert_count", GgufValue::U32(0)}},
+            {},
+            "llama4.expert_count"},
+           {"llama4_nostep.gguf",
+            {},
+            {"llama4.interleave_moe_layer_step"},
+            "llama4.interleave_moe_layer_step"},
+           {"llama4_noexp.gguf",
+            {},
+            {"llama4.expert_feed_forward_length"},
+            "llama4.expert_feed_forward_length"}}) {
+    auto m = Load(RewrittenGguf(file, set, drop));
+    ASSERT_FALSE(m.ok()) << file;
+    EXPECT_NE(m.status().message().find(field), std::string::npos)
+        << m.status();
+  }
 }
 
 TEST(Llama4Load, ConditionalGenerationFolderLoadsItsTextPart) {
