@@ -92,6 +92,11 @@ absl::StatusOr<FamilyShapes> ShapesOf(const models::ModelConfig& c) {
     f.other = static_cast<double>(h) + static_cast<double>(g.vocab_size * h);
     return f;
   }
+  if (c.family == models::ModelFamily::kLlama4) {
+    return absl::UnimplementedError(
+        "sim: llama4 models (interleaved dense and MoE layers with a shared "
+        "expert) are not modelled yet");
+  }
   if (c.family == models::ModelFamily::kGrok) {
     const models::GrokConfig& g = c.grok;
     QEFF_RETURN_IF_ERROR(g.Validate());

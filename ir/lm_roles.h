@@ -20,6 +20,13 @@
 //    keep reading kCausalMask.
 //  - kSlidingWindow `model.sliding_window`: an i64 scalar constant holding W
 //    (present iff kSlidingWindowMask is).
+//  - kChunkedMask `model.chunked_attention_mask` (only in graphs with a
+//    chunked-attention layer, Llama 4): bool [B, 1, S, S], true = masked,
+//    for a query at position p and a key at position j: j > p OR
+//    j < floor(p / C) * C (C = the attention chunk; positions are >= 0, so
+//    the floor is an int64 Div). Chunked layers' Where reads it.
+//  - kAttentionChunk `model.attention_chunk`: an i64 scalar constant holding
+//    C (present iff kChunkedMask is).
 //  - kFinalHidden `model.norm_out`: the final normed hidden [B, S, H], read
 //    only by the lm_head.
 //  - kLogits `logits`: f32 [B, S, vocab], the graph output.
@@ -28,7 +35,9 @@
 //   Or(slot > p, slot <= p - W)      (slot in 0..ctx_len-1, p = position_ids)
 // exactly as it replaces kCausalMask by (slot > p). A windowed layer is one
 // whose `model.layers.{i}.self_attn.masked_scores` Where reads
-// kSlidingWindowMask.
+// kSlidingWindowMask. Likewise a chunk: every use of kChunkedMask becomes
+//   Or(slot > p, slot < (p / C) * C)
+// (full-length caches; the chunk is a mask, not a ring of C slots).
 #ifndef QEFF_IR_LM_ROLES_H_
 #define QEFF_IR_LM_ROLES_H_
 
@@ -44,6 +53,8 @@ struct LmRoles {
       "model.causal_mask";  // bool [B,1,S,S], true = masked
   static constexpr const char* kSlidingWindowMask = "model.sliding_window_mask";
   static constexpr const char* kSlidingWindow = "model.sliding_window";
+  static constexpr const char* kChunkedMask = "model.chunked_attention_mask";
+  static constexpr const char* kAttentionChunk = "model.attention_chunk";
   static constexpr const char* kFinalHidden = "model.norm_out";  // [B, S, H]
   static constexpr const char* kLogits = "logits";
 };

@@ -16,6 +16,7 @@
 #include "ir/evaluator.h"
 #include "ir/op_schema.h"
 #include "models/arch/registry.h"
+#include "models/family_test_util.h"
 #include "models/model_loader.h"
 #include "models/safetensors.h"
 #include "models/test_model.h"
@@ -23,28 +24,9 @@
 namespace qeff::models {
 namespace {
 
-std::string TmpDir(const std::string& name) {
-  const char* t = std::getenv("TEST_TMPDIR");
-  return std::string(t ? t : "/tmp") + "/" + name;
-}
-
-std::vector<float> Logits(ir::Graph g, const std::vector<int64_t>& ids) {
-  EXPECT_TRUE(ir::InferShapes(g).ok());
-  const int64_t s = static_cast<int64_t>(ids.size());
-  std::vector<int64_t> pos(s);
-  for (int64_t i = 0; i < s; ++i) pos[i] = i;
-  auto r =
-      ir::Evaluator::Run(g, {{"input_ids", ir::Tensor::I64({1, s}, ids)},
-                             {"position_ids", ir::Tensor::I64({1, s}, pos)}});
-  EXPECT_TRUE(r.ok()) << r.status();
-  return r.ok() ? (*r)[0].ToFloats() : std::vector<float>{};
-}
-
-absl::StatusOr<ModelConfig> Parse(const std::string& json) {
-  auto j = base::ParseJson(json);
-  if (!j.ok()) return j.status();
-  return ParseHfModelConfig(*j, "config.json");
-}
+using testing::Logits;
+using testing::Parse;
+using testing::TmpDir;
 
 TEST(Gemma3Config, DefaultsAreGemma3TextConfigs) {
   // A real Gemma 3 4B text_config names only what differs from the defaults.

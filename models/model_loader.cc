@@ -16,6 +16,7 @@
 #include "models/gguf_gemma3.h"
 #include "models/gguf_gpt2.h"
 #include "models/gguf_grok.h"
+#include "models/gguf_llama4.h"
 #include "models/hf_hub.h"
 #include "models/hf_tokenizer.h"
 #include "models/llama2c.h"
@@ -136,8 +137,8 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
   // The GGUF architectures read here (llama.cpp's names); Mixtral is
   // "llama" with expert_count.
   static const char* const kGgufArchs[] = {
-      "llama", "qwen2",  "qwen3", "qwen3moe",   "phi3",
-      "gpt2",  "gemma3", "bert",  "nomic-bert", "grok"};
+      "llama",  "qwen2", "qwen3",      "qwen3moe", "phi3", "gpt2",
+      "gemma3", "bert",  "nomic-bert", "llama4",   "grok"};
   if (std::find(std::begin(kGgufArchs), std::end(kGgufArchs), arch) ==
       std::end(kGgufArchs)) {
     return absl::UnimplementedError(absl::StrCat(
@@ -157,10 +158,12 @@ absl::StatusOr<LoadedModel> LoadGguf(const std::string& path,
     }
     return m;
   }
-  if (arch == "gpt2" || arch == "gemma3" || arch == "grok") {
+  if (arch == "gpt2" || arch == "gemma3" || arch == "llama4" ||
+      arch == "grok") {
     QEFF_RETURN_IF_ERROR(
         arch == "gpt2"     ? Gpt2FromGguf(f, path, &m.config, &m.weights)
         : arch == "gemma3" ? Gemma3FromGguf(f, path, &m.config, &m.weights)
+        : arch == "llama4" ? Llama4FromGguf(f, path, &m.config, &m.weights)
                            : GrokFromGguf(f, path, &m.config, &m.weights));
     m.architecture = m.config.architecture;
     if (options.tokenizer_path.empty()) {
@@ -399,12 +402,14 @@ absl::StatusOr<LoadedModel> LoadHfFolder(const std::string& dir) {
       if (n == "embeddings.position_ids") continue;
     } else if (absl::EndsWith(n, ".rotary_emb.inv_freq")) {
       continue;  // a buffer some old checkpoints saved
-    } else if (m.config.family == ModelFamily::kGemma3) {
-      // Gemma3ForConditionalGeneration: the text model's weights under
-      // language_model (before and after transformers 4.52); the vision
-      // tower and projector are not loaded.
+    } else if (m.config.family == ModelFamily::kGemma3 ||
+               m.config.family == ModelFamily::kLlama4) {
+      // Gemma3/Llama4ForConditionalGeneration: the text model's weights
+      // under language_model (before and after transformers 4.52); the
+      // vision tower / model and projector are not loaded.
       std::string bare = absl::StartsWith(n, "model.") ? n.substr(6) : n;
       if (absl::StartsWith(bare, "vision_tower.") ||
+          absl::StartsWith(bare, "vision_model.") ||
           absl::StartsWith(bare, "multi_modal_projector."))
         continue;
       if (absl::StartsWith(n, "language_model.model.")) {

@@ -106,7 +106,7 @@ TEST_P(ArchTest, DefaultSeedHasClearTopOneMargin) {
 
 INSTANTIATE_TEST_SUITE_P(All, ArchTest,
                          ::testing::Values("llama", "mistral", "qwen2", "gpt2",
-                                           "gemma3_text"));
+                                           "gemma3_text", "llama4_text"));
 
 class GgufTest : public ::testing::TestWithParam<std::string> {};
 

@@ -464,6 +464,85 @@ TestModel MakeGemma3(const TestModelSpec& s) {
   return m;
 }
 
+// Llama 4: four layers — RoPE + chunked + dense, RoPE + chunked + MoE,
+// RoPE + chunked + dense, NoPE + full + MoE (interleave step 2, NoPE every
+// 4th layer as llama.cpp fixes it) — an attention chunk of 8 and a
+// temperature floor_scale of 4 so the test prompt crosses both, llama3 RoPE
+// scaling (original length 16), L2 Q/K norms, 4 experts top-1 with a shared
+// expert; experts fused as HF stores them (gate_up_proj [E, H, 2F],
+// down_proj [E, F, H]); Q/K rows as HF stores them (interleaved pairs).
+TestModel MakeLlama4(const TestModelSpec& s) {
+  Llama4Config c;
+  c.vocab_size = static_cast<int64_t>(MakeTestVocab().pieces.size());
+  c.hidden_size = s.hidden_size;
+  c.intermediate_size = s.moe_intermediate_size;
+  c.intermediate_size_mlp = s.intermediate_size;
+  c.num_hidden_layers = std::max<int64_t>(4, s.num_hidden_layers);
+  c.num_attention_heads = s.num_attention_heads;
+  c.num_key_value_heads = s.num_key_value_heads;
+  c.head_dim = s.hidden_size / s.num_attention_heads;
+  c.max_position_embeddings = s.max_position_embeddings;
+  c.rms_norm_eps = 1e-5f;
+  c.rope_theta = 500000.0f;
+  c.rope_scaling.type = RopeScaling::Type::kLlama3;
+  c.rope_scaling.factor = 8.0f;
+  c.rope_scaling.low_freq_factor = 1.0f;
+  c.rope_scaling.high_freq_factor = 4.0f;
+  c.rope_scaling.original_max_position_embeddings = 16;
+  c.attention_chunk_size = 8;
+  c.rope_layers = Llama4RopeLayersFromInterval(c.num_hidden_layers, 4);
+  c.chunked_layers = c.rope_layers;
+  c.moe_layers = Llama4MoELayersFromStep(c.num_hidden_layers, 2);
+  c.use_qk_norm = true;
+  c.attn_temperature_tuning = true;
+  c.floor_scale = 4;
+  c.attn_scale = 0.1f;
+  c.num_local_experts = s.num_experts;
+  c.num_experts_per_tok = 1;
+  c.tie_word_embeddings = false;
+  NormalSource src(s.seed);
+  const int64_t h = c.hidden_size, d = c.head_dim;
+  const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
+  const int64_t e = c.num_local_experts, fe = c.intermediate_size,
+                fm = c.intermediate_size_mlp;
+  const float in_std = 1.0f / std::sqrt(static_cast<float>(h));
+  TestModel m;
+  auto add = [&](std::string n, ir::Tensor t) {
+    m.tensors.emplace_back(std::move(n), std::move(t));
+  };
+  add("model.embed_tokens.weight", Random(src, {c.vocab_size, h}, 1.0f));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    std::string p = absl::StrCat("model.layers.", i, ".");
+    add(p + "input_layernorm.weight", Random(src, {h}, 0.1f, 1.0f));
+    add(p + "self_attn.q_proj.weight", Random(src, {nh * d, h}, in_std));
+    add(p + "self_attn.k_proj.weight", Random(src, {nkv * d, h}, in_std));
+    add(p + "self_attn.v_proj.weight", Random(src, {nkv * d, h}, in_std));
+    add(p + "self_attn.o_proj.weight",
+        Random(src, {h, nh * d}, 1.0f / std::sqrt(static_cast<float>(nh * d))));
+    add(p + "post_attention_layernorm.weight", Random(src, {h}, 0.1f, 1.0f));
+    const std::string f = p + "feed_forward.";
+    if (c.LayerIsMoE(i)) {
+      add(f + "router.weight", Random(src, {e, h}, 4.0f * in_std));
+      add(f + "experts.gate_up_proj", Random(src, {e, h, 2 * fe}, in_std));
+      add(f + "experts.down_proj",
+          Random(src, {e, fe, h}, 1.0f / std::sqrt(static_cast<float>(fe))));
+      add(f + "shared_expert.gate_proj.weight", Random(src, {fe, h}, in_std));
+      add(f + "shared_expert.up_proj.weight", Random(src, {fe, h}, in_std));
+      add(f + "shared_expert.down_proj.weight",
+          Random(src, {h, fe}, 1.0f / std::sqrt(static_cast<float>(fe))));
+    } else {
+      add(f + "gate_proj.weight", Random(src, {fm, h}, in_std));
+      add(f + "up_proj.weight", Random(src, {fm, h}, in_std));
+      add(f + "down_proj.weight",
+          Random(src, {h, fm}, 1.0f / std::sqrt(static_cast<float>(fm))));
+    }
+  }
+  add("model.norm.weight", Random(src, {h}, 0.1f, 1.0f));
+  add("lm_head.weight", Random(src, {c.vocab_size, h}, in_std));
+  m.config = FromLlama4Config(c);
+  return m;
+}
+
 // Grok-1 (HPC-AI Tech's Grok1ModelForCausalLM): 8 experts, top-2, the
 // four per-layer norms, tied embeddings (Grok1Config's default) and Grok-1's
 // soft-cap of 30 and output multiplier; attn_output_multiplier 3 (Grok-1:
@@ -579,6 +658,39 @@ std::string ConfigJson(const ModelConfig& m) {
     kv("final_logit_softcapping", "null");
     kv("attn_logit_softcapping", "null");
     kv("tie_word_embeddings", "true");
+  } else if (m.family == ModelFamily::kLlama4) {
+    const Llama4Config& c = m.llama4;
+    kv("hidden_size", absl::StrCat(c.hidden_size));
+    kv("intermediate_size", absl::StrCat(c.intermediate_size));
+    kv("intermediate_size_mlp", absl::StrCat(c.intermediate_size_mlp));
+    kv("num_hidden_layers", absl::StrCat(c.num_hidden_layers));
+    kv("num_attention_heads", absl::StrCat(c.num_attention_heads));
+    kv("num_key_value_heads", absl::StrCat(c.num_key_value_heads));
+    kv("head_dim", absl::StrCat(c.head_dim));
+    kv("hidden_act", "\"silu\"");
+    kv("max_position_embeddings", absl::StrCat(c.max_position_embeddings));
+    kv("rms_norm_eps", num(c.rms_norm_eps));
+    kv("rope_theta", num(c.rope_theta));
+    const RopeScaling& r = c.rope_scaling;
+    kv("rope_scaling",
+       absl::StrCat("{\"rope_type\": \"llama3\", \"factor\": ", num(r.factor),
+                    ", \"low_freq_factor\": ", num(r.low_freq_factor),
+                    ", \"high_freq_factor\": ", num(r.high_freq_factor),
+                    ", \"original_max_position_embeddings\": ",
+                    r.original_max_position_embeddings, "}"));
+    kv("attention_chunk_size", absl::StrCat(c.attention_chunk_size));
+    std::vector<std::string> rope;
+    for (bool b : c.rope_layers) rope.push_back(b ? "1" : "0");
+    kv("no_rope_layers", absl::StrCat("[", absl::StrJoin(rope, ", "), "]"));
+    kv("interleave_moe_layer_step", "2");
+    kv("num_local_experts", absl::StrCat(c.num_local_experts));
+    kv("num_experts_per_tok", absl::StrCat(c.num_experts_per_tok));
+    kv("use_qk_norm", c.use_qk_norm ? "true" : "false");
+    kv("attn_temperature_tuning", c.attn_temperature_tuning ? "true" : "false");
+    kv("floor_scale", absl::StrCat(c.floor_scale));
+    kv("attn_scale", num(c.attn_scale));
+    kv("attention_bias", "false");
+    kv("tie_word_embeddings", "false");
   } else if (m.family == ModelFamily::kGpt2) {
     const Gpt2Config& c = m.gpt2;
     kv("n_positions", absl::StrCat(c.n_positions));
@@ -692,6 +804,7 @@ absl::StatusOr<TestModel> MakeTestModel(const TestModelSpec& spec) {
   if (spec.arch == "gpt2") return MakeGpt2(spec);
   if (spec.arch == "gemma3_text") return MakeGemma3(spec);
   if (spec.arch == "grok-1") return MakeGrok(spec);
+  if (spec.arch == "llama4_text") return MakeLlama4(spec);
   if (spec.arch == "llama" || spec.arch == "mistral" || spec.arch == "qwen2" ||
       spec.arch == "qwen3" || spec.arch == "mixtral" ||
       spec.arch == "qwen3_moe" || spec.arch == "phi3")
@@ -778,6 +891,140 @@ absl::Status WriteGemma3Gguf(const TestModelSpec& s, const TestModel& tm,
       QEFF_ASSIGN_OR_RETURN(t, ir::Quantize(t, s.gguf_weights));
     }
     QEFF_RETURN_IF_ERROR(g.AddTensor(gname, t));
+  }
+  return g.WriteFile(path);
+}
+
+// Llama 4 as convert_hf_to_gguf.py writes it (conversion/llama4.py,
+// Llama4Model): no Q/K permutation (HF's rows are already llama.cpp's
+// interleaved layout), feed_forward_length = intermediate_size_mlp,
+// expert_feed_forward_length = intermediate_size, the interleave step,
+// fused experts split into ffn_{gate,up}_exps and transposed to
+// [E, out, in], llama3 rope scaling as the rope_freqs.weight factors
+// (LlamaModel.generate_extra_tensors). attention_chunk_size, floor_scale
+// and the NoPE interval are not written: llama.cpp fixes them (8192, 8192,
+// 4). The vocabulary is the SentencePiece test vocabulary.
+absl::Status WriteLlama4Gguf(const TestModelSpec& s, const TestModel& tm,
+                             const std::string& path) {
+  const Llama4Config& c = tm.config.llama4;
+  auto key = [](absl::string_view k) { return absl::StrCat("llama4.", k); };
+  GgufWriter g;
+  g.Add("general.architecture", GgufValue::String("llama4"));
+  g.Add("general.name",
+        GgufValue::String(absl::StrCat("qeff-test-llama4-seed", s.seed)));
+  g.Add(key("block_count"), GgufValue::U32(c.num_hidden_layers));
+  g.Add(key("context_length"), GgufValue::U32(c.max_position_embeddings));
+  g.Add(key("embedding_length"), GgufValue::U32(c.hidden_size));
+  g.Add(key("feed_forward_length"), GgufValue::U32(c.intermediate_size_mlp));
+  g.Add(key("attention.head_count"), GgufValue::U32(c.num_attention_heads));
+  g.Add(key("attention.head_count_kv"), GgufValue::U32(c.num_key_value_heads));
+  g.Add(key("rope.freq_base"), GgufValue::F32(c.rope_theta));
+  g.Add(key("attention.layer_norm_rms_epsilon"),
+        GgufValue::F32(c.rms_norm_eps));
+  g.Add(key("expert_count"), GgufValue::U32(c.num_local_experts));
+  g.Add(key("expert_used_count"), GgufValue::U32(c.num_experts_per_tok));
+  g.Add(key("attention.key_length"), GgufValue::U32(c.head_dim));
+  g.Add(key("attention.value_length"), GgufValue::U32(c.head_dim));
+  g.Add(key("vocab_size"), GgufValue::U32(c.vocab_size));
+  g.Add(key("rope.dimension_count"), GgufValue::U32(c.head_dim));
+  g.Add(key("interleave_moe_layer_step"), GgufValue::U32(2));
+  g.Add(key("expert_feed_forward_length"), GgufValue::U32(c.intermediate_size));
+  AddTestVocabToGguf(&g);
+  const RopeScaling& r = c.rope_scaling;
+  if (r.type == RopeScaling::Type::kLlama3) {
+    const int64_t half = c.head_dim / 2;
+    std::vector<float> factors(half);
+    const float old = static_cast<float>(r.original_max_position_embeddings);
+    const float low_wl = old / r.low_freq_factor,
+                high_wl = old / r.high_freq_factor;
+    for (int64_t i = 0; i < half; ++i) {
+      const float freq =
+          1.0f / std::pow(c.rope_theta, static_cast<float>(2 * i) /
+                                            static_cast<float>(c.head_dim));
+      const float wavelen = 2.0f * static_cast<float>(M_PI) / freq;
+      if (wavelen < high_wl) {
+        factors[i] = 1.0f;
+      } else if (wavelen > low_wl) {
+        factors[i] = r.factor;
+      } else {
+        const float smooth = (old / wavelen - r.low_freq_factor) /
+                             (r.high_freq_factor - r.low_freq_factor);
+        factors[i] = 1.0f / ((1 - smooth) / r.factor + smooth);
+      }
+    }
+    QEFF_RETURN_IF_ERROR(
+        g.AddTensor("rope_freqs.weight", ir::Tensor::F32({half}, factors)));
+  } else if (r.type != RopeScaling::Type::kNone) {
+    return absl::UnimplementedError(
+        "test model: llama4 GGUF writes llama3 rope scaling only");
+  }
+  const absl::flat_hash_map<std::string, std::string> kNames = {
+      {"input_layernorm.weight", "attn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"feed_forward.gate_proj.weight", "ffn_gate.weight"},
+      {"feed_forward.up_proj.weight", "ffn_up.weight"},
+      {"feed_forward.down_proj.weight", "ffn_down.weight"},
+      {"feed_forward.router.weight", "ffn_gate_inp.weight"},
+      {"feed_forward.shared_expert.gate_proj.weight", "ffn_gate_shexp.weight"},
+      {"feed_forward.shared_expert.up_proj.weight", "ffn_up_shexp.weight"},
+      {"feed_forward.shared_expert.down_proj.weight", "ffn_down_shexp.weight"},
+  };
+  // [E, rows, cols] -> [E, cols, rows] over columns [c0, c0 + n).
+  // (In the requested block format when its rows allow.)
+  auto transposed = [&](const ir::Tensor& t, int64_t c0,
+                        int64_t n) -> absl::StatusOr<ir::Tensor> {
+    const int64_t e = t.dims()[0], rows = t.dims()[1], cols = t.dims()[2];
+    ir::Tensor o = ir::Tensor::Zeros(ir::DType::kF32, {e, n, rows});
+    const float* src = t.data<float>();
+    float* dst = o.mutable_data<float>();
+    for (int64_t x = 0; x < e; ++x)
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < n; ++j)
+          dst[(x * n + j) * rows + i] = src[(x * rows + i) * cols + c0 + j];
+    if (s.gguf_weights != ir::QuantFormat::kNone && rows % 32 == 0)
+      return ir::Quantize(o, s.gguf_weights);
+    return o;
+  };
+  for (const auto& [name, tensor] : tm.tensors) {
+    if (name == "model.embed_tokens.weight") {
+      QEFF_RETURN_IF_ERROR(g.AddTensor("token_embd.weight", tensor));
+      continue;
+    }
+    if (name == "model.norm.weight") {
+      QEFF_RETURN_IF_ERROR(g.AddTensor("output_norm.weight", tensor));
+      continue;
+    }
+    if (name == "lm_head.weight") {
+      QEFF_RETURN_IF_ERROR(g.AddTensor("output.weight", tensor));
+      continue;
+    }
+    const std::string rest = name.substr(name.find('.', 13) + 1);
+    const std::string blk =
+        absl::StrCat("blk.", name.substr(13, name.find('.', 13) - 13), ".");
+    if (rest == "feed_forward.experts.gate_up_proj") {
+      const int64_t ff = tensor.dims()[2] / 2;
+      QEFF_ASSIGN_OR_RETURN(ir::Tensor gate, transposed(tensor, 0, ff));
+      QEFF_ASSIGN_OR_RETURN(ir::Tensor up, transposed(tensor, ff, ff));
+      QEFF_RETURN_IF_ERROR(g.AddTensor(blk + "ffn_gate_exps.weight", gate));
+      QEFF_RETURN_IF_ERROR(g.AddTensor(blk + "ffn_up_exps.weight", up));
+      continue;
+    }
+    if (rest == "feed_forward.experts.down_proj") {
+      QEFF_ASSIGN_OR_RETURN(ir::Tensor down,
+                            transposed(tensor, 0, tensor.dims()[2]));
+      QEFF_RETURN_IF_ERROR(g.AddTensor(blk + "ffn_down_exps.weight", down));
+      continue;
+    }
+    ir::Tensor t = tensor;
+    if (s.gguf_weights != ir::QuantFormat::kNone && t.rank() == 2 &&
+        t.dims()[1] % 32 == 0 && !absl::EndsWith(name, "norm.weight")) {
+      QEFF_ASSIGN_OR_RETURN(t, ir::Quantize(t, s.gguf_weights));
+    }
+    QEFF_RETURN_IF_ERROR(g.AddTensor(blk + kNames.at(rest), t));
   }
   return g.WriteFile(path);
 }
@@ -966,6 +1213,8 @@ absl::Status WriteTestModelGguf(const TestModelSpec& s,
   if (tm.config.family == ModelFamily::kGemma3)
     return WriteGemma3Gguf(s, tm, path);
   if (tm.config.family == ModelFamily::kGrok) return WriteGrokGguf(s, tm, path);
+  if (tm.config.family == ModelFamily::kLlama4)
+    return WriteLlama4Gguf(s, tm, path);
   const LlamaConfig& c = tm.config.llama;
   if (c.rope_scaling.type != RopeScaling::Type::kNone && s.arch != "phi3") {
     return absl::UnimplementedError(

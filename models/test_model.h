@@ -26,7 +26,10 @@ struct TestModelSpec {
   // experts in every layer), "qwen3_moe" (qwen3 with routed experts in
   // every layer), "phi3" (fused qkv / gate_up, longrope, a sliding window),
   // "grok-1" (8 experts of moe_intermediate_size, num_experts_per_tok of
-  // them; attention soft-capping active) or "gpt2". The sizes below apply to
+  // them; attention soft-capping active), "gpt2", "gemma3_text" or
+  // "llama4_text" (four layers: dense and MoE with a shared expert, chunked
+  // RoPE and NoPE layers, chunk 8, temperature floor 4; its experts use
+  // num_experts and moe_intermediate_size, top-1). The sizes below apply to
   // all.
   std::string arch = "llama";
   uint64_t seed = 42;

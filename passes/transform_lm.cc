@@ -161,6 +161,29 @@ absl::StatusOr<bool> TransformLM::Run(ir::Graph& g) {
     g.ReplaceAllUsesWith(*window_mask, windowed);
   }
 
+  // Chunked-attention layers (Llama 4; full-length cache, the chunk applied
+  // as a mask): slot j is also masked when j < (p / C) * C.
+  if (auto chunk_mask = FindProduced(g, ir::LmRoles::kChunkedMask)) {
+    std::optional<ValueId> chunk;
+    for (ValueId v = 0; v < g.num_values(); ++v) {
+      if (g.value(v).name == ir::LmRoles::kAttentionChunk &&
+          g.value(v).is_constant())
+        chunk = v;
+    }
+    if (!chunk) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "transform_lm: the graph has '", ir::LmRoles::kChunkedMask,
+          "' but no constant '", ir::LmRoles::kAttentionChunk, "'"));
+    }
+    ValueId start =
+        b.Mul(b.Op("Div", {qpos, *chunk}, {}, "model.chunk_mask.index"), *chunk,
+              "model.chunk_mask.start");
+    ValueId before =
+        b.Op("Less", {kpos, start}, {}, "model.chunk_mask.before_start");
+    ValueId chunked = b.Op("Or", {cache_mask, before}, {}, "model.chunk_mask");
+    g.ReplaceAllUsesWith(*chunk_mask, chunked);
+  }
+
   // Hidden state at the last valid position of each row: [B, 1, H] (all
   // positions are kept with all_logits).
   if (!options_.all_logits) {

@@ -14,6 +14,7 @@
 #include "ir/text_format.h"
 #include "ir/verifier.h"
 #include "models/arch/llama.h"
+#include "models/arch/registry.h"
 #include "models/test_model.h"
 
 namespace qeff::passes {
@@ -118,6 +119,39 @@ TEST(TransformLM, RejectsGraphsItCannotHandle) {
   EXPECT_TRUE(absl::StrContains(e.status().message(),
                                 "Add 'model.layers.0.self_attn.k_rot'"))
       << e.status();
+}
+
+// A chunked-attention graph (Llama 4): the eager chunk mask becomes the
+// cache-slot mask `model.chunk_mask`, which the chunked layers' Where read;
+// a graph with the mask but no chunk constant is refused by name.
+TEST(TransformLM, ChunkedMaskOverCacheSlots) {
+  models::TestModelSpec spec;
+  spec.arch = "llama4_text";
+  auto tm = models::MakeTestModel(spec);
+  ASSERT_TRUE(tm.ok()) << tm.status();
+  auto eager = models::BuildEager(tm->config, tm->Weights());
+  ASSERT_TRUE(eager.ok()) << eager.status();
+  ASSERT_TRUE(ir::InferShapes(*eager).ok());
+  ir::Graph g = Transformed(*eager, {});
+  int chunked_wheres = 0;
+  for (ir::ValueId v = 0; v < g.num_values(); ++v) {
+    if (g.value(v).name == ir::LmRoles::kChunkedMask)
+      EXPECT_TRUE(g.value(v).uses.empty());  // replaced (a dead value)
+    if (g.value(v).name != "model.chunk_mask") continue;
+    for (const ir::Use& u : g.value(v).uses)
+      chunked_wheres += g.node(u.node).op_type == "Where";
+  }
+  EXPECT_EQ(chunked_wheres, 3);  // layers 0, 1 and 2; layer 3 is NoPE
+  ir::Graph bad = *eager;
+  for (ir::ValueId v = 0; v < bad.num_values(); ++v) {
+    if (bad.value(v).name == ir::LmRoles::kAttentionChunk)
+      bad.value(v).name = "renamed";
+  }
+  TransformLM t;
+  auto r = t.Run(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "model.attention_chunk"))
+      << r.status();
 }
 
 // Continuous batching: sequences prefilled into cache rows 2 and 0 of a

@@ -13,9 +13,10 @@
 #include "models/test_model.h"
 #include "tools/tool_util.h"
 
-ABSL_FLAG(std::string, arch, "llama",
-          "llama, mistral, qwen2, qwen3, mixtral, qwen3_moe, phi3, gpt2, "
-          "gemma3_text, grok-1, or the encoders bert and nomic-bert");
+ABSL_FLAG(
+    std::string, arch, "llama",
+    "llama, mistral, qwen2, qwen3, mixtral, qwen3_moe, phi3, gpt2, "
+    "gemma3_text, llama4_text, grok-1, or the encoders bert and nomic-bert");
 ABSL_FLAG(std::string, vocab_gguf, "",
           "bert/nomic-bert: take the WordPiece vocabulary of this GGUF "
           "(default: a small built-in one)");

@@ -344,7 +344,7 @@ TEST_P(Conformance, TinyLlamaRetainedStateOverManyCalls) {
 // two chunks (the second padded), then decode.
 TEST_P(Conformance, TestModelArchitectures) {
   for (const char* arch :
-       {"gpt2", "mistral", "qwen2", "gemma3_text", "grok-1"}) {
+       {"gpt2", "mistral", "qwen2", "gemma3_text", "llama4_text", "grok-1"}) {
     SCOPED_TRACE(arch);
     auto g = testing::MakeTestModelGraph(arch);
     ASSERT_TRUE(g.ok()) << g.status();

@@ -13,6 +13,29 @@ using ir::DType;
 using ir::Shape;
 using ir::ValueId;
 
+absl::Status CheckDecoderConfig(
+    absl::string_view family,
+    std::initializer_list<std::pair<const char*, int64_t>> positive,
+    int64_t num_attention_heads, int64_t num_key_value_heads,
+    int64_t head_dim) {
+  for (const auto& [name, v] : positive) {
+    if (v <= 0)
+      return absl::InvalidArgumentError(absl::StrCat(
+          family, " config: ", name, " must be positive, got ", v));
+  }
+  if (num_key_value_heads <= 0 ||
+      num_attention_heads % num_key_value_heads != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        family, " config: num_attention_heads ", num_attention_heads,
+        " is not a multiple of num_key_value_heads ", num_key_value_heads));
+  }
+  if (head_dim % 2 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(family, " config: head_dim ", head_dim, " must be even"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ValueId> ArchBuilder::Weight(const std::string& name,
                                             const std::vector<int64_t>& dims) {
   auto it = w_.find(name);
@@ -194,6 +217,24 @@ ValueId ArchBuilder::SlidingWindowMask(int64_t w) {
   ValueId old = b_.Op("LessOrEqual", {k, lo}, {}, "model.window.too_old");
   window_ = b_.Op("Or", {causal, old}, {}, ir::LmRoles::kSlidingWindowMask);
   return window_;
+}
+
+ValueId ArchBuilder::ChunkedMask(int64_t c) {
+  if (chunked_ != ir::kNoValue) {
+    QEFF_CHECK(c == chunk_size_);
+    return chunked_;
+  }
+  ValueId causal = CausalMask();
+  chunk_size_ = c;
+  ValueId cv = b_.Const(ir::LmRoles::kAttentionChunk, ir::Tensor::ScalarI64(c));
+  ValueId q = b_.Unsqueeze(position_ids_, {1, 3}, "model.chunk.query_pos");
+  ValueId k = b_.Unsqueeze(position_ids_, {1, 2}, "model.chunk.key_pos");
+  // Positions are >= 0: integer division is the floor.
+  ValueId start = b_.Mul(b_.Op("Div", {q, cv}, {}, "model.chunk.index"), cv,
+                         "model.chunk.start");
+  ValueId before = b_.Op("Less", {k, start}, {}, "model.chunk.before_start");
+  chunked_ = b_.Op("Or", {causal, before}, {}, ir::LmRoles::kChunkedMask);
+  return chunked_;
 }
 
 ValueId ArchBuilder::RepeatKv(ValueId x, int64_t nh, int64_t nkv, int64_t d,

@@ -5,7 +5,9 @@
 #ifndef QEFF_MODELS_ARCH_BUILDER_UTIL_H_
 #define QEFF_MODELS_ARCH_BUILDER_UTIL_H_
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -18,6 +20,15 @@
 namespace qeff::models {
 
 using WeightMap = absl::flat_hash_map<std::string, ir::Tensor>;
+
+// A decoder config's common checks: every field of `positive` > 0
+// ("<family> config: <name> must be positive, got <v>"), then
+// num_attention_heads a multiple of num_key_value_heads and an even
+// head_dim (RoPE rotates pairs).
+absl::Status CheckDecoderConfig(
+    absl::string_view family,
+    std::initializer_list<std::pair<const char*, int64_t>> positive,
+    int64_t num_attention_heads, int64_t num_key_value_heads, int64_t head_dim);
 
 class ArchBuilder {
  public:
@@ -85,6 +96,9 @@ class ArchBuilder {
   ir::ValueId CausalMask();
   // model.sliding_window_mask for window `w` (roles.h); built once.
   ir::ValueId SlidingWindowMask(int64_t w);
+  // model.chunked_attention_mask for attention chunk `c` (roles.h: key j is
+  // masked for a query at p when j > p or j < (p / c) * c); built once.
+  ir::ValueId ChunkedMask(int64_t c);
 
   // Attention of q [B, nh, S, D] over k, v [B, nkv, S, D] (repeated to nh
   // heads when nkv < nh) with `mask`; returns the merged context
@@ -108,6 +122,8 @@ class ArchBuilder {
   ir::ValueId attention_mask_ = ir::kNoValue, padding_mask_ = ir::kNoValue;
   ir::ValueId causal_ = ir::kNoValue, window_ = ir::kNoValue;
   int64_t window_size_ = 0;
+  ir::ValueId chunked_ = ir::kNoValue;
+  int64_t chunk_size_ = 0;
 };
 
 }  // namespace qeff::models

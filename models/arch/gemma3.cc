@@ -16,28 +16,16 @@ using ir::Tensor;
 using ir::ValueId;
 
 absl::Status Gemma3Config::Validate() const {
-  auto positive = [](const char* name, int64_t v) -> absl::Status {
-    if (v <= 0)
-      return absl::InvalidArgumentError(
-          absl::StrCat("gemma3 config: ", name, " must be positive, got ", v));
-    return absl::OkStatus();
-  };
-  QEFF_RETURN_IF_ERROR(positive("vocab_size", vocab_size));
-  QEFF_RETURN_IF_ERROR(positive("hidden_size", hidden_size));
-  QEFF_RETURN_IF_ERROR(positive("intermediate_size", intermediate_size));
-  QEFF_RETURN_IF_ERROR(positive("num_hidden_layers", num_hidden_layers));
-  QEFF_RETURN_IF_ERROR(positive("num_attention_heads", num_attention_heads));
-  QEFF_RETURN_IF_ERROR(positive("num_key_value_heads", num_key_value_heads));
-  QEFF_RETURN_IF_ERROR(positive("head_dim", head_dim));
-  if (num_attention_heads % num_key_value_heads != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "gemma3 config: num_attention_heads ", num_attention_heads,
-        " is not a multiple of num_key_value_heads ", num_key_value_heads));
-  }
-  if (head_dim % 2 != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("gemma3 config: head_dim ", head_dim, " must be even"));
-  }
+  QEFF_RETURN_IF_ERROR(
+      CheckDecoderConfig("gemma3",
+                         {{"vocab_size", vocab_size},
+                          {"hidden_size", hidden_size},
+                          {"intermediate_size", intermediate_size},
+                          {"num_hidden_layers", num_hidden_layers},
+                          {"num_attention_heads", num_attention_heads},
+                          {"num_key_value_heads", num_key_value_heads},
+                          {"head_dim", head_dim}},
+                         num_attention_heads, num_key_value_heads, head_dim));
   if (sliding_window < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "gemma3 config: sliding_window must be >= 0, got ", sliding_window));

@@ -32,6 +32,8 @@ const std::vector<ArchInfo>& SupportedArchitectures() {
       {"hubert", "HubertForSequenceClassification", ModelFamily::kWav2Vec2, {}},
       {"bert", "BertModel", ModelFamily::kBert, {"bert"}},
       {"nomic_bert", "NomicBertModel", ModelFamily::kNomicBert, {"nomic-bert"}},
+      {"llama4_text", "Llama4ForCausalLM", ModelFamily::kLlama4, {"llama4"}},
+      {"llama4", "Llama4ForConditionalGeneration", ModelFamily::kLlama4, {}},
   };
   return *kArchs;
 }
@@ -55,6 +57,15 @@ void FillCommon(ModelConfig* m) {
     m->max_position_embeddings = c.max_position_embeddings;
   } else if (m->family == ModelFamily::kGemma3) {
     const Gemma3Config& c = m->gemma3;
+    m->vocab_size = c.vocab_size;
+    m->hidden_size = c.hidden_size;
+    m->num_hidden_layers = c.num_hidden_layers;
+    m->num_attention_heads = c.num_attention_heads;
+    m->num_key_value_heads = c.num_key_value_heads;
+    m->head_dim = c.head_dim;
+    m->max_position_embeddings = c.max_position_embeddings;
+  } else if (m->family == ModelFamily::kLlama4) {
+    const Llama4Config& c = m->llama4;
     m->vocab_size = c.vocab_size;
     m->hidden_size = c.hidden_size;
     m->num_hidden_layers = c.num_hidden_layers;
@@ -125,6 +136,16 @@ ModelConfig FromGemma3Config(const Gemma3Config& c) {
   m.model_type = "gemma3_text";
   m.architecture = "Gemma3ForCausalLM";
   m.gemma3 = c;
+  FillCommon(&m);
+  return m;
+}
+
+ModelConfig FromLlama4Config(const Llama4Config& c) {
+  ModelConfig m;
+  m.family = ModelFamily::kLlama4;
+  m.model_type = "llama4_text";
+  m.architecture = "Llama4ForCausalLM";
+  m.llama4 = c;
   FillCommon(&m);
   return m;
 }
@@ -478,21 +499,33 @@ absl::Status ParseNomicBert(const base::JsonValue& j, const std::string& source,
   return ValidatedIn(source, c.Validate());
 }
 
+// The text model's config of a *ForConditionalGeneration config.json (its
+// `text_config`, `nested`) or of a text-only one (`top`); `src` names it in
+// errors.
+absl::StatusOr<const base::JsonValue*> TextConfig(const base::JsonValue& top,
+                                                  const std::string& source,
+                                                  bool nested,
+                                                  std::string* src) {
+  *src = source;
+  if (!nested) return &top;
+  const base::JsonValue* tj = top.Find("text_config");
+  if (tj == nullptr || !tj->is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": field 'text_config' is missing or not an object"));
+  }
+  *src = absl::StrCat(source, " (text_config)");
+  return tj;
+}
+
 // Gemma3TextConfig, with its defaults for absent fields (real Gemma 3
 // checkpoints' text_config leaves most of them out). Gemma3ForConditional-
 // Generation's config holds it under `text_config`.
 absl::Status ParseGemma3(const base::JsonValue& top, const std::string& source,
                          ModelConfig* m) {
-  const base::JsonValue* tj = &top;
-  std::string src = source;
-  if (m->model_type == "gemma3") {
-    tj = top.Find("text_config");
-    if (tj == nullptr || !tj->is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": field 'text_config' is missing or not an object"));
-    }
-    src = absl::StrCat(source, " (text_config)");
-  }
+  std::string src;
+  QEFF_ASSIGN_OR_RETURN(
+      const base::JsonValue* tj,
+      TextConfig(top, source, m->model_type == "gemma3", &src));
   Fields f(*tj, src);
   Gemma3Config& c = m->gemma3;
   QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size", 262208));
@@ -573,6 +606,153 @@ absl::Status ParseGemma3(const base::JsonValue& top, const std::string& source,
     c.sliding_layers =
         Gemma3SlidingLayersFromPattern(c.num_hidden_layers, pattern);
   }
+  return ValidatedIn(src, c.Validate());
+}
+
+// A per-layer list of HF ints/bools (Llama 4's no_rope_layers) as bools.
+absl::StatusOr<std::vector<bool>> LayerFlags(const Fields& f,
+                                             absl::string_view field,
+                                             const base::JsonValue& v,
+                                             int64_t layers) {
+  if (!v.is_array() || static_cast<int64_t>(v.array().size()) != layers)
+    return f.Error(field, absl::StrCat("is not an array of ", layers,
+                                       " per-layer values"));
+  std::vector<bool> out;
+  for (const base::JsonValue& e : v.array()) {
+    if (e.is_bool()) {
+      out.push_back(e.bool_value());
+    } else {
+      auto i = e.AsInt64();
+      if (!i.ok() || (*i != 0 && *i != 1))
+        return f.Error(field, "holds a value other than 0 or 1");
+      out.push_back(*i == 1);
+    }
+  }
+  return out;
+}
+
+// Llama4TextConfig with its defaults for absent fields;
+// Llama4ForConditionalGeneration's config holds it under `text_config`.
+absl::Status ParseLlama4(const base::JsonValue& top, const std::string& source,
+                         ModelConfig* m) {
+  std::string src;
+  QEFF_ASSIGN_OR_RETURN(
+      const base::JsonValue* tj,
+      TextConfig(top, source, m->model_type == "llama4", &src));
+  Fields f(*tj, src);
+  Llama4Config& c = m->llama4;
+  QEFF_ASSIGN_OR_RETURN(c.vocab_size, f.Int("vocab_size", 202048));
+  QEFF_ASSIGN_OR_RETURN(c.hidden_size, f.Int("hidden_size", 5120));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size, f.Int("intermediate_size", 8192));
+  QEFF_ASSIGN_OR_RETURN(c.intermediate_size_mlp,
+                        f.Int("intermediate_size_mlp", 16384));
+  QEFF_ASSIGN_OR_RETURN(c.num_hidden_layers, f.Int("num_hidden_layers", 48));
+  QEFF_ASSIGN_OR_RETURN(c.num_attention_heads,
+                        f.Int("num_attention_heads", 40));
+  QEFF_ASSIGN_OR_RETURN(c.num_key_value_heads,
+                        f.Int("num_key_value_heads", c.num_attention_heads));
+  QEFF_ASSIGN_OR_RETURN(c.head_dim, f.Int("head_dim", 128));
+  QEFF_ASSIGN_OR_RETURN(c.max_position_embeddings,
+                        f.Int("max_position_embeddings", 4096 * 32));
+  QEFF_ASSIGN_OR_RETURN(c.rms_norm_eps, f.Float("rms_norm_eps", 1e-5f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_theta, f.Float("rope_theta", 500000.0f));
+  QEFF_ASSIGN_OR_RETURN(c.rope_scaling,
+                        ParseRopeScaling(tj->Find("rope_scaling"), src));
+  // transformers 5: rope_parameters (one set; Llama 4 has no per-type RoPE).
+  if (const base::JsonValue* rp = f.Get("rope_parameters")) {
+    if (!rp->is_object()) return f.Error("rope_parameters", "is not an object");
+    QEFF_ASSIGN_OR_RETURN(c.rope_scaling, ParseRopeScaling(rp, src));
+    QEFF_ASSIGN_OR_RETURN(c.rope_theta,
+                          Fields(*rp, src).Float("rope_theta", c.rope_theta));
+  }
+  QEFF_ASSIGN_OR_RETURN(std::string act, f.String("hidden_act", "silu"));
+  if (act != "silu") {
+    return absl::UnimplementedError(absl::StrCat(
+        src, ": hidden_act '", act, "' is not supported (supported: silu)"));
+  }
+  QEFF_ASSIGN_OR_RETURN(bool bias, f.Bool("attention_bias", false));
+  if (bias) {
+    return absl::UnimplementedError(
+        absl::StrCat(src, ": attention_bias = true is not supported"));
+  }
+  QEFF_ASSIGN_OR_RETURN(c.num_local_experts, f.Int("num_local_experts", 16));
+  QEFF_ASSIGN_OR_RETURN(c.num_experts_per_tok, f.Int("num_experts_per_tok", 1));
+  QEFF_ASSIGN_OR_RETURN(c.use_qk_norm, f.Bool("use_qk_norm", true));
+  // attn_temperature_tuning: a bool (some released configs hold a number;
+  // HF tests its truth value).
+  c.attn_temperature_tuning = true;
+  if (const base::JsonValue* t = f.Get("attn_temperature_tuning")) {
+    if (t->is_bool()) {
+      c.attn_temperature_tuning = t->bool_value();
+    } else if (t->is_number()) {
+      c.attn_temperature_tuning = t->number() != 0;
+    } else {
+      return f.Error("attn_temperature_tuning", "is not a boolean");
+    }
+  }
+  QEFF_ASSIGN_OR_RETURN(float floor_scale, f.Float("floor_scale", 8192));
+  if (!(floor_scale >= 1) || floor_scale != std::floor(floor_scale))
+    return f.Error("floor_scale", "must be a positive integer");
+  c.floor_scale = static_cast<int64_t>(floor_scale);
+  QEFF_ASSIGN_OR_RETURN(c.attn_scale, f.Float("attn_scale", 0.1f));
+  // Absent: HF's default 8192; null: no chunk, which HF refuses for a
+  // chunked layer (create_chunked_causal_mask), checked below.
+  const base::JsonValue* chunk_field = tj->Find("attention_chunk_size");
+  const bool chunk_null = chunk_field != nullptr && chunk_field->is_null();
+  QEFF_ASSIGN_OR_RETURN(c.attention_chunk_size,
+                        f.Int("attention_chunk_size", 8192));
+  if (chunk_null) c.attention_chunk_size = 0;
+  const int64_t n = c.num_hidden_layers;
+  // no_rope_layers[i] = 1: layer i uses RoPE (HF's name notwithstanding);
+  // absent or empty: every no_rope_layer_interval-th layer is NoPE.
+  const base::JsonValue* nr = f.Get("no_rope_layers");
+  if (nr != nullptr && nr->is_array() && !nr->array().empty()) {
+    QEFF_ASSIGN_OR_RETURN(c.rope_layers,
+                          LayerFlags(f, "no_rope_layers", *nr, n));
+  } else {
+    QEFF_ASSIGN_OR_RETURN(int64_t interval, f.Int("no_rope_layer_interval", 4));
+    if (interval < 1) return f.Error("no_rope_layer_interval", "must be >= 1");
+    c.rope_layers = Llama4RopeLayersFromInterval(n, interval);
+  }
+  if (const base::JsonValue* types = f.Get("layer_types")) {
+    if (!types->is_array() || static_cast<int64_t>(types->array().size()) != n)
+      return f.Error("layer_types",
+                     absl::StrCat("is not an array of ", n, " layer types"));
+    c.chunked_layers.clear();
+    for (const base::JsonValue& t : types->array()) {
+      const std::string s = t.is_string() ? t.string_value() : "";
+      if (s != "chunked_attention" && s != "full_attention")
+        return f.Error("layer_types",
+                       "holds a value other than 'chunked_attention' or "
+                       "'full_attention'");
+      c.chunked_layers.push_back(s == "chunked_attention");
+    }
+  } else {
+    c.chunked_layers = c.rope_layers;  // RoPE layers attend in chunks
+  }
+  if (const base::JsonValue* ml = f.Get("moe_layers")) {
+    if (!ml->is_array()) return f.Error("moe_layers", "is not an array");
+    c.moe_layers.assign(n > 0 ? n : 0, false);
+    for (const base::JsonValue& v : ml->array()) {
+      auto i = v.AsInt64();
+      if (!i.ok() || *i < 0 || *i >= n)
+        return f.Error("moe_layers", "holds an invalid layer index");
+      c.moe_layers[*i] = true;
+    }
+  } else {
+    QEFF_ASSIGN_OR_RETURN(int64_t step, f.Int("interleave_moe_layer_step", 1));
+    if (step < 1) return f.Error("interleave_moe_layer_step", "must be >= 1");
+    c.moe_layers = Llama4MoELayersFromStep(n, step);
+  }
+  if (chunk_null) {
+    for (bool chunked : c.chunked_layers)
+      if (chunked)
+        return f.Error("attention_chunk_size",
+                       "is null but a layer is chunked_attention");
+  }
+  // Tying is a property of the whole model (the top-level config).
+  QEFF_ASSIGN_OR_RETURN(c.tie_word_embeddings,
+                        Fields(top, source).Bool("tie_word_embeddings", false));
   return ValidatedIn(src, c.Validate());
 }
 
@@ -674,6 +854,8 @@ absl::StatusOr<ModelConfig> ParseHfModelConfig(const base::JsonValue& j,
     QEFF_RETURN_IF_ERROR(ParseGemma3(j, source, &m));
   } else if (m.family == ModelFamily::kGrok) {
     QEFF_RETURN_IF_ERROR(ParseGrok(j, source, &m));
+  } else if (m.family == ModelFamily::kLlama4) {
+    QEFF_RETURN_IF_ERROR(ParseLlama4(j, source, &m));
   } else if (m.family == ModelFamily::kWav2Vec2) {
     QEFF_ASSIGN_OR_RETURN(m.wav2vec2,
                           ParseWav2Vec2Config(j, source, m.architecture));
@@ -706,6 +888,9 @@ absl::StatusOr<ir::Graph> BuildEager(const ModelConfig& config,
       break;
     case ModelFamily::kGemma3:
       g = BuildGemma3Eager(config.gemma3, weights);
+      break;
+    case ModelFamily::kLlama4:
+      g = BuildLlama4Eager(config.llama4, weights);
       break;
     case ModelFamily::kWav2Vec2:
       g = BuildWav2Vec2Eager(config.wav2vec2, weights);

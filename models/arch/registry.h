@@ -8,7 +8,9 @@
 // (Qwen2ForCausalLM), qwen3 (Qwen3ForCausalLM), mixtral (MixtralForCausalLM),
 // qwen3_moe (Qwen3MoeForCausalLM), phi3 (Phi3ForCausalLM) — one Llama-family
 // builder — gpt2 (GPT2LMHeadModel), gemma3_text (Gemma3ForCausalLM; gemma3,
-// Gemma3ForConditionalGeneration, loads its text part), wav2vec2 / hubert
+// Gemma3ForConditionalGeneration, loads its text part), llama4_text
+// (Llama4ForCausalLM; llama4, Llama4ForConditionalGeneration, loads its
+// text part), wav2vec2 / hubert
 // (Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification, HubertForCTC,
 // HubertForSequenceClassification; one model_type, several classes), and
 // grok-1 (Grok1ModelForCausalLM, HPC-AI Tech's custom code), the encoders
@@ -28,6 +30,7 @@
 #include "models/arch/gpt2.h"
 #include "models/arch/grok.h"
 #include "models/arch/llama.h"
+#include "models/arch/llama4.h"
 #include "models/arch/nomic_bert.h"
 #include "models/arch/wav2vec2.h"
 
@@ -40,7 +43,8 @@ enum class ModelFamily {
   kWav2Vec2,
   kBert,
   kNomicBert,
-  kGrok
+  kLlama4,
+  kGrok,
 };
 
 // A parsed model config. The common numbers are filled for every family
@@ -53,6 +57,7 @@ struct ModelConfig {
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
   int64_t num_hidden_layers = 0;
+  GrokConfig grok;  // family kGrok
   int64_t num_attention_heads = 0;
   int64_t num_key_value_heads = 0;
   int64_t head_dim = 0;
@@ -62,11 +67,12 @@ struct ModelConfig {
   BertConfig bert;             // family kBert (an encoder: QEFFAutoModel)
   NomicBertConfig nomic_bert;  // family kNomicBert (an encoder)
   Gemma3Config gemma3;         // family kGemma3
-  GrokConfig grok;             // family kGrok
+  Llama4Config llama4;         // family kLlama4
   // family kWav2Vec2 (wav2vec2, hubert)
   Wav2Vec2Config wav2vec2;
 };
 
+ModelConfig FromGrokConfig(const GrokConfig& c);
 // Whether the family is an encoder (QEFFAutoModel's models).
 inline bool IsEncoderFamily(ModelFamily f) {
   return f == ModelFamily::kBert || f == ModelFamily::kNomicBert;
@@ -77,7 +83,7 @@ void FillCommon(ModelConfig* config);
 ModelConfig FromLlamaConfig(const LlamaConfig& c,
                             std::string model_type = "llama");
 ModelConfig FromGemma3Config(const Gemma3Config& c);
-ModelConfig FromGrokConfig(const GrokConfig& c);
+ModelConfig FromLlama4Config(const Llama4Config& c);
 
 struct ArchInfo {
   std::string model_type;    // HF model_type

@@ -14,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "engine/generator.h"
 #include "engine/lm_pipeline.h"
 #include "gtest/gtest.h"
@@ -51,7 +53,7 @@ std::vector<int64_t> IntsAfter(const std::string& json,
 // Runs llama.cpp; returns false (with `why`) when the peer is unavailable.
 bool RunLlamaCpp(const std::string& gguf, PeerRun* run, std::string* why,
                  const std::string& prompt = kPrompt,
-                 int count = kGenerationLen) {
+                 int count = kGenerationLen, int context = 256) {
   std::string peers =
       testing::PeersDir("node_modules/node-llama-cpp/package.json", why);
   if (peers.empty()) return false;
@@ -59,7 +61,8 @@ bool RunLlamaCpp(const std::string& gguf, PeerRun* run, std::string* why,
   std::string out = testing::RunCommand(
       absl::StrCat("node ",
                    testing::Runfile("tests/e2e/peers/llama_generate.mjs"), " '",
-                   peers, "' '", gguf, "' '", prompt, "' ", count, " 2>&1"),
+                   peers, "' '", gguf, "' '", prompt, "' ", count, " ", context,
+                   " 2>&1"),
       &rc);
   if (rc != 0 || out.find("\"token_ids\"") == std::string::npos) {
     ADD_FAILURE() << "llama.cpp peer failed (rc " << rc << "): " << out;
@@ -201,8 +204,85 @@ TEST_P(LlamaCppSeeded, GreedyTokens) {
               absl::StrJoin(peer.token_ids, ",").c_str());
 }
 
+// Llama 4 past llama.cpp's fixed attention chunk and temperature floor
+// (both 8192, llama4.cpp's load_arch_hparams): a prompt of 8200 tokens, so
+// the chunked layers' queries from position 8192 on see only their own
+// chunk and the NoPE layer's queries from 8191 on are scaled by
+// log(2) * 0.1 + 1. llama.cpp's greedy tokens equal qeff's on the cpu
+// device (prefill 256 tokens a call, ctx 8448); each step's top-1 margin is
+// checked so rounding cannot decide a token. It takes about 2 minutes on
+// 2 busy cores (qeff's cpu attention reads all 8448 slots per query), so it
+// runs only with QEFF_LONG_TESTS=1 (bazel test --test_env=QEFF_LONG_TESTS=1).
+TEST(LlamaCppLlama4, PastTheFixedChunkAndTemperatureFloor) {
+  const char* long_tests = std::getenv("QEFF_LONG_TESTS");
+  if (long_tests == nullptr || std::string(long_tests) != "1")
+    GTEST_SKIP() << "an 8200-token prompt (about 2 minutes): set "
+                    "QEFF_LONG_TESTS=1 to run it";
+  models::TestModelSpec spec;
+  spec.arch = "llama4_text";
+  spec.seed = models::DefaultTestSeed(spec.arch);
+  spec.max_position_embeddings = 16384;  // the GGUF's context_length
+  const std::string gguf =
+      absl::StrCat(::testing::TempDir(), "/seeded-llama4-long.gguf");
+  ASSERT_TRUE(models::WriteTestModelGguf(spec, gguf).ok());
+  const int64_t vocab =
+      static_cast<int64_t>(models::MakeTestVocab().pieces.size());
+  std::vector<int64_t> prompt;
+  for (int64_t i = 0; i < 8200; ++i)
+    prompt.push_back(3 + (i * 53 + 7) % (vocab - 3));  // no control tokens
+  constexpr int kN = 8, kCtx = 8448;
+  PeerRun peer;
+  std::string why;
+  const absl::Time t0 = absl::Now();
+  if (!RunLlamaCpp(gguf, &peer, &why, "ids:" + absl::StrJoin(prompt, ","), kN,
+                   kCtx))
+    GTEST_SKIP() << "llama.cpp peer unavailable: " << why;
+  const absl::Time t1 = absl::Now();
+  ASSERT_EQ(peer.prompt_ids.size(), prompt.size());
+  auto m = models::Load(gguf);
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto device = hw::OpenDevice("cpu");
+  ASSERT_TRUE(device.ok());
+  auto compiled = engine::CompileLM(
+      m->eager, **device, hw::PrefillDecodeSpecializations(1, 256, kCtx), {});
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  auto session = (*device)->Load(compiled->program);
+  ASSERT_TRUE(session.ok());
+  engine::Generator gen(session->get());
+  engine::GenerationOptions o;
+  o.prefill_seq_len = 256;
+  o.ctx_len = kCtx;
+  auto logits = gen.Prefill(prompt, o);
+  ASSERT_TRUE(logits.ok()) << logits.status();
+  std::vector<int64_t> ours;
+  double margin = 1e9;
+  for (int step = 0; step < kN; ++step) {
+    std::vector<float> l = logits->ToFloats();
+    const int64_t best = engine::Argmax(*logits);
+    float second = -1e30f;
+    for (int64_t j = 0; j < static_cast<int64_t>(l.size()); ++j)
+      if (j != best) second = std::max(second, l[j]);
+    margin = std::min(margin, double(l[best]) - second);
+    ours.push_back(best);
+    if (step + 1 < kN) {
+      logits = gen.Decode(best, static_cast<int64_t>(prompt.size()) + step);
+      ASSERT_TRUE(logits.ok()) << logits.status();
+    }
+  }
+  std::printf(
+      "llama4 8200-token prompt: llama.cpp %s, qeff cpu %s, min top-1 "
+      "margin %.4g\n",
+      absl::StrJoin(peer.token_ids, ",").c_str(),
+      absl::StrJoin(ours, ",").c_str(), margin);
+  std::printf("llama.cpp %.1f s, qeff %.1f s\n", absl::ToDoubleSeconds(t1 - t0),
+              absl::ToDoubleSeconds(absl::Now() - t1));
+  EXPECT_GE(margin, 1e-3);
+  EXPECT_EQ(ours, peer.token_ids);
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, LlamaCppSeeded,
-                         ::testing::Values("llama", "gemma3_text"));
+                         ::testing::Values("llama", "gemma3_text",
+                                           "llama4_text"));
 
 }  // namespace
 }  // namespace qeff

@@ -203,7 +203,7 @@ INSTANTIATE_TEST_SUITE_P(Llama, OrtPeer,
 INSTANTIATE_TEST_SUITE_P(
     Others, OrtPeer,
     ::testing::Combine(::testing::Values("mistral", "qwen2", "qwen3", "gpt2",
-                                         "gemma3_text"),
+                                         "gemma3_text", "llama4_text"),
                        ::testing::Values(5, 13)));
 // The model zoo's MoE and fused-projection families: the MoE op exported as
 // standard ops (TopK, Softmax, GatherElements, ScatterElements, batched

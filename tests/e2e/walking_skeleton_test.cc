@@ -135,7 +135,8 @@ TEST_P(ArchTransform, TransformMatchesEager) {
 
 INSTANTIATE_TEST_SUITE_P(Architectures, ArchTransform,
                          ::testing::Values("llama", "mistral", "qwen2", "gpt2",
-                                           "gemma3_text", "grok-1"));
+                                           "gemma3_text", "llama4_text",
+                                           "grok-1"));
 
 // ---- rope scaling (llama; max_position_embeddings 16, 20 tokens) ----
 

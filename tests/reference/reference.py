@@ -5,9 +5,11 @@ Plain eager modules written from the Hugging Face modeling math
 (transformers' modeling_llama / modeling_mistral / modeling_qwen2 /
 modeling_qwen3 / modeling_mixtral / modeling_qwen3_moe / modeling_phi3 /
 modeling_gpt2 / modeling_gemma3, and HPC-AI Tech's custom modeling_grok1)
-for llama, mistral, qwen2, qwen3, mixtral, qwen3_moe, phi3, gpt2, gemma3
-(Gemma3ForCausalLM, and the text part of Gemma3ForConditionalGeneration)
-and grok-1 (Grok1ModelForCausalLM). Shares no code with qeff's models/: it reads
+for llama, mistral, qwen2, qwen3, mixtral,
+qwen3_moe, phi3, gpt2, gemma3 (Gemma3ForCausalLM, and the text part of
+Gemma3ForConditionalGeneration) and llama4 (Llama4ForCausalLM, and the text
+part of Llama4ForConditionalGeneration; modeling_llama4) and grok-1
+(Grok1ModelForCausalLM). Shares no code with qeff's models/: it reads
 config.json and the safetensors files directly (an 8-byte header length, a
 JSON header, raw little-endian bytes; Debian has no `safetensors` package).
 
@@ -348,22 +350,31 @@ def gpt2_forward(cfg, w, ids):
     return x @ w["wte.weight"].T
 
 
+def text_part(top, w, tie_default, override_tie):
+    """The language model of a *ForConditionalGeneration folder: its
+    text_config and its weights under language_model (renamed model.* /
+    lm_head.*); the vision weights are dropped."""
+    cfg = dict(top["text_config"])
+    tie = top.get("tie_word_embeddings", tie_default)
+    if override_tie:
+        cfg["tie_word_embeddings"] = tie
+    else:
+        cfg.setdefault("tie_word_embeddings", tie)
+    ren = {}
+    for k, v in w.items():
+        for pre in ("language_model.model.", "model.language_model."):
+            if k.startswith(pre):
+                ren["model." + k[len(pre):]] = v
+        if k == "language_model.lm_head.weight":
+            ren["lm_head.weight"] = v
+    return cfg, ren
+
+
 # -------------------------------------------------------------------- gemma3
 def gemma3_forward(cfg, w, ids):
     """transformers' Gemma3ForCausalLM (modeling_gemma3), eager attention."""
     if cfg.get("model_type") == "gemma3":  # ForConditionalGeneration
-        top = cfg
-        cfg = dict(cfg["text_config"])
-        cfg.setdefault("tie_word_embeddings",
-                       top.get("tie_word_embeddings", True))
-        ren = {}
-        for k, v in w.items():
-            for pre in ("language_model.model.", "model.language_model."):
-                if k.startswith(pre):
-                    ren["model." + k[len(pre):]] = v
-            if k == "language_model.lm_head.weight":
-                ren["lm_head.weight"] = v
-        w = ren
+        cfg, w = text_part(cfg, w, tie_default=True, override_tie=False)
     H = cfg.get("hidden_size", 2304)
     nh = cfg.get("num_attention_heads", 8)
     nkv = cfg.get("num_key_value_heads", 4)
@@ -442,6 +453,118 @@ def gemma3_forward(cfg, w, ids):
         cap = cfg["final_logit_softcapping"]
         logits = torch.tanh(logits / cap) * cap
     return logits
+
+
+# -------------------------------------------------------------------- llama4
+def llama4_forward(cfg, w, ids):
+    """transformers' Llama4ForCausalLM (modeling_llama4), eager attention."""
+    if cfg.get("model_type") == "llama4":  # ForConditionalGeneration
+        cfg, w = text_part(cfg, w, tie_default=False, override_tie=True)
+    H = cfg.get("hidden_size", 5120)
+    nh = cfg.get("num_attention_heads", 40)
+    nkv = cfg.get("num_key_value_heads") or nh
+    d = cfg.get("head_dim", 128)
+    L = cfg.get("num_hidden_layers", 48)
+    eps = cfg.get("rms_norm_eps", 1e-5)
+    E = cfg.get("num_local_experts", 16)
+    top_k = cfg.get("num_experts_per_tok", 1)
+    no_rope = cfg.get("no_rope_layers") or [
+        int((l + 1) % cfg.get("no_rope_layer_interval", 4) != 0)
+        for l in range(L)]
+    step = cfg.get("interleave_moe_layer_step", 1)
+    moe_layers = cfg.get("moe_layers")
+    if moe_layers is None:
+        moe_layers = list(range(step - 1, L, step))
+    types = cfg.get("layer_types") or [
+        "chunked_attention" if r else "full_attention" for r in no_rope]
+    chunk = cfg.get("attention_chunk_size", 8192)
+    tuning = cfg.get("attn_temperature_tuning", True)
+    floor_scale = cfg.get("floor_scale", 8192)
+    attn_scale = cfg.get("attn_scale", 0.1)
+    S = ids.shape[0]
+    pos = torch.arange(S)
+    # Llama4TextRotaryEmbedding: complex freqs_cis, pairs (2i, 2i+1).
+    inv = rope_inv_freq(cfg, d, S)
+    freqs = pos.float()[:, None] * inv[None, :]
+    freqs_cis = torch.polar(torch.ones_like(freqs), freqs)  # [S, d/2]
+
+    def rope(x):  # x [S, n, d]
+        xc = torch.view_as_complex(x.float().reshape(S, x.shape[1], -1, 2))
+        return torch.view_as_real(xc * freqs_cis[:, None, :]).flatten(2)
+
+    def rms(x, weight=None):
+        y = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+        return y if weight is None else y * weight
+
+    def lin(t, name):
+        return t @ w[name + ".weight"].T
+
+    def mlp(x, p):
+        g = lin(x, p + ".gate_proj")
+        return lin(torch.nn.functional.silu(g) * lin(x, p + ".up_proj"),
+                   p + ".down_proj")
+
+    i, j = pos[:, None], pos[None, :]
+    causal = j > i
+    if chunk:
+        chunked = causal | (torch.div(j, chunk, rounding_mode="floor") !=
+                            torch.div(i, chunk, rounding_mode="floor"))
+    else:
+        chunked = causal
+    temp = (torch.log1p(torch.floor((pos.float() + 1.0) / floor_scale)) *
+            attn_scale + 1.0)
+    x = w["model.embed_tokens.weight"][ids]
+    for l in range(L):
+        p = "model.layers.%d." % l
+        use_rope = bool(no_rope[l])
+        h = rms(x, w[p + "input_layernorm.weight"])
+        q = lin(h, p + "self_attn.q_proj").view(S, nh, d)
+        k = lin(h, p + "self_attn.k_proj").view(S, nkv, d)
+        v = lin(h, p + "self_attn.v_proj").view(S, nkv, d)
+        if use_rope:
+            q, k = rope(q), rope(k)
+            if cfg.get("use_qk_norm", True):
+                q, k = rms(q), rms(k)
+        elif tuning:
+            q = q * temp[:, None, None]
+        q, k, v = q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1)
+        k = k.repeat_interleave(nh // nkv, dim=0)
+        v = v.repeat_interleave(nh // nkv, dim=0)
+        scores = (q @ k.transpose(1, 2)) * d ** -0.5
+        mask = chunked if types[l] == "chunked_attention" else causal
+        scores = scores.masked_fill(mask, torch.finfo(torch.float32).min)
+        a = (torch.softmax(scores, dim=-1) @ v).transpose(0, 1).reshape(S, -1)
+        x = x + lin(a, p + "self_attn.o_proj")
+        h = rms(x, w[p + "post_attention_layernorm.weight"])
+        f = p + "feed_forward"
+        if l in moe_layers:
+            # Llama4TextMoe: top-k logits, sigmoid scores scale the input of
+            # each expert; the shared expert is added.
+            logits = h @ w[f + ".router.weight"].T  # [S, E]
+            top_v, top_i = torch.topk(logits, top_k, dim=1)
+            srt = torch.sort(logits, dim=1, descending=True).values
+            if top_k < E:
+                ROUTE_MARGINS.append(
+                    float((srt[:, top_k - 1] - srt[:, top_k]).min()))
+            scores = torch.full_like(logits, float("-inf")).scatter_(
+                1, top_i, top_v)
+            scores = torch.sigmoid(scores)  # [S, E]
+            gate_up = w[f + ".experts.gate_up_proj"]  # [E, H, 2F]
+            down = w[f + ".experts.down_proj"]  # [E, F, H]
+            out = mlp(h, f + ".shared_expert")
+            for e in range(E):
+                xin = h * scores[:, e:e + 1]
+                gu = xin @ gate_up[e]
+                g, u = gu.chunk(2, dim=-1)
+                out = out + (u * torch.nn.functional.silu(g)) @ down[e]
+            x = x + out
+        else:
+            x = x + mlp(h, f)
+    x = rms(x, w["model.norm.weight"])
+    head = w.get("lm_head.weight")
+    if cfg.get("tie_word_embeddings", False) or head is None:
+        head = w["model.embed_tokens.weight"]
+    return x @ head.T
 
 
 # ---------------------------------------------------------------------- grok
@@ -553,6 +676,8 @@ def main():
         forward = gemma3_forward
     elif mt == "grok-1":
         forward = grok_forward
+    elif mt in ("llama4_text", "llama4"):
+        forward = llama4_forward
     else:
         sys.exit("reference.py: unsupported model_type %r" % mt)
     ids = [int(t) for t in args.prompt_ids.split(",")]

@@ -129,7 +129,8 @@ TEST_P(ReferenceTest, LogitsAndGreedyTokensMatchPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(All, ReferenceTest,
                          ::testing::Values("llama", "mistral", "qwen2", "gpt2",
-                                           "gemma3_text", "grok-1"));
+                                           "gemma3_text", "llama4_text",
+                                           "grok-1"));
 
 // ---- rope scaling (llama with linear / dynamic NTK / llama3) ----
 //
