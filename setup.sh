@@ -105,16 +105,19 @@ if [[ -d "$PEERS_DIR/llama.cpp/models" && ! -x "$PEERS_DIR/llama.cpp/build/bin/l
     cmake --build build -j2 --target llama-perplexity >>/tmp/qeff-setup-llama.log 2>&1) ||
     say "llama-perplexity build failed (log: /tmp/qeff-setup-llama.log): the perplexity peer comparison skips"
 fi
-# llama.cpp's llama-embedding (the sentence-embedding peer), from the same
-# build folder (its libraries are shared with llama-perplexity's).
-if [[ -d "$PEERS_DIR/llama.cpp/models" && ! -x "$PEERS_DIR/llama.cpp/build/bin/llama-embedding" ]]; then
-  say "building llama.cpp's llama-embedding (once)"
-  (cd "$PEERS_DIR/llama.cpp" &&
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
-      -DLLAMA_BUILD_TESTS=OFF -DGGML_NATIVE=ON >/tmp/qeff-setup-llama-embedding.log 2>&1 &&
-    cmake --build build -j2 --target llama-embedding >>/tmp/qeff-setup-llama-embedding.log 2>&1) ||
-    say "llama-embedding build failed (log: /tmp/qeff-setup-llama-embedding.log): the embedding peer comparison skips"
-fi
+# llama.cpp's llama-embedding (the sentence-embedding peer) and llama-bench
+# (the peer of //bench:cpu_vs_llamacpp), from the same build folder (their
+# libraries are shared with llama-perplexity's; seconds each once built).
+for tool in llama-embedding llama-bench; do
+  if [[ -d "$PEERS_DIR/llama.cpp/models" && ! -x "$PEERS_DIR/llama.cpp/build/bin/$tool" ]]; then
+    say "building llama.cpp's $tool (once)"
+    (cd "$PEERS_DIR/llama.cpp" &&
+      cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+        -DLLAMA_BUILD_TESTS=OFF -DGGML_NATIVE=ON >"/tmp/qeff-setup-$tool.log" 2>&1 &&
+      cmake --build build -j2 --target "$tool" >>"/tmp/qeff-setup-$tool.log" 2>&1) ||
+      say "$tool build failed (log: /tmp/qeff-setup-$tool.log): its peer comparison skips"
+  fi
+done
 say "peers in $PEERS_DIR"
 
 # Tell Bazel's tests where the files outside the workspace are (tests tagged

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -71,6 +72,13 @@ absl::Status ResetPeakRss() {
   f.close();
   if (!f) return absl::InternalError("/proc/self/clear_refs: cannot write 5");
   return absl::OkStatus();
+}
+
+std::string PeersDir() {
+  const char* p = std::getenv("QEFF_PEERS_DIR");
+  if (p != nullptr && *p) return p;
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : "/root") + "/.cache/qeff/peers";
 }
 
 double NowSeconds() {

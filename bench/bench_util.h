@@ -31,6 +31,11 @@ absl::Status ResetPeakRss();
 
 double NowSeconds();  // steady clock
 
+// Where the peers live: $QEFF_PEERS_DIR, else setup.sh's default
+// $HOME/.cache/qeff/peers (`bazel run` passes the client's environment, not
+// the tests' --test_env).
+std::string PeersDir();
+
 // HF-named Llama weights (model.embed_tokens.weight, model.layers.N.*,
 // model.norm.weight, lm_head.weight unless tied) of `dtype` (f32 or f16),
 // uniform random with each matrix's fan-in scale; norms near 1.

@@ -6,7 +6,7 @@
 // (token_embd, attention, FFN, output) in that format, norms in f32. qeff
 // reads it through models::Load -> TransformForDevice -> the cpu driver;
 // llama.cpp reads it with `llama-bench` built from the llama.cpp source under
-// $QEFF_PEERS_DIR/llama.cpp (build/bin/llama-bench).
+// $QEFF_PEERS_DIR/llama.cpp (build/bin/llama-bench; ./setup.sh builds it).
 //
 // Measures, both at the same thread count:
 //   prefill: one call of `prefill` tokens at positions 0.. (llama-bench pp)
@@ -33,6 +33,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "bench/bench_util.h"
 #include "engine/lm_pipeline.h"
 #include "hw/cpu/cpu_driver.h"
 #include "hw/driver.h"
@@ -333,16 +334,11 @@ int main(int argc, char** argv) {
   Args a;
   if (!ParseArgs(argc, argv, &a)) return 2;
   std::string bench;
-  const char* peers = std::getenv("QEFF_PEERS_DIR");
   std::string why;
-  if (!peers || !*peers) {
-    why = "QEFF_PEERS_DIR is not set";
-  } else {
-    bench = absl::StrCat(peers, "/llama.cpp/build/bin/llama-bench");
-    if (!std::filesystem::exists(bench)) {
-      why = bench + " is absent (build it: see bench/cpu_vs_llamacpp.cc)";
-      bench.clear();
-    }
+  bench = qeff::bench::PeersDir() + "/llama.cpp/build/bin/llama-bench";
+  if (!std::filesystem::exists(bench)) {
+    why = bench + " is absent (./setup.sh builds it)";
+    bench.clear();
   }
   if (bench.empty())
     std::printf("llama.cpp peer unavailable: %s; qeff only\n", why.c_str());

@@ -30,6 +30,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "bench/bench_util.h"
 #include "engine/qeff_auto_model_embedding.h"
 #include "models/test_encoder.h"
 
@@ -72,8 +73,7 @@ std::string Run(const std::string& cmd, int* rc) {
 }
 
 absl::Status Main() {
-  const char* peers_env = std::getenv("QEFF_PEERS_DIR");
-  const std::string peers = peers_env ? peers_env : "/root/.cache/qeff/peers";
+  const std::string peers = bench::PeersDir();
   const std::string bin = peers + "/llama.cpp/build/bin/llama-embedding";
   const std::string vocab =
       peers + "/llama.cpp/models/ggml-vocab-bert-bge.gguf";
