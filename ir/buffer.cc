@@ -69,6 +69,17 @@ std::shared_ptr<Buffer> Buffer::Copy(const void* data, size_t bytes) {
   return b;
 }
 
+void Buffer::ReleasePages() const {
+  if (!file_ || size_ == 0) return;
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t b = reinterpret_cast<uintptr_t>(data_);
+  const uintptr_t begin = (b + page - 1) / page * page;
+  const uintptr_t end = (b + size_) / page * page;
+  // Advice only: a failure leaves the pages resident, nothing else.
+  if (end > begin)
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 absl::StatusOr<std::shared_ptr<Buffer>> Buffer::FromMapped(
     std::shared_ptr<const MappedFile> file, size_t offset, size_t bytes) {
   if (offset > file->size() || bytes > file->size() - offset) {

@@ -54,6 +54,11 @@ class Buffer {
   // For mapped buffers: the file and the window's offset in it.
   const MappedFile* file() const { return file_.get(); }
   size_t file_offset() const { return file_offset_; }
+  // Mapped buffers: lets the kernel drop the window's resident pages (the
+  // whole pages inside it), e.g. once a compiler has copied the bytes into
+  // another layout. The bytes stay readable (faulted back in from the file).
+  // Owned buffers: nothing.
+  void ReleasePages() const;
 
  private:
   Buffer() = default;

@@ -174,7 +174,7 @@ TEST(CpuDriver, FusesGpt2Blocks) {
   // Each packed Conv1D weight is shared by both specializations.
   int linear_weights = 0;
   for (const auto& c : (*p)->constants)
-    linear_weights += c.rank() == 2 && c.dims()[0] != 256;  // not wpe
+    linear_weights += c.rank() == 3 && c.dims()[2] == 16;  // panels
   EXPECT_GE(linear_weights, 2 * 4);
 }
 
@@ -205,25 +205,38 @@ TEST(CpuDriver, FusesSoftCappedAttention) {
   }
 }
 
-// Weights are referenced in place: compiling never transposes, converts or
-// copies a weight (it did fold the dead Transpose of every fused weight).
-TEST(CpuDriver, CompileCopiesNoWeights) {
-  auto m = MakeTinyLlama({});
-  ASSERT_TRUE(m.ok()) << m.status();
-  std::set<const void*> weights;
-  for (ir::ValueId v = 0; v < m->graph.num_values(); ++v)
-    if (m->graph.value(v).is_constant())
-      weights.insert(m->graph.value(v).constant->buffer().get());
-  cpu::CompileStats st;
-  auto p = cpu::CompileProgram(m->graph, PrefillDecodeSpecializations(1, 4, 16),
-                               {}, &st);
-  ASSERT_TRUE(p.ok()) << p.status();
-  for (const auto& c : (*p)->constants) {
-    if (c.num_elements() < 1024) continue;
-    EXPECT_TRUE(weights.count(c.buffer().get())) << c.TypeString();
+// Float weights are copied once, into the panels the Linear kernel reads
+// (one copy shared by every specialization); quantized weights are
+// referenced in place. No weight is transposed or converted by folding.
+TEST(CpuDriver, CompilePacksFloatWeightsOnceAndQuantizedNever) {
+  for (ir::QuantFormat f : {ir::QuantFormat::kNone, ir::QuantFormat::kQ8_0}) {
+    TinyLlamaOptions o;
+    o.weights = f;
+    auto m = MakeTinyLlama(o);
+    ASSERT_TRUE(m.ok()) << m.status();
+    std::set<const void*> weights;
+    for (ir::ValueId v = 0; v < m->graph.num_values(); ++v)
+      if (m->graph.value(v).is_constant())
+        weights.insert(m->graph.value(v).constant->buffer().get());
+    cpu::CompileStats st;
+    auto p = cpu::CompileProgram(
+        m->graph, PrefillDecodeSpecializations(1, 4, 16), {}, &st);
+    ASSERT_TRUE(p.ok()) << p.status();
+    int panels = 0;
+    for (const auto& c : (*p)->constants) {
+      if (c.num_elements() < 1024) continue;
+      if (f == ir::QuantFormat::kNone && c.rank() == 3 && c.dims()[2] == 16) {
+        ++panels;
+        EXPECT_FALSE(weights.count(c.buffer().get()));
+      } else {
+        EXPECT_TRUE(weights.count(c.buffer().get())) << c.TypeString();
+      }
+    }
+    // 2 layers x 7 Linear + lm_head, each packed once.
+    EXPECT_EQ(panels, f == ir::QuantFormat::kNone ? 2 * 7 + 1 : 0);
+    // Only shape arithmetic and the RoPE tables fold (no weight Transpose).
+    EXPECT_LT(st.folded, 2 * (2 * 7 + 1));  // fewer than the Linear weights
   }
-  // Only shape arithmetic and the RoPE tables fold (no weight Transpose).
-  EXPECT_LT(st.folded, 2 * (2 * 7 + 1));  // fewer than the Linear weights
 }
 
 class CpuQuant : public ::testing::TestWithParam<ir::QuantFormat> {};

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "hw/cpu/compiler_internal.h"
+#include "hw/cpu/linear_internal.h"
 #include "ir/quant.h"
 
 namespace qeff::hw::cpu {
@@ -526,6 +527,7 @@ absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
       continue;
     }
     if (w.dims()[1] != xd.back()) continue;
+    const std::shared_ptr<ir::Buffer> origin = w.buffer();
     if (auto it = packed->find(key); it != packed->end()) {
       ValueId wc =
           g.AddConstant(g.value(y).name + ".packed_weight", it->second);
@@ -561,6 +563,14 @@ absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
                                           : ir::FloatToBFloat16(src[i]);
       w = std::move(h);
     }
+    if (!w.is_quantized()) {
+      // f32 / f16 / bf16: panels the Linear kernel reads 16 features of one
+      // k at a time from (linear_internal.h).
+      w = linear::PackPanels(w);
+    }
+    // The program holds a copy (quantized, converted or packed): the
+    // checkpoint's pages the copy read are released.
+    if (origin && w.buffer() != origin) origin->ReleasePages();
     (*packed)[key] = w;
     ValueId wc = g.AddConstant(g.value(y).name + ".packed_weight", w);
     Replace(g, y, "Linear", {x, wc});

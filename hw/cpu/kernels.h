@@ -52,7 +52,9 @@ KernelFn FindKernel(absl::string_view op);
 // or data layout (packed weights, cache rows) changes meaning, so programs
 // saved by another build fail to load instead of running wrongly.
 // 2: Attention's optional soft-cap floats; MoE activations 1 and 2 (GELU).
-inline constexpr int kKernelAbiVersion = 2;
+// 3: Linear weights of f32/f16/bf16 in panels [ceil(N / 16), K, 16]; the
+//    float Linear sums each (row, feature) in one FMA chain over k.
+inline constexpr int kKernelAbiVersion = 3;
 
 // Runs fn(begin, end) over [0, n) in chunks of at least `grain`, in parallel
 // within the current task_arena. Chunks never change what a single index

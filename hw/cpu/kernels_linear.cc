@@ -361,15 +361,22 @@ absl::Status Linear(const KernelCtx& k) {
   const float* bias =
       k.in.size() > 2 && k.in[2].data ? k.in[2].in<float>() : nullptr;
   const int64_t K = x.dims().back();
-  const int64_t N = w.dims()[0];
-  if (w.dims().size() != 2 || w.dims()[1] != K)
+  // Rows W [N, K], or panels [ceil(N / 16), K, 16] (N: the output's).
+  const bool packed = w.dims().size() == 3;
+  const int64_t N = packed ? k.out[0].dims().back() : w.dims()[0];
+  if (packed ? (w.dims()[0] != (N + 15) / 16 || w.dims()[1] != K ||
+                w.dims()[2] != 16)
+             : (w.dims().size() != 2 || w.dims()[1] != K))
     return KernelError(k, "weight does not match input");
   const int64_t M = K ? x.n() / K : 0;
   if (bias && k.in[2].n() != N)
     return KernelError(k, "bias does not match the weight");
   absl::Status st =
-      linear::RunLinear(w.slot->dtype, w.slot->quant, w.data, N, K,
-                        x.in<float>(), M, bias, k.out[0].out<float>());
+      packed
+          ? linear::RunPackedLinear(w.slot->dtype, w.data, N, K, x.in<float>(),
+                                    M, bias, k.out[0].out<float>())
+          : linear::RunLinear(w.slot->dtype, w.slot->quant, w.data, N, K,
+                              x.in<float>(), M, bias, k.out[0].out<float>());
   if (!st.ok()) return KernelError(k, st.message());
   return absl::OkStatus();
 }
@@ -450,6 +457,82 @@ absl::Status RunLinear(DType dtype, QuantFormat quant, const uint8_t* wdata,
             bias ? static_cast<float>(acc[i]) + bj : static_cast<float>(acc[i]);
     }
   });
+  return absl::OkStatus();
+}
+
+ir::Tensor PackPanels(const ir::Tensor& w) {
+  const int64_t N = w.dims()[0], K = w.dims()[1], P = (N + 15) / 16;
+  const int64_t es = ir::DTypeSize(w.dtype());
+  ir::Tensor out = ir::Tensor::Zeros(w.dtype(), {P, K, 16});
+  const uint8_t* src = w.raw();
+  uint8_t* dst = out.mutable_raw();
+  for (int64_t j = 0; j < N; ++j) {
+    const int64_t p = j / 16, l = j % 16;
+    for (int64_t k = 0; k < K; ++k)
+      std::memcpy(dst + ((p * K + k) * 16 + l) * es, src + (j * K + k) * es,
+                  es);
+  }
+  return out;
+}
+
+void LinearPackedPortable(const LinearArgs& a) {
+  const int64_t P = (a.N + 15) / 16;
+  const int64_t es = ir::DTypeSize(a.dtype);
+  ParallelFor(P, 1, [&](int64_t pb, int64_t pe) {
+    for (int64_t p = pb; p < pe; ++p) {
+      const uint8_t* panel = a.w + p * a.K * 16 * es;
+      for (int64_t i = 0; i < a.M; ++i) {
+        const float* x = a.x + i * a.K;
+        float acc[16] = {};
+        float w[16];
+        for (int64_t k = 0; k < a.K; ++k) {
+          const uint8_t* wk = panel + k * 16 * es;
+          for (int l = 0; l < 16; ++l) {
+            if (a.dtype == DType::kF32) {
+              std::memcpy(&w[l], wk + 4 * l, 4);
+            } else {
+              uint16_t h;
+              std::memcpy(&h, wk + 2 * l, 2);
+              if (a.dtype == DType::kF16) {
+                w[l] = ir::HalfToFloat(h);
+              } else {
+                const uint32_t u = static_cast<uint32_t>(h) << 16;
+                std::memcpy(&w[l], &u, 4);
+              }
+            }
+          }
+          for (int l = 0; l < 16; ++l) acc[l] = std::fma(w[l], x[k], acc[l]);
+        }
+        for (int64_t j = 16 * p; j < std::min(a.N, 16 * (p + 1)); ++j)
+          a.y[i * a.N + j] =
+              a.bias ? acc[j - 16 * p] + a.bias[j] : acc[j - 16 * p];
+      }
+    }
+  });
+}
+
+absl::Status RunPackedLinear(DType dtype, const uint8_t* w, int64_t N,
+                             int64_t K, const float* x, int64_t M,
+                             const float* bias, float* y) {
+  if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16)
+    return absl::InvalidArgumentError(
+        absl::StrCat("unsupported packed weight dtype ", ir::DTypeName(dtype)));
+  LinearArgs a;
+  a.dtype = dtype;
+  a.w = w;
+  a.x = x;
+  a.M = M;
+  a.K = K;
+  a.bias = bias;
+  a.y = y;
+  a.N = N;
+#if defined(__x86_64__)
+  if (HasAvx512()) {
+    LinearPackedAvx512(a);
+    return absl::OkStatus();
+  }
+#endif
+  LinearPackedPortable(a);
   return absl::OkStatus();
 }
 

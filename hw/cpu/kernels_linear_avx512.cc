@@ -3,26 +3,45 @@
 // driver: the functions here carry target attributes and run only when
 // HasAvx512() says so at run time.
 //
-// Work item: a block of up to kFeatBlock output features, in tiles of kNJ
-// features: a tile's weight rows are decoded once over the whole K (f32 is
-// read in place), then input rows go through it in tiles of up to kNI (a
-// register-blocked FMA micro-kernel: kNI x kNJ zmm accumulators held over
-// the whole K, each input vector loaded once per step). Each (row, feature)
-// pair owns 16 f32 accumulator lanes: lane l is one FMA chain over k = l
-// (mod 16) in ascending k, whatever the tiling, M or the thread count; the
-// 16 lanes are reduced by HSum16 at the end (batch-invariant).
+// "Lanes = features": a (row i, feature j) result is one f32 FMA chain
+// acc = fma(w[j][k], x[i][k], acc) over k ascending from acc = 0, plus the
+// bias — whatever M, the tiling or the thread count (batch-invariant; the
+// scalar specification is LinearFloatSpec).
+//
+// Work item: up to kPanelsPerItem panels of 16 output features. Per chunk
+// of K (kKc values, or one quantized block if larger) the item's weight
+// rows are decoded exactly (f16/bf16 conversion, ir::DequantizeBlock; f32
+// read in place) and transposed in registers into panels [k][16 features]
+// that stay in L1; then input rows go through the panels in tiles of kNI
+// (a register-blocked outer-product micro-kernel: kNI x panels zmm
+// accumulators, each weight vector loaded once per k and each input value
+// broadcast once), the accumulators carried across chunks in a small
+// buffer (f32 stored and reloaded: the chain is unchanged).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "hw/cpu/kernels.h"
 #include "hw/cpu/linear_internal.h"
 #include "ir/quant.h"
+#include "oneapi/tbb/task_arena.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
 namespace qeff::hw::cpu::linear {
+
+void LinearFloatSpec(const LinearArgs& a, const float* w) {
+  for (int64_t i = 0; i < a.M; ++i)
+    for (int64_t j = 0; j < a.N; ++j) {
+      float acc = 0.0f;
+      for (int64_t k = 0; k < a.K; ++k)
+        acc = std::fma(w[j * a.K + k], a.x[i * a.K + k], acc);
+      a.y[i * a.N + j] = a.bias ? acc + a.bias[j] : acc;
+    }
+}
 
 #if defined(__x86_64__)
 namespace {
@@ -33,161 +52,308 @@ using ir::QuantFormat;
 #define QEFF_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
 
-constexpr int kNI = 6, kNJ = 4;
+constexpr int kNI = 6;             // input rows per micro-tile
+constexpr int kPanelsPerItem = 4;  // 64 features per work item
+constexpr int64_t kKc = 128;       // K values per packed chunk (L1)
+constexpr int64_t kItemFeat = 16 * kPanelsPerItem;
+constexpr int64_t kStreamRows = 4;   // M up to this: the decode loop order
+constexpr int64_t kPrefetch = 1024;  // bytes ahead in streamed weights
 
-template <int NI, int NJ, bool kPrefetch>
-QEFF_AVX512 void MicroF(int64_t len, const float* const* x,
-                        const float* const* w, float* acc, int64_t acc_si) {
-  __m512 a[NI][NJ];
-  for (int i = 0; i < NI; ++i)
-    for (int j = 0; j < NJ; ++j)
-      a[i][j] = _mm512_loadu_ps(acc + i * acc_si + j * 16);
-  for (int64_t v = 0; v < len; v += 16) {
-    __m512 wv[NJ];
-    for (int j = 0; j < NJ; ++j) {
-      // In-place f32 rows stream from memory (decode): fetch ahead; past
-      // the row end it is the next row (prefetch never faults).
-      if (kPrefetch)
-        _mm_prefetch(reinterpret_cast<const char*>(w[j] + v) + 1024,
+// ---- The micro-kernel, over panels [k][16] of f32 (0), f16 (1) or bf16
+// (2): the compiler's packed weights, or panels packed per call (below).
+template <int DT>
+QEFF_AVX512 inline __m512 LoadPanel(const uint8_t* p) {
+  if (DT == 0) return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  if (DT == 1) return _mm512_cvtph_ps(h);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// acc[i][p] (c: rows of kItemFeat floats) += the chain over k < len of
+// panel p's 16 weights at k times x[i][k]. Few rows (decode): the panels
+// stream from memory, fetched kPrefetch bytes ahead.
+template <int DT, int NI, int NP>
+QEFF_AVX512 void MicroPacked(int64_t len, const float* x, int64_t ldx,
+                             const uint8_t* w, int64_t pstride, float* c) {
+  constexpr int64_t kStep = DT == 0 ? 64 : 32;  // bytes per k per panel
+  constexpr bool kStream = NI <= kStreamRows;
+  __m512 acc[NI][NP];
+  QEFF_UNROLL
+  for (int i = 0; i < NI; ++i) {
+    QEFF_UNROLL
+    for (int p = 0; p < NP; ++p)
+      acc[i][p] = _mm512_loadu_ps(c + i * kItemFeat + p * 16);
+  }
+  for (int64_t k = 0; k < len; ++k) {
+    __m512 wv[NP];
+    QEFF_UNROLL
+    for (int p = 0; p < NP; ++p) {
+      const uint8_t* wp = w + p * pstride + k * kStep;
+      if (kStream && (DT == 0 || (k & 1) == 0))
+        _mm_prefetch(reinterpret_cast<const char*>(wp) + kPrefetch,
                      _MM_HINT_T0);
-      wv[j] = _mm512_loadu_ps(w[j] + v);
+      wv[p] = LoadPanel<DT>(wp);
     }
+    QEFF_UNROLL
     for (int i = 0; i < NI; ++i) {
-      __m512 xv = _mm512_loadu_ps(x[i] + v);
-      // Keep xv in a register: the compiler would otherwise fold the load
-      // into each of the NJ FMAs (NJ loads of one vector: load-bound).
-      __asm__("" : "+v"(xv));
-      for (int j = 0; j < NJ; ++j)
-        a[i][j] = _mm512_fmadd_ps(wv[j], xv, a[i][j]);
+      __m512 xb = _mm512_set1_ps(x[i * ldx + k]);
+      __asm__("" : "+v"(xb));
+      QEFF_UNROLL
+      for (int p = 0; p < NP; ++p)
+        acc[i][p] = _mm512_fmadd_ps(wv[p], xb, acc[i][p]);
     }
   }
-  for (int i = 0; i < NI; ++i)
-    for (int j = 0; j < NJ; ++j)
-      _mm512_storeu_ps(acc + i * acc_si + j * 16, a[i][j]);
+  QEFF_UNROLL
+  for (int i = 0; i < NI; ++i) {
+    QEFF_UNROLL
+    for (int p = 0; p < NP; ++p)
+      _mm512_storeu_ps(c + i * kItemFeat + p * 16, acc[i][p]);
+  }
 }
 
-using MicroFn = void (*)(int64_t, const float* const*, const float* const*,
-                         float*, int64_t);
-template <int NI, bool P>
-MicroFn PickJ(int nj) {
-  switch (nj) {
+using PackedFn = void (*)(int64_t, const float*, int64_t, const uint8_t*,
+                          int64_t, float*);
+template <int DT, int NI>
+PackedFn PackedP(int np) {
+  switch (np) {
     case 1:
-      return MicroF<NI, 1, P>;
+      return MicroPacked<DT, NI, 1>;
     case 2:
-      return MicroF<NI, 2, P>;
+      return MicroPacked<DT, NI, 2>;
     case 3:
-      return MicroF<NI, 3, P>;
+      return MicroPacked<DT, NI, 3>;
     default:
-      return MicroF<NI, 4, P>;
+      return MicroPacked<DT, NI, 4>;
   }
 }
-template <bool P>
-MicroFn PickNI(int ni, int nj) {
+template <int DT>
+PackedFn PackedNI(int ni, int np) {
   switch (ni) {
     case 1:
-      return PickJ<1, P>(nj);
+      return PackedP<DT, 1>(np);
     case 2:
-      return PickJ<2, P>(nj);
+      return PackedP<DT, 2>(np);
     case 3:
-      return PickJ<3, P>(nj);
+      return PackedP<DT, 3>(np);
     case 4:
-      return PickJ<4, P>(nj);
+      return PackedP<DT, 4>(np);
     case 5:
-      return PickJ<5, P>(nj);
+      return PackedP<DT, 5>(np);
     default:
-      return PickJ<6, P>(nj);
+      return PackedP<DT, 6>(np);
   }
 }
-// Prefetch only where weight rows stream from memory (whole-K decode).
-MicroFn PickMicro(int ni, int nj, bool stream) {
-  return stream ? PickNI<true>(ni, nj) : PickNI<false>(ni, nj);
+PackedFn PickPacked(DType dt, int ni, int np) {
+  if (dt == DType::kF16) return PackedNI<1>(ni, np);
+  if (dt == DType::kBF16) return PackedNI<2>(ni, np);
+  return PackedNI<0>(ni, np);
 }
 
-// Values [v0, v0 + len) of one weight row as floats: in place for f32,
-// else decoded exactly into dst.
-QEFF_AVX512 const float* DecodeChunk(const LinearArgs& a, const uint8_t* row,
-                                     int64_t v0, int64_t len, float* dst) {
+// Transposes 16 rows of 16 floats (r[l] = row l) into r[k] = column k.
+QEFF_AVX512 inline void Transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    const __m512d a = _mm512_castps_pd(t[4 * i]),
+                  b = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 2]),
+                  d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  // r[4q + s] now holds, in each 128-bit lane L, column (4L + s) of rows
+  // 4q .. 4q + 3.
+  for (int s = 0; s < 4; ++s) {
+    t[s] = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);
+    t[4 + s] = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xdd);
+    t[8 + s] = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x88);
+    t[12 + s] = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xdd);
+  }
+  for (int s = 0; s < 4; ++s) {
+    r[s] = _mm512_shuffle_f32x4(t[s], t[8 + s], 0x88);
+    r[8 + s] = _mm512_shuffle_f32x4(t[s], t[8 + s], 0xdd);
+    r[4 + s] = _mm512_shuffle_f32x4(t[4 + s], t[12 + s], 0x88);
+    r[12 + s] = _mm512_shuffle_f32x4(t[4 + s], t[12 + s], 0xdd);
+  }
+}
+
+// 16 values of a weight row at value v as floats (f32, f16 or bf16 row).
+QEFF_AVX512 inline __m512 Load16(DType dt, const uint8_t* row, int64_t v) {
+  if (dt == DType::kF32)
+    return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + v);
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+      reinterpret_cast<const uint16_t*>(row) + v));
+  if (dt == DType::kF16) return _mm512_cvtph_ps(h);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// Packs values [v0, v0 + len) of weight rows [j0, j0 + nf) (nf <= 16) into
+// panel[k * 16 + l] = w[j0 + l][v0 + k] (rows past nf: zero). Quantized
+// rows are first dequantized into `rows` (16 x len floats). `stream`:
+// the rows come from memory once (decode), so fetch each kPrefetch bytes
+// ahead.
+QEFF_AVX512 void PackPanel(const LinearArgs& a, int64_t j0, int nf, int64_t v0,
+                           int64_t len, float* rows, float* panel,
+                           bool stream) {
+  const uint8_t* src[16];
+  DType dt = a.dtype;
+  int64_t off = v0;
   if (a.quant != QuantFormat::kNone) {
-    for (int64_t b = 0; b < len; b += a.block)
-      ir::DequantizeBlock(a.quant, row + (v0 + b) / a.block * a.block_bytes,
-                          dst + b)
-          .IgnoreError();
-    return dst;
-  }
-  if (a.dtype == DType::kF32) return reinterpret_cast<const float*>(row) + v0;
-  const uint16_t* p = reinterpret_cast<const uint16_t*>(row) + v0;
-  if (a.dtype == DType::kF16) {
-    for (int64_t v = 0; v < len; v += 16) {
-      _mm_prefetch(reinterpret_cast<const char*>(p + v) + 1024, _MM_HINT_T0);
-      _mm512_storeu_ps(dst + v, _mm512_cvtph_ps(_mm256_loadu_si256(
-                                    reinterpret_cast<const __m256i*>(p + v))));
+    for (int l = 0; l < nf; ++l) {
+      const uint8_t* row = a.w + (j0 + l) * a.row_bytes;
+      for (int64_t b = 0; b < len; b += a.block)
+        ir::DequantizeBlock(a.quant, row + (v0 + b) / a.block * a.block_bytes,
+                            rows + l * len + b)
+            .IgnoreError();
+      src[l] = reinterpret_cast<const uint8_t*>(rows + l * len);
     }
-    return dst;
+    dt = DType::kF32;
+    off = 0;
+    stream = false;
+  } else {
+    for (int l = 0; l < nf; ++l) src[l] = a.w + (j0 + l) * a.row_bytes;
   }
-  for (int64_t v = 0; v < len; v += 16) {  // bf16
-    const __m512i u = _mm512_slli_epi32(
-        _mm512_cvtepu16_epi32(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + v))),
-        16);
-    _mm512_storeu_ps(dst + v, _mm512_castsi512_ps(u));
+  const int64_t esize = ir::DTypeSize(dt);
+  for (int64_t k = 0; k < len; k += 16) {
+    __m512 r[16];
+    for (int l = 0; l < 16; ++l) {
+      if (l < nf) {
+        // Past the row end it is the next row (prefetch never faults).
+        if (stream && ((off + k) * esize) % 64 == 0)
+          _mm_prefetch(reinterpret_cast<const char*>(src[l]) +
+                           (off + k) * esize + kPrefetch,
+                       _MM_HINT_T0);
+        r[l] = Load16(dt, src[l], off + k);
+      } else {
+        r[l] = _mm512_setzero_ps();
+      }
+    }
+    Transpose16(r);
+    for (int c = 0; c < 16; ++c) _mm512_storeu_ps(panel + (k + c) * 16, r[c]);
   }
-  return dst;
 }
 
-void RunBlock(const LinearArgs& a, int64_t jb, int64_t je) {
+// Features [jb, je) (at most kItemFeat) of y = x W^T (+ bias).
+void RunItem(const LinearArgs& a, int64_t jb, int64_t je) {
   const int64_t nf = je - jb;
-  thread_local std::vector<float> acc;
-  thread_local std::vector<float> buf;
-  acc.assign(a.M * kFeatBlock * 16, 0.0f);
-  const int64_t acc_si = kFeatBlock * 16;
-  // Each tile of kNJ weight rows is decoded (f32: read in place) over the
-  // whole K, then every row tile runs over it in one micro-kernel call
-  // (accumulators stay in registers for the whole K; the tile stays in
-  // L1/L2 for the following row tiles). The first row tile streams the
-  // weight rows from memory and prefetches ahead.
-  buf.resize(kNJ * a.K);
-  for (int64_t j0 = 0; j0 < nf; j0 += kNJ) {
-    const int nj = static_cast<int>(std::min<int64_t>(kNJ, nf - j0));
-    const float* wp[kNJ];
-    for (int j = 0; j < nj; ++j)
-      wp[j] = DecodeChunk(a, a.w + (jb + j0 + j) * a.row_bytes, 0, a.K,
-                          buf.data() + j * a.K);
-    for (int64_t i0 = 0; i0 < a.M; i0 += kNI) {
-      const int ni = static_cast<int>(std::min<int64_t>(kNI, a.M - i0));
-      const float* xp[kNI];
-      for (int i = 0; i < ni; ++i) xp[i] = a.x + (i0 + i) * a.K;
-      PickMicro(ni, nj, i0 == 0)(a.K, xp, wp,
-                                 acc.data() + i0 * acc_si + j0 * 16, acc_si);
+  const int np = static_cast<int>((nf + 15) / 16);
+  const int64_t kc =
+      a.quant != QuantFormat::kNone ? std::max(kKc, a.block) : kKc;
+  thread_local std::vector<float> acc, panel, rows;
+  acc.assign(a.M * kItemFeat, 0.0f);
+  panel.resize(kPanelsPerItem * kc * 16);
+  if (a.quant != QuantFormat::kNone) rows.resize(16 * kc);
+  auto nf_of = [&](int p) {
+    return static_cast<int>(std::min<int64_t>(16, nf - 16 * p));
+  };
+  if (a.M <= kStreamRows) {
+    // Decode: one panel of 16 weight rows at a time over the whole K (16
+    // sequential streams), each chunk used at once by the few rows.
+    for (int p = 0; p < np; ++p)
+      for (int64_t v0 = 0; v0 < a.K; v0 += kc) {
+        const int64_t len = std::min(kc, a.K - v0);
+        PackPanel(a, jb + 16 * p, nf_of(p), v0, len, rows.data(), panel.data(),
+                  /*stream=*/true);
+        PickPacked(DType::kF32, static_cast<int>(a.M), 1)(
+            len, a.x + v0, a.K, reinterpret_cast<const uint8_t*>(panel.data()),
+            len * 64, acc.data() + 16 * p);
+      }
+  } else {
+    // Prefill: all the item's panels per chunk (L1), then every row tile.
+    for (int64_t v0 = 0; v0 < a.K; v0 += kc) {
+      const int64_t len = std::min(kc, a.K - v0);
+      for (int p = 0; p < np; ++p)
+        PackPanel(a, jb + 16 * p, nf_of(p), v0, len, rows.data(),
+                  panel.data() + p * len * 16, /*stream=*/false);
+      for (int64_t i0 = 0; i0 < a.M; i0 += kNI) {
+        const int ni = static_cast<int>(std::min<int64_t>(kNI, a.M - i0));
+        PickPacked(DType::kF32, ni, np)(
+            len, a.x + i0 * a.K + v0, a.K,
+            reinterpret_cast<const uint8_t*>(panel.data()), len * 64,
+            acc.data() + i0 * kItemFeat);
+      }
     }
   }
-  for (int64_t i = 0; i < a.M; ++i) {
+  for (int64_t i = 0; i < a.M; ++i)
     for (int64_t f = 0; f < nf; ++f) {
-      const float r = HSum16(acc.data() + i * acc_si + f * 16);
+      const float r = acc[i * kItemFeat + f];
       a.y[i * a.N + jb + f] = a.bias ? r + a.bias[jb + f] : r;
     }
+}
+
+// Panels [p0, p0 + np) (np <= kPanelsPerItem) of y = x W^T (+ bias).
+void RunPackedItem(const LinearArgs& a, int64_t p0, int np) {
+  const int64_t esize = ir::DTypeSize(a.dtype);
+  const int64_t pstride = a.K * 16 * esize;
+  const uint8_t* w0 = a.w + p0 * pstride;
+  thread_local std::vector<float> acc;
+  acc.assign(a.M * kItemFeat, 0.0f);
+  // Prefill: chunks of K whose panels stay in L1 for every row tile;
+  // decode (one row tile): the whole K at once.
+  const int64_t kc = a.M <= kNI ? a.K : kKc;
+  for (int64_t v0 = 0; v0 < a.K; v0 += kc) {
+    const int64_t len = std::min(kc, a.K - v0);
+    for (int64_t i0 = 0; i0 < a.M; i0 += kNI) {
+      const int ni = static_cast<int>(std::min<int64_t>(kNI, a.M - i0));
+      PickPacked(a.dtype, ni, np)(len, a.x + i0 * a.K + v0, a.K,
+                                  w0 + v0 * 16 * esize, pstride,
+                                  acc.data() + i0 * kItemFeat);
+    }
   }
+  const int64_t jb = 16 * p0, je = std::min(a.N, 16 * (p0 + np));
+  for (int64_t i = 0; i < a.M; ++i)
+    for (int64_t j = jb; j < je; ++j) {
+      const float r = acc[i * kItemFeat + (j - jb)];
+      a.y[i * a.N + j] = a.bias ? r + a.bias[j] : r;
+    }
 }
 
 }  // namespace
 
 bool FloatAvx512Applies(const LinearArgs& a) {
   if (!HasAvx512() || a.K % 16 != 0) return false;
-  if (a.quant != QuantFormat::kNone) return kChunk % a.block == 0;
+  if (a.quant != QuantFormat::kNone)
+    return a.block % 16 == 0 && (kKc % a.block == 0 || a.block % kKc == 0);
   return a.dtype == DType::kF32 || a.dtype == DType::kF16 ||
          a.dtype == DType::kBF16;
 }
 
-void LinearFloatAvx512(const LinearArgs& a) {
-  ForFeatureBlocks(a.N, [&](int64_t jb, int64_t je) {
-    for (int64_t j = jb; j < je; j += kFeatBlock)
-      RunBlock(a, j, std::min(je, j + kFeatBlock));
+namespace {
+// Runs fn(p, np) over items of np <= kPanelsPerItem panels of 16 features
+// starting at panel p, in parallel: about 4 items per core.
+template <typename Fn>
+void ForPanelItems(int64_t N, Fn fn) {
+  const int64_t panels = (N + 15) / 16;
+  const int64_t conc = std::max(1, tbb::this_task_arena::max_concurrency());
+  const int64_t grain = std::max<int64_t>(
+      1, std::min<int64_t>(kPanelsPerItem, panels / (4 * conc)));
+  ParallelFor(panels, grain, [&](int64_t pb, int64_t pe) {
+    for (int64_t p = pb; p < pe; p += kPanelsPerItem)
+      fn(p, static_cast<int>(std::min<int64_t>(kPanelsPerItem, pe - p)));
   });
+}
+}  // namespace
+
+void LinearFloatAvx512(const LinearArgs& a) {
+  ForPanelItems(a.N, [&](int64_t p, int np) {
+    RunItem(a, 16 * p, std::min(a.N, 16 * (p + np)));
+  });
+}
+
+void LinearPackedAvx512(const LinearArgs& a) {
+  ForPanelItems(a.N, [&](int64_t p, int np) { RunPackedItem(a, p, np); });
 }
 
 #else  // !__x86_64__
 
 bool FloatAvx512Applies(const LinearArgs&) { return false; }
 void LinearFloatAvx512(const LinearArgs&) {}
+void LinearPackedAvx512(const LinearArgs& a) { LinearPackedPortable(a); }
 
 #endif
 

@@ -1,6 +1,7 @@
 // Micro-benchmark of the Linear kernels on one stories110M-shaped layer
-// (q, k, v, o 768x768; gate, up 2048x768; down 768x2048) for f32, f16, Q8_0
-// and Q4_0 weights at M = 128 (prefill) and M = 1 (decode): the best of
+// (q, k, v, o 768x768; gate, up 2048x768; down 768x2048) for f32, f16, bf16,
+// Q4_K, Q8_0 and Q4_0 weights at M = 128 (prefill) and M = 1 (decode): the best
+// of
 // --reps timings, in GFLOP/s (2 M N K per Linear). Noisy machines: compare
 // numbers from one run. Then, for Q8_0 / Q4_0, the small-M kernel on the
 // original blocks vs the repacked kernel over decode-range M (ms per layer).
@@ -38,9 +39,11 @@ Weight MakeWeight(ir::QuantFormat q, ir::DType dt, int64_t N, int64_t K,
     w.row_bytes = K / qi.block_values * qi.block_bytes;
     w.bytes.resize(N * w.row_bytes);
     for (int64_t b = 0; b < N * K / qi.block_values; ++b)
-      ir::QuantizeBlock(q, wf.data() + b * qi.block_values,
-                        w.bytes.data() + b * qi.block_bytes)
-          .IgnoreError();
+      if (!ir::QuantizeBlock(q, wf.data() + b * qi.block_values,
+                             w.bytes.data() + b * qi.block_bytes)
+               .ok())  // no quantizer (K-quants): random bytes time the same
+        for (int64_t i = 0; i < qi.block_bytes; ++i)
+          w.bytes[b * qi.block_bytes + i] = rng() & 255;
   } else if (dt == ir::DType::kF32) {
     w.row_bytes = K * 4;
     w.bytes.resize(N * K * 4);
@@ -69,6 +72,16 @@ void Run(const char* name, ir::QuantFormat q, ir::DType dt, int reps) {
                                 {768, 2048}};
   std::vector<Weight> ws;
   for (const auto& s : shapes) ws.push_back(MakeWeight(q, dt, s[0], s[1], rng));
+  // Float weights run packed, as the cpu compiler lays them out.
+  const bool packed = q == ir::QuantFormat::kNone;
+  if (packed) {
+    for (Weight& w : ws) {
+      ir::Tensor rows = ir::Tensor::Zeros(dt, {w.N, w.K});
+      std::memcpy(rows.mutable_raw(), w.bytes.data(), w.bytes.size());
+      const ir::Tensor p = PackPanels(rows);
+      w.bytes.assign(p.raw(), p.raw() + p.byte_size());
+    }
+  }
   std::printf("%-6s", name);
   for (int64_t M : {128, 1}) {
     std::vector<float> x(M * 2048), y(M * 2048);
@@ -91,7 +104,10 @@ void Run(const char* name, ir::QuantFormat q, ir::DType dt, int reps) {
         a.K = w.K;
         a.y = y.data();
         a.N = w.N;
-        if (QLinearApplies(a) && HasAvx512Vnni())
+        if (packed)
+          RunPackedLinear(dt, a.w, a.N, a.K, a.x, M, nullptr, a.y)
+              .IgnoreError();
+        else if (QLinearApplies(a) && HasAvx512Vnni())
           LinearQ8Act(a, QPath::kVnni);
         else
           LinearFloatAvx512(a);
@@ -154,6 +170,8 @@ int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 20;
   hw::cpu::linear::Run("f32", ir::QuantFormat::kNone, ir::DType::kF32, reps);
   hw::cpu::linear::Run("f16", ir::QuantFormat::kNone, ir::DType::kF16, reps);
+  hw::cpu::linear::Run("bf16", ir::QuantFormat::kNone, ir::DType::kBF16, reps);
+  hw::cpu::linear::Run("q4_k", ir::QuantFormat::kQ4_K, ir::DType::kF32, reps);
   hw::cpu::linear::Run("q8_0", ir::QuantFormat::kQ8_0, ir::DType::kF32, reps);
   hw::cpu::linear::Run("q4_0", ir::QuantFormat::kQ4_0, ir::DType::kF32, reps);
   if (hw::cpu::linear::HasAvx512Vnni()) {

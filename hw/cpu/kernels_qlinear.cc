@@ -227,42 +227,53 @@ QEFF_VNNI void MicroVnni(int64_t nblk, const int8_t* x0, int64_t xs,
                          const uint8_t* u0, int64_t us, const float* dw0,
                          float* acc, int64_t acc_si) {
   __m512 fa[NI][NJ];
-  for (int i = 0; i < NI; ++i)
-    for (int j = 0; j < NJ; ++j)
-      fa[i][j] = _mm512_loadu_ps(acc + i * acc_si + j * 16);
+  QEFF_UNROLL
+  for (int i = 0; i < NI; ++i) QEFF_UNROLL
+  for (int j = 0; j < NJ; ++j)
+    fa[i][j] = _mm512_loadu_ps(acc + i * acc_si + j * 16);
   const int64_t ds = us / 32;
   for (int64_t b = 0; b < nblk; ++b) {
     __m512i ia[NI][NJ];
+    QEFF_UNROLL
     for (int i = 0; i < NI; ++i) {
       const __m512i c = _mm512_set1_epi32(c0[i * cs + b]);
+      QEFF_UNROLL
       for (int j = 0; j < NJ; ++j) ia[i][j] = c;
     }
     const uint8_t* ub = u0 + 512 * b;
     const int8_t* xb = x0 + 32 * b;
+    QEFF_UNROLL
     for (int g = 0; g < 8; ++g) {
       __m512i w[NJ];
+      QEFF_UNROLL
       for (int j = 0; j < NJ; ++j)
         w[j] = _mm512_loadu_si512(ub + j * us + 64 * g);
+      QEFF_UNROLL
       for (int i = 0; i < NI; ++i) {
         int32_t x4;
         std::memcpy(&x4, xb + i * xs + 4 * g, 4);
         const __m512i xv = _mm512_set1_epi32(x4);
+        QEFF_UNROLL
         for (int j = 0; j < NJ; ++j)
           ia[i][j] = _mm512_dpbusd_epi32(ia[i][j], w[j], xv);
       }
     }
     __m512 d[NJ];
+    QEFF_UNROLL
     for (int j = 0; j < NJ; ++j) d[j] = _mm512_loadu_ps(dw0 + j * ds + 16 * b);
+    QEFF_UNROLL
     for (int i = 0; i < NI; ++i) {
       const __m512 dxv = _mm512_set1_ps(dx0[i * cs + b]);
+      QEFF_UNROLL
       for (int j = 0; j < NJ; ++j)
         fa[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[i][j]),
                                    _mm512_mul_ps(d[j], dxv), fa[i][j]);
     }
   }
-  for (int i = 0; i < NI; ++i)
-    for (int j = 0; j < NJ; ++j)
-      _mm512_storeu_ps(acc + i * acc_si + j * 16, fa[i][j]);
+  QEFF_UNROLL
+  for (int i = 0; i < NI; ++i) QEFF_UNROLL
+  for (int j = 0; j < NJ; ++j)
+    _mm512_storeu_ps(acc + i * acc_si + j * 16, fa[i][j]);
 }
 
 using MicroFn = void (*)(int64_t, const int8_t*, int64_t, const int32_t*,
@@ -369,6 +380,7 @@ QEFF_VNNI void DirectVnni(const LinearArgs& a, const QAct& qa, int64_t i0,
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   const int64_t pf = 16 * bb;  // prefetch distance, bytes
   __m512 fa[NI];
+  QEFF_UNROLL
   for (int i = 0; i < NI; ++i) fa[i] = _mm512_setzero_ps();
   const int8_t* xq = qa.xq.data() + i0 * a.K;
   const int32_t* corr = qa.corr.data() + i0 * nb;
@@ -405,6 +417,7 @@ QEFF_VNNI void DirectVnni(const LinearArgs& a, const QAct& qa, int64_t i0,
     }
     const __m512 d = _mm512_cvtph_ps(
         _mm256_load_si256(reinterpret_cast<const __m256i*>(dh[b % kDChunk])));
+    QEFF_UNROLL
     for (int i = 0; i < NI; ++i) {
       const int8_t* xb = xq + i * a.K + 32 * b;
       const __m512i xl = _mm512_broadcast_i32x4(
@@ -423,6 +436,7 @@ QEFF_VNNI void DirectVnni(const LinearArgs& a, const QAct& qa, int64_t i0,
     }
   }
   const __mmask16 m = static_cast<__mmask16>((1u << nf) - 1);
+  QEFF_UNROLL
   for (int i = 0; i < NI; ++i) {
     __m512 r = fa[i];
     if (a.bias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, a.bias + jb));

@@ -2,7 +2,7 @@
 // its instruction-set specific files (kernels_linear_avx512.cc,
 // kernels_qlinear.cc) and their tests. Not part of the driver's interface.
 //
-// All paths split work over blocks of kFeatBlock output features only; a
+// All paths split work over output features only; a
 // (row, feature) result is a fixed computation of that row and that weight
 // row (batch-invariant: it depends on neither M, the row's position, the
 // tiling nor the thread count).
@@ -15,6 +15,10 @@
 #include "absl/status/status.h"
 #include "ir/dtype.h"
 #include "ir/tensor.h"
+
+// Fully unrolls a micro-kernel's fixed-size register loops (GCC otherwise
+// keeps such accumulator arrays on the stack: 3x slower).
+#define QEFF_UNROLL _Pragma("GCC unroll 16")
 
 namespace qeff::hw::cpu::linear {
 
@@ -62,12 +66,32 @@ bool HasAvx512Vnni();
 #endif
 
 // ---- f32 / f16 / bf16 / K-quant / MX weights, AVX-512 (16-lane) path.
-// Needs K % 16 == 0 and kChunk % block == 0 (quantized). Each (row,
-// feature) dot keeps 16 f32 lanes (lane l sums k = l mod 16 in ascending
-// k by FMA), reduced by HSum16; weights are decoded exactly (f16/bf16
-// conversion, ir::DequantizeBlock) chunk by chunk.
+// Needs K % 16 == 0 and quantized blocks that tile its 128-value chunks.
+// "Lanes = features": each (row i, feature j) result is the f32 chain acc =
+// fma(w[j][k], x[i][k], acc) over k ascending from 0 (weights decoded
+// exactly: f16/bf16 conversion, ir::DequantizeBlock), then + bias[j] —
+// exactly LinearFloatSpec, bit for bit, whatever M or the thread count.
 bool FloatAvx512Applies(const LinearArgs& a);
 void LinearFloatAvx512(const LinearArgs& a);
+// The scalar specification of LinearFloatAvx512 on decoded weights w [N, K]
+// (tests; portable).
+void LinearFloatSpec(const LinearArgs& a, const float* w);
+
+// ---- Panel-packed f32 / f16 / bf16 weights: the layout the cpu compiler
+// gives every such Linear weight. w [P, K, 16], P = ceil(N / 16): panel p
+// holds features 16p .. 16p + 15 as w[p][k][l] = W[16p + l][k] (zeros past
+// N), so a kernel reads 16 features of one k contiguously. Same arithmetic
+// as LinearFloatSpec, bit for bit, on every path; any K.
+ir::Tensor PackPanels(const ir::Tensor& w);  // [N, K] -> [P, K, 16]
+// y [M, N] = x [M, K] W^T (+ bias) for packed w (the fastest path the host
+// has). An unsupported dtype is an error.
+absl::Status RunPackedLinear(ir::DType dtype, const uint8_t* w, int64_t N,
+                             int64_t K, const float* x, int64_t M,
+                             const float* bias, float* y);
+// The paths (a.w packed; a.row_bytes unused): AVX-512 (HasAvx512()) and
+// portable.
+void LinearPackedAvx512(const LinearArgs& a);
+void LinearPackedPortable(const LinearArgs& a);
 
 // ---- Q8_0 / Q4_0 weights with int8 activations (as llama.cpp's
 // vec_dot_q8_0_q8_0 / q4_0_q8_0). Each activation row is quantized once per

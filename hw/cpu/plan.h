@@ -1,7 +1,9 @@
 // The cpu driver's compiled form: per specialization a kernel plan (a
 // topologically ordered list of kernel steps over slots) and a static memory
 // plan (arena offsets from value lifetimes); constants are shared by all
-// specializations and referenced in place (zero-copy from mmap'd weights).
+// specializations: quantized weights are referenced in place (zero-copy
+// from mmap'd checkpoints), f32/f16/bf16 Linear weights are copied once into
+// the panels the kernel reads (the checkpoint's pages then released).
 //
 // Everything here is plain data so that the program container
 // (hw/cpu/container.h) can write it and read it back; kernels are resolved
