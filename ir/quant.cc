@@ -50,6 +50,20 @@ void DequantQ4K(const uint8_t* b, float* y) {
   }
 }
 
+}  // namespace
+
+void Q4KSubBlockScales(const uint8_t* b, float* d8, float* m8) {
+  const float d = F16At(b), min = F16At(b + 2);
+  for (int s = 0; s < 8; ++s) {
+    uint8_t sc, m;
+    GetScaleMinK4(s, b + 4, &sc, &m);
+    d8[s] = d * sc;
+    m8[s] = min * m;
+  }
+}
+
+namespace {
+
 void DequantQ5K(const uint8_t* b, float* y) {
   const float d = F16At(b);
   const float min = F16At(b + 2);

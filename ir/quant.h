@@ -60,6 +60,13 @@ absl::Status QuantizeBlock(QuantFormat format, const float* in, uint8_t* block);
 float Fp6E2M3ToFloat(uint8_t code);
 float E8M0ToFloat(uint8_t e);
 
+// A Q4_K block's 8 sub-blocks of 32 values: value v of sub-block s is
+// d8[s] * q - m8[s] (q its 4-bit quant), with d8[s] = d * scale_s and
+// m8[s] = dmin * min_s as ggml's dequantize_row_q4_K computes them. The
+// quants of sub-block s are the low (s even) or high (s odd) nibbles of
+// bytes [16 + 32 (s / 2), +32) of the block.
+void Q4KSubBlockScales(const uint8_t* block, float* d8, float* m8);
+
 }  // namespace qeff::ir
 
 #endif  // QEFF_IR_QUANT_H_

@@ -7,10 +7,10 @@
 // h reads kv head h / (H / Hkv) — the repeat is never materialized. Per (b, h,
 // s) row, on one thread in a fixed order (batch-invariant): score_c =
 // key_dot(q_row, slot_c) * scale, or the masked score; softmax; context = sum_c
-// p_c v_c in ascending c. Slots whose score is the masked score contribute
-// exp(masked - max), which underflows to exactly 0 when an unmasked slot scores
-// far above it, so they are skipped then. Only how a cached row is read differs
-// by layout:
+// p_c v_c in ascending c, with exp the driver's ExpF (vec_math.h). Slots whose
+// score is the masked score contribute exp(masked - max), which underflows to
+// exactly 0 when an unmasked slot scores far above it, so they are skipped
+// then. Only how a cached row is read differs by layout:
 //   key_dot(const float* q_row, int64_t slot, float* scratch) -> float
 //   add_value(float p, int64_t slot, float* acc, float* scratch)
 // where `slot` indexes the rows of [Bc*Hkv*C] and scratch holds D floats.
@@ -24,6 +24,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "hw/cpu/kernels.h"
+#include "hw/cpu/vec_math.h"
 
 namespace qeff::hw::cpu {
 
@@ -83,14 +84,14 @@ absl::Status AttendOverCache(const KernelCtx& k, KeyDot key_dot,
           live[c] = 1;
         }
       }
+      int64_t end = C;  // past the last live slot
+      while (end > 0 && !live[end - 1]) --end;
+      ExpShifted(sc.data(), end, mx);  // dead slots' values are not read
       double sum = 0;
-      for (int64_t c = 0; c < C; ++c) {
-        if (!live[c]) continue;
-        sc[c] = static_cast<float>(std::exp(static_cast<double>(sc[c]) - mx));
-        sum += sc[c];
-      }
+      for (int64_t c = 0; c < end; ++c)
+        if (live[c]) sum += sc[c];
       std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t c = 0; c < C; ++c) {
+      for (int64_t c = 0; c < end; ++c) {
         if (!live[c]) continue;
         add_value(static_cast<float>(sc[c] / sum), kvrow + c, acc.data(),
                   scratch.data());

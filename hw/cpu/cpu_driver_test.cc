@@ -253,11 +253,13 @@ TEST_P(CpuQuant, MatchesReferenceOnDequantizedWeights) {
   o.tie_embeddings = true;  // also a quantized embedding table (Gather)
   auto m = MakeTinyLlama(o);
   ASSERT_TRUE(m.ok()) << m.status();
-  // Q8_0 / Q4_0 run with int8 activations (see QuantTol in
+  // Q8_0 / Q4_0 / Q4_K run with int8 activations (see QuantTol in
   // hw/conformance/conformance_test.cc): stated bound 5e-2, measured here
-  // 1.4e-2 .. 3.7e-2 over the prefill/decode steps; others exact.
-  const bool int8_act =
-      f == ir::QuantFormat::kQ8_0 || f == ir::QuantFormat::kQ4_0;
+  // 1.4e-2 .. 3.7e-2 (Q4_K: 6.3e-4) over the prefill/decode steps; others
+  // exact.
+  const bool int8_act = f == ir::QuantFormat::kQ8_0 ||
+                        f == ir::QuantFormat::kQ4_0 ||
+                        f == ir::QuantFormat::kQ4_K;
   RunAndCompare(m->graph, m->dequantized, int8_act ? 5e-2 : 1e-5);
 }
 

@@ -417,7 +417,7 @@ absl::Status RunLinear(DType dtype, QuantFormat quant, const uint8_t* wdata,
   la.y = py;
   la.N = N;
 #if defined(__x86_64__)
-  // Q8_0 / Q4_0 on VNNI hosts: int8 activations (not exact: see
+  // Q8_0 / Q4_0 / Q4_K on VNNI hosts: int8 activations (not exact: see
   // linear_internal.h); elsewhere the exact f32 paths below.
   if (linear::QLinearApplies(la) && linear::HasAvx512Vnni()) {
     linear::LinearQ8Act(la, linear::QPath::kVnni);

@@ -177,6 +177,7 @@ int main(int argc, char** argv) {
   if (hw::cpu::linear::HasAvx512Vnni()) {
     hw::cpu::linear::RunQSweep("q8_0", ir::QuantFormat::kQ8_0, reps);
     hw::cpu::linear::RunQSweep("q4_0", ir::QuantFormat::kQ4_0, reps);
+    hw::cpu::linear::RunQSweep("q4_k", ir::QuantFormat::kQ4_K, reps);
   }
   return 0;
 }

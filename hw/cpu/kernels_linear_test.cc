@@ -130,6 +130,7 @@ class QLinear : public ::testing::TestWithParam<ir::QuantFormat> {};
 TEST_P(QLinear, ScalarWithinBoundAndBatchInvariant) {
   // K = 800: an odd number of blocks (the padded last pair).
   for (int64_t K : {64, 800, 2048}) {
+    if (K % ir::QuantInfo(GetParam()).block_values) continue;
     Case c = MakeCase(GetParam(), ir::DType::kF32, 7, K, 45, 1 + K);
     std::vector<float> y = RunLinear(c, Q8Act, QPath::kScalar);
     // Activation quantization: |x - d q| <= d / 2 = amax / 254 per value;
@@ -147,6 +148,7 @@ TEST_P(QLinear, VnniEqualsScalarBitForBit) {
 #if defined(__x86_64__)
   if (!HasAvx512Vnni()) GTEST_SKIP() << "host has no AVX-512 VNNI";
   for (int64_t K : {32, 96, 800, 2048}) {
+    if (K % ir::QuantInfo(GetParam()).block_values) continue;
     Case c = MakeCase(GetParam(), ir::DType::kF32, 9, K, 37, 7 + K);
     std::vector<float> ys = RunLinear(c, Q8Act, QPath::kScalar);
     std::vector<float> yv = RunLinear(c, Q8Act, QPath::kVnni);
@@ -163,7 +165,8 @@ TEST_P(QLinear, VnniEqualsScalarBitForBit) {
 TEST_P(QLinear, DirectEqualsPackedAndScalarBitForBit) {
 #if defined(__x86_64__)
   if (!HasAvx512Vnni()) GTEST_SKIP() << "host has no AVX-512 VNNI";
-  for (int64_t K : {32, 96, 224, 800}) {
+  for (int64_t K : {32, 96, 224, 256, 768, 800}) {
+    if (K % ir::QuantInfo(GetParam()).block_values) continue;
     for (int64_t M = 1; M <= 5; ++M) {
       for (bool bias : {false, true}) {
         Case c = MakeCase(GetParam(), ir::DType::kF32, M, K, 45, 11 + K + M);
@@ -191,7 +194,8 @@ TEST_P(QLinear, DirectEqualsPackedAndScalarBitForBit) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, QLinear,
                          ::testing::Values(ir::QuantFormat::kQ8_0,
-                                           ir::QuantFormat::kQ4_0));
+                                           ir::QuantFormat::kQ4_0,
+                                           ir::QuantFormat::kQ4_K));
 
 // The AVX-512 float kernel equals its scalar specification bit for bit
 // (every weight encoding it takes; M across the micro-tile and chunk edges,

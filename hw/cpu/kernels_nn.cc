@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "hw/cpu/kernels.h"
+#include "hw/cpu/vec_math.h"
 
 namespace qeff::hw::cpu {
 namespace {
@@ -220,12 +221,7 @@ absl::Status SiluMul(const KernelCtx& k) {
   const float* u = k.in[1].in<float>();
   float* y = k.out[0].out<float>();
   ParallelFor(n, 4096, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const float s = static_cast<float>(
-          1.0 / (1.0 + std::exp(-static_cast<double>(g[i]))));
-      const float a = g[i] * s;
-      y[i] = a * u[i];
-    }
+    cpu::SiluMul(g + b, u + b, y + b, e - b);
   });
   return absl::OkStatus();
 }

@@ -1,4 +1,5 @@
-// Linear on Q8_0 / Q4_0 weights with int8 activations (linear_internal.h).
+// Linear on Q8_0 / Q4_0 / Q4_K weights with int8 activations
+// (linear_internal.h).
 //
 // Specification (the scalar kernel; the VNNI kernel matches it bit for
 // bit). Activation row i is quantized in blocks of 32 values: d_x =
@@ -6,7 +7,11 @@
 // feature j and block b the integer dot isum = sum_v q_w q_x is exact
 // (int32); the result is the f32 chain
 //   acc = 0; for b ascending: acc = fma(f32(isum_b), d_w,b * d_x,b, acc)
-// plus the bias. It depends on that row and weight row only (batch-
+// plus the bias. Q4_K is taken per sub-block of 32 values (w = d8 q - m8,
+// q in 0..15, ir::Q4KSubBlockScales): isum = sum q q_x and, with xs_b =
+// d_x,b * f32(sum_v q_x) of the row's block, the chain per block is
+//   acc = fma(f32(isum_b), d8_b * d_x,b, acc); acc = fma(-m8_b, xs_b, acc).
+// It depends on that row and weight row only (batch-
 // invariant), and the integer part does not depend on the summation order,
 // so any layout and tiling computes it exactly.
 //
@@ -33,6 +38,7 @@
 
 #include "hw/cpu/kernels.h"
 #include "hw/cpu/linear_internal.h"
+#include "ir/quant.h"
 #include "oneapi/tbb/task_arena.h"
 
 #if defined(__x86_64__)
@@ -61,7 +67,15 @@ struct QAct {
   std::vector<int8_t> xq;
   std::vector<int32_t> corr;
   std::vector<float> dx;
+  std::vector<float> xs;  // dx * f32(block sum of q_x) (Q4_K's mins)
 };
+
+constexpr int64_t kQ4KBytes = 144;
+// Sub-block b (32 values) of a Q4_K row: the offset of its 32 quant bytes
+// (low nibbles for even b % 8, high for odd).
+inline int64_t Q4KQsOffset(int64_t b) {
+  return (b / 8) * kQ4KBytes + 16 + 32 * ((b % 8) / 2);
+}
 
 inline void BlockScale(float amax, float* d, float* id) {
   *d = amax / 127.0f;
@@ -76,7 +90,7 @@ inline int8_t QuantValue(float v, float id) {
 }
 
 void QuantizeRowScalar(int32_t off, const float* x, int64_t K, int8_t* xq,
-                       int32_t* corr, float* dx) {
+                       int32_t* corr, float* dx, float* xs) {
   for (int64_t b = 0; b < K / 32; ++b) {
     float amax = 0.0f;
     for (int v = 0; v < 32; ++v)
@@ -89,6 +103,7 @@ void QuantizeRowScalar(int32_t off, const float* x, int64_t K, int8_t* xq,
       s += xq[32 * b + v];
     }
     corr[b] = -off * s;
+    xs[b] = dx[b] * static_cast<float>(s);
   }
 }
 
@@ -102,6 +117,29 @@ inline float BlockD(const uint8_t* blk) {
 void RunScalar(const LinearArgs& a, const QAct& qa, int64_t jb, int64_t je) {
   const bool q4 = a.quant == QuantFormat::kQ4_0;
   const int64_t nb = a.K / 32;
+  if (a.quant == QuantFormat::kQ4_K) {
+    for (int64_t j = jb; j < je; ++j) {
+      const uint8_t* row = a.w + j * a.row_bytes;
+      for (int64_t i = 0; i < a.M; ++i) {
+        const int8_t* xq = qa.xq.data() + i * a.K;
+        float acc = 0.0f, d8[8], m8[8];
+        for (int64_t b = 0; b < nb; ++b) {
+          if (b % 8 == 0)
+            ir::Q4KSubBlockScales(row + b / 8 * kQ4KBytes, d8, m8);
+          const uint8_t* qs = row + Q4KQsOffset(b);
+          const int shift = (b % 2) * 4;
+          int32_t s = 0;
+          for (int v = 0; v < 32; ++v)
+            s += ((qs[v] >> shift) & 15) * xq[32 * b + v];
+          acc = std::fma(static_cast<float>(s), d8[b % 8] * qa.dx[i * nb + b],
+                         acc);
+          acc = std::fma(-m8[b % 8], qa.xs[i * nb + b], acc);
+        }
+        a.y[i * a.N + j] = a.bias ? acc + a.bias[j] : acc;
+      }
+    }
+    return;
+  }
   for (int64_t j = jb; j < je; ++j) {
     const uint8_t* row = a.w + j * a.row_bytes;
     for (int64_t i = 0; i < a.M; ++i) {
@@ -136,7 +174,8 @@ void RunScalar(const LinearArgs& a, const QAct& qa, int64_t jb, int64_t je) {
       target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,f16c,fma")))
 
 QEFF_VNNI void QuantizeRowVnni(int32_t off, const float* x, int64_t K,
-                               int8_t* xq, int32_t* corr, float* dx) {
+                               int8_t* xq, int32_t* corr, float* dx,
+                               float* xs) {
   const __m512 lim = _mm512_set1_ps(127.0f), nlim = _mm512_set1_ps(-127.0f);
   for (int64_t b = 0; b < K / 32; ++b) {
     const __m512 x0 = _mm512_loadu_ps(x + 32 * b);
@@ -156,7 +195,9 @@ QEFF_VNNI void QuantizeRowVnni(int32_t off, const float* x, int64_t K,
                      _mm512_cvtsepi32_epi8(i0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(xq + 32 * b + 16),
                      _mm512_cvtsepi32_epi8(i1));
-    corr[b] = -off * _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+    const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+    corr[b] = -off * sum;
+    xs[b] = dx[b] * static_cast<float>(sum);
   }
 }
 
@@ -184,11 +225,41 @@ QEFF_VNNI inline void Transpose16x4(const uint8_t* const* p, __m512i* out) {
 }
 
 // Packs blocks [b0, b0 + nblk) of the 16 feature rows rows[f] into
-// u [nblk][8][64 bytes] and dw [nblk][16].
-QEFF_VNNI void PackPanel(bool q4, int64_t bb, const uint8_t* const* rows,
-                         int64_t b0, int64_t nblk, uint8_t* u, float* dw) {
+// u [nblk][8][64 bytes] and dw [nblk][16] (Q4_K: sub-blocks, and their
+// mins into mw [nblk][16]).
+QEFF_VNNI void PackPanel(QuantFormat fmt, int64_t bb,
+                         const uint8_t* const* rows, int64_t b0, int64_t nblk,
+                         uint8_t* u, float* dw, float* mw) {
+  const bool q4 = fmt == QuantFormat::kQ4_0;
   const __m512i m4 = _mm512_set1_epi8(15);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  if (fmt == QuantFormat::kQ4_K) {
+    float d8[16][8], m8[16][8];
+    for (int64_t b = 0; b < nblk; ++b) {
+      const int64_t sb = b0 + b;
+      if (b == 0 || sb % 8 == 0)
+        for (int f = 0; f < 16; ++f)
+          ir::Q4KSubBlockScales(rows[f] + sb / 8 * kQ4KBytes, d8[f], m8[f]);
+      for (int f = 0; f < 16; ++f) {
+        dw[16 * b + f] = d8[f][sb % 8];
+        mw[16 * b + f] = m8[f][sb % 8];
+      }
+      const uint8_t* p[16];
+      for (int f = 0; f < 16; ++f) p[f] = rows[f] + Q4KQsOffset(sb);
+      __m512i* o = reinterpret_cast<__m512i*>(u + 512 * b);
+      const int shift = (sb % 2) * 4;
+      for (int half = 0; half < 2; ++half) {
+        __m512i v[4];
+        Transpose16x4(p, v);
+        for (int g = 0; g < 4; ++g)
+          _mm512_storeu_si512(
+              o + 4 * half + g,
+              _mm512_and_si512(_mm512_srli_epi16(v[g], shift), m4));
+        for (int f = 0; f < 16; ++f) p[f] += 16;
+      }
+    }
+    return;
+  }
   for (int64_t b = 0; b < nblk; ++b) {
     const uint8_t* p[16];
     alignas(32) uint16_t h[16];
@@ -221,16 +292,19 @@ QEFF_VNNI void PackPanel(bool q4, int64_t bb, const uint8_t* const* rows,
 
 // Rows [x0 + i xs], panels [u0 + j us] (dw [dw0 + j us / 32]): nblk blocks
 // into acc [i * acc_si + j * 16] (16 f32 per (row, panel)).
-template <int NI, int NJ>
+template <int NI, int NJ, bool kMins>
 QEFF_VNNI void MicroVnni(int64_t nblk, const int8_t* x0, int64_t xs,
-                         const int32_t* c0, const float* dx0, int64_t cs,
-                         const uint8_t* u0, int64_t us, const float* dw0,
-                         float* acc, int64_t acc_si) {
+                         const int32_t* c0, const float* dx0, const float* xs0,
+                         int64_t cs, const uint8_t* u0, int64_t us,
+                         const float* dw0, const float* mw0, float* acc,
+                         int64_t acc_si) {
   __m512 fa[NI][NJ];
   QEFF_UNROLL
-  for (int i = 0; i < NI; ++i) QEFF_UNROLL
-  for (int j = 0; j < NJ; ++j)
-    fa[i][j] = _mm512_loadu_ps(acc + i * acc_si + j * 16);
+  for (int i = 0; i < NI; ++i) {
+    QEFF_UNROLL
+    for (int j = 0; j < NJ; ++j)
+      fa[i][j] = _mm512_loadu_ps(acc + i * acc_si + j * 16);
+  }
   const int64_t ds = us / 32;
   for (int64_t b = 0; b < nblk; ++b) {
     __m512i ia[NI][NJ];
@@ -269,41 +343,60 @@ QEFF_VNNI void MicroVnni(int64_t nblk, const int8_t* x0, int64_t xs,
         fa[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[i][j]),
                                    _mm512_mul_ps(d[j], dxv), fa[i][j]);
     }
+    if (kMins) {
+      __m512 m[NJ];
+      QEFF_UNROLL
+      for (int j = 0; j < NJ; ++j)
+        m[j] = _mm512_loadu_ps(mw0 + j * ds + 16 * b);
+      QEFF_UNROLL
+      for (int i = 0; i < NI; ++i) {
+        const __m512 xsv = _mm512_set1_ps(xs0[i * cs + b]);
+        QEFF_UNROLL
+        for (int j = 0; j < NJ; ++j)
+          fa[i][j] = _mm512_fnmadd_ps(m[j], xsv, fa[i][j]);
+      }
+    }
   }
   QEFF_UNROLL
-  for (int i = 0; i < NI; ++i) QEFF_UNROLL
-  for (int j = 0; j < NJ; ++j)
-    _mm512_storeu_ps(acc + i * acc_si + j * 16, fa[i][j]);
+  for (int i = 0; i < NI; ++i) {
+    QEFF_UNROLL
+    for (int j = 0; j < NJ; ++j)
+      _mm512_storeu_ps(acc + i * acc_si + j * 16, fa[i][j]);
+  }
 }
 
 using MicroFn = void (*)(int64_t, const int8_t*, int64_t, const int32_t*,
-                         const float*, int64_t, const uint8_t*, int64_t,
-                         const float*, float*, int64_t);
-template <int NI>
+                         const float*, const float*, int64_t, const uint8_t*,
+                         int64_t, const float*, const float*, float*, int64_t);
+template <int NI, bool M>
 MicroFn PickJ(int nj) {
-  return nj == 1 ? MicroVnni<NI, 1> : MicroVnni<NI, 2>;
+  return nj == 1 ? MicroVnni<NI, 1, M> : MicroVnni<NI, 2, M>;
 }
-MicroFn PickVnni(int ni, int nj) {
+template <bool M>
+MicroFn PickNI(int ni, int nj) {
   switch (ni) {
     case 1:
-      return PickJ<1>(nj);
+      return PickJ<1, M>(nj);
     case 2:
-      return PickJ<2>(nj);
+      return PickJ<2, M>(nj);
     case 3:
-      return PickJ<3>(nj);
+      return PickJ<3, M>(nj);
     default:
-      return PickJ<kNI>(nj);
+      return PickJ<kNI, M>(nj);
   }
+}
+MicroFn PickVnni(int ni, int nj, bool mins) {
+  return mins ? PickNI<true>(ni, nj) : PickNI<false>(ni, nj);
 }
 
 // Features [jb, je) (at most kGroup) for all rows.
 void RunGroupVnni(const LinearArgs& a, const QAct& qa, int64_t jb, int64_t je) {
-  const bool q4 = a.quant == QuantFormat::kQ4_0;
+  const bool mins = a.quant == QuantFormat::kQ4_K;
   const int64_t nb = a.K / 32, nf = je - jb;
   const int np = static_cast<int>((nf + kPanel - 1) / kPanel);
   thread_local std::vector<float> acc;
   thread_local std::vector<uint8_t> ubuf;
-  thread_local std::vector<float> dbuf;
+  thread_local std::vector<float> dbuf, mbuf;
   const int64_t acc_si = kGroup;
   acc.assign(a.M * acc_si, 0.0f);
   // Few rows (decode): the whole K is packed at once (one pass over the
@@ -313,6 +406,7 @@ void RunGroupVnni(const LinearArgs& a, const QAct& qa, int64_t jb, int64_t je) {
   const int64_t us = 512 * chunk;  // bytes per panel in ubuf
   ubuf.resize(kNJ * us);
   dbuf.resize(kNJ * 16 * chunk);
+  if (mins) mbuf.resize(kNJ * 16 * chunk);
   const uint8_t* rows[kNJ][16];
   for (int j = 0; j < np; ++j)
     for (int f = 0; f < 16; ++f)  // padding lanes repeat the last feature
@@ -321,14 +415,16 @@ void RunGroupVnni(const LinearArgs& a, const QAct& qa, int64_t jb, int64_t je) {
   for (int64_t b0 = 0; b0 < nb; b0 += chunk) {
     const int64_t nblk = std::min(chunk, nb - b0);
     for (int j = 0; j < np; ++j)
-      PackPanel(q4, a.block_bytes, rows[j], b0, nblk, ubuf.data() + j * us,
-                dbuf.data() + j * 16 * chunk);
+      PackPanel(a.quant, a.block_bytes, rows[j], b0, nblk, ubuf.data() + j * us,
+                dbuf.data() + j * 16 * chunk,
+                mins ? mbuf.data() + j * 16 * chunk : nullptr);
     for (int64_t i0 = 0; i0 < a.M; i0 += kNI) {
       const int ni = static_cast<int>(std::min<int64_t>(kNI, a.M - i0));
-      PickVnni(ni, np)(nblk, qa.xq.data() + i0 * a.K + 32 * b0, a.K,
-                       qa.corr.data() + i0 * nb + b0,
-                       qa.dx.data() + i0 * nb + b0, nb, ubuf.data(), us,
-                       dbuf.data(), acc.data() + i0 * acc_si, acc_si);
+      PickVnni(ni, np, mins)(
+          nblk, qa.xq.data() + i0 * a.K + 32 * b0, a.K,
+          qa.corr.data() + i0 * nb + b0, qa.dx.data() + i0 * nb + b0,
+          qa.xs.data() + i0 * nb + b0, nb, ubuf.data(), us, dbuf.data(),
+          mins ? mbuf.data() : nullptr, acc.data() + i0 * acc_si, acc_si);
     }
   }
   for (int64_t i = 0; i < a.M; ++i)
@@ -367,15 +463,69 @@ QEFF_VNNI inline __m512i Reduce4(const __m512i* s) {
                           _mm512_unpackhi_epi64(q0, q1));
 }
 
-// Rows [i0, i0 + NI), features [jb, je) (at most 16).
-template <int NI, bool Q4>
+// The exact integer dots of one 32-value activation block xb with 16
+// features (lo/hi as loaded by Load4: values 0..15 and 16..31), lane f =
+// feature f.
+QEFF_VNNI inline __m512i BlockDot16(const int8_t* xb, const __m512i* lo,
+                                    const __m512i* hi) {
+  const __m512i xl = _mm512_broadcast_i32x4(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(xb)));
+  const __m512i xh = _mm512_broadcast_i32x4(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(xb + 16)));
+  __m512i s[4];
+  for (int v = 0; v < 4; ++v)
+    s[v] = _mm512_dpbusd_epi32(
+        _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[v], xl), hi[v], xh);
+  return Reduce4(s);
+}
+
+// The sub-block scales of one Q4_K block (at byte o) of 16 rows as
+// "lanes = rows": d8[s][f] = d * scale_s and m8[s][f] = dmin * min_s of row
+// f, the values ir::Q4KSubBlockScales gives (the same f32 products).
+QEFF_VNNI void Q4KScales16(const uint8_t* const* rows, int64_t o,
+                           float (*d8)[16], float (*m8)[16]) {
+  const uint8_t* p[16];
+  for (int f = 0; f < 16; ++f) p[f] = rows[f] + o;
+  __m512i w[4];  // d|dmin, scales[0..3], scales[4..7], scales[8..11]
+  Transpose16x4(p, w);
+  const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(w[0]));
+  const __m512 dmin =
+      _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(w[0], 16)));
+  const __m512i k63 = _mm512_set1_epi32(63), k15 = _mm512_set1_epi32(15);
+  for (int s = 0; s < 4; ++s) {
+    const __m512i q0 = _mm512_srli_epi32(w[1], 8 * s);  // byte s
+    const __m512i q4 = _mm512_srli_epi32(w[2], 8 * s);  // byte s + 4
+    const __m512i q8 = _mm512_srli_epi32(w[3], 8 * s);  // byte s + 8
+    const __m512i sc_lo = _mm512_and_si512(q0, k63);
+    const __m512i m_lo = _mm512_and_si512(q4, k63);
+    // s + 4: (q[s+8] & 15) | (q[s] >> 6) << 4; (q[s+8] >> 4) | (q[s+4] >> 6) <<
+    // 4
+    const __m512i hi2 = _mm512_set1_epi32(3);
+    const __m512i sc_hi = _mm512_or_si512(
+        _mm512_and_si512(q8, k15),
+        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(q0, 6), hi2), 4));
+    const __m512i m_hi = _mm512_or_si512(
+        _mm512_and_si512(_mm512_srli_epi32(q8, 4), k15),
+        _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(q4, 6), hi2), 4));
+    _mm512_store_ps(d8[s], _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc_lo)));
+    _mm512_store_ps(m8[s], _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(m_lo)));
+    _mm512_store_ps(d8[s + 4], _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc_hi)));
+    _mm512_store_ps(m8[s + 4], _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(m_hi)));
+  }
+}
+
+// Rows [i0, i0 + NI), features [jb, je) (at most 16). kFmt: 0 Q8_0, 1
+// Q4_0, 2 Q4_K (per sub-block; scales and mins decoded per 256 values).
+template <int NI, int kFmt>
 QEFF_VNNI void DirectVnni(const LinearArgs& a, const QAct& qa, int64_t i0,
                           int64_t jb, int64_t je) {
+  constexpr bool Q4 = kFmt == 1, Q4K = kFmt == 2;
   const int64_t nb = a.K / 32, nf = je - jb, bb = a.block_bytes;
   const uint8_t* base = a.w + jb * a.row_bytes;
   const uint8_t* rows[16];
   for (int f = 0; f < 16; ++f)  // padding lanes repeat the last feature
-    rows[f] = base + std::min<int64_t>(f, nf - 1) * a.row_bytes + 2;
+    rows[f] = base + std::min<int64_t>(f, nf - 1) * a.row_bytes + (Q4K ? 0 : 2);
+  alignas(64) float d8[8][16], m8[8][16];
   const __m512i m4 = _mm512_set1_epi8(15);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   const int64_t pf = 16 * bb;  // prefetch distance, bytes
@@ -389,7 +539,36 @@ QEFF_VNNI void DirectVnni(const LinearArgs& a, const QAct& qa, int64_t i0,
   // ahead of use (a vector gather is much slower on some cores).
   constexpr int64_t kDChunk = 16;
   alignas(64) uint16_t dh[kDChunk][16];
+  const float* xs = qa.xs.data() + i0 * nb;
   for (int64_t b = 0; b < nb; ++b) {
+    if (Q4K) {
+      if (b % 8 == 0) Q4KScales16(rows, b / 8 * kQ4KBytes, d8, m8);
+      // Sub-blocks b, b + 1 share their quant bytes (low, high nibbles).
+      const int64_t o = Q4KQsOffset(b);
+      __m512i z0[4], z1[4];
+      for (int v = 0; v < 4; ++v) {
+        z0[v] = Load4(rows + v, o);
+        z1[v] = Load4(rows + v, o + 16);
+      }
+      for (int odd = 0; odd < 2; ++odd, ++b) {
+        __m512i lo[4], hi[4];
+        for (int v = 0; v < 4; ++v) {
+          lo[v] = _mm512_and_si512(_mm512_srli_epi16(z0[v], 4 * odd), m4);
+          hi[v] = _mm512_and_si512(_mm512_srli_epi16(z1[v], 4 * odd), m4);
+        }
+        const __m512 d = _mm512_load_ps(d8[b % 8]);
+        const __m512 m = _mm512_load_ps(m8[b % 8]);
+        QEFF_UNROLL
+        for (int i = 0; i < NI; ++i) {
+          fa[i] = _mm512_fmadd_ps(
+              _mm512_cvtepi32_ps(BlockDot16(xq + i * a.K + 32 * b, lo, hi)),
+              _mm512_mul_ps(d, _mm512_set1_ps(dx[i * nb + b])), fa[i]);
+          fa[i] = _mm512_fnmadd_ps(m, _mm512_set1_ps(xs[i * nb + b]), fa[i]);
+        }
+      }
+      --b;  // the loop's ++b moves to the next pair
+      continue;
+    }
     const int64_t o = b * bb;
     if (b % kDChunk == 0) {
       const int64_t e = std::min(kDChunk, nb - b);
@@ -419,17 +598,9 @@ QEFF_VNNI void DirectVnni(const LinearArgs& a, const QAct& qa, int64_t i0,
         _mm256_load_si256(reinterpret_cast<const __m256i*>(dh[b % kDChunk])));
     QEFF_UNROLL
     for (int i = 0; i < NI; ++i) {
-      const int8_t* xb = xq + i * a.K + 32 * b;
-      const __m512i xl = _mm512_broadcast_i32x4(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(xb)));
-      const __m512i xh = _mm512_broadcast_i32x4(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(xb + 16)));
-      __m512i s[4];
-      for (int v = 0; v < 4; ++v)
-        s[v] = _mm512_dpbusd_epi32(
-            _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[v], xl), hi[v], xh);
       const __m512i isum =
-          _mm512_add_epi32(Reduce4(s), _mm512_set1_epi32(corr[i * nb + b]));
+          _mm512_add_epi32(BlockDot16(xq + i * a.K + 32 * b, lo, hi),
+                           _mm512_set1_epi32(corr[i * nb + b]));
       fa[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),
                               _mm512_mul_ps(d, _mm512_set1_ps(dx[i * nb + b])),
                               fa[i]);
@@ -444,22 +615,22 @@ QEFF_VNNI void DirectVnni(const LinearArgs& a, const QAct& qa, int64_t i0,
   }
 }
 
-template <bool Q4>
+template <int kFmt>
 void RunDirectVnniT(const LinearArgs& a, const QAct& qa, int64_t jb,
                     int64_t je) {
   for (int64_t i0 = 0; i0 < a.M; i0 += kDirectMaxRows) {
     switch (std::min<int64_t>(kDirectMaxRows, a.M - i0)) {
       case 1:
-        DirectVnni<1, Q4>(a, qa, i0, jb, je);
+        DirectVnni<1, kFmt>(a, qa, i0, jb, je);
         break;
       case 2:
-        DirectVnni<2, Q4>(a, qa, i0, jb, je);
+        DirectVnni<2, kFmt>(a, qa, i0, jb, je);
         break;
       case 3:
-        DirectVnni<3, Q4>(a, qa, i0, jb, je);
+        DirectVnni<3, kFmt>(a, qa, i0, jb, je);
         break;
       default:
-        DirectVnni<4, Q4>(a, qa, i0, jb, je);
+        DirectVnni<4, kFmt>(a, qa, i0, jb, je);
     }
   }
 }
@@ -470,9 +641,11 @@ void RunDirectVnni(const LinearArgs& a, const QAct& qa, int64_t jb,
   for (int64_t j = jb; j < je; j += 16) {
     const int64_t e = std::min(je, j + 16);
     if (a.quant == QuantFormat::kQ4_0)
-      RunDirectVnniT<true>(a, qa, j, e);
+      RunDirectVnniT<1>(a, qa, j, e);
+    else if (a.quant == QuantFormat::kQ4_K)
+      RunDirectVnniT<2>(a, qa, j, e);
     else
-      RunDirectVnniT<false>(a, qa, j, e);
+      RunDirectVnniT<0>(a, qa, j, e);
   }
 }
 #endif
@@ -480,6 +653,7 @@ void RunDirectVnni(const LinearArgs& a, const QAct& qa, int64_t jb,
 }  // namespace
 
 bool QLinearApplies(const LinearArgs& a) {
+  if (a.quant == QuantFormat::kQ4_K) return a.K % 256 == 0;
   return (a.quant == QuantFormat::kQ8_0 || a.quant == QuantFormat::kQ4_0) &&
          a.K % 32 == 0;
 }
@@ -488,25 +662,29 @@ void LinearQ8Act(const LinearArgs& a, QPath path) {
 #if !defined(__x86_64__)
   path = QPath::kScalar;
 #endif
-  const int32_t off = a.quant == QuantFormat::kQ4_0 ? 8 : 128;
+  const int32_t off = a.quant == QuantFormat::kQ4_0   ? 8
+                      : a.quant == QuantFormat::kQ4_K ? 0
+                                                      : 128;
   const int64_t nb = a.K / 32;
   thread_local QAct qa;
   qa.xq.resize(a.M * a.K);
   qa.corr.resize(a.M * nb);
   qa.dx.resize(a.M * nb);
+  qa.xs.resize(a.M * nb);
   QAct* q = &qa;
   ParallelFor(a.M, 16, [&](int64_t ib, int64_t ie) {
     for (int64_t i = ib; i < ie; ++i) {
       int8_t* xq = q->xq.data() + i * a.K;
       int32_t* corr = q->corr.data() + i * nb;
       float* dx = q->dx.data() + i * nb;
+      float* xs = q->xs.data() + i * nb;
 #if defined(__x86_64__)
       if (path == QPath::kVnni) {
-        QuantizeRowVnni(off, a.x + i * a.K, a.K, xq, corr, dx);
+        QuantizeRowVnni(off, a.x + i * a.K, a.K, xq, corr, dx, xs);
         continue;
       }
 #endif
-      QuantizeRowScalar(off, a.x + i * a.K, a.K, xq, corr, dx);
+      QuantizeRowScalar(off, a.x + i * a.K, a.K, xq, corr, dx, xs);
     }
   });
   if (path == QPath::kScalar) {

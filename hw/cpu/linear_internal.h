@@ -93,12 +93,15 @@ absl::Status RunPackedLinear(ir::DType dtype, const uint8_t* w, int64_t N,
 void LinearPackedAvx512(const LinearArgs& a);
 void LinearPackedPortable(const LinearArgs& a);
 
-// ---- Q8_0 / Q4_0 weights with int8 activations (as llama.cpp's
+// ---- Q8_0 / Q4_0 / Q4_K weights with int8 activations (as llama.cpp's
 // vec_dot_q8_0_q8_0 / q4_0_q8_0). Each activation row is quantized once per
 // call in blocks of 32: amax = max|x|, d = amax / 127, q = round-to-even(x /
 // d) (d = 0: q = 0). Per (row, feature) and block b the integer dot isum_b
 // is exact; the result is the f32 chain acc = fma(f32(isum_b), d_w * d_x,
-// acc) over b ascending (one accumulator, no lane reduction). The VNNI
+// acc) over b ascending (one accumulator, no lane reduction); Q4_K per
+// 32-value sub-block, with a second fma for its min (kernels_qlinear.cc
+// has the exact chain; llama.cpp's q4_K_q8_K quantizes activations per 256
+// instead, a small difference of rounding). The VNNI
 // kernel (weights repacked per call into 16-feature panels, "lanes =
 // features") and the scalar kernel compute bit-identical results. For few
 // rows (decode) the VNNI path instead reads the original blocks directly
