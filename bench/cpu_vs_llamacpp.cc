@@ -5,6 +5,9 @@
 // (models/gguf_writer.h) once per weight format and kept in --dir:
 //   stories110M  dim 768, 12 layers, 12 heads (12 kv), ffn 2048, vocab 32000
 //   tinyllama    dim 2048, 22 layers, 32 heads (4 kv), ffn 5632, vocab 32000
+//   mixtral1B    (not by default) dim 1024, 12 layers, 16 heads (4 kv),
+//                8 experts of ffn 2816, 2 per token (GGUF llama with
+//                ffn_gate_inp in f32 and stacked ffn_*_exps), vocab 32000
 // Formats (--formats): f32, f16, bf16 (round to nearest even), q8_0, q4_0
 // (ir::Quantize) with every 2-D matrix (token_embd, attention, FFN, output)
 // in that format and norms in f32; q4_k is made from the f32 file by
@@ -38,7 +41,8 @@
 // Also measured in the same run: the host's read bandwidth (a 1 GiB
 // streaming read over --threads threads, best of 5; printed first). Decode's
 // % of the bandwidth bound = bytes read per token x tok/s / bandwidth, where
-// bytes per token = every matrix but token_embd (the output head included)
+// bytes per token = every matrix but token_embd (the output head included;
+// of a MoE's experts only the 2 of 8 a token uses)
 // + the KV cache read at the mean position of the timed steps (qeff: its
 // retained state's bytes per position; llama.cpp: f16 K and V).
 // Peak RSS: each qeff (model, format) measurement runs in a forked child,
@@ -99,6 +103,9 @@ namespace {
 struct Shape {
   std::string name;
   int64_t dim, layers, heads, kv_heads, ffn, vocab, context;
+  // Mixture of experts: `experts` FFNs of width ffn per layer, `used` of
+  // them per token (Mixtral's routing); 0: a dense FFN.
+  int64_t experts = 0, used = 0;
   int64_t head_dim() const { return dim / heads; }
 };
 
@@ -106,6 +113,8 @@ const std::vector<Shape>& Shapes() {
   static const std::vector<Shape> kShapes = {
       {"stories110M", 768, 12, 12, 12, 2048, 32000, 1024},
       {"tinyllama", 2048, 22, 32, 4, 5632, 32000, 2048},
+      // Mixtral-shaped, ~0.96 B total, ~0.18 B active per token.
+      {"mixtral1B", 1024, 12, 16, 4, 2816, 32000, 2048, 8, 2},
   };
   return kShapes;
 }
@@ -115,6 +124,7 @@ const std::vector<std::string> kFormats = {"f32",  "f16",  "bf16",
 
 constexpr int kParityTokens = 16;
 constexpr int kParityPrompt = 8;
+constexpr int64_t kEos = 2;  // tokenizer.ggml.eos_token_id of every file
 
 struct Args {
   std::vector<std::string> models = {"stories110M", "tinyllama"};
@@ -158,18 +168,20 @@ struct Rng {
   }
 };
 
-absl::StatusOr<ir::Tensor> Matrix(Rng& rng, int64_t rows, int64_t cols, float a,
+// A weight of `dims` (2-D, or 3-D stacked experts) in format `fmt`.
+absl::StatusOr<ir::Tensor> Matrix(Rng& rng, std::vector<int64_t> dims, float a,
                                   const std::string& fmt) {
-  ir::Tensor f = ir::Tensor::Zeros(ir::DType::kF32, {rows, cols});
+  ir::Tensor f = ir::Tensor::Zeros(ir::DType::kF32, dims);
+  const int64_t n = f.num_elements();
   float* p = f.mutable_data<float>();
-  for (int64_t i = 0; i < rows * cols; ++i) p[i] = rng.Next(a);
+  for (int64_t i = 0; i < n; ++i) p[i] = rng.Next(a);
   if (fmt == "f32") return f;
   if (fmt == "f16" || fmt == "bf16") {
     const bool half = fmt == "f16";
     ir::Tensor h = ir::Tensor::Zeros(half ? ir::DType::kF16 : ir::DType::kBF16,
-                                     {rows, cols});
+                                     std::move(dims));
     uint16_t* q = h.mutable_data<uint16_t>();
-    for (int64_t i = 0; i < rows * cols; ++i)
+    for (int64_t i = 0; i < n; ++i)
       q[i] = half ? ir::FloatToHalf(p[i]) : ir::FloatToBFloat16(p[i]);
     return h;
   }
@@ -202,6 +214,10 @@ absl::Status WriteModel(const Shape& m, const std::string& fmt,
   g.Add(key("attention.layer_norm_rms_epsilon"), GgufValue::F32(1e-5f));
   g.Add(key("rope.freq_base"), GgufValue::F32(10000.0f));
   g.Add(key("rope.dimension_count"), GgufValue::U32(m.head_dim()));
+  if (m.experts > 0) {
+    g.Add(key("expert_count"), GgufValue::U32(m.experts));
+    g.Add(key("expert_used_count"), GgufValue::U32(m.used));
+  }
   // The test vocabulary padded with plain pieces to the shape's vocab.
   models::TestVocab v = models::MakeTestVocab();
   for (int64_t i = static_cast<int64_t>(v.pieces.size()); i < m.vocab; ++i) {
@@ -215,41 +231,58 @@ absl::Status WriteModel(const Shape& m, const std::string& fmt,
   g.Add("tokenizer.ggml.token_type", GgufValue::I32Array(v.types));
   g.Add("tokenizer.ggml.unknown_token_id", GgufValue::U32(0));
   g.Add("tokenizer.ggml.bos_token_id", GgufValue::U32(1));
-  g.Add("tokenizer.ggml.eos_token_id", GgufValue::U32(2));
+  g.Add("tokenizer.ggml.eos_token_id", GgufValue::U32(kEos));
   g.Add("tokenizer.ggml.add_bos_token", GgufValue::Bool(true));
   Rng rng;
   const int64_t kv = m.kv_heads * m.head_dim();
   const float a_in = 1.7f / std::sqrt(static_cast<float>(m.dim));
   const float a_ffn = 1.7f / std::sqrt(static_cast<float>(m.ffn));
-  auto add = [&](const std::string& name, int64_t r, int64_t c,
-                 float a) -> absl::Status {
-    auto t = Matrix(rng, r, c, a, fmt);
+  auto add = [&](const std::string& name, std::vector<int64_t> dims, float a,
+                 const std::string& format) -> absl::Status {
+    auto t = Matrix(rng, std::move(dims), a, format);
     if (!t.ok()) return t.status();
     return g.AddTensor(name, *t);
   };
-  QEFF_RETURN_IF_ERROR(add("token_embd.weight", m.vocab, m.dim, 1.0f));
+  QEFF_RETURN_IF_ERROR(add("token_embd.weight", {m.vocab, m.dim}, 1.0f, fmt));
   for (int64_t i = 0; i < m.layers; ++i) {
     const std::string b = absl::StrCat("blk.", i, ".");
     QEFF_RETURN_IF_ERROR(
         g.AddTensor(b + "attn_norm.weight", NormWeight(rng, m.dim)));
-    QEFF_RETURN_IF_ERROR(add(b + "attn_q.weight", m.dim, m.dim, a_in));
-    QEFF_RETURN_IF_ERROR(add(b + "attn_k.weight", kv, m.dim, a_in));
-    QEFF_RETURN_IF_ERROR(add(b + "attn_v.weight", kv, m.dim, a_in));
-    QEFF_RETURN_IF_ERROR(add(b + "attn_output.weight", m.dim, m.dim, a_in));
+    QEFF_RETURN_IF_ERROR(add(b + "attn_q.weight", {m.dim, m.dim}, a_in, fmt));
+    QEFF_RETURN_IF_ERROR(add(b + "attn_k.weight", {kv, m.dim}, a_in, fmt));
+    QEFF_RETURN_IF_ERROR(add(b + "attn_v.weight", {kv, m.dim}, a_in, fmt));
+    QEFF_RETURN_IF_ERROR(
+        add(b + "attn_output.weight", {m.dim, m.dim}, a_in, fmt));
     QEFF_RETURN_IF_ERROR(
         g.AddTensor(b + "ffn_norm.weight", NormWeight(rng, m.dim)));
-    QEFF_RETURN_IF_ERROR(add(b + "ffn_gate.weight", m.ffn, m.dim, a_in));
-    QEFF_RETURN_IF_ERROR(add(b + "ffn_up.weight", m.ffn, m.dim, a_in));
-    QEFF_RETURN_IF_ERROR(add(b + "ffn_down.weight", m.dim, m.ffn, a_ffn));
+    if (m.experts > 0) {
+      // llama.cpp's layout: the router in f32 (llama-quantize keeps it so),
+      // the experts stacked as [experts, out, in].
+      const int64_t e = m.experts;
+      QEFF_RETURN_IF_ERROR(
+          add(b + "ffn_gate_inp.weight", {e, m.dim}, a_in, "f32"));
+      QEFF_RETURN_IF_ERROR(
+          add(b + "ffn_gate_exps.weight", {e, m.ffn, m.dim}, a_in, fmt));
+      QEFF_RETURN_IF_ERROR(
+          add(b + "ffn_up_exps.weight", {e, m.ffn, m.dim}, a_in, fmt));
+      QEFF_RETURN_IF_ERROR(
+          add(b + "ffn_down_exps.weight", {e, m.dim, m.ffn}, a_ffn, fmt));
+      continue;
+    }
+    QEFF_RETURN_IF_ERROR(add(b + "ffn_gate.weight", {m.ffn, m.dim}, a_in, fmt));
+    QEFF_RETURN_IF_ERROR(add(b + "ffn_up.weight", {m.ffn, m.dim}, a_in, fmt));
+    QEFF_RETURN_IF_ERROR(
+        add(b + "ffn_down.weight", {m.dim, m.ffn}, a_ffn, fmt));
   }
   QEFF_RETURN_IF_ERROR(
       g.AddTensor("output_norm.weight", NormWeight(rng, m.dim)));
-  QEFF_RETURN_IF_ERROR(add("output.weight", m.vocab, m.dim, a_in));
+  QEFF_RETURN_IF_ERROR(add("output.weight", {m.vocab, m.dim}, a_in, fmt));
   return g.WriteFile(path);
 }
 
 // What a GGUF file holds: all tensor bytes, the bytes decode reads per token
-// (every 2-D matrix but token_embd), and a census of tensor types.
+// (every matrix but token_embd; of stacked experts, the `used` of them), and
+// a census of tensor types.
 struct FileStats {
   int64_t tensor_bytes = 0, decode_bytes = 0;
   std::map<std::string, int> types_2d, types_1d;
@@ -259,11 +292,13 @@ struct FileStats {
       for (const auto& [t, n] : m) parts.push_back(absl::StrCat(n, " ", t));
       return absl::StrJoin(parts, ", ");
     };
-    return absl::StrCat("2-D: ", join(types_2d), "; 1-D: ", join(types_1d));
+    return absl::StrCat("matrices: ", join(types_2d),
+                        "; 1-D: ", join(types_1d));
   }
 };
 
-absl::StatusOr<FileStats> ReadFileStats(const std::string& path) {
+absl::StatusOr<FileStats> ReadFileStats(const Shape& m,
+                                        const std::string& path) {
   auto f = models::ReadGguf(path);
   if (!f.ok()) return f.status();
   FileStats s;
@@ -275,7 +310,9 @@ absl::StatusOr<FileStats> ReadFileStats(const std::string& path) {
       ++s.types_2d[t.name == "token_embd.weight" || t.name == "output.weight"
                        ? absl::StrCat(type, " (", t.name, ")")
                        : type];
-      if (t.name != "token_embd.weight") s.decode_bytes += n;
+      if (t.name == "token_embd.weight") continue;
+      s.decode_bytes +=
+          absl::StrContains(t.name, "_exps.") ? n / m.experts * m.used : n;
     } else {
       ++s.types_1d[type];
     }
@@ -386,70 +423,63 @@ int QeffChild(const Shape& m, const std::string& path, const Args& a,
                         {"position_ids", ir::Tensor::I64({1, 1}, {pos})}});
   };
 
-  // Parity: the prompt one token at a time, then greedy.
-  {
-    const std::vector<int64_t> prompt = ParityPrompt(m);
+  // Parity: the prompt one token at a time, then greedy; `logits[k]` is
+  // the step that chose token k.
+  if (peer_tokens == nullptr) {
+    std::printf("  parity: not checked (llama.cpp peer unavailable)\n");
+  } else {
+    const std::vector<int64_t>& peer = *peer_tokens;
+    std::vector<std::vector<float>> logits;
     std::vector<int64_t> got;
-    int64_t pos = 0, next = 0;
-    int diverged = -1;
-    std::string why;
-    for (int64_t id : prompt) {
+    int64_t pos = 0;
+    for (int64_t id : ParityPrompt(m)) {
       auto out = step(id, pos++);
       if (!out.ok()) return fail(out.status());
-      if (pos < static_cast<int64_t>(prompt.size())) continue;
-      std::vector<float> l = out->at("logits").ToFloats();
-      next = std::max_element(l.begin(), l.end()) - l.begin();
+      if (pos == kParityPrompt) logits.push_back(out->at("logits").ToFloats());
     }
+    // node-llama-cpp stops at an end-of-generation token without yielding
+    // it: past its last token, llama.cpp's choice was EOS.
+    auto theirs = [&](size_t k) {
+      return k < peer.size() ? peer[k] : int64_t{kEos};
+    };
+    int diverged = -1, agreed = 0;
     for (int k = 0; k < kParityTokens; ++k) {
-      got.push_back(next);
-      if (peer_tokens && diverged < 0 &&
-          (k >= static_cast<int>(peer_tokens->size()) ||
-           (*peer_tokens)[k] != next))
+      const std::vector<float>& l = logits.back();
+      got.push_back(std::max_element(l.begin(), l.end()) - l.begin());
+      if (got[k] != theirs(k)) {
         diverged = k;
-      if (k + 1 == kParityTokens) break;
-      // Continue along llama.cpp's tokens past a divergence would be another
-      // test; qeff's own greedy path is what it prints.
-      auto out = step(next, pos++);
-      if (!out.ok()) return fail(out.status());
-      std::vector<float> l = out->at("logits").ToFloats();
-      next = std::max_element(l.begin(), l.end()) - l.begin();
-    }
-    if (peer_tokens == nullptr) {
-      std::printf("  parity: not checked (llama.cpp peer unavailable)\n");
-    } else if (diverged < 0) {
-      std::printf("  parity: %d/%d\n", kParityTokens, kParityTokens);
-    } else if (diverged >= static_cast<int>(peer_tokens->size())) {
-      std::printf("  parity: llama.cpp gave %zu tokens, not %d: not timed\n",
-                  peer_tokens->size(), kParityTokens);
-      return 3;
-    } else {
-      // qeff's logits at the divergent step: replay the prompt and the
-      // agreed tokens (greedy is deterministic, so the cache is the same).
-      std::vector<int64_t> seq = prompt;
-      seq.insert(seq.end(), got.begin(), got.begin() + diverged);
-      std::vector<float> l;
-      for (size_t i = 0; i < seq.size(); ++i) {
-        auto out = step(seq[i], static_cast<int64_t>(i));
-        if (!out.ok()) return fail(out.status());
-        if (i + 1 == seq.size()) l = out->at("logits").ToFloats();
+        break;
       }
+      ++agreed;
+      if (got[k] == kEos || k + 1 == kParityTokens) break;
+      auto out = step(got[k], pos++);
+      if (!out.ok()) return fail(out.status());
+      logits.push_back(out->at("logits").ToFloats());
+    }
+    if (diverged < 0) {
+      std::printf("  parity: %d/%d%s\n", agreed, agreed,
+                  agreed < kParityTokens ? " (both end at EOS)" : "");
+    } else {
+      const std::vector<float>& l = logits[diverged];
       std::vector<float> sorted = l;
       std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(),
                         std::greater<float>());
       float max_abs = 0;
       for (float x : l) max_abs = std::max(max_abs, std::fabs(x));
       const float margin = sorted[0] - sorted[1];
-      const int64_t theirs = (*peer_tokens)[diverged];
-      const float gap = theirs >= 0 && theirs < static_cast<int64_t>(l.size())
-                            ? l[got[diverged]] - l[theirs]
+      const int64_t t = theirs(diverged);
+      const float gap = t >= 0 && t < static_cast<int64_t>(l.size())
+                            ? l[got[diverged]] - l[t]
                             : INFINITY;
       const bool tie = gap <= a.tie * max_abs;
       std::printf(
           "  parity: first divergence at token %d (qeff top-2 margin %.3g; "
-          "qeff %lld vs llama.cpp %lld, logit gap %.3g; max |logit| %.3g): "
+          "qeff %lld vs llama.cpp %lld%s, logit gap %.3g; max |logit| %.3g): "
           "%s\n",
           diverged, margin, static_cast<long long>(got[diverged]),
-          static_cast<long long>(theirs), gap, max_abs,
+          static_cast<long long>(t),
+          static_cast<size_t>(diverged) < peer.size() ? "" : " (EOS)", gap,
+          max_abs,
           tie ? "a near tie, timed"
               : absl::StrCat("not a near tie (gap > ", a.tie,
                              " x max |logit|): not timed")
@@ -687,7 +717,7 @@ absl::Status RunOrt(const Shape& m, const std::string& path,
                                             Tail(log)));
   row->rate = ParseKeyValues(r->out);
   row->max_rss_kib = r->max_rss_kib;
-  auto stats = ReadFileStats(path);
+  auto stats = ReadFileStats(m, path);
   if (stats.ok()) row->weights_kv_bytes = stats->tensor_bytes + kv;
   row->kv_bytes_per_pos = kv / a.ctx();
   return absl::OkStatus();
@@ -998,7 +1028,7 @@ int main(int argc, char** argv) {
         ++failures;
         continue;
       }
-      auto stats = ReadFileStats(path);
+      auto stats = ReadFileStats(m, path);
       if (!stats.ok()) {
         std::printf("  %s\n", stats.status().ToString().c_str());
         note("qeff", "unreadable file");
