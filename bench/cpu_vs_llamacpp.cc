@@ -1134,10 +1134,13 @@ int main(int argc, char** argv) {
       "t/s: tokens per second, mean of %d reps; x: ratio to llama.cpp on the "
       "same file (higher is better for the row's engine); bw%%: decode's %% "
       "of the bandwidth bound (%.2f GB/s; matrices but token_embd + KV read "
-      "at the mean position); RSS: the child's peak (wait4 ru_maxrss); W+KV: "
-      "the file's tensors + the KV cache at the context used\n",
-      a.reps, bw);
-  if (a.ort)
+      "at the mean position); RSS: the child's peak (wait4 ru_maxrss; it "
+      "includes what the child shared with this process at fork, %.0f MiB); "
+      "W+KV: the file's tensors + the KV cache at the context used\n",
+      a.reps, bw, bench::ReadProcMemory().vm_rss / 1024.0);
+  bool ort_row = false;
+  for (const EngineRow& r : table.rows) ort_row |= r.engine == "onnxrt";
+  if (ort_row)
     std::printf(
         "onnxrt: onnxruntime-node 1.30 on qeff's exported ONNX of "
         "the f32 file (retained-state KV as f32)\n");
