@@ -105,10 +105,11 @@ if [[ -d "$PEERS_DIR/llama.cpp/models" && ! -x "$PEERS_DIR/llama.cpp/build/bin/l
     cmake --build build -j2 --target llama-perplexity >>/tmp/qeff-setup-llama.log 2>&1) ||
     say "llama-perplexity build failed (log: /tmp/qeff-setup-llama.log): the perplexity peer comparison skips"
 fi
-# llama.cpp's llama-embedding (the sentence-embedding peer) and llama-bench
-# (the peer of //bench:cpu_vs_llamacpp), from the same build folder (their
-# libraries are shared with llama-perplexity's; seconds each once built).
-for tool in llama-embedding llama-bench; do
+# llama.cpp's llama-embedding (the sentence-embedding peer), llama-bench
+# (the peer of //bench:cpu_vs_llamacpp) and llama-quantize (which makes that
+# benchmark's Q4_K file), from the same build folder (their libraries are
+# shared with llama-perplexity's; seconds each once built).
+for tool in llama-embedding llama-bench llama-quantize; do
   if [[ -d "$PEERS_DIR/llama.cpp/models" && ! -x "$PEERS_DIR/llama.cpp/build/bin/$tool" ]]; then
     say "building llama.cpp's $tool (once)"
     (cd "$PEERS_DIR/llama.cpp" &&
