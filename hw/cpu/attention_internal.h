@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "hw/cpu/kernels.h"
 #include "hw/cpu/vec_math.h"
+#include "oneapi/tbb/task_arena.h"
 
 namespace qeff::hw::cpu {
 
@@ -56,7 +57,13 @@ absl::Status AttendOverCache(const KernelCtx& k, KeyDot key_dot,
                                          " out of range [0, ", Bc, ")"));
   }
   float* out = k.out[0].out<float>();
-  ParallelFor(B * H * S, 1, [&](int64_t r0, int64_t r1) {
+  // Chunks of several rows (about 4 per core): per-chunk buffers and task
+  // overhead amortized; each row is still computed alone.
+  const int64_t rows_total = B * H * S;
+  const int64_t conc = std::max(1, tbb::this_task_arena::max_concurrency());
+  const int64_t grain =
+      std::max<int64_t>(1, std::min<int64_t>(32, rows_total / (4 * conc)));
+  ParallelFor(rows_total, grain, [&](int64_t r0, int64_t r1) {
     std::vector<float> sc(C), acc(D), scratch(D);
     std::vector<char> live(C);
     for (int64_t r = r0; r < r1; ++r) {
