@@ -112,32 +112,6 @@ bool HasAvx2() {
 }
 #endif
 
-#if defined(__x86_64__)
-// Attention's q·k on AVX-512: 4 independent 16-lane FMA chains (k = 64c +
-// 16r + l in chain r), a fixed add tree, a masked tail. A fixed
-// computation of the two rows (batch-invariant).
-__attribute__((target("avx512f,avx512dq,fma"))) float DotAvx512(const float* a,
-                                                                const float* b,
-                                                                int64_t n) {
-  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
-                   _mm512_setzero_ps(), _mm512_setzero_ps()};
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64)
-    for (int r = 0; r < 4; ++r)
-      acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * r),
-                               _mm512_loadu_ps(b + i + 16 * r), acc[r]);
-  for (int r = 0; i < n; i += 16, r = (r + 1) & 3) {
-    const __mmask16 m = n - i >= 16
-                            ? static_cast<__mmask16>(0xFFFF)
-                            : static_cast<__mmask16>((1u << (n - i)) - 1);
-    acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i),
-                             _mm512_maskz_loadu_ps(m, b + i), acc[r]);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]),
-                                            _mm512_add_ps(acc[2], acc[3])));
-}
-#endif
-
 inline float Dot(const float* a, const float* b, int64_t n) {
 #if defined(__x86_64__)
   if (HasAvx2()) return DotAvx2(a, b, n);
@@ -571,15 +545,9 @@ absl::Status Attention(const KernelCtx& k) {
   const int64_t D = k.in[0].dims()[3];
   const float* kc = k.in[1].in<float>();
   const float* vc = k.in[2].in<float>();
-#if defined(__x86_64__)
-  const bool avx512 = linear::HasAvx512();
-#endif
   return AttendOverCache(
       k,
       [&](const float* qr, int64_t slot, float*) {
-#if defined(__x86_64__)
-        if (avx512) return DotAvx512(qr, kc + slot * D, D);
-#endif
         return Dot(qr, kc + slot * D, D);
       },
       [&](float p, int64_t slot, float* acc, float*) {
