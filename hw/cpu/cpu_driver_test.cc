@@ -205,35 +205,51 @@ TEST(CpuDriver, FusesSoftCappedAttention) {
   }
 }
 
-// Float weights are copied once, into the panels the Linear kernel reads
-// (one copy shared by every specialization); quantized weights are
+// Float and Q8_0 weights are copied once, into the panels the Linear kernel
+// reads (one copy shared by every specialization; quantized panels keep the
+// format and byte count); a format with no packed kernel (MXFP6) is
 // referenced in place. No weight is transposed or converted by folding.
-TEST(CpuDriver, CompilePacksFloatWeightsOnceAndQuantizedNever) {
-  for (ir::QuantFormat f : {ir::QuantFormat::kNone, ir::QuantFormat::kQ8_0}) {
+TEST(CpuDriver, CompilePacksWeightsOnce) {
+  for (ir::QuantFormat f : {ir::QuantFormat::kNone, ir::QuantFormat::kQ8_0,
+                            ir::QuantFormat::kMXFP6}) {
     TinyLlamaOptions o;
     o.weights = f;
     auto m = MakeTinyLlama(o);
     ASSERT_TRUE(m.ok()) << m.status();
     std::set<const void*> weights;
+    size_t quant_bytes = 0;
     for (ir::ValueId v = 0; v < m->graph.num_values(); ++v)
-      if (m->graph.value(v).is_constant())
+      if (m->graph.value(v).is_constant()) {
         weights.insert(m->graph.value(v).constant->buffer().get());
+        if (m->graph.value(v).constant->is_quantized())
+          quant_bytes += m->graph.value(v).constant->byte_size();
+      }
     cpu::CompileStats st;
     auto p = cpu::CompileProgram(
         m->graph, PrefillDecodeSpecializations(1, 4, 16), {}, &st);
     ASSERT_TRUE(p.ok()) << p.status();
     int panels = 0;
+    size_t packed_bytes = 0;
     for (const auto& c : (*p)->constants) {
       if (c.num_elements() < 1024) continue;
-      if (f == ir::QuantFormat::kNone && c.rank() == 3 && c.dims()[2] == 16) {
+      const bool packed =
+          c.rank() == 3 &&
+          (f == ir::QuantFormat::kNone ? c.dims()[2] == 16 : c.dims()[1] == 16);
+      if (packed) {
         ++panels;
+        if (c.is_quantized()) packed_bytes += c.byte_size();
         EXPECT_FALSE(weights.count(c.buffer().get()));
       } else {
         EXPECT_TRUE(weights.count(c.buffer().get())) << c.TypeString();
       }
     }
     // 2 layers x 7 Linear + lm_head, each packed once.
-    EXPECT_EQ(panels, f == ir::QuantFormat::kNone ? 2 * 7 + 1 : 0);
+    EXPECT_EQ(panels, f == ir::QuantFormat::kMXFP6 ? 0 : 2 * 7 + 1)
+        << ir::QuantFormatName(f);
+    // Q8_0 panels hold the weights' bytes plus the padding of the last
+    // panel to 16 features (measured: 68544 vs 68000).
+    if (f == ir::QuantFormat::kQ8_0)
+      EXPECT_LT(packed_bytes, quant_bytes * 1.02);
     // Only shape arithmetic and the RoPE tables fold (no weight Transpose).
     EXPECT_LT(st.folded, 2 * (2 * 7 + 1));  // fewer than the Linear weights
   }

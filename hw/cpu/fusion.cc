@@ -567,6 +567,10 @@ absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
       // f32 / f16 / bf16: panels the Linear kernel reads 16 features of one
       // k at a time from (linear_internal.h).
       w = linear::PackPanels(w);
+    } else if (linear::QPackApplies(w.quant(), w.dims()[1])) {
+      // Q8_0 / Q4_0 / Q4_K: 16-feature panels in the VNNI kernel's layout,
+      // the same bytes per weight.
+      w = linear::PackQuantPanels(w);
     }
     // The program holds a copy (quantized, converted or packed): the
     // checkpoint's pages the copy read are released.

@@ -54,7 +54,8 @@ KernelFn FindKernel(absl::string_view op);
 // 2: Attention's optional soft-cap floats; MoE activations 1 and 2 (GELU).
 // 3: Linear weights of f32/f16/bf16 in panels [ceil(N / 16), K, 16]; the
 //    float Linear sums each (row, feature) in one FMA chain over k.
-inline constexpr int kKernelAbiVersion = 3;
+// 4: Linear weights of Q8_0/Q4_0/Q4_K in panels [ceil(N / 16), 16, K].
+inline constexpr int kKernelAbiVersion = 4;
 
 // Runs fn(begin, end) over [0, n) in chunks of at least `grain`, in parallel
 // within the current task_arena. Chunks never change what a single index

@@ -361,18 +361,24 @@ absl::Status Linear(const KernelCtx& k) {
   const float* bias =
       k.in.size() > 2 && k.in[2].data ? k.in[2].in<float>() : nullptr;
   const int64_t K = x.dims().back();
-  // Rows W [N, K], or panels [ceil(N / 16), K, 16] (N: the output's).
+  // Rows W [N, K], or panels (N: the output's): [ceil(N / 16), K, 16]
+  // float, [ceil(N / 16), 16, K] block-quantized (linear_internal.h).
   const bool packed = w.dims().size() == 3;
+  const bool qpacked = packed && w.slot->quant != QuantFormat::kNone;
   const int64_t N = packed ? k.out[0].dims().back() : w.dims()[0];
-  if (packed ? (w.dims()[0] != (N + 15) / 16 || w.dims()[1] != K ||
-                w.dims()[2] != 16)
-             : (w.dims().size() != 2 || w.dims()[1] != K))
+  const std::vector<int64_t> want =
+      qpacked ? std::vector<int64_t>{(N + 15) / 16, 16, K}
+              : std::vector<int64_t>{(N + 15) / 16, K, 16};
+  if (packed ? w.dims() != want : (w.dims().size() != 2 || w.dims()[1] != K))
     return KernelError(k, "weight does not match input");
   const int64_t M = K ? x.n() / K : 0;
   if (bias && k.in[2].n() != N)
     return KernelError(k, "bias does not match the weight");
   absl::Status st =
-      packed
+      qpacked
+          ? linear::RunPackedQLinear(w.slot->quant, w.data, N, K, x.in<float>(),
+                                     M, bias, k.out[0].out<float>())
+      : packed
           ? linear::RunPackedLinear(w.slot->dtype, w.data, N, K, x.in<float>(),
                                     M, bias, k.out[0].out<float>())
           : linear::RunLinear(w.slot->dtype, w.slot->quant, w.data, N, K,
@@ -403,19 +409,12 @@ absl::Status RunLinear(DType dtype, QuantFormat quant, const uint8_t* wdata,
           absl::StrCat("unsupported weight dtype ", ir::DTypeName(dtype)));
     row_bytes = K * ir::DTypeSize(dtype);
   }
-  linear::LinearArgs la;
+  linear::LinearArgs la = CallArgs(wdata, N, K, px, M, bias, py);
   la.dtype = dtype;
   la.quant = quant;
   la.block = dec.block;
   la.block_bytes = dec.block_bytes;
-  la.w = wdata;
   la.row_bytes = row_bytes;
-  la.x = px;
-  la.M = M;
-  la.K = K;
-  la.bias = bias;
-  la.y = py;
-  la.N = N;
 #if defined(__x86_64__)
   // Q8_0 / Q4_0 / Q4_K on VNNI hosts: int8 activations (not exact: see
   // linear_internal.h); elsewhere the exact f32 paths below.
@@ -517,15 +516,8 @@ absl::Status RunPackedLinear(DType dtype, const uint8_t* w, int64_t N,
   if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16)
     return absl::InvalidArgumentError(
         absl::StrCat("unsupported packed weight dtype ", ir::DTypeName(dtype)));
-  LinearArgs a;
+  LinearArgs a = CallArgs(w, N, K, x, M, bias, y);
   a.dtype = dtype;
-  a.w = w;
-  a.x = x;
-  a.M = M;
-  a.K = K;
-  a.bias = bias;
-  a.y = y;
-  a.N = N;
 #if defined(__x86_64__)
   if (HasAvx512()) {
     LinearPackedAvx512(a);

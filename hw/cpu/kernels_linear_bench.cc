@@ -72,8 +72,18 @@ void Run(const char* name, ir::QuantFormat q, ir::DType dt, int reps) {
                                 {768, 2048}};
   std::vector<Weight> ws;
   for (const auto& s : shapes) ws.push_back(MakeWeight(q, dt, s[0], s[1], rng));
-  // Float weights run packed, as the cpu compiler lays them out.
+  // Weights run packed, as the cpu compiler lays them out.
   const bool packed = q == ir::QuantFormat::kNone;
+  const bool qpacked = !packed && QPackApplies(q, 768);
+  if (qpacked) {
+    for (Weight& w : ws) {
+      auto rows = ir::Tensor::FromQuantized(
+          q, ir::DType::kF32, {w.N, w.K},
+          ir::Buffer::Copy(w.bytes.data(), w.bytes.size()));
+      const ir::Tensor p = PackQuantPanels(*rows);
+      w.bytes.assign(p.raw(), p.raw() + p.byte_size());
+    }
+  }
   if (packed) {
     for (Weight& w : ws) {
       ir::Tensor rows = ir::Tensor::Zeros(dt, {w.N, w.K});
@@ -106,6 +116,9 @@ void Run(const char* name, ir::QuantFormat q, ir::DType dt, int reps) {
         a.N = w.N;
         if (packed)
           RunPackedLinear(dt, a.w, a.N, a.K, a.x, M, nullptr, a.y)
+              .IgnoreError();
+        else if (qpacked)
+          RunPackedQLinear(q, a.w, a.N, a.K, a.x, M, nullptr, a.y)
               .IgnoreError();
         else if (QLinearApplies(a) && HasAvx512Vnni())
           LinearQ8Act(a, QPath::kVnni);

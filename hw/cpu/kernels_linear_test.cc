@@ -192,6 +192,72 @@ TEST_P(QLinear, DirectEqualsPackedAndScalarBitForBit) {
 #endif
 }
 
+// The panel-packed quantized layout: unpacking gives the rows back byte for
+// byte, and the packed kernel (VNNI where the host has it, and the unpacked
+// fallback) equals the row layout's LinearQ8Act bit for bit, for M across
+// decode / tile boundaries, N not a multiple of 16, with and without bias;
+// batch-invariant.
+TEST_P(QLinear, PackedPanelsEqualRowsBitForBit) {
+  const ir::QuantFormat q = GetParam();
+  for (int64_t K : {256, 768, 2048}) {
+    for (int64_t N : {16, 40, 100}) {
+      for (int64_t M : {1, 2, 3, 4, 5, 9, 70}) {
+        Case c = MakeCase(q, ir::DType::kF32, M, K, N, 3 * K + N + M);
+        std::vector<float> b(N);
+        for (int64_t j = 0; j < N; ++j) b[j] = 0.01f * (j - 20);
+        if (N == 40) c.a.bias = b.data();
+        auto rows =
+            ir::Tensor::FromQuantized(q, ir::DType::kF32, {N, K},
+                                      ir::Buffer::Copy(c.w.data(), c.w.size()));
+        ASSERT_TRUE(rows.ok());
+        const ir::Tensor packed = PackQuantPanels(*rows);
+        const int64_t P = (N + 15) / 16;
+        ASSERT_EQ(packed.dims(), (std::vector<int64_t>{P, 16, K}));
+        ASSERT_EQ(packed.byte_size(), P * 16 * c.a.row_bytes);
+        const int64_t pb = packed.byte_size() / P;
+        for (int64_t p = 0; p < P; ++p) {
+          std::vector<uint8_t> back(16 * c.a.row_bytes);
+          UnpackQuantPanel(q, packed.raw() + p * pb, K, back.data());
+          const int64_t nf = std::min<int64_t>(16, N - 16 * p);
+          ASSERT_EQ(
+              0, std::memcmp(back.data(), c.w.data() + 16 * p * c.a.row_bytes,
+                             nf * c.a.row_bytes))
+              << "panel " << p;
+        }
+        const std::string what =
+            absl::StrCat(ir::QuantFormatName(q), " K=", K, " N=", N, " M=", M);
+        std::vector<float> yr = RunLinear(c, Q8Act, QPath::kScalar);
+        for (QPath path : {QPath::kVnni, QPath::kScalar}) {
+          std::vector<float> yp(M * N, -5.0f);
+          ASSERT_TRUE(RunPackedQLinear(q, packed.raw(), N, K, c.x.data(), M,
+                                       c.a.bias, yp.data(), path)
+                          .ok());
+#if defined(__x86_64__)
+          // The fallback runs the host's row path: on a host without VNNI
+          // that is the exact f32 path, not the int8 specification.
+          if (path == QPath::kScalar || HasAvx512Vnni())
+#endif
+            ASSERT_EQ(0, std::memcmp(yp.data(), yr.data(), 4 * yr.size()))
+                << what << (path == QPath::kScalar ? " fallback" : " vnni");
+          if (M == 5 && path == QPath::kVnni) {
+            for (int64_t i = 0; i < M; ++i) {
+              std::vector<float> yi(N);
+              ASSERT_TRUE(RunPackedQLinear(q, packed.raw(), N, K,
+                                           c.x.data() + i * K, 1, c.a.bias,
+                                           yi.data())
+                              .ok());
+              ASSERT_EQ(0, std::memcmp(yi.data(), yp.data() + i * N, 4 * N))
+                  << what << " row " << i;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_FALSE(
+      RunPackedQLinear(q, nullptr, 16, 48, nullptr, 1, nullptr, nullptr).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, QLinear,
                          ::testing::Values(ir::QuantFormat::kQ8_0,
                                            ir::QuantFormat::kQ4_0,

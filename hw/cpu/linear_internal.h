@@ -37,6 +37,21 @@ struct LinearArgs {
   int64_t N = 0;
 };
 
+// The arguments of one call (format fields left at their defaults).
+inline LinearArgs CallArgs(const uint8_t* w, int64_t N, int64_t K,
+                           const float* x, int64_t M, const float* bias,
+                           float* y) {
+  LinearArgs a;
+  a.w = w;
+  a.x = x;
+  a.M = M;
+  a.K = K;
+  a.bias = bias;
+  a.y = y;
+  a.N = N;
+  return a;
+}
+
 // y [M, N] = x [M, K] W^T (+ bias) for W [N, K] of `dtype` (f32/f16/bf16)
 // or `quant` blocks, rows contiguous: the Linear kernel's computation (the
 // fastest path the host has), also used per expert by the MoE kernel. An
@@ -111,6 +126,39 @@ bool QLinearApplies(const LinearArgs& a);
 // variants exist for tests and benchmarks.
 enum class QPath { kVnni, kVnniPacked, kVnniDirect, kScalar };
 void LinearQ8Act(const LinearArgs& a, QPath path);
+
+// ---- Panel-packed Q8_0 / Q4_0 / Q4_K weights: the layout the cpu compiler
+// gives every such Linear weight (K a multiple of 32; Q4_K of 256), the
+// layout the VNNI kernel reads, with the bytes of the original blocks (no
+// larger). w [P, 16, K] (P = ceil(N / 16); the tensor keeps its format and
+// byte count; features past N are zero). Panel p (features 16p..16p+15)
+// is nb = K / 32 blocks of 32 values: first nb scale slots of 32 bytes,
+// then nb quant slots of QB bytes (512 for Q8_0, 256 for Q4_0 / Q4_K).
+// Quant slot of block b = vectors of 64 bytes, vector g holding in bytes
+// 4f..4f+3 ("lanes = features") 4 quant bytes of feature f:
+//   Q8_0: q + 128 of values 4g..4g+3 (g < 8);
+//   Q4_0: stored bytes 4g..4g+3 (g < 4): low nibbles values 4g..,
+//         high nibbles values 16 + 4g..;
+//   Q4_K: slots of sub-blocks 2t, 2t + 1 together (512 bytes): the stored
+//         bytes 4g..4g+3 (g < 8) of that pair, low nibbles sub-block 2t,
+//         high nibbles 2t + 1.
+// Scale slot: Q8_0 / Q4_0 the 16 features' f16 d; Q4_K: the 8 slots of a
+// 256-value block hold its 16 header bytes (d, dmin, 12 scale bytes) as 4
+// vectors, vector v bytes 4f.. = header bytes 4v..4v+3 of feature f.
+// Results equal the row layout's (RunLinear on the original rows) bit for
+// bit on every host: the VNNI kernel computes LinearQ8Act's specification;
+// elsewhere each panel is unpacked to rows and run by RunLinear.
+bool QPackApplies(ir::QuantFormat quant, int64_t K);
+ir::Tensor PackQuantPanels(const ir::Tensor& w);  // [N, K] -> [P, 16, K]
+// The inverse for one panel: 16 rows of K / block x block_bytes each.
+void UnpackQuantPanel(ir::QuantFormat quant, const uint8_t* panel, int64_t K,
+                      uint8_t* rows);
+// y [M, N] = x W^T (+ bias) for packed w. kVnni: the VNNI kernel where the
+// host has it, else the unpacked rows; kScalar forces the latter (tests).
+absl::Status RunPackedQLinear(ir::QuantFormat quant, const uint8_t* w,
+                              int64_t N, int64_t K, const float* x, int64_t M,
+                              const float* bias, float* y,
+                              QPath path = QPath::kVnni);
 
 }  // namespace qeff::hw::cpu::linear
 
