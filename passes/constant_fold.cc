@@ -35,7 +35,9 @@ absl::StatusOr<bool> ConstantFolding::Run(ir::Graph& g) {
           continue;
         }
         const ir::Value& val = g.value(v);
-        if (!val.is_constant()) {
+        // A block-quantized weight stays as it is (the kernels read plain
+        // tensors; folding would dequantize it into a larger constant).
+        if (!val.is_constant() || val.constant->is_quantized()) {
           all_const = false;
           break;
         }

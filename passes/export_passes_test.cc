@@ -6,6 +6,7 @@
 #include "ir/builder.h"
 #include "ir/evaluator.h"
 #include "ir/op_schema.h"
+#include "ir/quant.h"
 #include "passes/constant_fold.h"
 #include "passes/fp16_clip.h"
 
@@ -51,6 +52,30 @@ TEST(ConstantFolding, FoldsConstantSubgraphsAndStaticShapes) {
   ASSERT_TRUE(a.ok() && c.ok());
   for (int i = 0; i < 4; ++i)
     EXPECT_EQ((*a)[0].GetDouble(i), (*c)[0].GetDouble(i));
+}
+
+// A block-quantized weight is not folded (the IR kernels read plain
+// tensors: a Transpose of a Q8_0 weight once read past its bytes and
+// crashed `infer` on Q8_0 GGUF files); the graph still evaluates.
+TEST(ConstantFolding, LeavesQuantizedWeightsAlone) {
+  ir::Graph g;
+  ir::GraphBuilder b(&g);
+  auto x = b.Input("x", DType::kF32, Shape({2, 64}));
+  std::vector<float> wv(2 * 64);
+  for (size_t i = 0; i < wv.size(); ++i) wv[i] = 0.01f * (i % 17) - 0.05f;
+  auto q = ir::Quantize(ir::Tensor::F32({2, 64}, wv), ir::QuantFormat::kQ8_0);
+  ASSERT_TRUE(q.ok()) << q.status();
+  auto w = b.Const("w", *q);
+  auto y = b.MatMul(x, b.Transpose(w, {1, 0}, "w_t"), "y");
+  g.AddOutput(y);
+  ASSERT_TRUE(ir::InferShapes(g).ok());
+  ConstantFolding fold;
+  auto changed = fold.Run(g);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(Live(g, "Transpose"), 1);
+  auto r = ir::Evaluator::Run(
+      g, {{"x", ir::Tensor::F32({2, 64}, std::vector<float>(128, 1.0f))}});
+  ASSERT_TRUE(r.ok()) << r.status();
 }
 
 TEST(FP16Clip, ClampsFiniteOutOfRangeKeepsInf) {
