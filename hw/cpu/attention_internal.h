@@ -11,9 +11,13 @@
 // score is the masked score contribute exp(masked - max), which underflows to
 // exactly 0 when an unmasked slot scores far above it, so they are skipped
 // then. Only how a cached row is read differs by layout:
-//   key_dot(const float* q_row, int64_t slot, float* scratch) -> float
-//   add_value(float p, int64_t slot, float* acc, float* scratch)
-// where `slot` indexes the rows of [Bc*Hkv*C] and scratch holds D floats.
+//   key_dots(const float* q_row, const char* live, int64_t n, int64_t slot0,
+//            float* s, float* scratch): s[c] = q_row . k(slot0 + c) for the
+//            live c < n
+//   add_values(const float* p, const char* live, int64_t n, int64_t slot0,
+//              float* acc, float* scratch): acc (D zeros) += p[c] v(slot0 +
+//              c) for the live c < n, ascending
+// where slots index the rows of [Bc*Hkv*C] and scratch holds D floats.
 #ifndef QEFF_HW_CPU_ATTENTION_INTERNAL_H_
 #define QEFF_HW_CPU_ATTENTION_INTERNAL_H_
 
@@ -29,9 +33,9 @@
 
 namespace qeff::hw::cpu {
 
-template <typename KeyDot, typename AddValue>
-absl::Status AttendOverCache(const KernelCtx& k, KeyDot key_dot,
-                             AddValue add_value) {
+template <typename KeyDots, typename AddValues>
+absl::Status AttendOverCache(const KernelCtx& k, KeyDots key_dots,
+                             AddValues add_values) {
   const auto& qd = k.in[0].dims();
   const auto& kd = k.in[1].dims();
   const auto& md = k.in[3].dims();
@@ -77,9 +81,12 @@ absl::Status AttendOverCache(const KernelCtx& k, KeyDot key_dot,
       int64_t nlive = 0;
       for (int64_t c = 0; c < C; ++c) {
         live[c] = !mr[c];
-        if (mr[c]) continue;
-        ++nlive;
-        sc[c] = key_dot(qr, kvrow + c, scratch.data()) * scale;
+        nlive += live[c];
+      }
+      key_dots(qr, live.data(), C, kvrow, sc.data(), scratch.data());
+      for (int64_t c = 0; c < C; ++c) {
+        if (!live[c]) continue;
+        sc[c] *= scale;
         if (cap > 0) sc[c] = std::tanh(sc[c] * inv_cap) * cap;
         mx = std::max(mx, sc[c]);
       }
@@ -98,11 +105,10 @@ absl::Status AttendOverCache(const KernelCtx& k, KeyDot key_dot,
       for (int64_t c = 0; c < end; ++c)
         if (live[c]) sum += sc[c];
       std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t c = 0; c < end; ++c) {
-        if (!live[c]) continue;
-        add_value(static_cast<float>(sc[c] / sum), kvrow + c, acc.data(),
-                  scratch.data());
-      }
+      for (int64_t c = 0; c < end; ++c)
+        if (live[c]) sc[c] = static_cast<float>(sc[c] / sum);
+      add_values(sc.data(), live.data(), end, kvrow, acc.data(),
+                 scratch.data());
       std::memcpy(out + r * D, acc.data(), D * sizeof(float));
     }
   });

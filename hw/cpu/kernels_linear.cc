@@ -532,20 +532,124 @@ absl::Status RunPackedLinear(DType dtype, const uint8_t* w, int64_t N,
 
 namespace {
 
+// acc [D] += p[c] v[c] over the live c < n, ascending.
+void AddValuesPortable(const float* p, const char* live, int64_t n,
+                       const float* v, int64_t D, float* acc) {
+  for (int64_t c = 0; c < n; ++c)
+    if (live[c])
+      for (int64_t j = 0; j < D; ++j) acc[j] += p[c] * v[c * D + j];
+}
+
+#if defined(__x86_64__)
+#define QEFF_AVX512 \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+
+// s[c] = q . k[c] (D = 16 kV) for the live c < n: q in registers, 4 slots
+// at a time (4 independent chains, one shared lane reduction).
+template <int kV>
+QEFF_AVX512 void KeyDotsAvx512(const float* q, const float* k, const char* live,
+                               int64_t n, float* s) {
+  __m512 qv[kV];
+  QEFF_UNROLL
+  for (int u = 0; u < kV; ++u) qv[u] = _mm512_loadu_ps(q + 16 * u);
+  int64_t idx[4];
+  int m = 0;
+  for (int64_t c = 0; c <= n; ++c) {
+    if (c < n && live[c]) idx[m++] = c;
+    if (m < 4 && c < n) continue;
+    if (m == 0) break;
+    for (int t = m; t < 4; ++t) idx[t] = idx[0];  // padding repeats a slot
+    __m512 a[4];
+    QEFF_UNROLL
+    for (int t = 0; t < 4; ++t) {
+      const float* kr = k + idx[t] * 16 * kV;
+      a[t] = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
+      QEFF_UNROLL
+      for (int u = 1; u < kV; ++u)
+        a[t] = _mm512_fmadd_ps(qv[u], _mm512_loadu_ps(kr + 16 * u), a[t]);
+    }
+    // Lanes of 4 vectors to 4 sums: pairwise adds, then the 128-bit lanes
+    // (lane L of t holds partial sums of slots 0..3).
+    const __m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(a[0], a[1]),
+                                     _mm512_unpackhi_ps(a[0], a[1]));
+    const __m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(a[2], a[3]),
+                                     _mm512_unpackhi_ps(a[2], a[3]));
+    const __m512 t =
+        _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(
+                          _mm512_castps_pd(t01), _mm512_castps_pd(t23))),
+                      _mm512_castpd_ps(_mm512_unpackhi_pd(
+                          _mm512_castps_pd(t01), _mm512_castps_pd(t23))));
+    const __m256 h =
+        _mm256_add_ps(_mm512_castps512_ps256(t), _mm512_extractf32x8_ps(t, 1));
+    const __m128 r =
+        _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    alignas(16) float out[4];
+    _mm_store_ps(out, r);
+    for (int t2 = 0; t2 < m; ++t2) s[idx[t2]] = out[t2];
+    m = 0;
+  }
+}
+
+// acc [16 kV] += p[c] v[c] over the live c < n, the accumulators kept in
+// registers (each lane the same fma chain as the portable loop).
+template <int kV>
+QEFF_AVX512 void AddValuesAvx512(const float* p, const char* live, int64_t n,
+                                 const float* v, float* acc) {
+  __m512 a[kV];
+  QEFF_UNROLL
+  for (int u = 0; u < kV; ++u) a[u] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < n; ++c) {
+    if (!live[c]) continue;
+    const __m512 pv = _mm512_set1_ps(p[c]);
+    const float* vr = v + c * 16 * kV;
+    QEFF_UNROLL
+    for (int u = 0; u < kV; ++u)
+      a[u] = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vr + 16 * u), a[u]);
+  }
+  QEFF_UNROLL
+  for (int u = 0; u < kV; ++u) _mm512_storeu_ps(acc + 16 * u, a[u]);
+}
+#endif
+
 // Attention over an f32 cache (attention_internal.h has the contract).
 absl::Status Attention(const KernelCtx& k) {
   const int64_t D = k.in[0].dims()[3];
   const float* kc = k.in[1].in<float>();
   const float* vc = k.in[2].in<float>();
+#if defined(__x86_64__)
+  using AddFn =
+      void (*)(const float*, const char*, int64_t, const float*, float*);
+  using DotsFn =
+      void (*)(const float*, const float*, const char*, int64_t, float*);
+  const bool avx512 = linear::HasAvx512();
+  const AddFn add = !avx512    ? nullptr
+                    : D == 64  ? AddValuesAvx512<4>
+                    : D == 128 ? AddValuesAvx512<8>
+                    : D == 256 ? AddValuesAvx512<16>
+                               : nullptr;
+  const DotsFn dots = !avx512    ? nullptr
+                      : D == 64  ? KeyDotsAvx512<4>
+                      : D == 128 ? KeyDotsAvx512<8>
+                      : D == 256 ? KeyDotsAvx512<16>
+                                 : nullptr;
+  if (add && dots)
+    return AttendOverCache(
+        k,
+        [&](const float* qr, const char* live, int64_t n, int64_t slot0,
+            float* sc, float*) { dots(qr, kc + slot0 * D, live, n, sc); },
+        [&](const float* p, const char* live, int64_t n, int64_t slot0,
+            float* acc, float*) { add(p, live, n, vc + slot0 * D, acc); });
+#endif
   return AttendOverCache(
       k,
-      [&](const float* qr, int64_t slot, float*) {
-        return Dot(qr, kc + slot * D, D);
+      [&](const float* qr, const char* live, int64_t n, int64_t slot0,
+          float* sc, float*) {
+        for (int64_t c = 0; c < n; ++c)
+          if (live[c]) sc[c] = Dot(qr, kc + (slot0 + c) * D, D);
       },
-      [&](float p, int64_t slot, float* acc, float*) {
-        const float* vr = vc + slot * D;
-        for (int64_t j = 0; j < D; ++j) acc[j] += p * vr[j];
-      });
+      [&](const float* p, const char* live, int64_t n, int64_t slot0,
+          float* acc,
+          float*) { AddValuesPortable(p, live, n, vc + slot0 * D, D, acc); });
 }
 
 }  // namespace

@@ -113,13 +113,21 @@ absl::Status AttentionMx(const KernelCtx& k) {
   const uint8_t* vc = k.in[2].data;
   return AttendOverCache(
       k,
-      [&](const float* qr, int64_t slot, float* row) {
-        MxKvDequantizeRow(kc + slot * rb, D, row);
-        return DotF(qr, row, D);
+      [&](const float* qr, const char* live, int64_t n, int64_t slot0,
+          float* sc, float* row) {
+        for (int64_t c = 0; c < n; ++c) {
+          if (!live[c]) continue;
+          MxKvDequantizeRow(kc + (slot0 + c) * rb, D, row);
+          sc[c] = DotF(qr, row, D);
+        }
       },
-      [&](float p, int64_t slot, float* acc, float* row) {
-        MxKvDequantizeRow(vc + slot * rb, D, row);
-        for (int64_t j = 0; j < D; ++j) acc[j] += p * row[j];
+      [&](const float* p, const char* live, int64_t n, int64_t slot0,
+          float* acc, float* row) {
+        for (int64_t c = 0; c < n; ++c) {
+          if (!live[c]) continue;
+          MxKvDequantizeRow(vc + (slot0 + c) * rb, D, row);
+          for (int64_t j = 0; j < D; ++j) acc[j] += p[c] * row[j];
+        }
       });
 }
 
