@@ -56,7 +56,9 @@ struct Llama2cConfig {
   int seq_len = 0;
   bool shared_classifier = true;  // header vocab_size > 0
   int head_size() const { return n_heads ? dim / n_heads : 0; }
-  int kv_dim() const { return n_heads ? dim * n_kv_heads / n_heads : 0; }
+  int kv_dim() const {  // n_kv_heads <= n_heads: fits, dim * n_kv_heads may not
+    return n_heads ? static_cast<int>(int64_t{dim} * n_kv_heads / n_heads) : 0;
+  }
 };
 
 struct Llama2cCheckpoint {
