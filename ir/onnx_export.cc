@@ -78,8 +78,17 @@ class Exporter {
   std::vector<std::string> names_;  // by value id; "" = not exported
   std::unordered_set<std::string> taken_;
   onnx::ModelProto model_;
-  // Tensors to write to the data file, with their offsets.
-  std::vector<std::pair<Tensor, size_t>> external_;
+  // Constants to write to the data file, with their offsets and bytes. They
+  // are read from the graph when written, one at a time (a quantized one
+  // dequantized then and dropped), so export holds no second copy of the
+  // weights.
+  struct External {
+    ValueId v;
+    size_t offset, bytes;
+  };
+  std::vector<External> external_;
+  // The constant's bytes as exported (quantized: dequantized to f32).
+  absl::StatusOr<Tensor> ExportedTensor(ValueId v) const;
   size_t external_size_ = 0;
 };
 
@@ -103,24 +112,31 @@ void Exporter::Assign(ValueId v) {
   names_[v] = Fresh(val.name.empty() ? absl::StrCat("_v", v) : val.name);
 }
 
-absl::Status Exporter::AddInitializer(ValueId v, onnx::GraphProto* graph) {
-  Tensor t = *g_.value(v).constant;
-  if (t.is_quantized()) {
-    // ONNX has no block-quantized types: export the f32 values.
-    auto deq = Dequantize(t);
-    if (!deq.ok()) {
-      return absl::Status(deq.status().code(),
-                          absl::StrCat("constant '", g_.value(v).name,
-                                       "': ", deq.status().message()));
-    }
-    t = *std::move(deq);
+absl::StatusOr<Tensor> Exporter::ExportedTensor(ValueId v) const {
+  const Tensor& t = *g_.value(v).constant;
+  if (!t.is_quantized()) return t;
+  // ONNX has no block-quantized types: export the f32 values.
+  auto deq = Dequantize(t);
+  if (!deq.ok()) {
+    return absl::Status(deq.status().code(),
+                        absl::StrCat("constant '", g_.value(v).name,
+                                     "': ", deq.status().message()));
   }
+  return deq;
+}
+
+absl::Status Exporter::AddInitializer(ValueId v, onnx::GraphProto* graph) {
+  const Tensor& stored = *g_.value(v).constant;
+  const DType dtype = stored.is_quantized() ? DType::kF32 : stored.dtype();
+  const size_t bytes =
+      stored.is_quantized()
+          ? static_cast<size_t>(stored.num_elements()) * DTypeSize(DType::kF32)
+          : stored.byte_size();
   onnx::TensorProto* tp = graph->add_initializer();
   tp->set_name(Name(v));
-  if (!options_.all_inline &&
-      t.byte_size() > options_.external_data_threshold) {
-    tp->set_data_type(DTypeToOnnx(t.dtype()));
-    for (int64_t d : t.dims()) tp->add_dims(d);
+  if (!options_.all_inline && bytes > options_.external_data_threshold) {
+    tp->set_data_type(DTypeToOnnx(dtype));
+    for (int64_t d : stored.dims()) tp->add_dims(d);
     tp->set_data_location(onnx::TensorProto::EXTERNAL);
     size_t offset = (external_size_ + kExternalAlignment - 1) /
                     kExternalAlignment * kExternalAlignment;
@@ -131,11 +147,12 @@ absl::Status Exporter::AddInitializer(ValueId v, onnx::GraphProto* graph) {
     };
     add("location", BaseName(data_path_));
     add("offset", absl::StrCat(offset));
-    add("length", absl::StrCat(t.byte_size()));
-    external_size_ = offset + t.byte_size();
-    external_.emplace_back(std::move(t), offset);
+    add("length", absl::StrCat(bytes));
+    external_size_ = offset + bytes;
+    external_.push_back({v, offset, bytes});
     return absl::OkStatus();
   }
+  QEFF_ASSIGN_OR_RETURN(Tensor t, ExportedTensor(v));
   absl::Status s = TensorToProto(t, tp);
   if (!s.ok()) {
     return absl::Status(s.code(), absl::StrCat("constant '", g_.value(v).name,
@@ -313,11 +330,17 @@ absl::Status Exporter::Write() {
     if (!f) return fail(data_tmp, "create");
     size_t pos = 0;
     static const uint8_t kZeros[kExternalAlignment] = {};
-    for (const auto& [t, offset] : external_) {
-      if (!WriteAll(f, kZeros, offset - pos).ok() ||
-          !WriteAll(f, t.raw(), t.byte_size()).ok())
+    for (const External& e : external_) {
+      absl::StatusOr<Tensor> t = ExportedTensor(e.v);
+      if (!t.ok()) {
+        std::remove(data_tmp.c_str());
+        return t.status();
+      }
+      if (t->byte_size() != e.bytes) return fail(data_tmp, "size the data of");
+      if (!WriteAll(f, kZeros, e.offset - pos).ok() ||
+          !WriteAll(f, t->raw(), e.bytes).ok())
         return fail(data_tmp, "write");
-      pos = offset + t.byte_size();
+      pos = e.offset + e.bytes;
     }
     f.close();
     if (!f) return fail(data_tmp, "write");

@@ -50,6 +50,9 @@ absl::StatusOr<ir::Tensor> Permute(const ir::Tensor& w, int n_head,
       }
     }
   }
+  // The source's mapped pages were only read to be moved: drop them so the
+  // process holds one copy of these weights, not two (RSS).
+  w.buffer()->ReleasePages();
   if (w.is_quantized())
     return ir::Tensor::FromQuantized(w.quant(), w.dtype(), w.dims(),
                                      std::move(buffer));

@@ -44,7 +44,7 @@ absl::StatusOr<bool> ConstantFolding::Run(ir::Graph& g) {
         in_bytes += val.constant->byte_size();
         inputs.push_back(&*val.constant);
       }
-      if (!all_const) continue;
+      if (!all_const || in_bytes > o_.max_input_bytes) continue;
       // Expected output size from inferred types, when known.
       size_t out_bytes = 0;
       bool known = true;

@@ -9,6 +9,7 @@
 #define QEFF_PASSES_CONSTANT_FOLD_H_
 
 #include <cstddef>
+#include <cstdint>
 
 #include "passes/pass.h"
 
@@ -17,6 +18,10 @@ namespace qeff::passes {
 struct ConstantFoldingOptions {
   double max_growth = 4.0;
   size_t max_bytes = size_t{64} << 20;
+  // Nodes whose constant inputs hold more bytes than this are left alone
+  // (export: a weight's Cast / Transpose stays a node over the stored
+  // weight, so export never holds a converted copy of the weights).
+  size_t max_input_bytes = SIZE_MAX;
 };
 
 class ConstantFolding : public Pass {

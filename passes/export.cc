@@ -16,6 +16,8 @@ base::JsonValue OptionsDict(const ExportArtifactOptions& o) {
     names.Append(base::JsonValue::String(n));
   base::JsonValue d = base::JsonValue::Object();
   d.Set("passes", std::move(names));
+  d.Set("fold_max_input_bytes",
+        base::JsonValue::Int(static_cast<int64_t>(kExportFoldMaxInputBytes)));
   d.Set("external_data_threshold", base::JsonValue::Int(static_cast<int64_t>(
                                        o.onnx.external_data_threshold)));
   d.Set("all_inline", base::JsonValue::Bool(o.onnx.all_inline));

@@ -1,7 +1,11 @@
 // Structural and numeric tests of the export-side passes: constant folding
 // and FP16 clipping.
 #include <cmath>
+#include <string>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ir/builder.h"
 #include "ir/evaluator.h"
@@ -9,6 +13,7 @@
 #include "ir/quant.h"
 #include "passes/constant_fold.h"
 #include "passes/fp16_clip.h"
+#include "passes/pipelines.h"
 
 namespace qeff::passes {
 namespace {
@@ -76,6 +81,54 @@ TEST(ConstantFolding, LeavesQuantizedWeightsAlone) {
   auto r = ir::Evaluator::Run(
       g, {{"x", ir::Tensor::F32({2, 64}, std::vector<float>(128, 1.0f))}});
   ASSERT_TRUE(r.ok()) << r.status();
+}
+
+// Export's folding (max_input_bytes = kExportFoldMaxInputBytes) leaves a
+// large weight's Cast and Transpose as nodes over the stored f16 weight and
+// still folds a small one.
+TEST(ConstantFolding, ExportLeavesLargeWeightConversionsAsNodes) {
+  ir::Graph g;
+  ir::GraphBuilder b(&g);
+  const int64_t big = 1024, small = 8;  // 1024 x 1024 f16: 2 MiB
+  auto x = b.Input("x", DType::kF32, Shape({1, big}));
+  auto xs = b.Input("xs", DType::kF32, Shape({1, small}));
+  auto weight = [&](int64_t n, const char* name) {
+    ir::Tensor h = ir::Tensor::Zeros(DType::kF16, {n, n});
+    for (int64_t i = 0; i < n * n; ++i)
+      h.mutable_data<uint16_t>()[i] = ir::FloatToHalf(0.001f * (i % 97));
+    auto c = b.Op("Cast", {b.Const(name, h)},
+                  {{"to", Attribute::Int(ir::DTypeToOnnx(DType::kF32))}},
+                  absl::StrCat(name, ".f32"));
+    return b.Transpose(c, {1, 0}, absl::StrCat(name, "_t"));
+  };
+  g.AddOutput(b.MatMul(x, weight(big, "w_big"), "y"));
+  g.AddOutput(b.MatMul(xs, weight(small, "w_small"), "ys"));
+  ASSERT_TRUE(ir::InferShapes(g).ok());
+  ir::Graph before = g;
+  PassPipeline p;
+  AddExportPipeline(p, /*fp16_clip=*/false);
+  ASSERT_TRUE(p.Run(g).ok());
+  g.RemoveDeadCode();
+  EXPECT_EQ(Live(g, "Cast"), 1);
+  EXPECT_EQ(Live(g, "Transpose"), 1);
+  for (auto id : g.LiveNodes()) {
+    const ir::Node& n = g.node(id);
+    if (n.op_type != "Cast") continue;
+    const ir::Value& w = g.value(n.inputs[0]);
+    ASSERT_TRUE(w.is_constant());
+    EXPECT_EQ(w.constant->dtype(), DType::kF16);
+    EXPECT_EQ(w.constant->num_elements(), big * big);
+  }
+  std::vector<float> ones(big, 1.0f), ones_s(small, 1.0f);
+  absl::flat_hash_map<std::string, ir::Tensor> in = {
+      {"x", ir::Tensor::F32({1, big}, ones)},
+      {"xs", ir::Tensor::F32({1, small}, ones_s)}};
+  auto a = ir::Evaluator::Run(before, in);
+  auto c = ir::Evaluator::Run(g, in);
+  ASSERT_TRUE(a.ok() && c.ok());
+  for (int o = 0; o < 2; ++o)
+    for (int64_t i = 0; i < (*a)[o].num_elements(); ++i)
+      EXPECT_EQ((*a)[o].GetDouble(i), (*c)[o].GetDouble(i));
 }
 
 TEST(FP16Clip, ClampsFiniteOutOfRangeKeepsInf) {

@@ -12,7 +12,9 @@ void AddTransformLMPipeline(PassPipeline& p, const TransformLMOptions& o) {
 }
 
 void AddExportPipeline(PassPipeline& p, bool fp16_clip) {
-  p.AddPass<ConstantFolding>();
+  ConstantFoldingOptions fold;
+  fold.max_input_bytes = kExportFoldMaxInputBytes;
+  p.AddPass<ConstantFolding>(fold);
   if (fp16_clip) p.AddPass<FP16Clip>();
 }
 

@@ -5,6 +5,7 @@
 #ifndef QEFF_PASSES_PIPELINES_H_
 #define QEFF_PASSES_PIPELINES_H_
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,13 @@ namespace qeff::passes {
 // which later fusions may rename; then the hot-spot custom ops.
 void AddTransformLMPipeline(PassPipeline& p, const TransformLMOptions& o);
 
-// Folding first: it turns weight Transposes into initializers and removes
-// shape arithmetic on static shapes; FP16 clip then sees the final
-// initializers.
+// Folding first: it removes shape arithmetic on static shapes and folds
+// small constants; FP16 clip then sees the final initializers. A node whose
+// constant inputs hold more than kExportFoldMaxInputBytes (a weight's Cast
+// from f16/bf16, its Transpose) stays a node over the stored weight: folding
+// it would hold an f32 (transposed) copy of every weight at once (an f16
+// 1.1 B model exported at a 7.5 GB peak).
+inline constexpr size_t kExportFoldMaxInputBytes = size_t{1} << 20;
 void AddExportPipeline(PassPipeline& p, bool fp16_clip);
 
 // The pass names of each, in order (for artifact keys).

@@ -24,6 +24,7 @@
 #include "hw/driver.h"
 #include "hw/graph_io.h"
 #include "hw/reference_driver.h"
+#include "ir/dtype.h"
 #include "models/arch/registry.h"
 #include "models/model_loader.h"
 #include "models/test_model.h"
@@ -213,6 +214,37 @@ INSTANTIATE_TEST_SUITE_P(Zoo, OrtPeer,
                                                               "qwen3_moe",
                                                               "phi3", "grok-1"),
                                             ::testing::Values(5, 13)));
+
+// Weights over export's fold limit (passes::kExportFoldMaxInputBytes): the
+// ONNX keeps them as stored, f32 behind a Transpose and f16 behind a Cast
+// and a Transpose (hidden 768: a 768 x 768 matrix is 2.4 MB in f32, 1.2 MB
+// in f16), and stock onnxruntime runs it as it runs folded weights.
+TEST(OrtPeerLargeWeights, UnfoldedF32AndF16Weights) {
+  for (ir::DType dt : {ir::DType::kF32, ir::DType::kF16}) {
+    models::TestModelSpec spec;
+    spec.arch = "llama";
+    spec.seed = models::DefaultTestSeed(spec.arch);
+    spec.hidden_size = 768;
+    spec.intermediate_size = 1024;
+    spec.num_hidden_layers = 1;
+    auto m = models::MakeTestModel(spec);
+    ASSERT_TRUE(m.ok()) << m.status();
+    models::WeightMap w = m->Weights();
+    if (dt == ir::DType::kF16) {
+      for (auto& [name, t] : w) {
+        if (t.rank() != 2) continue;
+        ir::Tensor h = ir::Tensor::Zeros(dt, t.dims());
+        for (int64_t i = 0; i < t.num_elements(); ++i)
+          h.mutable_data<uint16_t>()[i] = ir::FloatToHalf(t.data<float>()[i]);
+        t = h;
+      }
+    }
+    auto eager = models::BuildEager(m->config, w);
+    ASSERT_TRUE(eager.ok()) << eager.status();
+    CheckLm(*eager, dt == ir::DType::kF16 ? "llama-768-f16" : "llama-768-f32",
+            {1, 5, 9, 13, 17}, 8, 10);
+  }
+}
 
 TEST(OrtPeerStories, Stories260KMatchesReference) {
   auto m = models::Load(testing::Stories260KGguf());
