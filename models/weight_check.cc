@@ -72,6 +72,11 @@ absl::Status CheckWeightsFinite(const std::string& source,
     if (!t.has_storage() || t.is_quantized()) continue;
     bool nan = false;
     const int64_t i = FirstNonFinite(t, &nan);
+    // The pass read every page of a mapped weight: drop them again, so that
+    // a load (or a run that reuses a compiled program and never reads the
+    // weights) does not hold the checkpoint resident. The bytes stay
+    // readable, faulted back from the page cache.
+    t.buffer()->ReleasePages();
     if (i >= 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(source, ": tensor ", *name, " element ", i, " is ",

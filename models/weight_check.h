@@ -4,8 +4,9 @@
 // than exporting and compiling a program that yields NaN logits.
 //
 // Checks f32, f64, f16 and bf16 tensors (one pass over their bytes, which
-// are memory-mapped); block-quantized weights (Q8_0, Q4_0, K-quants, MXFP6)
-// and integer tensors are not checked.
+// are memory-mapped, dropping each tensor's mapped pages from the process
+// after reading them: Buffer::ReleasePages); block-quantized weights (Q8_0,
+// Q4_0, K-quants, MXFP6) and integer tensors are not checked.
 #ifndef QEFF_MODELS_WEIGHT_CHECK_H_
 #define QEFF_MODELS_WEIGHT_CHECK_H_
 
