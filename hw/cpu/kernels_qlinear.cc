@@ -391,8 +391,8 @@ QEFF_VNNI void PackPanel(QuantFormat fmt, int64_t bb,
 // "lanes = features" vectors (w[0] d|dmin, w[1..3] scale bytes 0..3, 4..7,
 // 8..11): d8[s][f] = d * scale_s and m8[s][f] = dmin * min_s of feature f,
 // the values ir::Q4KSubBlockScales gives (the same f32 products).
-QEFF_VNNI void Q4KScalesFromHeader(const __m512i* w, float (*d8)[16],
-                                   float (*m8)[16]) {
+QEFF_VNNI inline __attribute__((always_inline)) void Q4KScalesFromHeader(
+    const __m512i* w, float (*d8)[16], float (*m8)[16]) {
   const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(w[0]));
   const __m512 dmin =
       _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(w[0], 16)));
@@ -456,6 +456,21 @@ QEFF_VNNI void MicroQ(int64_t nblk, const QRows& x, const uint8_t* s0,
   }
   alignas(64) float d8[Q4K ? NJ : 1][8][16], m8[Q4K ? NJ : 1][8][16];
   for (int64_t b = 0; b < nblk; b += kStep) {
+    // The scale slots are a stream of their own, read at 1/8 (Q4_K: 1/16
+    // of a super-block's 2 KB) the pace of the quant slots: too slow for the
+    // hardware prefetcher to follow, so decode stalled on every header. Ask
+    // for them kScaleAhead blocks early (a hint; past the end it is a no-op).
+    constexpr int64_t kScaleAhead = Q4K ? 16 : 8;
+    if (b % (Q4K ? 8 : 2) == 0) {
+      QEFF_UNROLL
+      for (int j = 0; j < NJ; ++j) {
+        const uint8_t* next = s0 + j * ps + kScaleSlot * (b + kScaleAhead);
+        QEFF_UNROLL
+        for (int l = 0; l < (Q4K ? 4 : 1); ++l)
+          _mm_prefetch(reinterpret_cast<const char*>(next + 64 * l),
+                       _MM_HINT_T0);
+      }
+    }
     if (Q4K && b % 8 == 0) {
       QEFF_UNROLL
       for (int j = 0; j < NJ; ++j) {
