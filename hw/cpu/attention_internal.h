@@ -78,13 +78,16 @@ absl::Status AttendOverCache(const KernelCtx& k, KeyDots key_dots,
           mask +
           (((md[0] == 1 ? 0 : b) * md[1] + (md[1] == 1 ? 0 : h)) * S + s) * C;
       float mx = -INFINITY;
-      int64_t nlive = 0;
+      int64_t nlive = 0, span = 0;  // span: past the last unmasked slot
       for (int64_t c = 0; c < C; ++c) {
         live[c] = !mr[c];
         nlive += live[c];
+        if (live[c]) span = c + 1;
       }
-      key_dots(qr, live.data(), C, kvrow, sc.data(), scratch.data());
-      for (int64_t c = 0; c < C; ++c) {
+      // Scores exist only below span (decode at depth d reads d + 1 slots of
+      // a longer cache, not all C).
+      key_dots(qr, live.data(), span, kvrow, sc.data(), scratch.data());
+      for (int64_t c = 0; c < span; ++c) {
         if (!live[c]) continue;
         sc[c] *= scale;
         if (cap > 0) sc[c] = std::tanh(sc[c] * inv_cap) * cap;
@@ -98,8 +101,7 @@ absl::Status AttendOverCache(const KernelCtx& k, KeyDots key_dots,
           live[c] = 1;
         }
       }
-      int64_t end = C;  // past the last live slot
-      while (end > 0 && !live[end - 1]) --end;
+      const int64_t end = skip_masked ? span : C;  // past the last live slot
       ExpShifted(sc.data(), end, mx);  // dead slots' values are not read
       double sum = 0;
       for (int64_t c = 0; c < end; ++c)
