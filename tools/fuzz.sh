@@ -15,6 +15,8 @@
 # ($QEFF_FUZZ_OUTPUT_BASE, default ~/.cache/qeff/bazel-fuzz), so switching
 # compilers never rebuilds the gcc tree; the first build compiles every
 # dependency of //tests/fuzz with clang (see the closing note for times).
+# Its actions go to the disk cache of .bazelrc.local unless
+# $QEFF_FUZZ_DISK_CACHE names another (a fresh one measures a cold build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-20}"
@@ -29,7 +31,9 @@ work="$(mktemp -d /tmp/qeff-fuzz-work.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 t0=$(date +%s)
-bazel --output_base="$ob" build --config=fuzz //tests/fuzz:all
+dc=()
+[[ -z ${QEFF_FUZZ_DISK_CACHE:-} ]] || dc=(--disk_cache="$QEFF_FUZZ_DISK_CACHE")
+bazel --output_base="$ob" build --config=fuzz "${dc[@]}" //tests/fuzz:all
 bin="$(bazel --output_base="$ob" info --config=fuzz bazel-bin 2>/dev/null)/tests/fuzz"
 t_build=$(($(date +%s) - t0))
 
