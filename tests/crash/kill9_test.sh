@@ -32,7 +32,11 @@ for i in $(seq 1 12); do
 done
 for f in 0 1 2 3; do "$export_tool" --model_name "$stories" --full_batch_size $f >/dev/null; done
 no_temporaries "$QEFF_HOME"
-onnx=$(find "$QEFF_HOME" -name 'LlamaForCausalLM.onnx' | head -1)
+# The plain (not continuous-batching) export: its folder's key says so.
+params=$(grep -l '"continuous_batching": false' \
+  $(find "$QEFF_HOME" -name hashed_export_params.json) | head -1)
+onnx="$(dirname "$params")/LlamaForCausalLM.onnx"
+[ -f "$onnx" ]
 n_exports=$(find "$QEFF_HOME" -name hashed_export_params.json | wc -l)
 echo "exports after kills and reruns: $n_exports"
 [ "$n_exports" -ge 2 ]  # full_batch_size 0 and >0: two graphs
