@@ -6,7 +6,9 @@
 // none; else score = cap * tanh(score * (1 / cap)) before the mask). GQA: head
 // h reads kv head h / (H / Hkv) — the repeat is never materialized. Per (b, h,
 // s) row, on one thread in a fixed order (batch-invariant): score_c =
-// key_dot(q_row, slot_c) * scale, or the masked score; softmax; context = sum_c
+// key_dot(q_row, slot_c) * scale, or the masked score; softmax (its sum in
+// double: SumAsDouble's order when every slot below the last live one is
+// live, else ascending); context = sum_c
 // p_c v_c in ascending c, with exp the driver's ExpF (vec_math.h). Slots whose
 // score is the masked score contribute exp(masked - max), which underflows to
 // exactly 0 when an unmasked slot scores far above it, so they are skipped
@@ -87,11 +89,17 @@ absl::Status AttendOverCache(const KernelCtx& k, KeyDots key_dots,
       // Scores exist only below span (decode at depth d reads d + 1 slots of
       // a longer cache, not all C).
       key_dots(qr, live.data(), span, kvrow, sc.data(), scratch.data());
-      for (int64_t c = 0; c < span; ++c) {
-        if (!live[c]) continue;
-        sc[c] *= scale;
-        if (cap > 0) sc[c] = std::tanh(sc[c] * inv_cap) * cap;
-        mx = std::max(mx, sc[c]);
+      // dense: every slot below span is live (causal rows without holes).
+      const bool dense = nlive == span;
+      if (dense && cap <= 0) {
+        mx = ScaleAndMax(sc.data(), span, scale);
+      } else {
+        for (int64_t c = 0; c < span; ++c) {
+          if (!live[c]) continue;
+          sc[c] *= scale;
+          if (cap > 0) sc[c] = std::tanh(sc[c] * inv_cap) * cap;
+          mx = std::max(mx, sc[c]);
+        }
       }
       const bool skip_masked = nlive > 0 && mx - masked > 200.0f;
       if (!skip_masked) {
@@ -103,12 +111,16 @@ absl::Status AttendOverCache(const KernelCtx& k, KeyDots key_dots,
       }
       const int64_t end = skip_masked ? span : C;  // past the last live slot
       ExpShifted(sc.data(), end, mx);  // dead slots' values are not read
-      double sum = 0;
-      for (int64_t c = 0; c < end; ++c)
-        if (live[c]) sum += sc[c];
       std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t c = 0; c < end; ++c)
-        if (live[c]) sc[c] = static_cast<float>(sc[c] / sum);
+      if (dense || !skip_masked) {  // every slot below end is live
+        DivideBy(sc.data(), end, SumAsDouble(sc.data(), end));
+      } else {
+        double sum = 0;
+        for (int64_t c = 0; c < end; ++c)
+          if (live[c]) sum += sc[c];
+        for (int64_t c = 0; c < end; ++c)
+          if (live[c]) sc[c] = static_cast<float>(sc[c] / sum);
+      }
       add_values(sc.data(), live.data(), end, kvrow, acc.data(),
                  scratch.data());
       std::memcpy(out + r * D, acc.data(), D * sizeof(float));

@@ -1,5 +1,6 @@
 #include "hw/cpu/vec_math.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "hw/cpu/linear_internal.h"
@@ -73,9 +74,77 @@ QEFF_AVX512 void SiluMulAvx512(const float* g, const float* u, float* y,
         y + i, m, _mm512_mul_ps(_mm512_div_ps(gv, _mm512_add_ps(one, e)), uv));
   }
 }
+QEFF_AVX512 float ScaleAndMaxAvx512(float* x, int64_t n, float scale) {
+  const __m512 sv = _mm512_set1_ps(scale);
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = TailMask(n - i);
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), sv);
+    _mm512_mask_storeu_ps(x + i, m, v);
+    // max(v, mx) returns mx where v is NaN (the second operand).
+    mx = _mm512_mask_max_ps(mx, m, v, mx);
+  }
+  return _mm512_reduce_max_ps(mx);
+}
+
+QEFF_AVX512 double SumAsDoubleAvx512(const float* x, int64_t n) {
+  __m512d p = _mm512_setzero_pd();
+  for (int64_t i = 0; i < n; i += 8) {
+    const int64_t left = n - i;
+    const __mmask8 m = left >= 8 ? static_cast<__mmask8>(0xFF)
+                                 : static_cast<__mmask8>((1u << left) - 1);
+    p = _mm512_add_pd(p, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + i)));
+  }
+  // ((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7)).
+  const __m256d h =
+      _mm256_add_pd(_mm512_castpd512_pd256(p), _mm512_extractf64x4_pd(p, 1));
+  const __m128d q =
+      _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+  return _mm_cvtsd_f64(q) + _mm_cvtsd_f64(_mm_unpackhi_pd(q, q));
+}
+
+QEFF_AVX512 void DivideByAvx512(float* x, int64_t n, double d) {
+  const __m512d dv = _mm512_set1_pd(d);
+  for (int64_t i = 0; i < n; i += 8) {
+    const int64_t left = n - i;
+    const __mmask8 m = left >= 8 ? static_cast<__mmask8>(0xFF)
+                                 : static_cast<__mmask8>((1u << left) - 1);
+    const __m512d v = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + i));
+    _mm256_mask_storeu_ps(x + i, m, _mm512_cvtpd_ps(_mm512_div_pd(v, dv)));
+  }
+}
 #endif
 
 }  // namespace
+
+float ScaleAndMax(float* x, int64_t n, float scale) {
+#if defined(__x86_64__)
+  if (linear::HasAvx512()) return ScaleAndMaxAvx512(x, n, scale);
+#endif
+  float mx = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] *= scale;
+    mx = std::max(mx, x[i]);
+  }
+  return mx;
+}
+
+double SumAsDouble(const float* x, int64_t n) {
+#if defined(__x86_64__)
+  if (linear::HasAvx512()) return SumAsDoubleAvx512(x, n);
+#endif
+  double p[8] = {};
+  for (int64_t i = 0; i < n; ++i) p[i % 8] += x[i];
+  return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+}
+
+void DivideBy(float* x, int64_t n, double d) {
+#if defined(__x86_64__)
+  if (linear::HasAvx512()) return DivideByAvx512(x, n, d);
+#endif
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = static_cast<float>(static_cast<double>(x[i]) / d);
+}
 
 float ExpF(float x) {
   if (x != x) return x;

@@ -22,6 +22,15 @@ void ExpShifted(float* x, int64_t n, float shift);
 // y[i] = (g[i] / (1 + ExpF(-g[i]))) * u[i] for i < n (y may alias g or u).
 void SiluMul(const float* g, const float* u, float* y, int64_t n);
 
+// Softmax's steps over a row of scores, for attention:
+// x[i] *= scale for i < n; returns the largest non-NaN x[i] (-inf if none).
+float ScaleAndMax(float* x, int64_t n, float scale);
+// The sum of x[0..n) in double: 8 partial sums p[l] over i = l mod 8 in
+// ascending i, then ((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7)).
+double SumAsDouble(const float* x, int64_t n);
+// x[i] = float(double(x[i]) / d) for i < n.
+void DivideBy(float* x, int64_t n, double d);
+
 }  // namespace qeff::hw::cpu
 
 #endif  // QEFF_HW_CPU_VEC_MATH_H_

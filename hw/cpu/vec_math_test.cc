@@ -1,5 +1,6 @@
 #include "hw/cpu/vec_math.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -57,6 +58,41 @@ TEST(VecMath, ExpShiftedEqualsSpecBitForBit) {
   std::vector<float> v = {1, 1, 1};
   ExpShifted(v.data(), 2, 0.0f);
   EXPECT_EQ(v[2], 1.0f);
+}
+
+// Softmax's steps equal their specifications (written out here) bit for
+// bit at every length, the tails included; past n nothing is touched.
+TEST(VecMath, SoftmaxStepsEqualSpecBitForBit) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-30.0f, 30.0f);
+  for (int64_t n : {0, 1, 7, 8, 9, 15, 16, 17, 100, 1031}) {
+    std::vector<float> x(n + 1);
+    for (float& v : x) v = u(rng);
+    if (n > 3) x[2] = std::numeric_limits<float>::quiet_NaN();
+    const float scale = 0.125f;
+    std::vector<float> a = x, b = x;
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < n; ++i) {
+      a[i] *= scale;
+      mx = std::max(mx, a[i]);
+    }
+    EXPECT_TRUE(SameBits(ScaleAndMax(b.data(), n, scale), mx)) << n;
+    for (int64_t i = 0; i <= n; ++i) ASSERT_TRUE(SameBits(a[i], b[i])) << i;
+    // Sum and divide over positive values (exp's outputs).
+    for (float& v : a) v = std::fabs(std::isnan(v) ? 1.0f : v) + 1e-3f;
+    b = a;
+    double p[8] = {};
+    for (int64_t i = 0; i < n; ++i) p[i % 8] += a[i];
+    const double sum =
+        ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+    const double got = SumAsDouble(b.data(), n);
+    EXPECT_EQ(std::memcmp(&got, &sum, sizeof sum), 0) << n;
+    if (n == 0) continue;
+    for (int64_t i = 0; i < n; ++i)
+      a[i] = static_cast<float>(static_cast<double>(a[i]) / sum);
+    DivideBy(b.data(), n, sum);
+    for (int64_t i = 0; i <= n; ++i) ASSERT_TRUE(SameBits(a[i], b[i])) << i;
+  }
 }
 
 TEST(VecMath, ExpWithinTwoUlpOfExactAndEdges) {
