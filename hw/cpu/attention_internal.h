@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -80,12 +81,16 @@ absl::Status AttendOverCache(const KernelCtx& k, KeyDots key_dots,
           mask +
           (((md[0] == 1 ? 0 : b) * md[1] + (md[1] == 1 ? 0 : h)) * S + s) * C;
       float mx = -INFINITY;
-      int64_t nlive = 0, span = 0;  // span: past the last unmasked slot
-      for (int64_t c = 0; c < C; ++c) {
-        live[c] = !mr[c];
-        nlive += live[c];
-        if (live[c]) span = c + 1;
+      // span: past the last unmasked slot (8 slots at a time from the end).
+      for (int64_t c = 0; c < C; ++c) live[c] = !mr[c];
+      int64_t span = C;
+      for (uint64_t w8; span >= 8; span -= 8) {
+        std::memcpy(&w8, live.data() + span - 8, 8);
+        if (w8) break;
       }
+      while (span > 0 && !live[span - 1]) --span;
+      int64_t nlive = 0;
+      for (int64_t c = 0; c < span; ++c) nlive += live[c];
       // Scores exist only below span (decode at depth d reads d + 1 slots of
       // a longer cache, not all C).
       key_dots(qr, live.data(), span, kvrow, sc.data(), scratch.data());
