@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "base/sysinfo.h"
+#include "base/tsan.h"
 #include "hw/cpu/compiler.h"
 #include "hw/cpu/container.h"
 #include "hw/cpu/kernels.h"
@@ -155,7 +156,12 @@ class CpuSession : public Session {
     absl::Status status;
     try {
       const bool profile = Profiler::Global().enabled();
+      // execute() may run the functor on an arena thread and wait for it
+      // inside libtbb.so: the edges in and out, stated for TSan.
+      char enter = 0, leave = 0;
+      QEFF_TSAN_RELEASE(&enter);
       arena_->execute([&] {
+        QEFF_TSAN_ACQUIRE(&enter);
         std::vector<Arg> in, out;
         for (size_t i = 0; i < plan.steps.size() && status.ok(); ++i) {
           const cpu::Step& st = plan.steps[i];
@@ -180,7 +186,9 @@ class CpuSession : public Session {
           }
           status = kernels_[spec][i](KernelCtx{st, in, out});
         }
+        QEFF_TSAN_RELEASE(&leave);
       });
+      QEFF_TSAN_ACQUIRE(&leave);
     } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat("cpu driver: ", e.what()));
     }

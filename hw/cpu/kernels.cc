@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "base/tsan.h"
 #include "hw/cpu/kernels_moe.h"
 #include "hw/profiler.h"
 #include "oneapi/tbb/blocked_range.h"
@@ -67,10 +68,20 @@ void ParallelFor(int64_t n, int64_t grain,
     fn(0, n);
     return;
   }
+  // parallel_for's fork (the caller's writes before it, seen by every chunk)
+  // and join (every chunk's writes, seen by the caller after it) for TSan:
+  // both are inside libtbb.so. Chunks stay unordered among themselves.
+  char fork = 0, join = 0;
+  QEFF_TSAN_RELEASE(&fork);
   tbb::parallel_for(
       tbb::blocked_range<int64_t>(0, n, grain),
-      [&](const tbb::blocked_range<int64_t>& r) { fn(r.begin(), r.end()); },
+      [&](const tbb::blocked_range<int64_t>& r) {
+        QEFF_TSAN_ACQUIRE(&fork);
+        fn(r.begin(), r.end());
+        QEFF_TSAN_RELEASE(&join);
+      },
       tbb::simple_partitioner());
+  QEFF_TSAN_ACQUIRE(&join);
 }
 
 absl::Status KernelError(const KernelCtx& k, absl::string_view what) {
