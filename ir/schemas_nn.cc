@@ -399,7 +399,10 @@ void RegisterCustomOps(Registry* r) {
   r->push_back(Make(
       q, "MoE", 5, 5, MoE,
       {Attr("top_k", kInt), Attr("scoring", kInt), Attr("norm_topk_prob", kInt),
-       Attr("score_on_input", kInt), Attr("activation", kInt)}));
+       Attr("score_on_input", kInt), Attr("activation", kInt),
+       // Set by the cpu driver's compiler only (expert stacks packed in its
+       // panel layout); other evaluators refuse it.
+       Attr("packed_experts", kInt)}));
 }
 
 }  // namespace qeff::ir::schemas

@@ -476,22 +476,70 @@ bool FuseLinearBiasAt(Graph& g, ValueId y) {
 absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
                                ir::DType dtype, PackedWeights* packed) {
   int count = 0;
-  // MoE expert stacks behind a Cast from f16/bf16: the MoE kernel reads
-  // them as stored (its Linears decode f16/bf16 rows), so the stack is not
-  // converted to f32 by constant folding.
+  // MoE expert stacks: read as stored behind a Cast from f16/bf16 (not
+  // converted to f32 by constant folding), and f32/f16/bf16 stacks whose
+  // matrices have a multiple of 16 rows packed expert by expert in
+  // PackPanels' layout (the same bytes per expert; the node's
+  // packed_experts = 1 tells the kernel), so that a decode step streams the
+  // selected experts as the packed Linear kernel reads dense weights.
   for (ir::NodeId id : g.LiveNodes()) {
-    const Node& n = g.node(id);
-    if (n.domain != ir::kQaicDomain || n.op_type != "MoE") continue;
-    for (int i = 2; i < 5 && i < static_cast<int>(n.inputs.size()); ++i) {
-      const Node* c = Prod(g, n.inputs[i], "Cast");
-      if (c == nullptr) continue;
-      const ir::Value& src = g.value(c->inputs[0]);
-      if (src.is_constant() && !src.constant->is_quantized() &&
-          (src.constant->dtype() == ir::DType::kF16 ||
-           src.constant->dtype() == ir::DType::kBF16)) {
-        g.SetNodeInput(id, i, c->inputs[0]);
+    if (g.node(id).domain != ir::kQaicDomain || g.node(id).op_type != "MoE")
+      continue;
+    std::vector<ir::Tensor> stacks;
+    for (int i = 2; i < 5 && i < static_cast<int>(g.node(id).inputs.size());
+         ++i) {
+      ValueId in = g.node(id).inputs[i];
+      if (const Node* c = Prod(g, in, "Cast")) {
+        const ir::Value& src = g.value(c->inputs[0]);
+        if (src.is_constant() && !src.constant->is_quantized() &&
+            (src.constant->dtype() == ir::DType::kF16 ||
+             src.constant->dtype() == ir::DType::kBF16)) {
+          in = c->inputs[0];
+          g.SetNodeInput(id, i, in);
+        }
       }
+      const ir::Value& v = g.value(in);
+      if (v.is_constant() && v.constant->rank() == 3 &&
+          !v.constant->is_quantized() && v.constant->dims()[1] % 16 == 0 &&
+          (v.constant->dtype() == ir::DType::kF32 ||
+           v.constant->dtype() == ir::DType::kF16 ||
+           v.constant->dtype() == ir::DType::kBF16))
+        stacks.push_back(*v.constant);
     }
+    if (stacks.size() != 3) continue;
+    for (int i = 0; i < 3; ++i) {
+      const ir::Tensor& st = stacks[i];
+      // One packed copy per stack for every specialization of the program
+      // (keyed by the stored bytes' address; dense weights are keyed by
+      // their Buffer objects).
+      const void* key = st.raw();
+      if (auto it = packed->find(key); it != packed->end()) {
+        g.SetNodeInput(id, 2 + i,
+                       g.AddConstant(g.value(g.node(id).inputs[2 + i]).name +
+                                         ".packed_experts",
+                                     it->second));
+        continue;
+      }
+      const int64_t E = st.dims()[0], R = st.dims()[1], C = st.dims()[2];
+      const size_t bytes =
+          static_cast<size_t>(R * C) * ir::DTypeSize(st.dtype());
+      ir::Tensor out = ir::Tensor::Zeros(st.dtype(), st.dims());
+      for (int64_t e = 0; e < E; ++e) {
+        ir::Tensor m = ir::Tensor::Zeros(st.dtype(), {R, C});
+        std::memcpy(m.mutable_raw(), st.raw() + e * bytes, bytes);
+        const ir::Tensor p = linear::PackPanels(m);
+        std::memcpy(out.mutable_raw() + e * bytes, p.raw(), bytes);
+      }
+      // Stored pages of a mapped stack are not read again.
+      st.buffer()->ReleasePages();
+      (*packed)[key] = out;
+      g.SetNodeInput(
+          id, 2 + i,
+          g.AddConstant(
+              g.value(g.node(id).inputs[2 + i]).name + ".packed_experts", out));
+    }
+    g.node(id).attrs["packed_experts"] = ir::Attribute::Int(1);
+    ++count;
   }
   for (ValueId y : LiveOutputsOf(g, "MatMul")) {
     const Node* mm = g.Producer(y);

@@ -55,7 +55,9 @@ KernelFn FindKernel(absl::string_view op);
 // 3: Linear weights of f32/f16/bf16 in panels [ceil(N / 16), K, 16]; the
 //    float Linear sums each (row, feature) in one FMA chain over k.
 // 4: Linear weights of Q8_0/Q4_0/Q4_K in panels [ceil(N / 16), 16, K].
-inline constexpr int kKernelAbiVersion = 4;
+// 5: MoE takes a sixth int, packed_experts: f32/f16/bf16 expert stacks in
+//    PackPanels' layout expert by expert.
+inline constexpr int kKernelAbiVersion = 5;
 
 // Runs fn(begin, end) over [0, n) in chunks of at least `grain`, in parallel
 // within the current task_arena. Chunks never change what a single index

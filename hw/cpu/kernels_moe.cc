@@ -27,8 +27,8 @@ int64_t MatrixBytes(const Slot& s, int64_t rows, int64_t cols) {
 }
 
 absl::Status MoE(const KernelCtx& k) {
-  if (k.in.size() != 5 || k.step.ints.size() != 5)
-    return KernelError(k, "expects 5 inputs and 5 parameters");
+  if (k.in.size() != 5 || k.step.ints.size() != 6)
+    return KernelError(k, "expects 5 inputs and 6 parameters");
   const Arg& x = k.in[0];
   const Arg& logits = k.in[1];
   const Arg& gate = k.in[2];
@@ -48,6 +48,15 @@ absl::Status MoE(const KernelCtx& k) {
   const bool sigmoid = k.step.ints[1] == 1, norm = k.step.ints[2] != 0,
              on_input = k.step.ints[3] != 0;
   const int64_t act = k.step.ints[4];
+  // packed: every expert matrix in PackPanels' layout (fusion.cc).
+  const bool packed = k.step.ints[5] != 0;
+  auto linear = [&](const Slot& s, const uint8_t* w, int64_t N, int64_t K,
+                    const float* xin, int64_t M, float* yout) {
+    return packed ? linear::RunPackedLinear(s.dtype, w, N, K, xin, M, nullptr,
+                                            yout)
+                  : linear::RunLinear(s.dtype, s.quant, w, N, K, xin, M,
+                                      nullptr, yout);
+  };
   if (top_k < 1 || top_k > E || k.step.ints[1] < 0 || k.step.ints[1] > 1 ||
       act < 0 || act > 2)
     return KernelError(k, absl::StrCat("bad parameters (top_k ", top_k, ")"));
@@ -111,13 +120,11 @@ absl::Status MoE(const KernelCtx& k) {
     ge.resize(n * F);
     ue.resize(n * F);
     de.resize(n * H);
-    absl::Status st = linear::RunLinear(gate.slot->dtype, gate.slot->quant,
-                                        gate.data + e * gate_bytes, F, H,
-                                        xe.data(), n, nullptr, ge.data());
+    absl::Status st = linear(*gate.slot, gate.data + e * gate_bytes, F, H,
+                             xe.data(), n, ge.data());
     if (st.ok())
-      st = linear::RunLinear(up.slot->dtype, up.slot->quant,
-                             up.data + e * gate_bytes, F, H, xe.data(), n,
-                             nullptr, ue.data());
+      st = linear(*up.slot, up.data + e * gate_bytes, F, H, xe.data(), n,
+                  ue.data());
     if (!st.ok()) return KernelError(k, st.message());
     // activation (ir/custom_ops.h): 0 SiLU, 1 GELU (erf), 2 GELU (tanh).
     if (act == 1) {
@@ -139,9 +146,8 @@ absl::Status MoE(const KernelCtx& k) {
         ge[i] = g / (1.0f + std::exp(-g)) * ue[i];
       }
     }
-    st = linear::RunLinear(down.slot->dtype, down.slot->quant,
-                           down.data + e * down_bytes, H, F, ge.data(), n,
-                           nullptr, de.data());
+    st = linear(*down.slot, down.data + e * down_bytes, H, F, ge.data(), n,
+                de.data());
     if (!st.ok()) return KernelError(k, st.message());
     if (!all) g_expert_calls.fetch_add(1, std::memory_order_relaxed);
     for (size_t r = 0; r < entries.size(); ++r) {

@@ -65,9 +65,9 @@ absl::StatusOr<Step> LowerNode(const ir::Graph& g, const ir::Node& n) {
     return s;
   }
   if (n.domain == ir::kQaicDomain && op == "MoE") {
-    s.ints = {n.GetInt("top_k", 0), n.GetInt("scoring", 0),
+    s.ints = {n.GetInt("top_k", 0),          n.GetInt("scoring", 0),
               n.GetInt("norm_topk_prob", 0), n.GetInt("score_on_input", 0),
-              n.GetInt("activation", 0)};
+              n.GetInt("activation", 0),     n.GetInt("packed_experts", 0)};
     return s;
   }
   if (n.domain == ir::kQaicDomain) return s;  // CtxScatter/Gather(+CB)

@@ -50,6 +50,10 @@ absl::Status MoEKernel(const KernelContext& ctx, std::vector<Tensor>* out) {
   if (act < 0 || act > 2)
     return Error(ctx, "activation ", act,
                  " (supported: 0 SiLU, 1 GELU, 2 GELU tanh)");
+  if (ctx.node.GetInt("packed_experts", 0) != 0)
+    return Error(ctx,
+                 "packed_experts: the expert stacks are in the cpu driver's "
+                 "panel layout, which only the cpu driver reads");
   // u * m(u): the activation as a multiplier of its input.
   auto activate = [act](double g) {
     if (act == 1) return 0.5 * g * (1.0 + std::erf(g * M_SQRT1_2));
