@@ -5,6 +5,7 @@
 // --reps timings, in GFLOP/s (2 M N K per Linear). Noisy machines: compare
 // numbers from one run. Then, for Q8_0 / Q4_0, the small-M kernel on the
 // original blocks vs the repacked kernel over decode-range M (ms per layer).
+// `stream [reps]`: only the decode-from-memory rows (RunStream).
 // Run:
 //   bazel run -c opt --config=native //hw/cpu:kernels_linear_bench -- [reps]
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "hw/cpu/linear_internal.h"
@@ -133,6 +135,45 @@ void Run(const char* name, ir::QuantFormat q, ir::DType dt, int reps) {
   std::printf("\n");
 }
 
+// Decode from memory: M = 1 over 16 layers of packed quantized weights
+// (64-150 MB, past the last-level cache), layer after layer as a decode step
+// reads them: GB/s of weight bytes (the best of --reps passes). The number
+// to compare with the host's read bandwidth.
+void RunStream(const char* name, ir::QuantFormat q, int reps) {
+  std::mt19937 rng(3);
+  const int64_t shapes[7][2] = {{768, 768}, {768, 768},  {768, 768},
+                                {768, 768}, {2048, 768}, {2048, 768},
+                                {768, 2048}};
+  std::vector<Weight> ws;
+  double bytes = 0;
+  for (int layer = 0; layer < 16; ++layer) {
+    for (const auto& sh : shapes) {
+      Weight w = MakeWeight(q, ir::DType::kF32, sh[0], sh[1], rng);
+      auto rows = ir::Tensor::FromQuantized(
+          q, ir::DType::kF32, {w.N, w.K},
+          ir::Buffer::Copy(w.bytes.data(), w.bytes.size()));
+      const ir::Tensor p = PackQuantPanels(*rows);
+      w.bytes.assign(p.raw(), p.raw() + p.byte_size());
+      bytes += static_cast<double>(w.bytes.size());
+      ws.push_back(std::move(w));
+    }
+  }
+  std::vector<float> x(2048), y(2048);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (float& v : x) v = u(rng);
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    const double t0 = Now();
+    for (const Weight& w : ws)
+      RunPackedQLinear(q, w.bytes.data(), w.N, w.K, x.data(), 1, nullptr,
+                       y.data())
+          .IgnoreError();
+    best = std::min(best, Now() - t0);
+  }
+  std::printf("%-6s stream M=1: %6.1f MB in %7.3f ms = %6.1f GB/s\n", name,
+              bytes * 1e-6, best * 1e3, bytes / best * 1e-9);
+}
+
 // Decode-range M: the small-M kernel on the original blocks vs the repacked
 // kernel (QPath::kVnni switches between them by M).
 void RunQSweep(const char* name, ir::QuantFormat q, int reps) {
@@ -180,6 +221,13 @@ void RunQSweep(const char* name, ir::QuantFormat q, int reps) {
 
 int main(int argc, char** argv) {
   using namespace qeff;
+  if (argc > 1 && std::string(argv[1]) == "stream") {
+    const int reps = argc > 2 ? std::atoi(argv[2]) : 20;
+    hw::cpu::linear::RunStream("q8_0", ir::QuantFormat::kQ8_0, reps);
+    hw::cpu::linear::RunStream("q4_0", ir::QuantFormat::kQ4_0, reps);
+    hw::cpu::linear::RunStream("q4_k", ir::QuantFormat::kQ4_K, reps);
+    return 0;
+  }
   const int reps = argc > 1 ? std::atoi(argv[1]) : 20;
   hw::cpu::linear::Run("f32", ir::QuantFormat::kNone, ir::DType::kF32, reps);
   hw::cpu::linear::Run("f16", ir::QuantFormat::kNone, ir::DType::kF16, reps);
