@@ -341,6 +341,9 @@ absl::Status Exporter::Write() {
           !WriteAll(f, t->raw(), e.bytes).ok())
         return fail(data_tmp, "write");
       pos = e.offset + e.bytes;
+      // A mapped weight's pages were read once, to be written: drop them, so
+      // that export never holds the checkpoint resident.
+      g_.value(e.v).constant->buffer()->ReleasePages();
     }
     f.close();
     if (!f) return fail(data_tmp, "write");
