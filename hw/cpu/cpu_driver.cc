@@ -21,6 +21,7 @@
 #include "hw/cpu/plan.h"
 #include "hw/device_registry.h"
 #include "hw/profiler.h"
+#include "oneapi/tbb/global_control.h"
 #include "oneapi/tbb/info.h"
 #include "oneapi/tbb/task_arena.h"
 
@@ -310,9 +311,21 @@ int HostCores() {
   return n > 0 ? n : 1;
 }
 
+// The executor runs session steps on oneTBB worker threads (flow-graph
+// nodes) while its caller waits outside oneTBB. The worker that enters a
+// card's arena takes the arena's master slot, and the market's default of
+// cores - 1 workers then leaves the arena short of one thread: on a 2-core
+// host every step ran on a single core. One worker more lets a whole-host
+// arena be fully staffed (process-wide, for the process's life).
+void AllowWorkersForArenas() {
+  static tbb::global_control workers(
+      tbb::global_control::max_allowed_parallelism, HostCores() + 1);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Device>> OpenCpuDevice(absl::string_view spec) {
+  AllowWorkersForArenas();
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
         absl::StrCat("device '", spec, "': ", why,
