@@ -98,6 +98,22 @@ TEST(MoE, HandComputedTwoExperts) {
   EXPECT_NEAR(y->data<float>()[0], 2 * silu(w * xv) * (w * xv), 1e-7);
 }
 
+// Stacks in the cpu driver's packed layout (packed_experts = 1) are not
+// read by the evaluator: a named error, not a wrong result.
+TEST(MoE, RefusesPackedExpertStacks) {
+  auto y = RunNative(
+      {{"x", Tensor::F32({1, 1}, {0.5f})},
+       {"router_logits", Tensor::F32({1, 2}, {0.1f, 0.9f})},
+       {"gate", Tensor::F32({2, 1, 1}, {1, 1})},
+       {"up", Tensor::F32({2, 1, 1}, {1, 1})},
+       {"down", Tensor::F32({2, 1, 1}, {1, 3})}},
+      {{"top_k", Attribute::Int(1)}, {"packed_experts", Attribute::Int(1)}});
+  ASSERT_FALSE(y.ok());
+  EXPECT_NE(std::string(y.status().message()).find("packed_experts"),
+            std::string::npos)
+      << y.status();
+}
+
 TEST(MoE, GeluActivations) {
   // H = F = 1, E = 2, k = 1: expert 1 (gate = up = 1, down = 3) is picked
   // with softmax weight s; FFN(u) = 3 * act(u) * u.

@@ -48,8 +48,15 @@ absl::Status MoE(const KernelCtx& k) {
   const bool sigmoid = k.step.ints[1] == 1, norm = k.step.ints[2] != 0,
              on_input = k.step.ints[3] != 0;
   const int64_t act = k.step.ints[4];
-  // packed: every expert matrix in PackPanels' layout (fusion.cc).
+  // packed: every expert matrix in PackPanels' layout (fusion.cc), which
+  // holds the stored bytes only for float stacks of whole 16-row panels.
   const bool packed = k.step.ints[5] != 0;
+  if (packed && (gate.slot->quant != ir::QuantFormat::kNone ||
+                 down.slot->quant != ir::QuantFormat::kNone || F % 16 != 0 ||
+                 H % 16 != 0))
+    return KernelError(k,
+                       "packed_experts needs float expert stacks whose "
+                       "matrices have a multiple of 16 rows");
   auto linear = [&](const Slot& s, const uint8_t* w, int64_t N, int64_t K,
                     const float* xin, int64_t M, float* yout) {
     return packed ? linear::RunPackedLinear(s.dtype, w, N, K, xin, M, nullptr,
