@@ -513,30 +513,26 @@ absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
       // (keyed by the stored bytes' address; dense weights are keyed by
       // their Buffer objects).
       const void* key = st.raw();
-      if (auto it = packed->find(key); it != packed->end()) {
-        g.SetNodeInput(id, 2 + i,
-                       g.AddConstant(g.value(g.node(id).inputs[2 + i]).name +
-                                         ".packed_experts",
-                                     it->second));
-        continue;
+      auto it = packed->find(key);
+      if (it == packed->end()) {
+        const int64_t E = st.dims()[0], R = st.dims()[1], C = st.dims()[2];
+        const size_t bytes =
+            static_cast<size_t>(R * C) * ir::DTypeSize(st.dtype());
+        ir::Tensor out = ir::Tensor::Zeros(st.dtype(), st.dims());
+        for (int64_t e = 0; e < E; ++e) {
+          ir::Tensor m = ir::Tensor::Zeros(st.dtype(), {R, C});
+          std::memcpy(m.mutable_raw(), st.raw() + e * bytes, bytes);
+          const ir::Tensor p = linear::PackPanels(m);
+          std::memcpy(out.mutable_raw() + e * bytes, p.raw(), bytes);
+        }
+        // Stored pages of a mapped stack are not read again.
+        st.buffer()->ReleasePages();
+        it = packed->emplace(key, std::move(out)).first;
       }
-      const int64_t E = st.dims()[0], R = st.dims()[1], C = st.dims()[2];
-      const size_t bytes =
-          static_cast<size_t>(R * C) * ir::DTypeSize(st.dtype());
-      ir::Tensor out = ir::Tensor::Zeros(st.dtype(), st.dims());
-      for (int64_t e = 0; e < E; ++e) {
-        ir::Tensor m = ir::Tensor::Zeros(st.dtype(), {R, C});
-        std::memcpy(m.mutable_raw(), st.raw() + e * bytes, bytes);
-        const ir::Tensor p = linear::PackPanels(m);
-        std::memcpy(out.mutable_raw() + e * bytes, p.raw(), bytes);
-      }
-      // Stored pages of a mapped stack are not read again.
-      st.buffer()->ReleasePages();
-      (*packed)[key] = out;
+      const ValueId in = g.node(id).inputs[2 + i];
       g.SetNodeInput(
           id, 2 + i,
-          g.AddConstant(
-              g.value(g.node(id).inputs[2 + i]).name + ".packed_experts", out));
+          g.AddConstant(g.value(in).name + ".packed_experts", it->second));
     }
     g.node(id).attrs["packed_experts"] = ir::Attribute::Int(1);
     ++count;

@@ -61,6 +61,12 @@ Weight MakeWeight(ir::QuantFormat q, ir::DType dt, int64_t N, int64_t K,
   return w;
 }
 
+// One stories110M layer: q, k, v, o [768, 768]; gate, up [2048, 768]; down
+// [768, 2048] ([N, K]).
+constexpr int64_t kLayerShapes[7][2] = {{768, 768}, {768, 768},  {768, 768},
+                                        {768, 768}, {2048, 768}, {2048, 768},
+                                        {768, 2048}};
+
 double Now() {
   return std::chrono::duration<double>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -69,11 +75,9 @@ double Now() {
 
 void Run(const char* name, ir::QuantFormat q, ir::DType dt, int reps) {
   std::mt19937 rng(1);
-  const int64_t shapes[7][2] = {{768, 768}, {768, 768},  {768, 768},
-                                {768, 768}, {2048, 768}, {2048, 768},
-                                {768, 2048}};
   std::vector<Weight> ws;
-  for (const auto& s : shapes) ws.push_back(MakeWeight(q, dt, s[0], s[1], rng));
+  for (const auto& s : kLayerShapes)
+    ws.push_back(MakeWeight(q, dt, s[0], s[1], rng));
   // Weights run packed, as the cpu compiler lays them out.
   const bool packed = q == ir::QuantFormat::kNone;
   const bool qpacked = !packed && QPackApplies(q, 768);
@@ -141,13 +145,10 @@ void Run(const char* name, ir::QuantFormat q, ir::DType dt, int reps) {
 // to compare with the host's read bandwidth.
 void RunStream(const char* name, ir::QuantFormat q, int reps) {
   std::mt19937 rng(3);
-  const int64_t shapes[7][2] = {{768, 768}, {768, 768},  {768, 768},
-                                {768, 768}, {2048, 768}, {2048, 768},
-                                {768, 2048}};
   std::vector<Weight> ws;
   double bytes = 0;
   for (int layer = 0; layer < 16; ++layer) {
-    for (const auto& sh : shapes) {
+    for (const auto& sh : kLayerShapes) {
       Weight w = MakeWeight(q, ir::DType::kF32, sh[0], sh[1], rng);
       auto rows = ir::Tensor::FromQuantized(
           q, ir::DType::kF32, {w.N, w.K},
@@ -178,11 +179,8 @@ void RunStream(const char* name, ir::QuantFormat q, int reps) {
 // kernel (QPath::kVnni switches between them by M).
 void RunQSweep(const char* name, ir::QuantFormat q, int reps) {
   std::mt19937 rng(1);
-  const int64_t shapes[7][2] = {{768, 768}, {768, 768},  {768, 768},
-                                {768, 768}, {2048, 768}, {2048, 768},
-                                {768, 2048}};
   std::vector<Weight> ws;
-  for (const auto& s : shapes)
+  for (const auto& s : kLayerShapes)
     ws.push_back(MakeWeight(q, ir::DType::kF32, s[0], s[1], rng));
   for (QPath path : {QPath::kVnniDirect, QPath::kVnniPacked}) {
     std::printf("%-6s %-6s", name,
