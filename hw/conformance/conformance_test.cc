@@ -67,7 +67,7 @@ class Conformance : public ::testing::TestWithParam<std::string> {
   // Compiles on both, runs every call on both, compares every output.
   void Check(const ir::Graph& g, const std::vector<Specialization>& specs,
              const std::vector<std::pair<std::string, TensorMap>>& calls,
-             const ir::Graph* oracle_graph = nullptr) {
+             const ir::Graph* oracle_graph = nullptr, double tol = kTol) {
     auto p = dev_->Compile(g, specs, {});
     ASSERT_TRUE(p.ok()) << p.status();
     auto rp = ref_->Compile(oracle_graph ? *oracle_graph : g, specs, {});
@@ -86,8 +86,7 @@ class Conformance : public ::testing::TestWithParam<std::string> {
         ASSERT_EQ(x.dtype(), t.dtype()) << name;
         ASSERT_EQ(x.dims(), t.dims()) << name;
         if (ir::IsFloat(t.dtype())) {
-          EXPECT_LE(RelErr(x, t), kTol)
-              << "output " << name << " of call " << c;
+          EXPECT_LE(RelErr(x, t), tol) << "output " << name << " of call " << c;
         } else {
           EXPECT_EQ(x.ToInts(), t.ToInts())
               << "output " << name << " of call " << c;
@@ -302,13 +301,24 @@ std::vector<OpCase> OpCases() {
   return cases;
 }
 
+// The cpu driver runs bf16 Linear weights with bf16 activations (each
+// rounded to bf16, relative error <= 2^-9, products summed in pairs as
+// vdpbf16ps does; hw/cpu/linear_internal.h) as llama.cpp does, so bf16
+// weights are not exact against the reference's f32 activations. Stated
+// bound for one Linear (max |d| / max |ref|): 1e-2; measured here 1.7e-3.
+double Bf16Tol(const std::string& kind, const std::string& op_case) {
+  return (kind == "cpu" || kind == "sim") && op_case == "Linear_bf16" ? 1e-2
+                                                                      : kTol;
+}
+
 TEST_P(Conformance, EveryOp) {
   for (const OpCase& c : OpCases()) {
     SCOPED_TRACE(c.name);
     ir::Graph g;
     GraphBuilder b(&g);
     TensorMap feeds = c.build(b);
-    Check(g, {{"main", {}}}, {{"main", feeds}});
+    Check(g, {{"main", {}}}, {{"main", feeds}}, nullptr,
+          Bf16Tol(GetParam(), c.name));
   }
 }
 

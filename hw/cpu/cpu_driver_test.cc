@@ -369,7 +369,8 @@ TEST(CpuDriver, Mxfp6MatmulOptionQuantizesAtCompileTime) {
 }
 
 // weight_dtype stores f32 Linear weights as f16 / bf16: the logits stay
-// within the rounding of the weights (f16 ~ 1e-3, bf16 ~ 1e-2 relative) of
+// within the rounding of the weights (f16 ~ 1e-3, bf16 ~ 1e-2 relative, with
+// bf16 activations for bf16 weights) of
 // the f32 program's, and the program holds the 2-byte weights.
 TEST(CpuDriver, WeightDtypeStoresLinearWeightsInHalfPrecision) {
   auto m = MakeTinyLlama({});

@@ -57,7 +57,10 @@ KernelFn FindKernel(absl::string_view op);
 // 4: Linear weights of Q8_0/Q4_0/Q4_K in panels [ceil(N / 16), 16, K].
 // 5: MoE takes a sixth int, packed_experts: f32/f16/bf16 expert stacks in
 //    PackPanels' layout expert by expert.
-inline constexpr int kKernelAbiVersion = 5;
+// 6: bf16 Linear weights (dense and packed experts) in PackBf16Pairs'
+//    layout [ceil(N / 16), K rounded up to even, 16], run with bf16
+//    activations (the "bf16 pairs" arithmetic of linear_internal.h).
+inline constexpr int kKernelAbiVersion = 6;
 
 // Runs fn(begin, end) over [0, n) in chunks of at least `grain`, in parallel
 // within the current task_arena. Chunks never change what a single index

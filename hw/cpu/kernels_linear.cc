@@ -43,6 +43,17 @@ void ForFeatureBlocks(int64_t N,
   });
 }
 
+void ForPanelItems(int64_t N, const std::function<void(int64_t, int)>& fn) {
+  const int64_t panels = (N + 15) / 16;
+  const int64_t conc = std::max(1, tbb::this_task_arena::max_concurrency());
+  const int64_t grain = std::max<int64_t>(
+      1, std::min<int64_t>(kPanelsPerItem, panels / (4 * conc)));
+  ParallelFor(panels, grain, [&](int64_t pb, int64_t pe) {
+    for (int64_t p = pb; p < pe; p += kPanelsPerItem)
+      fn(p, static_cast<int>(std::min<int64_t>(kPanelsPerItem, pe - p)));
+  });
+}
+
 float HSum16(const float* a) {
   float t8[8], t4[4];
   for (int l = 0; l < 8; ++l) t8[l] = a[l] + a[l + 8];
@@ -361,14 +372,15 @@ absl::Status Linear(const KernelCtx& k) {
   const float* bias =
       k.in.size() > 2 && k.in[2].data ? k.in[2].in<float>() : nullptr;
   const int64_t K = x.dims().back();
-  // Rows W [N, K], or panels (N: the output's): [ceil(N / 16), K, 16]
-  // float, [ceil(N / 16), 16, K] block-quantized (linear_internal.h).
+  // Rows W [N, K], or panels (N: the output's): [ceil(N / 16), PackedK,
+  // 16] float, [ceil(N / 16), 16, K] block-quantized (linear_internal.h).
   const bool packed = w.dims().size() == 3;
   const bool qpacked = packed && w.slot->quant != QuantFormat::kNone;
   const int64_t N = packed ? k.out[0].dims().back() : w.dims()[0];
   const std::vector<int64_t> want =
       qpacked ? std::vector<int64_t>{(N + 15) / 16, 16, K}
-              : std::vector<int64_t>{(N + 15) / 16, K, 16};
+              : std::vector<int64_t>{(N + 15) / 16,
+                                     linear::PackedK(w.slot->dtype, K), 16};
   if (packed ? w.dims() != want : (w.dims().size() != 2 || w.dims()[1] != K))
     return KernelError(k, "weight does not match input");
   const int64_t M = K ? x.n() / K : 0;
@@ -460,6 +472,7 @@ absl::Status RunLinear(DType dtype, QuantFormat quant, const uint8_t* wdata,
 }
 
 ir::Tensor PackPanels(const ir::Tensor& w) {
+  if (w.dtype() == DType::kBF16) return PackBf16Pairs(w);
   const int64_t N = w.dims()[0], K = w.dims()[1], P = (N + 15) / 16;
   const int64_t es = ir::DTypeSize(w.dtype());
   ir::Tensor out = ir::Tensor::Zeros(w.dtype(), {P, K, 16});
@@ -475,6 +488,7 @@ ir::Tensor PackPanels(const ir::Tensor& w) {
 }
 
 void LinearPackedPortable(const LinearArgs& a) {
+  if (a.dtype == DType::kBF16) return LinearPackedBf16(a, Bf16Path::kPortable);
   const int64_t P = (a.N + 15) / 16;
   const int64_t es = ir::DTypeSize(a.dtype);
   ParallelFor(P, 1, [&](int64_t pb, int64_t pe) {
@@ -492,12 +506,7 @@ void LinearPackedPortable(const LinearArgs& a) {
             } else {
               uint16_t h;
               std::memcpy(&h, wk + 2 * l, 2);
-              if (a.dtype == DType::kF16) {
-                w[l] = ir::HalfToFloat(h);
-              } else {
-                const uint32_t u = static_cast<uint32_t>(h) << 16;
-                std::memcpy(&w[l], &u, 4);
-              }
+              w[l] = ir::HalfToFloat(h);
             }
           }
           for (int l = 0; l < 16; ++l) acc[l] = std::fma(w[l], x[k], acc[l]);

@@ -24,6 +24,7 @@
 
 #include "hw/cpu/kernels.h"
 #include "hw/cpu/linear_internal.h"
+#include "hw/cpu/micro_tile.h"
 #include "ir/quant.h"
 #include "oneapi/tbb/task_arena.h"
 
@@ -52,21 +53,20 @@ using ir::QuantFormat;
 #define QEFF_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
 
-constexpr int kNI = 6;             // input rows per micro-tile
-constexpr int kPanelsPerItem = 4;  // 64 features per work item
-constexpr int64_t kKc = 128;       // K values per packed chunk (L1)
+constexpr int kNI = 6;        // input rows per micro-tile
+constexpr int64_t kKc = 128;  // K values per packed chunk (L1)
 constexpr int64_t kItemFeat = 16 * kPanelsPerItem;
 constexpr int64_t kStreamRows = 4;   // M up to this: the decode loop order
 constexpr int64_t kPrefetch = 1024;  // bytes ahead in streamed weights
 
-// ---- The micro-kernel, over panels [k][16] of f32 (0), f16 (1) or bf16
-// (2): the compiler's packed weights, or panels packed per call (below).
+// ---- The micro-kernel, over panels [k][16] of f32 (0) or f16 (1): the
+// compiler's packed weights, or panels packed per call (below). (Packed
+// bf16 weights run kernels_linear_bf16.cc.)
 template <int DT>
 QEFF_AVX512 inline __m512 LoadPanel(const uint8_t* p) {
   if (DT == 0) return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
-  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  if (DT == 1) return _mm512_cvtph_ps(h);
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  return _mm512_cvtph_ps(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
 // acc[i][p] (c: rows of kItemFeat floats) += the chain over k < len of
@@ -111,42 +111,15 @@ QEFF_AVX512 void MicroPacked(int64_t len, const float* x, int64_t ldx,
   }
 }
 
-using PackedFn = void (*)(int64_t, const float*, int64_t, const uint8_t*,
-                          int64_t, float*);
-template <int DT, int NI>
-PackedFn PackedP(int np) {
-  switch (np) {
-    case 1:
-      return MicroPacked<DT, NI, 1>;
-    case 2:
-      return MicroPacked<DT, NI, 2>;
-    case 3:
-      return MicroPacked<DT, NI, 3>;
-    default:
-      return MicroPacked<DT, NI, 4>;
-  }
-}
 template <int DT>
-PackedFn PackedNI(int ni, int np) {
-  switch (ni) {
-    case 1:
-      return PackedP<DT, 1>(np);
-    case 2:
-      return PackedP<DT, 2>(np);
-    case 3:
-      return PackedP<DT, 3>(np);
-    case 4:
-      return PackedP<DT, 4>(np);
-    case 5:
-      return PackedP<DT, 5>(np);
-    default:
-      return PackedP<DT, 6>(np);
-  }
-}
-PackedFn PickPacked(DType dt, int ni, int np) {
-  if (dt == DType::kF16) return PackedNI<1>(ni, np);
-  if (dt == DType::kBF16) return PackedNI<2>(ni, np);
-  return PackedNI<0>(ni, np);
+struct PackedTile {
+  template <int NI, int NP>
+  static constexpr auto fn = MicroPacked<DT, NI, NP>;
+};
+auto PickPacked(DType dt, int ni, int np) {
+  if (dt == DType::kF16)
+    return PickTile<PackedTile<1>, kNI, kPanelsPerItem>(ni, np);
+  return PickTile<PackedTile<0>, kNI, kPanelsPerItem>(ni, np);
 }
 
 // Transposes 16 rows of 16 floats (r[l] = row l) into r[k] = column k.
@@ -323,22 +296,6 @@ bool FloatAvx512Applies(const LinearArgs& a) {
          a.dtype == DType::kBF16;
 }
 
-namespace {
-// Runs fn(p, np) over items of np <= kPanelsPerItem panels of 16 features
-// starting at panel p, in parallel: about 4 items per core.
-template <typename Fn>
-void ForPanelItems(int64_t N, Fn fn) {
-  const int64_t panels = (N + 15) / 16;
-  const int64_t conc = std::max(1, tbb::this_task_arena::max_concurrency());
-  const int64_t grain = std::max<int64_t>(
-      1, std::min<int64_t>(kPanelsPerItem, panels / (4 * conc)));
-  ParallelFor(panels, grain, [&](int64_t pb, int64_t pe) {
-    for (int64_t p = pb; p < pe; p += kPanelsPerItem)
-      fn(p, static_cast<int>(std::min<int64_t>(kPanelsPerItem, pe - p)));
-  });
-}
-}  // namespace
-
 void LinearFloatAvx512(const LinearArgs& a) {
   ForPanelItems(a.N, [&](int64_t p, int np) {
     RunItem(a, 16 * p, std::min(a.N, 16 * (p + np)));
@@ -346,6 +303,7 @@ void LinearFloatAvx512(const LinearArgs& a) {
 }
 
 void LinearPackedAvx512(const LinearArgs& a) {
+  if (a.dtype == DType::kBF16) return LinearPackedBf16(a, Bf16Path::kBest);
   ForPanelItems(a.N, [&](int64_t p, int np) { RunPackedItem(a, p, np); });
 }
 

@@ -319,7 +319,7 @@ TEST(FloatAvx512, EqualsSpecBitForBitAndBatchInvariant) {
 // every dtype, any K (not only multiples of 16), M across micro-tile and
 // decode/prefill boundaries, N not a multiple of 16, with and without bias.
 TEST(PackedLinear, EqualsSpecBitForBit) {
-  for (ir::DType dt : {ir::DType::kF32, ir::DType::kF16, ir::DType::kBF16}) {
+  for (ir::DType dt : {ir::DType::kF32, ir::DType::kF16}) {
     for (int64_t K : {5, 16, 40, 768, 2048}) {
       for (int64_t M : {1, 4, 5, 7, 13}) {
         for (int64_t N : {1, 16, 37, 100}) {
@@ -357,6 +357,98 @@ TEST(PackedLinear, EqualsSpecBitForBit) {
   EXPECT_FALSE(RunPackedLinear(ir::DType::kI64, nullptr, 1, 1, nullptr, 1,
                                nullptr, nullptr)
                    .ok());
+}
+
+// bf16 bits of v (truncated) with the exponent replaced by e (biased).
+uint16_t Bf16WithExponent(float v, int e) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  return static_cast<uint16_t>(((u >> 16) & 0x807fu) | (e << 7));
+}
+
+// bf16 weights (the "bf16 pairs" arithmetic): every path — vdpbf16ps where
+// the host has it, its AVX-512F emulation, portable, and RunPackedLinear's
+// pick — equals LinearBf16Spec bit for bit: odd and even K, M across
+// micro-tile and decode/prefill boundaries, N not a multiple of 16, bias;
+// weights and activations over the whole exponent range (denormal inputs,
+// products and sums that flush, cancellations).
+TEST(PackedLinearBf16, EveryPathEqualsSpecBitForBit) {
+  std::mt19937 rng(7);
+  for (int64_t K : {1, 5, 16, 40, 257, 768}) {
+    for (int64_t M : {1, 4, 5, 7, 13}) {
+      for (int64_t N : {1, 16, 37}) {
+        for (bool wide : {false, true}) {
+          Case c = MakeCase(ir::QuantFormat::kNone, ir::DType::kBF16, M, K, N,
+                            K + 5 * M + N);
+          if (wide) {
+            // Exponents 0 (denormal) .. 254 in weights, activations near the
+            // f32 minimum and maximum.
+            for (int64_t i = 0; i < N * K; ++i) {
+              const uint16_t h =
+                  Bf16WithExponent(c.wf[i], i % 3 ? 127 : rng() % 255);
+              std::memcpy(c.w.data() + 2 * i, &h, 2);
+            }
+            for (int64_t i = 0; i < M * K; ++i)
+              if (i % 4 == 0) c.x[i] = std::ldexp(c.x[i], -126 + rng() % 8);
+          }
+          std::vector<float> b(N);
+          for (int64_t j = 0; j < N; ++j) b[j] = 0.01f * (j - 20);
+          if (N == 37) c.a.bias = b.data();
+          ir::Tensor rows = ir::Tensor::Zeros(ir::DType::kBF16, {N, K});
+          std::memcpy(rows.mutable_raw(), c.w.data(), c.w.size());
+          const ir::Tensor packed = PackPanels(rows);
+          ASSERT_EQ(packed.dims(),
+                    (std::vector<int64_t>{(N + 15) / 16, K + K % 2, 16}));
+          std::vector<float> ys(M * N, -2.0f);
+          LinearArgs spec = c.a;
+          spec.y = ys.data();
+          LinearBf16Spec(spec, reinterpret_cast<const uint16_t*>(c.w.data()));
+          const std::string what =
+              absl::StrCat("K=", K, " M=", M, " N=", N, " wide=", wide);
+          for (Bf16Path path : {Bf16Path::kDpbf16, Bf16Path::kEmulated,
+                                Bf16Path::kPortable, Bf16Path::kBest}) {
+            std::vector<float> y(M * N, -3.0f);
+            if (path == Bf16Path::kBest) {
+              ASSERT_TRUE(RunPackedLinear(ir::DType::kBF16, packed.raw(), N, K,
+                                          c.x.data(), M, c.a.bias, y.data())
+                              .ok());
+            } else {
+              LinearArgs a = c.a;
+              a.w = packed.raw();
+              a.y = y.data();
+              LinearPackedBf16(a, path);
+            }
+            ASSERT_EQ(0, std::memcmp(y.data(), ys.data(), 4 * ys.size()))
+                << what << " path " << static_cast<int>(path);
+          }
+          if (!wide && !c.a.bias) {
+            // bf16 activations (relative rounding <= 2^-9 each).
+            EXPECT_LT(RelErr(c, ys), 0.01) << what;
+          }
+        }
+      }
+    }
+  }
+#if defined(__x86_64__)
+  if (!HasAvx512Bf16())
+    std::printf(
+        "this host has no AVX-512 BF16: kDpbf16 ran the portable "
+        "path\n");
+#endif
+}
+
+// ActivationToBf16: round to nearest even, NaN kept quiet, a result
+// with a zero exponent flushed to a zero of its sign.
+TEST(PackedLinearBf16, ActivationRounding) {
+  EXPECT_EQ(ActivationToBf16(1.0f), 0x3f80);
+  EXPECT_EQ(ActivationToBf16(-2.0f), 0xc000);
+  // 1 + 2^-8 is a tie: to even (1.0); 1 + 3 * 2^-8 rounds up.
+  EXPECT_EQ(ActivationToBf16(1.0f + std::ldexp(1.0f, -8)), 0x3f80);
+  EXPECT_EQ(ActivationToBf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82);
+  EXPECT_EQ(ActivationToBf16(std::ldexp(1.0f, -130)), 0x0000);
+  EXPECT_EQ(ActivationToBf16(-std::ldexp(1.0f, -130)), 0x8000);
+  EXPECT_EQ(ActivationToBf16(std::ldexp(1.0f, -126)), 0x0080);
+  EXPECT_EQ(ActivationToBf16(std::nanf("")) & 0x7fc0, 0x7fc0);
 }
 
 }  // namespace

@@ -62,6 +62,7 @@ absl::Status RunLinear(ir::DType dtype, ir::QuantFormat quant, const uint8_t* w,
 
 constexpr int64_t kFeatBlock = 16;  // output features per parallel work item
 constexpr int64_t kChunk = 256;     // K values per cache block
+constexpr int kPanelsPerItem = 4;   // panels of 16 features per work item
 
 // Runs fn(jb, je) over feature ranges [jb, je) that are whole kFeatBlocks
 // (the last may be shorter), in parallel, with a grain that keeps every
@@ -78,6 +79,8 @@ float HSum16(const float* lanes);
 bool HasAvx512();
 // HasAvx512() and avx512vnni.
 bool HasAvx512Vnni();
+// HasAvx512() and avx512bf16.
+bool HasAvx512Bf16();
 #endif
 
 // ---- f32 / f16 / bf16 / K-quant / MX weights, AVX-512 (16-lane) path.
@@ -93,20 +96,52 @@ void LinearFloatAvx512(const LinearArgs& a);
 void LinearFloatSpec(const LinearArgs& a, const float* w);
 
 // ---- Panel-packed f32 / f16 / bf16 weights: the layout the cpu compiler
-// gives every such Linear weight. w [P, K, 16], P = ceil(N / 16): panel p
-// holds features 16p .. 16p + 15 as w[p][k][l] = W[16p + l][k] (zeros past
-// N), so a kernel reads 16 features of one k contiguously. Same arithmetic
-// as LinearFloatSpec, bit for bit, on every path; any K.
-ir::Tensor PackPanels(const ir::Tensor& w);  // [N, K] -> [P, K, 16]
+// gives every such Linear weight. f32 / f16: w [P, K, 16], P = ceil(N / 16):
+// panel p holds features 16p .. 16p + 15 as w[p][k][l] = W[16p + l][k]
+// (zeros past N), so a kernel reads 16 features of one k contiguously; same
+// arithmetic as LinearFloatSpec, bit for bit, on every path; any K. bf16:
+// PackBf16Pairs' layout and arithmetic (below). PackPanels picks by dtype.
+ir::Tensor PackPanels(const ir::Tensor& w);  // [N, K] -> [P, PackedK, 16]
+// The packed tensor's K extent: K, or for bf16 K rounded up to even.
+int64_t PackedK(ir::DType dtype, int64_t K);
 // y [M, N] = x [M, K] W^T (+ bias) for packed w (the fastest path the host
 // has). An unsupported dtype is an error.
 absl::Status RunPackedLinear(ir::DType dtype, const uint8_t* w, int64_t N,
                              int64_t K, const float* x, int64_t M,
                              const float* bias, float* y);
-// The paths (a.w packed; a.row_bytes unused): AVX-512 (HasAvx512()) and
-// portable.
+// The f32 / f16 paths (a.w packed; a.row_bytes unused): AVX-512
+// (HasAvx512()) and portable. Both run bf16 through LinearPackedBf16.
 void LinearPackedAvx512(const LinearArgs& a);
 void LinearPackedPortable(const LinearArgs& a);
+
+// ---- bf16 weights with bf16 activations ("bf16 pairs", as llama.cpp runs
+// bf16 weights and as AVX-512 BF16's vdpbf16ps computes, at twice the f32
+// FMA rate; kernels_linear_bf16.cc). Each activation is rounded to bf16
+// once per call (ActivationToBf16); weights and activations go in pairs of
+// consecutive k (Kp = PackedK: an odd K gets a zero pair partner). Per
+// (row, feature) the result is the f32 chain, over pairs kp ascending from
+// acc = 0, of acc = flush(fma(w[2kp + 1], x[2kp + 1], acc)) then acc =
+// flush(fma(w[2kp], x[2kp], acc)) (flush: a denormal becomes a zero of its
+// sign; bf16 denormal inputs count as zeros), then + bias — vdpbf16ps'
+// documented semantics, checked bit for bit on this host's instruction.
+// Not exact against f32 activations: each activation carries a relative
+// rounding of at most 2^-9.
+// Layout: w [P, Kp, 16] bf16 holding w[p][kp][l][e] = W[16p + l][2kp + e]
+// (e = 0, 1; zeros past N and K; denormals flushed).
+ir::Tensor PackBf16Pairs(const ir::Tensor& w);  // [N, K] -> [P, Kp, 16]
+// RNE to bf16 (ir::FloatToBFloat16), a denormal result flushed.
+uint16_t ActivationToBf16(float v);
+// The scalar specification on row-major bf16 weights w [N, K] (tests).
+void LinearBf16Spec(const LinearArgs& a, const uint16_t* w);
+// kBest: vdpbf16ps where the host has AVX-512 BF16, else its AVX-512F
+// emulation, else portable; the others force a path (tests; kDpbf16 falls
+// back to portable on hosts without it).
+enum class Bf16Path { kBest, kDpbf16, kEmulated, kPortable };
+void LinearPackedBf16(const LinearArgs& a, Bf16Path path);
+
+// Runs fn(p, np) over items of np <= kPanelsPerItem panels of 16 features
+// starting at panel p, in parallel: about 4 items per core.
+void ForPanelItems(int64_t N, const std::function<void(int64_t, int)>& fn);
 
 // ---- Q8_0 / Q4_0 / Q4_K weights with int8 activations (as llama.cpp's
 // vec_dot_q8_0_q8_0 / q4_0_q8_0). Each activation row is quantized once per

@@ -680,7 +680,8 @@ INSTANTIATE_TEST_SUITE_P(Families, ZooFusedQkv,
 // Mixtral with f16 and bf16 expert weights (as HF checkpoints ship them):
 // the cpu driver's MoE kernel reads the stacks as stored (no f32 copy); its
 // logits equal the reference device's (which converts exactly) within
-// 1e-5 relative.
+// 1e-5 relative for f16; bf16 experts run with bf16 activations (as
+// llama.cpp; hw/cpu/linear_internal.h), stated bound 1e-2, measured 1.1e-3.
 TEST(ZooHalfExperts, F16AndBf16ExpertStacks) {
   for (ir::DType dt : {ir::DType::kF16, ir::DType::kBF16}) {
     models::TestModelSpec spec;
@@ -739,7 +740,7 @@ TEST(ZooHalfExperts, F16AndBf16ExpertStacks) {
     }
     std::printf("mixtral %s experts: cpu vs reference %.3g\n",
                 dt == ir::DType::kF16 ? "f16" : "bf16", diff / scale);
-    EXPECT_LE(diff / scale, 1e-5);
+    EXPECT_LE(diff / scale, dt == ir::DType::kF16 ? 1e-5 : 1e-2);
   }
 }
 
