@@ -1,12 +1,15 @@
 #include "ir/buffer.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -46,11 +49,49 @@ absl::StatusOr<std::shared_ptr<const MappedFile>> MappedFile::Open(
     data = static_cast<const uint8_t*>(p);
   }
   ::close(fd);
-  return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size));
+  return std::shared_ptr<const MappedFile>(
+      new MappedFile(path, const_cast<uint8_t*>(data), size, false));
+}
+
+absl::StatusOr<std::shared_ptr<MappedFile>> MappedFile::CreateScratch(
+    const std::string& dir, size_t bytes) {
+  struct statfs fs;
+  if (::statfs(dir.c_str(), &fs) != 0)
+    return absl::NotFoundError(
+        absl::StrCat(dir, ": cannot stat: ", std::strerror(errno)));
+  if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC)
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir, ": is in memory (tmpfs)"));
+  // An unnamed file where the kernel has O_TMPFILE, else a named one
+  // unlinked at once: nothing is left behind, even after a crash.
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    std::string name = dir + "/qeff-scratch-XXXXXX";
+    fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd < 0)
+      return absl::PermissionDeniedError(
+          absl::StrCat(dir, ": cannot create a file: ", std::strerror(errno)));
+    ::unlink(name.c_str());
+  }
+  const size_t size = std::max<size_t>(bytes, 1);
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return absl::ResourceExhaustedError(absl::StrCat(
+        dir, ": cannot size a scratch file to ", size, ": ", std::strerror(e)));
+  }
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  const int e = errno;
+  ::close(fd);
+  if (p == MAP_FAILED)
+    return absl::InternalError(absl::StrCat(
+        dir, ": mmap of a scratch file failed: ", std::strerror(e)));
+  return std::shared_ptr<MappedFile>(
+      new MappedFile(dir + "/(scratch)", static_cast<uint8_t*>(p), size, true));
 }
 
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ != nullptr) ::munmap(data_, size_);
 }
 
 std::shared_ptr<Buffer> Buffer::Allocate(size_t bytes) {
@@ -61,6 +102,25 @@ std::shared_ptr<Buffer> Buffer::Allocate(size_t bytes) {
   b->data_ = b->owned_.data();
   b->size_ = bytes;
   return b;
+}
+
+std::shared_ptr<Buffer> Buffer::AllocateFileBacked(size_t bytes) {
+  std::vector<std::string> dirs;
+  if (const char* d = std::getenv("QEFF_SCRATCH_DIR"); d && *d)
+    dirs.push_back(d);
+  dirs.push_back("/var/tmp");
+  const char* t = std::getenv("TMPDIR");
+  dirs.push_back(t && *t ? t : "/tmp");
+  for (const std::string& dir : dirs) {
+    auto f = MappedFile::CreateScratch(dir, bytes);
+    if (!f.ok()) continue;
+    std::shared_ptr<Buffer> b(new Buffer());
+    b->data_ = (*f)->data();
+    b->size_ = bytes;
+    b->file_ = *std::move(f);
+    return b;
+  }
+  return Allocate(bytes);
 }
 
 std::shared_ptr<Buffer> Buffer::Copy(const void* data, size_t bytes) {
@@ -97,7 +157,10 @@ absl::StatusOr<std::shared_ptr<Buffer>> Buffer::FromMapped(
 }
 
 uint8_t* Buffer::mutable_data() {
-  QEFF_CHECK(file_ == nullptr);
+  if (file_) {
+    QEFF_CHECK(file_->writable_data() != nullptr);
+    return file_->writable_data() + file_offset_;
+  }
   return owned_.data();
 }
 

@@ -24,16 +24,26 @@ class MappedFile {
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
 
+  // A writable shared mapping of a new unnamed file of `bytes` zero bytes in
+  // `dir` (a scratch file: gone with the last reference or the process).
+  // Fails where `dir` is missing, not writable or a tmpfs (whose pages
+  // would stay in memory).
+  static absl::StatusOr<std::shared_ptr<MappedFile>> CreateScratch(
+      const std::string& dir, size_t bytes);
+
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Scratch files only (CreateScratch); null otherwise.
+  uint8_t* writable_data() const { return writable_ ? data_ : nullptr; }
 
  private:
-  MappedFile(std::string path, const uint8_t* data, size_t size)
-      : path_(std::move(path)), data_(data), size_(size) {}
+  MappedFile(std::string path, uint8_t* data, size_t size, bool writable)
+      : path_(std::move(path)), data_(data), size_(size), writable_(writable) {}
   std::string path_;
-  const uint8_t* data_;
+  uint8_t* data_;
   size_t size_;
+  bool writable_;
 };
 
 // Bytes with an owner. `mutable_data()` is for the code that just created an
@@ -43,12 +53,21 @@ class Buffer {
   // Zero-initialized owned storage.
   static std::shared_ptr<Buffer> Allocate(size_t bytes);
   static std::shared_ptr<Buffer> Copy(const void* data, size_t bytes);
+  // Zero-initialized storage backed by a scratch file (MappedFile::
+  // CreateScratch in $QEFF_SCRATCH_DIR, else /var/tmp, else $TMPDIR or
+  // /tmp), for large derived data (e.g. a loader's re-ordered weights) that
+  // is written once and then read rarely: ReleasePages lets the kernel drop
+  // its pages like a checkpoint's mapped pages, and they are read back from
+  // the file. Where no such directory works: owned storage (Allocate).
+  // Written through mutable_data(), as Allocate's storage.
+  static std::shared_ptr<Buffer> AllocateFileBacked(size_t bytes);
   // A window [offset, offset+bytes) of a mapped file; checks bounds.
   static absl::StatusOr<std::shared_ptr<Buffer>> FromMapped(
       std::shared_ptr<const MappedFile> file, size_t offset, size_t bytes);
 
   const uint8_t* data() const { return data_; }
-  uint8_t* mutable_data();  // QEFF_CHECKs that the buffer is owned
+  // QEFF_CHECKs that the buffer is owned or file-backed scratch.
+  uint8_t* mutable_data();
   size_t size() const { return size_; }
   bool is_mapped() const { return file_ != nullptr; }
   // For mapped buffers: the file and the window's offset in it.
@@ -57,7 +76,8 @@ class Buffer {
   // Mapped buffers: lets the kernel drop the window's resident pages (the
   // whole pages inside it), e.g. once a compiler has copied the bytes into
   // another layout. The bytes stay readable (faulted back in from the file).
-  // Owned buffers: nothing.
+  // Scratch-backed buffers alike (read back from the scratch file). Owned
+  // buffers: nothing.
   void ReleasePages() const;
 
  private:

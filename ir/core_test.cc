@@ -1,4 +1,9 @@
+#include <linux/magic.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -73,6 +78,55 @@ TEST(Tensor, OwnedAndMapped) {
   EXPECT_FALSE(Tensor::FromQuantized(QuantFormat::kQ8_0, DType::kF32, {2, 30},
                                      Buffer::Allocate(68))
                    .ok());
+}
+
+// Scratch-file storage: zeroed, writable, and its written bytes survive
+// ReleasePages (read back from the unnamed file), which drops them from
+// the process's resident set. A tmpfs
+// directory is refused (its pages would stay in memory), and with no usable
+// directory AllocateFileBacked gives owned storage.
+TEST(Buffer, FileBackedScratchReleasesAndReadsBack) {
+  const std::string dir = ::testing::TempDir();
+  auto probe = MappedFile::CreateScratch(dir, 16);
+  if (!probe.ok())
+    GTEST_SKIP() << "no disk-backed test directory: " << probe.status();
+  ::setenv("QEFF_SCRATCH_DIR", dir.c_str(), 1);
+  const size_t n = 8 << 20;
+  std::shared_ptr<Buffer> b = Buffer::AllocateFileBacked(n);
+  ASSERT_TRUE(b->is_mapped());
+  EXPECT_EQ(b->size(), n);
+  uint8_t* w = b->mutable_data();
+  for (size_t i = 0; i < n; i += 4096) EXPECT_EQ(w[i], 0);
+  for (size_t i = 0; i < n; ++i) w[i] = static_cast<uint8_t>(i * 7 + 3);
+  // The process's resident pages (/proc/self/statm), before and after.
+  auto resident = [] {
+    std::ifstream f("/proc/self/statm");
+    long size = 0, res = 0;
+    f >> size >> res;
+    return res;
+  };
+  const long before = resident();
+  b->ReleasePages();
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_LE(resident(), before - static_cast<long>(n / page) + 16);
+  size_t bad = 0;
+  for (size_t i = 0; i < n; ++i)
+    bad += b->data()[i] != static_cast<uint8_t>(i * 7 + 3);
+  EXPECT_EQ(bad, 0u);
+  ::setenv("QEFF_SCRATCH_DIR", "/nonexistent/qeff", 1);
+  ::setenv("TMPDIR", "/nonexistent/qeff", 1);
+  if (MappedFile::CreateScratch("/var/tmp", 1).ok()) {
+    EXPECT_TRUE(Buffer::AllocateFileBacked(64)->is_mapped());  // /var/tmp
+  }
+  ::unsetenv("QEFF_SCRATCH_DIR");
+  ::unsetenv("TMPDIR");
+  struct statfs fs;
+  if (::statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
+    auto shm = MappedFile::CreateScratch("/dev/shm", 64);
+    EXPECT_EQ(shm.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(shm.status().message().find("/dev/shm"), std::string::npos);
+  }
+  EXPECT_FALSE(MappedFile::CreateScratch("/nonexistent/qeff", 64).ok());
 }
 
 TEST(Buffer, ReleasedPagesOfAMappedWindowReadBackFromTheFile) {

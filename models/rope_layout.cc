@@ -35,7 +35,10 @@ absl::StatusOr<ir::Tensor> Permute(const ir::Tensor& w, int n_head,
   const int64_t hd = rows / n_head;
   const int64_t half = hd / 2;
   const size_t row_bytes = rows == 0 ? 0 : w.byte_size() / rows;
-  auto buffer = ir::Buffer::Allocate(w.byte_size());
+  // File-backed: once a compiler has packed these rows into its own
+  // layout it releases their pages (as it does the checkpoint's), so the
+  // process does not hold both copies.
+  auto buffer = ir::Buffer::AllocateFileBacked(w.byte_size());
   const uint8_t* src = w.raw();
   uint8_t* dst = buffer->mutable_data();
   for (int64_t h = 0; h < n_head; ++h) {
