@@ -74,11 +74,13 @@ absl::StatusOr<std::shared_ptr<MappedFile>> MappedFile::CreateScratch(
     ::unlink(name.c_str());
   }
   const size_t size = std::max<size_t>(bytes, 1);
-  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    const int e = errno;
+  // The blocks are reserved now: writing a hole of a full disk through the
+  // mapping would raise SIGBUS instead of returning an error.
+  if (const int e = ::posix_fallocate(fd, 0, static_cast<off_t>(size)); e) {
     ::close(fd);
-    return absl::ResourceExhaustedError(absl::StrCat(
-        dir, ": cannot size a scratch file to ", size, ": ", std::strerror(e)));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(dir, ": cannot reserve ", size,
+                     " bytes for a scratch file: ", std::strerror(e)));
   }
   void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   const int e = errno;

@@ -15,7 +15,8 @@
 
 namespace qeff::ir {
 
-// A read-only mmap of a whole file. Unmapped when the last reference goes.
+// A read-only mmap of a whole file, or a writable scratch file's
+// (CreateScratch). Unmapped when the last reference goes.
 class MappedFile {
  public:
   static absl::StatusOr<std::shared_ptr<const MappedFile>> Open(
@@ -47,7 +48,8 @@ class MappedFile {
 };
 
 // Bytes with an owner. `mutable_data()` is for the code that just created an
-// owned buffer (kernels writing their outputs); mapped buffers are read-only.
+// owned or scratch buffer (kernels writing their outputs, a loader filling
+// AllocateFileBacked storage); a checkpoint's mapped windows are read-only.
 class Buffer {
  public:
   // Zero-initialized owned storage.
@@ -70,6 +72,8 @@ class Buffer {
   uint8_t* mutable_data();
   size_t size() const { return size_; }
   bool is_mapped() const { return file_ != nullptr; }
+  // Mapped from a scratch file (AllocateFileBacked), not a checkpoint.
+  bool is_scratch() const { return file_ && file_->writable_data(); }
   // For mapped buffers: the file and the window's offset in it.
   const MappedFile* file() const { return file_.get(); }
   size_t file_offset() const { return file_offset_; }

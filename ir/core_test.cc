@@ -94,6 +94,7 @@ TEST(Buffer, FileBackedScratchReleasesAndReadsBack) {
   const size_t n = 8 << 20;
   std::shared_ptr<Buffer> b = Buffer::AllocateFileBacked(n);
   ASSERT_TRUE(b->is_mapped());
+  EXPECT_TRUE(b->is_scratch());
   EXPECT_EQ(b->size(), n);
   uint8_t* w = b->mutable_data();
   for (size_t i = 0; i < n; i += 4096) EXPECT_EQ(w[i], 0);
@@ -113,13 +114,18 @@ TEST(Buffer, FileBackedScratchReleasesAndReadsBack) {
   for (size_t i = 0; i < n; ++i)
     bad += b->data()[i] != static_cast<uint8_t>(i * 7 + 3);
   EXPECT_EQ(bad, 0u);
+  const char* tmpdir = std::getenv("TMPDIR");
+  const std::string saved_tmpdir = tmpdir ? tmpdir : "";
   ::setenv("QEFF_SCRATCH_DIR", "/nonexistent/qeff", 1);
   ::setenv("TMPDIR", "/nonexistent/qeff", 1);
   if (MappedFile::CreateScratch("/var/tmp", 1).ok()) {
     EXPECT_TRUE(Buffer::AllocateFileBacked(64)->is_mapped());  // /var/tmp
   }
   ::unsetenv("QEFF_SCRATCH_DIR");
-  ::unsetenv("TMPDIR");
+  if (tmpdir)
+    ::setenv("TMPDIR", saved_tmpdir.c_str(), 1);
+  else
+    ::unsetenv("TMPDIR");
   struct statfs fs;
   if (::statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
     auto shm = MappedFile::CreateScratch("/dev/shm", 64);

@@ -122,8 +122,8 @@ QEFF_AVX512 inline __m512 FlushDenormal16(__m512 v) {
 
 // acc[i][p] (c: rows of kItemFeat floats) += the pair chain over pairs kp
 // < n of panel p's 16 features at kp and row i's pair at kp (x: bf16 rows
-// of ldx pairs). kEmul: the
-// AVX-512F emulation (its own instantiation without avx512bf16 code).
+// of ldx pairs). kEmul: the AVX-512F emulation, for hosts without BF16 (its
+// instantiation uses no BF16 instruction, though it carries the target).
 template <int NI, int NP, bool kEmul>
 QEFF_AVX512_BF16 void MicroBf16(int64_t n, const uint16_t* x, int64_t ldx,
                                 const uint8_t* w, int64_t pstride, float* c) {
@@ -244,13 +244,15 @@ ir::Tensor PackBf16Pairs(const ir::Tensor& w) {
   const int64_t N = w.dims()[0], K = w.dims()[1], P = (N + 15) / 16;
   const int64_t Kp = PackedK(DType::kBF16, K);
   ir::Tensor out = ir::Tensor::Zeros(DType::kBF16, {P, Kp, 16});
-  const uint16_t* src = w.data<uint16_t>();
+  const uint8_t* src = w.raw();  // (a checkpoint's window: any alignment)
   uint16_t* dst = out.mutable_data<uint16_t>();
   for (int64_t j = 0; j < N; ++j) {
     const int64_t p = j / 16, l = j % 16;
-    for (int64_t k = 0; k < K; ++k)
-      dst[((p * Kp / 2 + k / 2) * 16 + l) * 2 + (k & 1)] =
-          FlushBf16(src[j * K + k]);
+    for (int64_t k = 0; k < K; ++k) {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * (j * K + k), 2);
+      dst[((p * Kp / 2 + k / 2) * 16 + l) * 2 + (k & 1)] = FlushBf16(h);
+    }
   }
   return out;
 }

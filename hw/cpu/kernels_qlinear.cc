@@ -430,6 +430,13 @@ struct QRows {
   int64_t cs;
 };
 
+// Decode (one row): the quant slots are fetched this many bytes ahead of
+// their loads. Each b-step costs about 300 instructions per 2 KB of
+// weights (Q4_K), so the out-of-order window alone kept too few lines in
+// flight: kernels_linear_bench stream, A/B alternated, Q4_K 24-28 -> 28-30,
+// Q4_0 29-33 -> 34-42, Q8_0 41-45 -> 44-49 GB/s.
+constexpr int64_t kQuantAhead = 2048;
+
 // NI rows x NJ panels over nblk blocks of packed slots (panel j's scale
 // slots at s0 + j * ps, quant slots at u0 + j * ps) into acc [i * acc_si +
 // 16 j + f]. kFmt: 0 Q8_0, 1 Q4_0, 2 Q4_K (nblk a multiple of 8; a slot
@@ -438,12 +445,6 @@ struct QRows {
 // over two accumulators (exact integers: the order does not matter) so that
 // dpbusd latency overlaps. Every (row, feature) takes the f32 chain in
 // block order.
-// Decode (one row): the quant slots are fetched this many bytes ahead of
-// their loads. Each b-step costs about 300 instructions per 2 KB of
-// weights (Q4_K), so the out-of-order window alone kept too few lines in
-// flight: kernels_linear_bench stream, A/B alternated, Q4_K 24-28 -> 28-30,
-// Q4_0 29-33 -> 34-42, Q8_0 41-45 -> 44-49 GB/s.
-constexpr int64_t kQuantAhead = 2048;
 template <int NI, int NJ, int kFmt>
 QEFF_VNNI void MicroQ(int64_t nblk, const QRows& x, const uint8_t* s0,
                       const uint8_t* u0, int64_t ps, float* acc,

@@ -1,6 +1,7 @@
 // Internals of the cpu driver's Linear kernel (kernels_linear.cc), shared by
 // its instruction-set specific files (kernels_linear_avx512.cc,
-// kernels_qlinear.cc) and their tests. Not part of the driver's interface.
+// kernels_linear_bf16.cc, kernels_qlinear.cc) and their tests. Not part of the
+// driver's interface.
 //
 // All paths split work over output features only; a
 // (row, feature) result is a fixed computation of that row and that weight
