@@ -259,10 +259,16 @@ absl::Status WriteModel(const Shape& m, const std::string& fmt,
         g.AddTensor(b + "ffn_norm.weight", NormWeight(rng, m.dim)));
     if (m.experts > 0) {
       // llama.cpp's layout: the router in f32 (llama-quantize keeps it so),
-      // the experts stacked as [experts, out, in].
+      // the experts stacked as [experts, out, in]. The router's weights are
+      // kRouterGain x larger than the other matrices': a random router at
+      // the usual scale gives router logits of std ~1, whose top-2 choice
+      // flips on the int8 activations' rounding in one layer or another
+      // (both engines round, differently), so the engines' tokens parted
+      // away from any logit tie; trained routers are decisive.
+      constexpr float kRouterGain = 8.0f;
       const int64_t e = m.experts;
-      QEFF_RETURN_IF_ERROR(
-          add(b + "ffn_gate_inp.weight", {e, m.dim}, a_in, "f32"));
+      QEFF_RETURN_IF_ERROR(add(b + "ffn_gate_inp.weight", {e, m.dim},
+                               kRouterGain * a_in, "f32"));
       QEFF_RETURN_IF_ERROR(
           add(b + "ffn_gate_exps.weight", {e, m.ffn, m.dim}, a_in, fmt));
       QEFF_RETURN_IF_ERROR(
