@@ -477,11 +477,12 @@ absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
                                ir::DType dtype, PackedWeights* packed) {
   int count = 0;
   // MoE expert stacks: read as stored behind a Cast from f16/bf16 (not
-  // converted to f32 by constant folding), and f32/f16/bf16 stacks whose
-  // matrices have a multiple of 16 rows packed expert by expert in
-  // PackPanels' layout (the same bytes per expert; the node's
-  // packed_experts = 1 tells the kernel), so that a decode step streams the
-  // selected experts as the packed Linear kernel reads dense weights.
+  // converted to f32 by constant folding), and stacks whose matrices have a
+  // multiple of 16 rows packed expert by expert — f32/f16/bf16 in
+  // PackPanels' layout, Q8_0/Q4_0/Q4_K in PackQuantPanels' (the same bytes
+  // per expert; the node's packed_experts = 1 tells the kernel), so that a
+  // decode step streams the selected experts as the packed Linear kernels
+  // read dense weights. All three stacks or none.
   for (ir::NodeId id : g.LiveNodes()) {
     if (g.node(id).domain != ir::kQaicDomain || g.node(id).op_type != "MoE")
       continue;
@@ -499,12 +500,18 @@ absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
         }
       }
       const ir::Value& v = g.value(in);
-      if (v.is_constant() && v.constant->rank() == 3 &&
-          !v.constant->is_quantized() && v.constant->dims()[1] % 16 == 0 &&
-          (v.constant->dtype() == ir::DType::kF32 ||
-           v.constant->dtype() == ir::DType::kF16 ||
-           v.constant->dtype() == ir::DType::kBF16))
-        stacks.push_back(*v.constant);
+      if (!v.is_constant() || v.constant->rank() != 3 ||
+          v.constant->dims()[1] % 16 != 0)
+        continue;
+      const ir::Tensor& c = *v.constant;
+      // (Packing must keep each expert's byte count: bf16 pairs need an
+      // even K.)
+      if (c.is_quantized()
+              ? linear::QPackApplies(c.quant(), c.dims()[2])
+              : (c.dtype() == ir::DType::kF32 || c.dtype() == ir::DType::kF16 ||
+                 c.dtype() == ir::DType::kBF16) &&
+                    linear::PackedK(c.dtype(), c.dims()[2]) == c.dims()[2])
+        stacks.push_back(c);
     }
     if (stacks.size() != 3) continue;
     for (int i = 0; i < 3; ++i) {
@@ -516,13 +523,22 @@ absl::StatusOr<int> FuseLinear(Graph& g, ir::QuantFormat format,
       auto it = packed->find(key);
       if (it == packed->end()) {
         const int64_t E = st.dims()[0], R = st.dims()[1], C = st.dims()[2];
-        const size_t bytes =
-            static_cast<size_t>(R * C) * ir::DTypeSize(st.dtype());
-        ir::Tensor out = ir::Tensor::Zeros(st.dtype(), st.dims());
+        const size_t bytes = static_cast<size_t>(st.byte_size() / E);
+        auto make = [&](std::vector<int64_t> dims,
+                        std::shared_ptr<ir::Buffer> b) {
+          return st.is_quantized()
+                     ? *ir::Tensor::FromQuantized(st.quant(), st.dtype(),
+                                                  std::move(dims), std::move(b))
+                     : *ir::Tensor::FromBuffer(st.dtype(), std::move(dims),
+                                               std::move(b));
+        };
+        ir::Tensor out = make(st.dims(), ir::Buffer::Allocate(st.byte_size()));
         for (int64_t e = 0; e < E; ++e) {
-          ir::Tensor m = ir::Tensor::Zeros(st.dtype(), {R, C});
-          std::memcpy(m.mutable_raw(), st.raw() + e * bytes, bytes);
-          const ir::Tensor p = linear::PackPanels(m);
+          const ir::Tensor m =
+              make({R, C}, ir::Buffer::Copy(st.raw() + e * bytes, bytes));
+          const ir::Tensor p = st.is_quantized() ? linear::PackQuantPanels(m)
+                                                 : linear::PackPanels(m);
+          QEFF_CHECK(static_cast<size_t>(p.byte_size()) == bytes);
           std::memcpy(out.mutable_raw() + e * bytes, p.raw(), bytes);
         }
         // Stored pages of a mapped stack are not read again.

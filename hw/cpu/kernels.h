@@ -59,7 +59,8 @@ KernelFn FindKernel(absl::string_view op);
 //    PackPanels' layout expert by expert.
 // 6: bf16 Linear weights (dense and packed experts) in PackBf16Pairs'
 //    layout [ceil(N / 16), K rounded up to even, 16], run with bf16
-//    activations (the "bf16 pairs" arithmetic of linear_internal.h).
+//    activations (the "bf16 pairs" arithmetic of linear_internal.h);
+//    packed_experts also for Q8_0/Q4_0/Q4_K stacks (PackQuantPanels').
 inline constexpr int kKernelAbiVersion = 6;
 
 // Runs fn(begin, end) over [0, n) in chunks of at least `grain`, in parallel

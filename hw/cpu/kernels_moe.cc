@@ -48,21 +48,29 @@ absl::Status MoE(const KernelCtx& k) {
   const bool sigmoid = k.step.ints[1] == 1, norm = k.step.ints[2] != 0,
              on_input = k.step.ints[3] != 0;
   const int64_t act = k.step.ints[4];
-  // packed: every expert matrix in PackPanels' layout (fusion.cc), which
-  // holds the stored bytes only for float stacks of whole 16-row panels.
+  // packed: every expert matrix in PackPanels' (float) or
+  // PackQuantPanels' (Q8_0 / Q4_0 / Q4_K) layout (fusion.cc), which hold
+  // the stored bytes only for whole 16-row panels of a K they pack.
   const bool packed = k.step.ints[5] != 0;
-  if (packed && (gate.slot->quant != ir::QuantFormat::kNone ||
-                 down.slot->quant != ir::QuantFormat::kNone || F % 16 != 0 ||
-                 H % 16 != 0))
+  auto packable = [](const Slot& s, int64_t K) {
+    return s.quant != ir::QuantFormat::kNone ? linear::QPackApplies(s.quant, K)
+                                             : linear::PackedK(s.dtype, K) == K;
+  };
+  if (packed && (F % 16 != 0 || H % 16 != 0 || !packable(*gate.slot, H) ||
+                 !packable(*down.slot, F)))
     return KernelError(k,
-                       "packed_experts needs float expert stacks whose "
-                       "matrices have a multiple of 16 rows");
+                       "packed_experts needs expert matrices of whole 16-row "
+                       "panels in a format the packed kernels read");
   auto linear = [&](const Slot& s, const uint8_t* w, int64_t N, int64_t K,
                     const float* xin, int64_t M, float* yout) {
-    return packed ? linear::RunPackedLinear(s.dtype, w, N, K, xin, M, nullptr,
-                                            yout)
-                  : linear::RunLinear(s.dtype, s.quant, w, N, K, xin, M,
-                                      nullptr, yout);
+    if (!packed)
+      return linear::RunLinear(s.dtype, s.quant, w, N, K, xin, M, nullptr,
+                               yout);
+    return s.quant != ir::QuantFormat::kNone
+               ? linear::RunPackedQLinear(s.quant, w, N, K, xin, M, nullptr,
+                                          yout)
+               : linear::RunPackedLinear(s.dtype, w, N, K, xin, M, nullptr,
+                                         yout);
   };
   if (top_k < 1 || top_k > E || k.step.ints[1] < 0 || k.step.ints[1] > 1 ||
       act < 0 || act > 2)

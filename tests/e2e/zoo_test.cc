@@ -527,6 +527,19 @@ TEST_P(ZooQuant, QuantizedExperts) {
     auto compiled = engine::CompileLM(
         m->eager, **device, hw::PrefillDecodeSpecializations(1, n, kCtx), {});
     ASSERT_TRUE(compiled.ok()) << compiled.status();
+    if (d == 0) {
+      // Every MoE step of the cpu program reads its stacks packed in the
+      // quantized panel layout (packed_experts, the sixth int).
+      const auto* cp =
+          dynamic_cast<const hw::cpu::CpuProgram*>(compiled->program.get());
+      ASSERT_NE(cp, nullptr);
+      for (const auto& plan : cp->plans)
+        for (const auto& step : plan.steps)
+          if (step.op == "MoE") {
+            ASSERT_EQ(step.ints.size(), 6u);
+            EXPECT_EQ(step.ints[5], 1) << step.label;
+          }
+    }
     auto session = (*device)->Load(compiled->program);
     ASSERT_TRUE(session.ok());
     engine::Generator gen(session->get());
