@@ -584,8 +584,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> MakeBpe(
     const Template& tmpl, const TokenizerConfig* config,
     const std::string& src) {
   if (const base::JsonValue* d = model.Find("dropout");
-      d != nullptr && !d->is_null() && d->number() != 0) {
-    return Unsupported(src, "model.dropout", "a non-zero dropout", "null");
+      d != nullptr && !d->is_null()) {
+    if (!d->is_number())
+      return Invalid(src, "model.dropout", "is neither a number nor null");
+    if (d->number() != 0)
+      return Unsupported(src, "model.dropout", "a non-zero dropout", "null");
   }
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     if (!StringOr(model, key).empty()) {

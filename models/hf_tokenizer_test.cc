@@ -238,6 +238,16 @@ TEST(HfTokenizer, UnsupportedComponentsAreNamedErrors) {
   // A truncated file.
   s = LoadError(R"({"model": {"type": "BPE", "vocab": {"a": 0)");
   EXPECT_FALSE(s.ok());
+  // dropout: a number (non-zero: unsupported) or null; anything else is
+  // malformed (found by the tokenizer_json fuzzer: it aborted).
+  s = LoadError(R"({"model": {"type": "BPE", "dropout": true,
+                   "vocab": {"a": 0}, "merges": []}})");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("model.dropout"));
+  s = LoadError(R"({"model": {"type": "BPE", "dropout": 0.1,
+                   "vocab": {"a": 0}, "merges": []}})");
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("model.dropout"));
 }
 
 TEST(HfTokenizer, LoadTokenizerReadsFolderAndConfig) {
