@@ -54,6 +54,14 @@ void ForPanelItems(int64_t N, const std::function<void(int64_t, int)>& fn) {
   });
 }
 
+void StoreItem(const LinearArgs& a, const float* acc, int64_t jb, int64_t je) {
+  for (int64_t i = 0; i < a.M; ++i)
+    for (int64_t j = jb; j < je; ++j) {
+      const float r = acc[i * kItemFeat + (j - jb)];
+      a.y[i * a.N + j] = a.bias ? r + a.bias[j] : r;
+    }
+}
+
 float HSum16(const float* a) {
   float t8[8], t4[4];
   for (int l = 0; l < 8; ++l) t8[l] = a[l] + a[l + 8];

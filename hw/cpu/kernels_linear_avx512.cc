@@ -53,9 +53,8 @@ using ir::QuantFormat;
 #define QEFF_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c,fma")))
 
-constexpr int kNI = 6;        // input rows per micro-tile
-constexpr int64_t kKc = 128;  // K values per packed chunk (L1)
-constexpr int64_t kItemFeat = 16 * kPanelsPerItem;
+constexpr int kNI = 6;               // input rows per micro-tile
+constexpr int64_t kKc = 128;         // K values per packed chunk (L1)
 constexpr int64_t kStreamRows = 4;   // M up to this: the decode loop order
 constexpr int64_t kPrefetch = 1024;  // bytes ahead in streamed weights
 
@@ -78,12 +77,7 @@ QEFF_AVX512 void MicroPacked(int64_t len, const float* x, int64_t ldx,
   constexpr int64_t kStep = DT == 0 ? 64 : 32;  // bytes per k per panel
   constexpr bool kStream = NI <= kStreamRows;
   __m512 acc[NI][NP];
-  QEFF_UNROLL
-  for (int i = 0; i < NI; ++i) {
-    QEFF_UNROLL
-    for (int p = 0; p < NP; ++p)
-      acc[i][p] = _mm512_loadu_ps(c + i * kItemFeat + p * 16);
-  }
+  LoadTile(acc, c, kItemFeat);
   for (int64_t k = 0; k < len; ++k) {
     __m512 wv[NP];
     QEFF_UNROLL
@@ -103,12 +97,7 @@ QEFF_AVX512 void MicroPacked(int64_t len, const float* x, int64_t ldx,
         acc[i][p] = _mm512_fmadd_ps(wv[p], xb, acc[i][p]);
     }
   }
-  QEFF_UNROLL
-  for (int i = 0; i < NI; ++i) {
-    QEFF_UNROLL
-    for (int p = 0; p < NP; ++p)
-      _mm512_storeu_ps(c + i * kItemFeat + p * 16, acc[i][p]);
-  }
+  StoreTile(acc, c, kItemFeat);
 }
 
 template <int DT>
@@ -252,11 +241,7 @@ void RunItem(const LinearArgs& a, int64_t jb, int64_t je) {
       }
     }
   }
-  for (int64_t i = 0; i < a.M; ++i)
-    for (int64_t f = 0; f < nf; ++f) {
-      const float r = acc[i * kItemFeat + f];
-      a.y[i * a.N + jb + f] = a.bias ? r + a.bias[jb + f] : r;
-    }
+  StoreItem(a, acc.data(), jb, je);
 }
 
 // Panels [p0, p0 + np) (np <= kPanelsPerItem) of y = x W^T (+ bias).
@@ -278,12 +263,7 @@ void RunPackedItem(const LinearArgs& a, int64_t p0, int np) {
                                   acc.data() + i0 * kItemFeat);
     }
   }
-  const int64_t jb = 16 * p0, je = std::min(a.N, 16 * (p0 + np));
-  for (int64_t i = 0; i < a.M; ++i)
-    for (int64_t j = jb; j < je; ++j) {
-      const float r = acc[i * kItemFeat + (j - jb)];
-      a.y[i * a.N + j] = a.bias ? r + a.bias[j] : r;
-    }
+  StoreItem(a, acc.data(), 16 * p0, std::min(a.N, 16 * (p0 + np)));
 }
 
 }  // namespace

@@ -73,8 +73,7 @@ void ConvertRowsPortable(const float* x, int64_t K, int64_t Kp, int64_t rb,
 #define QEFF_AVX512_BF16 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 
-constexpr int kNI = 6;  // input rows per micro-tile
-constexpr int64_t kItemFeat = 16 * kPanelsPerItem;
+constexpr int kNI = 6;                  // input rows per micro-tile
 constexpr int64_t kPairsPerChunk = 64;  // prefill: 4 panels x 4 KiB in L1
 constexpr int64_t kStreamRows = 4;      // M up to this: stream the panels
 constexpr int64_t kPrefetch = 1024;     // bytes ahead in streamed panels
@@ -129,12 +128,7 @@ QEFF_AVX512_BF16 void MicroBf16(int64_t n, const uint16_t* x, int64_t ldx,
                                 const uint8_t* w, int64_t pstride, float* c) {
   constexpr bool kStream = NI <= kStreamRows;
   __m512 acc[NI][NP];
-  QEFF_UNROLL
-  for (int i = 0; i < NI; ++i) {
-    QEFF_UNROLL
-    for (int p = 0; p < NP; ++p)
-      acc[i][p] = _mm512_loadu_ps(c + i * kItemFeat + p * 16);
-  }
+  LoadTile(acc, c, kItemFeat);
   const __m512i odd_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
   for (int64_t kp = 0; kp < n; ++kp) {
     __m512i wv[NP];
@@ -171,12 +165,7 @@ QEFF_AVX512_BF16 void MicroBf16(int64_t n, const uint16_t* x, int64_t ldx,
       }
     }
   }
-  QEFF_UNROLL
-  for (int i = 0; i < NI; ++i) {
-    QEFF_UNROLL
-    for (int p = 0; p < NP; ++p)
-      _mm512_storeu_ps(c + i * kItemFeat + p * 16, acc[i][p]);
-  }
+  StoreTile(acc, c, kItemFeat);
 }
 
 template <bool kEmul>
@@ -204,12 +193,7 @@ void RunBf16Item(const LinearArgs& a, const uint16_t* xb, int64_t pairs,
           acc.data() + i0 * kItemFeat);
     }
   }
-  const int64_t jb = 16 * p0, je = std::min(a.N, 16 * (p0 + np));
-  for (int64_t i = 0; i < a.M; ++i)
-    for (int64_t j = jb; j < je; ++j) {
-      const float r = acc[i * kItemFeat + (j - jb)];
-      a.y[i * a.N + j] = a.bias ? r + a.bias[j] : r;
-    }
+  StoreItem(a, acc.data(), 16 * p0, std::min(a.N, 16 * (p0 + np)));
 }
 #endif  // __x86_64__
 

@@ -64,6 +64,7 @@ absl::Status RunLinear(ir::DType dtype, ir::QuantFormat quant, const uint8_t* w,
 constexpr int64_t kFeatBlock = 16;  // output features per parallel work item
 constexpr int64_t kChunk = 256;     // K values per cache block
 constexpr int kPanelsPerItem = 4;   // panels of 16 features per work item
+constexpr int64_t kItemFeat = 16 * kPanelsPerItem;
 
 // Runs fn(jb, je) over feature ranges [jb, je) that are whole kFeatBlocks
 // (the last may be shorter), in parallel, with a grain that keeps every
@@ -139,6 +140,10 @@ void LinearBf16Spec(const LinearArgs& a, const uint16_t* w);
 // back to portable on hosts without it).
 enum class Bf16Path { kBest, kDpbf16, kEmulated, kPortable };
 void LinearPackedBf16(const LinearArgs& a, Bf16Path path);
+
+// y[i][jb .. je) = acc[i * kItemFeat + (j - jb)] (+ bias[j]) for every row
+// i < a.M: a work item's accumulators (je - jb <= kItemFeat) written out.
+void StoreItem(const LinearArgs& a, const float* acc, int64_t jb, int64_t je);
 
 // Runs fn(p, np) over items of np <= kPanelsPerItem panels of 16 features
 // starting at panel p, in parallel: about 4 items per core.
